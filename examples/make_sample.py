@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Write examples/sample.pcap: a few Ethernet packets (ARP, DNS over UDP, a
+TCP handshake, ICMP) with fixed timestamps.  The file is committed; this
+script says how it was made and can make it again byte for byte."""
+import argparse
+import socket
+
+import dpkt
+
+import pcap
+
+A, B = socket.inet_aton("192.0.2.1"), socket.inet_aton("192.0.2.53")
+MAC_A, MAC_B = b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02"
+
+
+def eth(src, dst, data, etype=dpkt.ethernet.ETH_TYPE_IP):
+    return bytes(dpkt.ethernet.Ethernet(src=src, dst=dst, type=etype, data=data))
+
+
+def ip(src, dst, l4, proto):
+    pkt = dpkt.ip.IP(src=src, dst=dst, p=proto, data=l4, ttl=64)
+    pkt.len += len(bytes(l4))
+    return pkt
+
+
+def packets():
+    arp = dpkt.arp.ARP(op=dpkt.arp.ARP_OP_REQUEST, sha=MAC_A, spa=A, tha=b"\0" * 6, tpa=B)
+    yield eth(MAC_A, b"\xff" * 6, arp, dpkt.ethernet.ETH_TYPE_ARP)
+    arp_reply = dpkt.arp.ARP(op=dpkt.arp.ARP_OP_REPLY, sha=MAC_B, spa=B, tha=MAC_A, tpa=A)
+    yield eth(MAC_B, MAC_A, arp_reply, dpkt.ethernet.ETH_TYPE_ARP)
+    q = dpkt.dns.DNS(id=7, qd=[dpkt.dns.DNS.Q(name="example.org")])
+    yield eth(MAC_A, MAC_B, ip(A, B, dpkt.udp.UDP(sport=40000, dport=53, data=bytes(q)), 17))
+    for flags, seq, ack, sport, dport, src, dst, sm, dm in (
+            (dpkt.tcp.TH_SYN, 100, 0, 40001, 80, A, B, MAC_A, MAC_B),
+            (dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK, 500, 101, 80, 40001, B, A, MAC_B, MAC_A),
+            (dpkt.tcp.TH_ACK, 101, 501, 40001, 80, A, B, MAC_A, MAC_B)):
+        tcp = dpkt.tcp.TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=flags)
+        yield eth(sm, dm, ip(src, dst, tcp, 6))
+    echo = dpkt.icmp.ICMP(type=8, data=dpkt.icmp.ICMP.Echo(id=1, seq=1, data=b"ping"))
+    yield eth(MAC_A, MAC_B, ip(A, B, echo, 1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", nargs="?", default="examples/sample.pcap")
+    args = ap.parse_args()
+    with pcap.dumper(args.out) as d:
+        for i, frame in enumerate(packets()):
+            d.write(1700000000 + i * 0.25, frame)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1199 @@
+# cython: language_level=3, embedsignature=True
+"""Packet capture with libpcap: a drop-in for pypcap 1.3.
+
+Open a live interface or a savefile with ``pcap.pcap(name)``, iterate over it
+for ``(timestamp, packet)`` pairs, filter with BPF, write savefiles with
+``pcap.dumper``.  Every wait for packets releases the GIL and keeps Python's
+signal handlers in charge, so Ctrl-C always works.
+"""
+
+import asyncio as _asyncio
+import collections as _collections
+import os as _os
+import socket as _socket
+import stat as _stat
+import warnings as _warnings
+from threading import get_ident as _current_thread
+
+cimport libpcap as lp
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.float cimport PyFloat_FromDouble
+from cpython.list cimport PyList_Append
+from cpython.long cimport PyLong_FromLongLong
+from libc.errno cimport errno
+from libc.stdio cimport FILE, ferror
+from libc.string cimport strerror
+from posix.time cimport timeval
+
+cdef extern from "pcap_ex.h" nogil:
+    enum:
+        WAIT_SLICE_MS
+        BUFFER_TIMEOUT_MS
+    int wait_readable(int fd, int timeout_ms)
+    double monotonic_ms()
+    int sockaddr_to_text(const lp.sockaddr *sa, char *buf, size_t buflen)
+
+cdef extern from "pcap.h" nogil:
+    FILE *pcap_dump_file(lp.pcap_dumper_t *p)
+
+include "dlt.pxi"
+
+__version__ = "2.0.0"
+
+PCAP_D_INOUT = lp.PCAP_D_INOUT
+PCAP_D_IN = lp.PCAP_D_IN
+PCAP_D_OUT = lp.PCAP_D_OUT
+PCAP_TSTAMP_PRECISION_MICRO = lp.PCAP_TSTAMP_PRECISION_MICRO
+PCAP_TSTAMP_PRECISION_NANO = lp.PCAP_TSTAMP_PRECISION_NANO
+
+# Length of the link-layer header for the link types pypcap knew about.
+dltoff = {DLT_NULL: 4, DLT_EN10MB: 14, DLT_IEEE802: 22, DLT_ARCNET: 6,
+          DLT_SLIP: 16, DLT_PPP: 4, DLT_FDDI: 21, DLT_PFLOG: 48, DLT_PFSYNC: 4,
+          DLT_LOOP: 4, DLT_RAW: 0, DLT_LINUX_SLL: 16}
+
+
+# --------------------------------------------------------------------------
+# Errors: every libpcap failure goes through _error() below.
+
+class PcapError(OSError):
+    """Root of the errors raised by this module; a subclass of ``OSError``."""
+
+
+class PcapPermissionError(PcapError, PermissionError):
+    """Capture needs a privilege this process does not have."""
+
+
+class PcapNotFoundError(PcapError, FileNotFoundError):
+    """No savefile and no capture device has the name that was given."""
+
+
+cdef str _text(const char *s):
+    if s == NULL:
+        return ""
+    return (<bytes>s).decode("utf-8", "replace")
+
+
+cdef object _error(int rc, str what, str detail):
+    """Build the exception for libpcap status rc; detail is libpcap's text."""
+    if not detail:
+        detail = _text(lp.pcap_statustostr(rc))
+    if rc == lp.PCAP_ERROR_PERM_DENIED or rc == lp.PCAP_ERROR_PROMISC_PERM_DENIED:
+        return PcapPermissionError(
+            f"{what}: {detail} (capture needs root or CAP_NET_RAW, and "
+            f"CAP_NET_ADMIN for promiscuous mode)")
+    if rc == lp.PCAP_ERROR_NO_SUCH_DEVICE:
+        return PcapNotFoundError(f"{what}: {detail}")
+    return PcapError(f"{what}: {detail}")
+
+
+cdef bytes _encode_name(object name, str what):
+    """str, bytes or os.PathLike -> bytes with no NUL."""
+    cdef bytes b = _os.fsencode(name)
+    if b"\0" in b:
+        raise ValueError(f"{what} contains a NUL byte: {name!r}")
+    return b
+
+
+cdef bytes _encode_filter(object expr):
+    cdef bytes b
+    if isinstance(expr, str):
+        b = (<str>expr).encode("utf-8")
+    elif isinstance(expr, (bytes, bytearray)):
+        b = bytes(expr)
+    else:
+        raise TypeError(f"a filter expression must be str or bytes, not {type(expr).__name__}")
+    if b"\0" in b:
+        raise ValueError("filter expression contains a NUL byte")
+    return b
+
+
+# --------------------------------------------------------------------------
+# Module-level functions.
+
+def findalldevs():
+    """findalldevs() -> list of str
+
+    Names of the capture devices libpcap can open (``pcap_findalldevs``).
+    Raises PcapError when libpcap cannot list them.
+    """
+    return [dev.name for dev in interfaces()]
+
+
+def lookupdev():
+    """lookupdev() -> str
+
+    The first capture device that is up and is not a loopback interface, in
+    the order of ``pcap_findalldevs``.  Raises PcapError when there is none.
+    """
+    for dev in interfaces():
+        if dev.is_up and not dev.is_loopback:
+            return dev.name
+    raise PcapError("lookupdev: no capture device is up apart from loopback")
+
+
+def lookupnet(dev):
+    """lookupnet(dev) -> (net, mask)
+
+    The IPv4 network number and netmask of device ``dev`` (str or bytes),
+    each as 4 bytes in network byte order, as pypcap returns them:
+    ``socket.inet_ntoa(net)`` prints one.  Raises PcapError with libpcap's
+    message when the device has no IPv4 address or does not exist.
+    """
+    cdef bytes bdev = _encode_name(dev, "device name")
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef lp.bpf_u_int32 net = 0, mask = 0
+    errbuf[0] = 0
+    if lp.pcap_lookupnet(bdev, &net, &mask, errbuf) < 0:
+        raise _error(lp.PCAP_ERROR, f"lookupnet {_os.fsdecode(bdev)!r}", _text(errbuf))
+    return (PyBytes_FromStringAndSize(<char *>&net, 4),
+            PyBytes_FromStringAndSize(<char *>&mask, 4))
+
+
+def ex_name(name):
+    """ex_name(name) -> name
+
+    The device name as libpcap wants it: unchanged on this platform (pypcap
+    translated names only on Windows).
+    """
+    return name
+
+
+def datalink_name(int dlt):
+    """datalink_name(dlt) -> str: the name of a link type, e.g. 'EN10MB'.
+
+    Raises ValueError for a value libpcap does not know.
+    """
+    cdef const char *s = lp.pcap_datalink_val_to_name(dlt)
+    if s == NULL:
+        raise ValueError(f"unknown link type {dlt}")
+    return _text(s)
+
+
+def datalink_description(int dlt):
+    """datalink_description(dlt) -> str: a description such as 'Ethernet'.
+
+    Raises ValueError for a value libpcap does not know.
+    """
+    cdef const char *s = lp.pcap_datalink_val_to_description(dlt)
+    if s == NULL:
+        raise ValueError(f"unknown link type {dlt}")
+    return _text(s)
+
+
+def datalink_value(name):
+    """datalink_value(name) -> int: the DLT_ value of a link-type name.
+
+    ``name`` is str, with or without the ``DLT_`` prefix, in any case.
+    Raises ValueError for a name libpcap does not know.
+    """
+    cdef bytes b = str(name).encode("ascii", "replace")
+    if b.upper().startswith(b"DLT_"):
+        b = b[4:]
+    cdef int v = lp.pcap_datalink_name_to_val(b)
+    if v < 0:
+        raise ValueError(f"unknown link-type name {name!r}")
+    return v
+
+
+def lib_version():
+    """lib_version() -> str: libpcap's version string."""
+    return _text(lp.pcap_lib_version())
+
+
+class address:
+    """One address of an interface: ``family`` (socket.AddressFamily) and
+    ``addr``, ``netmask``, ``broadaddr``, ``dstaddr`` as printable str or None."""
+    __slots__ = ("family", "addr", "netmask", "broadaddr", "dstaddr")
+
+    def __init__(self, family, addr, netmask=None, broadaddr=None, dstaddr=None):
+        self.family = family
+        self.addr = addr
+        self.netmask = netmask
+        self.broadaddr = broadaddr
+        self.dstaddr = dstaddr
+
+    def __repr__(self):
+        return (f"address(family={self.family!s}, addr={self.addr!r}, netmask={self.netmask!r}, "
+                f"broadaddr={self.broadaddr!r}, dstaddr={self.dstaddr!r})")
+
+
+class interface:
+    """A capture device from ``interfaces()``: ``name``, ``description``
+    (str or None), ``addresses`` (list of ``address``) and the flags
+    ``is_up``, ``is_running``, ``is_loopback``, ``is_wireless``."""
+    __slots__ = ("name", "description", "addresses", "is_up", "is_running",
+                 "is_loopback", "is_wireless")
+
+    def __init__(self, name, description, addresses, flags):
+        self.name = name
+        self.description = description
+        self.addresses = addresses
+        self.is_up = bool(flags & lp.PCAP_IF_UP)
+        self.is_running = bool(flags & lp.PCAP_IF_RUNNING)
+        self.is_loopback = bool(flags & lp.PCAP_IF_LOOPBACK)
+        self.is_wireless = bool(flags & lp.PCAP_IF_WIRELESS)
+
+    def __repr__(self):
+        flags = [f for f in ("up", "running", "loopback", "wireless") if getattr(self, "is_" + f)]
+        return f"<pcap.interface {self.name!r} {' '.join(flags) or 'down'}, {len(self.addresses)} addresses>"
+
+
+cdef object _sockaddr_text(const lp.sockaddr *sa):
+    cdef char buf[64]
+    if sockaddr_to_text(sa, buf, sizeof(buf)) < 0:
+        return None
+    return _text(buf)
+
+
+def interfaces():
+    """interfaces() -> list of interface
+
+    Every capture device with its description, addresses and flags, from
+    ``pcap_findalldevs``.  Raises PcapError when libpcap cannot list them.
+    """
+    cdef lp.pcap_if_t *devs = NULL
+    cdef lp.pcap_if_t *d
+    cdef lp.pcap_addr *a
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef int fam
+    errbuf[0] = 0
+    if lp.pcap_findalldevs(&devs, errbuf) < 0:
+        raise _error(lp.PCAP_ERROR, "findalldevs", _text(errbuf))
+    result = []
+    try:
+        d = devs
+        while d != NULL:
+            addrs = []
+            a = d.addresses
+            while a != NULL:
+                if a.addr != NULL:
+                    fam = a.addr.sa_family
+                    try:
+                        family = _socket.AddressFamily(fam)
+                    except ValueError:
+                        family = fam
+                    addrs.append(address(family, _sockaddr_text(a.addr), _sockaddr_text(a.netmask),
+                                         _sockaddr_text(a.broadaddr), _sockaddr_text(a.dstaddr)))
+                a = a.next
+            desc = _text(d.description) if d.description != NULL else None
+            result.append(interface(_text(d.name), desc, addrs, d.flags))
+            d = d.next
+    finally:
+        lp.pcap_freealldevs(devs)
+    return result
+
+
+# --------------------------------------------------------------------------
+# BPF programs compiled without a capture handle.
+
+cdef class bpf:
+    """bpf(expr, dlt=DLT_RAW, snaplen=65535, optimize=True)
+
+    A BPF program compiled from the filter expression ``expr`` (str or bytes)
+    for link type ``dlt``, with no capture handle and no temporary file
+    (``pcap_open_dead`` + ``pcap_compile``).  ``filter(buf)`` runs it on one
+    packet.  ``len(b)`` is its number of instructions and ``dump()`` lists them
+    as ``tcpdump -d`` does.  Raises PcapError with libpcap's message when the
+    expression does not compile.
+    """
+    cdef lp.bpf_program _prog
+    cdef bint _compiled
+    cdef readonly str expr
+    cdef readonly int dlt
+    cdef readonly int snaplen
+
+    def __cinit__(self):
+        self._compiled = False
+
+    def __init__(self, expr, int dlt=DLT_RAW, int snaplen=65535, optimize=True):
+        cdef bytes bexpr = _encode_filter(expr)
+        cdef lp.pcap_t *dead = lp.pcap_open_dead(dlt, snaplen)
+        if dead == NULL:
+            raise PcapError(f"bpf: cannot make a handle for link type {dlt}")
+        try:
+            if self._compiled:
+                lp.pcap_freecode(&self._prog)
+                self._compiled = False
+            if lp.pcap_compile(dead, &self._prog, bexpr, 1 if optimize else 0,
+                               lp.PCAP_NETMASK_UNKNOWN) < 0:
+                raise _error(lp.PCAP_ERROR, f"bpf {bexpr.decode('utf-8', 'replace')!r}",
+                             _text(lp.pcap_geterr(dead)))
+            self._compiled = True
+        finally:
+            lp.pcap_close(dead)
+        self.expr = bexpr.decode("utf-8", "replace")
+        self.dlt = dlt
+        self.snaplen = snaplen
+
+    def __dealloc__(self):
+        if self._compiled:
+            lp.pcap_freecode(&self._prog)
+
+    def filter(self, buf):
+        """filter(buf) -> bool: whether the packet ``buf`` (any bytes-like
+        object, starting at the link-layer header of ``dlt``) matches."""
+        cdef Py_buffer view
+        cdef unsigned int r
+        if not self._compiled:
+            raise ValueError("bpf object was not initialised")
+        PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+        try:
+            r = lp.bpf_filter(self._prog.bf_insns, <const unsigned char *>view.buf,
+                              <unsigned int>view.len, <unsigned int>view.len)
+        finally:
+            PyBuffer_Release(&view)
+        return r != 0
+
+    def __len__(self):
+        return self._prog.bf_len if self._compiled else 0
+
+    def dump(self):
+        """dump() -> list of str: the program, one instruction a line, as
+        ``tcpdump -d`` prints it."""
+        cdef unsigned int i
+        if not self._compiled:
+            return []
+        return [_text(lp.bpf_image(&self._prog.bf_insns[i], i)) for i in range(self._prog.bf_len)]
+
+    def __repr__(self):
+        return f"bpf({self.expr!r}, dlt={self.dlt})"
+
+
+# --------------------------------------------------------------------------
+# Capture handles.
+
+Stats = _collections.namedtuple("Stats", "received dropped ifdropped")
+Stats.__doc__ = """Counters from ``pcap.stats()``: packets received, dropped by
+libpcap for lack of buffer space, and dropped by the interface or driver."""
+
+cdef enum:
+    _KIND_CALLBACK = 0
+    _KIND_LIST = 1
+    _KIND_COUNT = 2
+
+
+cdef class _Dispatch:
+    """State of one dispatch()/loop()/readpkts() call, passed to _on_packet."""
+    cdef pcap handle
+    cdef int kind
+    cdef object callback
+    cdef tuple args
+    cdef list out
+    cdef object exc
+    cdef Py_ssize_t count
+
+
+cdef void _on_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
+                     const unsigned char *data) noexcept:
+    # Called by pcap_dispatch() with the GIL held (we never release it around
+    # pcap_dispatch).  Exceptions are stored and end the dispatch at once.
+    cdef _Dispatch ctx = <_Dispatch><void *>user
+    cdef pcap h = ctx.handle
+    if ctx.kind == _KIND_COUNT:
+        ctx.count += 1
+    elif ctx.exc is None:
+        try:
+            if ctx.kind == _KIND_LIST:
+                PyList_Append(ctx.out, (h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen)))
+            elif ctx.args:
+                ctx.callback(h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen), *ctx.args)
+            else:
+                ctx.callback(h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+            ctx.count += 1
+        except BaseException as e:
+            ctx.exc = e
+            lp.pcap_breakloop(h._p)
+            return
+    if h._break or h._closed:
+        lp.pcap_breakloop(h._p)
+
+
+cdef void _ignore_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
+                         const unsigned char *data) noexcept:
+    pass
+
+
+cdef class pcap:
+    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0)
+
+    Open a capture handle on a live interface or a savefile.
+
+    name -- interface name or savefile path (str, bytes or os.PathLike);
+            None or '' opens ``lookupdev()``.  A name that is an interface of
+            this machine opens the interface; otherwise an existing file is
+            read as a savefile (pcap in any byte order or precision, pcapng).
+    snaplen -- bytes kept of each packet (live only).
+    promisc -- promiscuous mode (live only).
+    timeout_ms -- for dispatch() and readpkts() on a blocking live handle:
+            return 0 / [] when no packet came for this long; 0 waits for ever.
+            Also libpcap's buffer timeout.  Iteration always waits.
+    immediate -- deliver each packet as soon as it arrives (no buffering).
+    rfmon -- monitor mode (wireless interfaces only).
+    timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
+    buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default.
+
+    Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``.
+    Raises PcapNotFoundError (a FileNotFoundError) when no file or device has
+    that name, PcapPermissionError (a PermissionError) without the privilege
+    to capture, PcapError for any other libpcap failure, ValueError for a
+    name that contains a NUL byte.
+    """
+    cdef lp.pcap_t *_p
+    cdef bint _closed
+    cdef bint _live
+    cdef bint _nonblock
+    cdef bint _ns
+    cdef volatile bint _break
+    cdef int _busy            # inside pcap_dispatch, whose callbacks run Python
+    cdef object _busy_thread
+    cdef int _fd
+    cdef int _timeout_ms
+    cdef double _divisor      # tv_usec units per second: 1e6 or 1e9
+    cdef long long _ns_scale  # nanoseconds per tv_usec unit: 1000 or 1
+    cdef int _precision
+    cdef int _dloff
+    cdef str _name
+    cdef str _filter
+    cdef object _wake         # set while an ``async for`` waits: wakes it
+
+    def __cinit__(self):
+        self._p = NULL
+        self._closed = True
+        self._fd = -1
+        self._filter = ""
+        self._name = ""
+
+    def __init__(self, name=None, int snaplen=65535, promisc=True, int timeout_ms=0,
+                 immediate=False, rfmon=False, timestamp_in_ns=False, int buffer_size=0):
+        cdef bytes bname
+        if self._p != NULL:
+            raise RuntimeError("pcap handle is already open")
+        if timeout_ms < 0:
+            raise ValueError(f"timeout_ms must be 0 or more, not {timeout_ms}")
+        if name is None or (isinstance(name, (str, bytes)) and len(name) == 0):
+            name = lookupdev()
+        bname = _encode_name(name, "name")
+        self._name = _os.fsdecode(bname)
+        self._ns = bool(timestamp_in_ns)
+        self._timeout_ms = timeout_ms
+        if self._is_savefile(bname):
+            self._open_savefile(bname)
+        else:
+            self._open_live(bname, snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size)
+        self._precision = lp.pcap_get_tstamp_precision(self._p)
+        if self._precision == lp.PCAP_TSTAMP_PRECISION_NANO:
+            self._divisor = 1e9
+            self._ns_scale = 1
+        else:
+            self._divisor = 1e6
+            self._ns_scale = 1000
+        self._dloff = dltoff.get(lp.pcap_datalink(self._p), 0)
+        self._closed = False
+
+    cdef bint _is_savefile(self, bytes bname) except -1:
+        try:
+            st = _os.stat(bname)
+        except OSError:
+            return False
+        if _stat.S_ISDIR(st.st_mode):
+            return False
+        try:
+            _socket.if_nametoindex(self._name)
+        except OSError:
+            return True
+        return False   # an interface of this machine wins over a file of the same name
+
+    cdef _open_savefile(self, bytes bname):
+        cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+        errbuf[0] = 0
+        self._p = lp.pcap_open_offline_with_tstamp_precision(bname, lp.PCAP_TSTAMP_PRECISION_NANO, errbuf)
+        if self._p == NULL:
+            raise _error(lp.PCAP_ERROR, f"cannot read {self._name!r} as a savefile", _text(errbuf))
+        self._live = False
+
+    cdef _open_live(self, bytes bname, int snaplen, promisc, int timeout_ms, immediate, rfmon,
+                    int buffer_size):
+        cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+        cdef int rc
+        errbuf[0] = 0
+        self._p = lp.pcap_create(bname, errbuf)
+        if self._p == NULL:
+            raise _error(lp.PCAP_ERROR, f"cannot open {self._name!r}", _text(errbuf))
+        self._live = True
+        self._check(lp.pcap_set_snaplen(self._p, snaplen), "set snaplen")
+        self._check(lp.pcap_set_promisc(self._p, 1 if promisc else 0), "set promiscuous mode")
+        # libpcap's timeout is the kernel's buffer timeout: with 0, Linux
+        # (TPACKET_V3) hands a ring block over only once it is full, so a
+        # quiet interface would never deliver.  Our own waits enforce
+        # timeout_ms; the buffer timeout only bounds the delivery delay.
+        self._check(lp.pcap_set_timeout(self._p, timeout_ms if timeout_ms > 0 else BUFFER_TIMEOUT_MS),
+                    "set timeout")
+        self._check(lp.pcap_set_immediate_mode(self._p, 1 if immediate else 0), "set immediate mode")
+        if rfmon:
+            self._check(lp.pcap_set_rfmon(self._p, 1), "set monitor mode")
+        if buffer_size > 0:
+            self._check(lp.pcap_set_buffer_size(self._p, buffer_size), "set buffer size")
+        # Nanosecond stamps where the platform has them; microseconds otherwise.
+        lp.pcap_set_tstamp_precision(self._p, lp.PCAP_TSTAMP_PRECISION_NANO)
+        rc = lp.pcap_activate(self._p)
+        if rc < 0:
+            detail = _text(lp.pcap_geterr(self._p))
+            if rc == lp.PCAP_ERROR_NO_SUCH_DEVICE:
+                detail = f"no capture device and no savefile of that name ({detail or _text(lp.pcap_statustostr(rc))})"
+            lp.pcap_close(self._p)
+            self._p = NULL
+            raise _error(rc, f"cannot open {self._name!r}", detail)
+        if rc > 0:
+            _warnings.warn(f"{self._name}: {_text(lp.pcap_statustostr(rc))} {_text(lp.pcap_geterr(self._p))}".strip(),
+                           RuntimeWarning, stacklevel=3)
+        # libpcap itself is always nonblocking: every wait is ours (see _wait),
+        # so that it can be bounded, interrupted and timed out.
+        if lp.pcap_setnonblock(self._p, 1, errbuf) < 0:
+            raise _error(lp.PCAP_ERROR, f"cannot make {self._name!r} nonblocking", _text(errbuf))
+        self._fd = lp.pcap_get_selectable_fd(self._p)
+
+    def __dealloc__(self):
+        if self._p != NULL:
+            lp.pcap_close(self._p)
+            self._p = NULL
+
+    # -- state checks -----------------------------------------------------
+
+    cdef int _check(self, int rc, str what) except -1:
+        if rc < 0:
+            raise _error(rc, f"{what} on {self._name!r}", _text(lp.pcap_geterr(self._p)))
+        return rc
+
+    cdef inline int _ensure_open(self) except -1:
+        if self._closed:
+            raise ValueError("operation on a closed pcap handle")
+        return 0
+
+    cdef int _enter(self) except -1:
+        """Take the handle for a libpcap read; wait while a callback of
+        another thread is running inside pcap_dispatch on it."""
+        self._ensure_open()
+        if self._busy:
+            if self._busy_thread is _current_thread():
+                raise RuntimeError("a pcap callback cannot read from the handle it was called by")
+            while self._busy:
+                with nogil:
+                    wait_readable(-1, 1)
+                PyErr_CheckSignals()
+            self._ensure_open()
+        return 0
+
+    cdef void _finish_close(self) noexcept:
+        if self._p != NULL and not self._busy:
+            lp.pcap_close(self._p)
+            self._p = NULL
+            self._fd = -1
+
+    # -- timestamps and packets -------------------------------------------
+
+    cdef inline object _timestamp(self, const lp.pcap_pkthdr *hdr):
+        if self._ns:
+            return PyLong_FromLongLong(<long long>hdr.ts.tv_sec * 1000000000LL
+                                       + <long long>hdr.ts.tv_usec * self._ns_scale)
+        return PyFloat_FromDouble(<double>hdr.ts.tv_sec + <double>hdr.ts.tv_usec / self._divisor)
+
+    cdef int _wait(self, double deadline) except -3:
+        """Wait for the live handle to become readable, for one slice at most.
+        Returns 1 to read again, 0 when the deadline (if any) has passed, -2
+        when breakloop() was called."""
+        cdef int fd = self._fd
+        cdef int slice_ms = WAIT_SLICE_MS
+        cdef int r
+        cdef double now
+        if deadline > 0:
+            now = monotonic_ms()
+            if now >= deadline:
+                return 0
+            if deadline - now < slice_ms:
+                slice_ms = <int>(deadline - now) + 1
+        with nogil:
+            r = wait_readable(fd, slice_ms)
+        if r < 0:
+            raise OSError(errno, f"waiting for packets on {self._name!r}: {strerror(errno).decode()}")
+        PyErr_CheckSignals()
+        self._ensure_open()
+        if self._break:
+            self._break = False
+            return -2
+        return 1
+
+    cdef int _next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        """One packet: 1 with *hdr/*data set; 0 when none is pending on a
+        nonblocking handle; -2 at the end of a savefile or after breakloop()."""
+        cdef int rc
+        self._enter()
+        if self._break:
+            self._break = False
+            return -2
+        while True:
+            rc = lp.pcap_next_ex(self._p, hdr, data)
+            if rc == 1:
+                return 1
+            if rc == lp.PCAP_ERROR_BREAK:
+                return -2
+            if rc < 0:
+                self._raise_read_error(rc)
+            if not self._live:
+                return -2   # pcap_next_ex never returns 0 for a savefile
+            if self._nonblock:
+                return 0
+            rc = self._wait(0)
+            if rc == -2:
+                return -2
+            self._enter()
+
+    cdef int _raise_read_error(self, int rc) except -1:
+        raise _error(rc, f"reading {'packets from' if self._live else 'savefile'} {self._name!r}",
+                     _text(lp.pcap_geterr(self._p)))
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef lp.pcap_pkthdr *hdr
+        cdef const unsigned char *data
+        if self._next(&hdr, &data) != 1:
+            raise StopIteration
+        return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+
+    cdef Py_ssize_t _dispatch(self, _Dispatch ctx, int cnt, double deadline, bint may_wait) except -3:
+        """Run pcap_dispatch until it processes packets.  Returns the number
+        processed (ctx.count), or -2 when the savefile ended or breakloop()
+        was called before any packet."""
+        cdef int rc, w
+        while True:
+            self._enter()
+            if self._break:
+                self._break = False
+                return -2
+            self._busy = 1
+            self._busy_thread = _current_thread()
+            try:
+                rc = lp.pcap_dispatch(self._p, cnt, _on_packet, <unsigned char *><void *>ctx)
+            finally:
+                self._busy = 0
+                self._busy_thread = None
+            if ctx.exc is not None or self._break or self._closed:
+                if rc >= 0 and not self._live and self._p != NULL:
+                    # pcap_dispatch on a savefile left its break flag set;
+                    # this call consumes nothing and clears it.
+                    lp.pcap_dispatch(self._p, 1, _ignore_packet, NULL)
+                if self._closed:
+                    self._finish_close()
+                if ctx.exc is not None:
+                    exc = ctx.exc
+                    ctx.exc = None
+                    raise exc
+                self._break = False
+                return ctx.count if ctx.count > 0 else -2
+            if rc == lp.PCAP_ERROR_BREAK:
+                return ctx.count if ctx.count > 0 else -2
+            if rc < 0:
+                self._raise_read_error(rc)
+            if rc > 0:
+                return ctx.count
+            if not self._live:
+                return -2
+            if self._nonblock or not may_wait:
+                return 0
+            w = self._wait(deadline)
+            if w <= 0:
+                return w
+
+    cdef _Dispatch _context(self, int kind, callback, tuple args):
+        cdef _Dispatch ctx = _Dispatch.__new__(_Dispatch)
+        ctx.handle = self
+        ctx.kind = kind
+        ctx.callback = callback
+        ctx.args = args
+        return ctx
+
+    cdef double _deadline(self):
+        if self._live and self._timeout_ms > 0:
+            return monotonic_ms() + self._timeout_ms
+        return 0
+
+    def dispatch(self, int cnt, callback=None, *args):
+        """dispatch(cnt, callback=None, *args) -> int
+
+        Process up to ``cnt`` packets, calling ``callback(timestamp, packet,
+        *args)`` for each, and return how many were processed.  On a savefile
+        ``cnt`` of -1 or 0 means every packet; on a live handle it means the
+        packets of one buffer.  A blocking live handle waits for the first
+        packet (at most ``timeout_ms`` when that is not 0); a nonblocking one
+        returns 0 at once when nothing is pending.  With ``callback`` None the
+        packets are only counted, in C.  An exception raised by the callback
+        ends the dispatch at once and propagates.
+        """
+        self._ensure_open()
+        cdef _Dispatch ctx = self._context(_KIND_COUNT if callback is None else _KIND_CALLBACK,
+                                           callback, args)
+        if callback is None and not self._live and cnt <= 0:
+            # Count a whole savefile in slices, so that Ctrl-C is seen.
+            while self._dispatch(ctx, 1 << 16, 0, False) >= 0:
+                PyErr_CheckSignals()
+            return ctx.count
+        self._dispatch(ctx, cnt, self._deadline(), True)
+        return ctx.count
+
+    def loop(self, int cnt, callback=None, *args):
+        """loop(cnt, callback=None, *args) -> int
+
+        Call ``callback(timestamp, packet, *args)`` for each packet until
+        ``cnt`` packets were processed (``cnt`` <= 0: no limit), the savefile
+        ends, ``breakloop()`` is called or the callback raises.  Waits for
+        packets whatever the nonblocking mode and ``timeout_ms``.  Returns the
+        number of packets processed.
+        """
+        self._ensure_open()
+        cdef _Dispatch ctx = self._context(_KIND_COUNT if callback is None else _KIND_CALLBACK,
+                                           callback, args)
+        cdef bint nonblock = self._nonblock
+        self._nonblock = False
+        try:
+            while cnt <= 0 or ctx.count < cnt:
+                if self._dispatch(ctx, cnt - <int>ctx.count if cnt > 0 else -1, 0, True) == -2:
+                    break
+                PyErr_CheckSignals()
+        finally:
+            self._nonblock = nonblock
+        return ctx.count
+
+    def readpkts(self, int cnt=-1):
+        """readpkts(cnt=-1) -> list of (timestamp, packet)
+
+        The packets of one dispatch(cnt): on a savefile every remaining packet
+        (or the next ``cnt``), on a live handle those of one buffer, waiting
+        for the first as dispatch() does.  Returns [] at the end of a
+        savefile, after ``timeout_ms`` with no packet, or at once on a
+        nonblocking handle with nothing pending.
+        """
+        self._ensure_open()
+        cdef _Dispatch ctx = self._context(_KIND_LIST, None, ())
+        ctx.out = []
+        self._dispatch(ctx, cnt, self._deadline(), True)
+        return ctx.out
+
+    def breakloop(self):
+        """breakloop()
+
+        Make the running loop() or dispatch() return and the running
+        iteration end, within a fraction of a second.  Safe to call from
+        another thread, a signal handler or a callback.  When nothing is
+        running, the next read returns at once instead.
+        """
+        self._break = True
+        wake = self._wake
+        if wake is not None:
+            wake()
+
+    # -- asyncio -------------------------------------------------------------
+
+    def __aiter__(self):
+        self._ensure_open()
+        return _async_packets(self)
+
+    cdef object _poll_packet(self):
+        """The next packet without waiting, None when none is pending.
+        Raises StopAsyncIteration at the end or after breakloop()."""
+        cdef lp.pcap_pkthdr *hdr
+        cdef const unsigned char *data
+        cdef bint nonblock = self._nonblock
+        cdef int rc
+        self._nonblock = True
+        try:
+            rc = self._next(&hdr, &data)
+        finally:
+            self._nonblock = nonblock
+        if rc == 1:
+            return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+        if rc == 0:
+            return None
+        raise StopAsyncIteration
+
+    # -- settings ------------------------------------------------------------
+
+    @property
+    def name(self):
+        """The interface name or savefile path, as given (str)."""
+        return self._name
+
+    @property
+    def snaplen(self):
+        """Bytes kept of each packet."""
+        self._ensure_open()
+        return lp.pcap_snapshot(self._p)
+
+    @property
+    def dloff(self):
+        """Length of the link-layer header (from ``dltoff``), 0 when unknown."""
+        return self._dloff
+
+    @property
+    def filter(self):
+        """The filter expression last set with setfilter() (str)."""
+        return self._filter
+
+    @property
+    def closed(self):
+        """True once close() was called."""
+        return self._closed
+
+    @property
+    def fd(self):
+        """The selectable file descriptor (see fileno())."""
+        return self.fileno()
+
+    @property
+    def precision(self):
+        """PCAP_TSTAMP_PRECISION_MICRO or PCAP_TSTAMP_PRECISION_NANO."""
+        return self._precision
+
+    @property
+    def timestamp_in_ns(self):
+        """True when timestamps are int nanoseconds, False for float seconds."""
+        return self._ns
+
+    @property
+    def timeout_ms(self):
+        """The timeout of dispatch() and readpkts() in milliseconds, 0 for none."""
+        return self._timeout_ms
+
+    def fileno(self):
+        """fileno() -> int
+
+        The descriptor to watch with select, selectors or asyncio's
+        add_reader: it is readable when packets are waiting.
+        """
+        self._ensure_open()
+        return lp.pcap_get_selectable_fd(self._p)
+
+    def close(self):
+        """close()
+
+        Release the handle.  Every later call raises ValueError; closing twice
+        does nothing.
+        """
+        self._closed = True
+        self._finish_close()
+
+    def __enter__(self):
+        self._ensure_open()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    def __repr__(self):
+        kind = "live" if self._live else "savefile"
+        state = "closed " if self._closed else ""
+        return f"<{state}pcap.pcap {kind} {self._name!r}>"
+
+    def setfilter(self, expr, optimize=1):
+        """setfilter(expr, optimize=1)
+
+        Compile the filter expression ``expr`` (str or bytes) and apply it.
+        Raises PcapError with libpcap's message when it does not compile;
+        the filter in place stays.
+        """
+        cdef bytes bexpr = _encode_filter(expr)
+        cdef lp.bpf_program prog
+        self._enter()
+        self._check(lp.pcap_compile(self._p, &prog, bexpr, 1 if optimize else 0,
+                                    lp.PCAP_NETMASK_UNKNOWN), f"compile filter {expr!r}")
+        try:
+            self._check(lp.pcap_setfilter(self._p, &prog), f"set filter {expr!r}")
+        finally:
+            lp.pcap_freecode(&prog)
+        self._filter = bexpr.decode("utf-8", "replace")
+
+    def setdirection(self, int direction):
+        """setdirection(direction) -> bool
+
+        Capture only packets received (PCAP_D_IN), sent (PCAP_D_OUT) or both
+        (PCAP_D_INOUT).  Returns False when the handle cannot do it (a
+        savefile, or a platform without support).
+        """
+        if direction not in (lp.PCAP_D_INOUT, lp.PCAP_D_IN, lp.PCAP_D_OUT):
+            raise ValueError(f"direction must be PCAP_D_INOUT, PCAP_D_IN or PCAP_D_OUT, not {direction}")
+        self._enter()
+        return lp.pcap_setdirection(self._p, <lp.pcap_direction_t>direction) == 0
+
+    def setnonblock(self, nonblock=True):
+        """setnonblock(nonblock=True)
+
+        In nonblocking mode, reads never wait: next() and iteration stop with
+        StopIteration, readpkts() returns [] and dispatch() returns 0 when no
+        packet is pending.
+        """
+        cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+        self._enter()
+        if not self._live:
+            errbuf[0] = 0
+            if lp.pcap_setnonblock(self._p, 1 if nonblock else 0, errbuf) < 0:
+                raise _error(lp.PCAP_ERROR, f"setnonblock on {self._name!r}", _text(errbuf))
+        self._nonblock = bool(nonblock)
+
+    def getnonblock(self):
+        """getnonblock() -> bool: whether the handle is in nonblocking mode."""
+        self._ensure_open()
+        return self._nonblock
+
+    def datalink(self):
+        """datalink() -> int: the link type, one of the DLT_ constants."""
+        self._enter()
+        return lp.pcap_datalink(self._p)
+
+    def datalinks(self):
+        """datalinks() -> list of int: the link types the handle can use."""
+        cdef int *dlts = NULL
+        cdef int n, i
+        self._enter()
+        n = self._check(lp.pcap_list_datalinks(self._p, &dlts), "list link types")
+        try:
+            return [dlts[i] for i in range(n)]
+        finally:
+            lp.pcap_free_datalinks(dlts)
+
+    def setdatalink(self, int dlt):
+        """setdatalink(dlt): switch the handle to link type ``dlt``."""
+        self._enter()
+        self._check(lp.pcap_set_datalink(self._p, dlt), f"set link type {dlt}")
+        self._dloff = dltoff.get(dlt, 0)
+
+    def sendpacket(self, buf):
+        """sendpacket(buf) -> int
+
+        Send the raw packet ``buf`` (any bytes-like object, link-layer header
+        included) on the interface and return its length.
+        """
+        cdef Py_buffer view
+        cdef int rc
+        self._enter()
+        PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+        try:
+            if view.len > 0x7fffffff:
+                raise ValueError("packet too large")
+            rc = lp.pcap_sendpacket(self._p, <const unsigned char *>view.buf, <int>view.len)
+            self._check(rc, "send packet")
+            return view.len
+        finally:
+            PyBuffer_Release(&view)
+
+    def geterr(self):
+        """geterr() -> str: libpcap's last error message for this handle."""
+        self._ensure_open()
+        return _text(lp.pcap_geterr(self._p))
+
+    def stats(self):
+        """stats() -> Stats(received, dropped, ifdropped)
+
+        libpcap's counters for a live handle; unpacks as a 3-tuple.  Raises
+        PcapError on a savefile, which has none.
+        """
+        cdef lp.pcap_stat st
+        self._enter()
+        self._check(lp.pcap_stats(self._p, &st), "stats")
+        return Stats(st.ps_recv, st.ps_drop, st.ps_ifdrop)
+
+    def dump_open(self, path, append=False):
+        """dump_open(path, append=False) -> dumper
+
+        A savefile writer with this handle's link type, snaplen, precision
+        and timestamp unit, so that ``d.write(ts, buf)`` copies packets read
+        from this handle exactly.
+        """
+        self._enter()
+        return dumper(path, lp.pcap_datalink(self._p), lp.pcap_snapshot(self._p),
+                      nano=self._precision == lp.PCAP_TSTAMP_PRECISION_NANO,
+                      append=append, timestamp_in_ns=self._ns)
+
+
+async def _async_packets(pcap handle):
+    """The packets of ``handle`` for ``async for``: never blocks the loop."""
+    loop = _asyncio.get_running_loop()
+    n = 0
+    if not handle._live:
+        while True:
+            pkt = handle._poll_packet()
+            yield pkt
+            n += 1
+            if n % 1024 == 0:
+                await _asyncio.sleep(0)    # let other tasks run during a long file
+    fd = handle.fileno()
+    while True:
+        pkt = handle._poll_packet()
+        if pkt is not None:
+            yield pkt
+            continue
+        ready = loop.create_future()
+        def wake(ready=ready):
+            if not ready.done():
+                ready.set_result(None)
+        def wake_threadsafe(wake=wake):
+            loop.call_soon_threadsafe(wake)
+        loop.add_reader(fd, wake)
+        handle._wake = wake_threadsafe
+        try:
+            await ready
+        finally:
+            handle._wake = None
+            loop.remove_reader(fd)
+
+
+# --------------------------------------------------------------------------
+# Writing savefiles.
+
+cdef class dumper:
+    """dumper(path, dlt=DLT_EN10MB, snaplen=65535, nano=False, append=False, timestamp_in_ns=False)
+
+    A classic pcap savefile opened for writing (``pcap_dump_open``), or for
+    appending to an existing one with ``append=True``.  ``nano=True`` writes
+    nanosecond timestamps.  ``write(ts, buf)`` takes ``ts`` as seconds (int or
+    float), or int nanoseconds when ``timestamp_in_ns`` is true.  Raises
+    PcapError (an OSError) naming the path when it cannot be opened.
+    """
+    cdef lp.pcap_t *_dead
+    cdef lp.pcap_dumper_t *_d
+    cdef readonly str path
+    cdef readonly int snaplen
+    cdef readonly int dlt
+    cdef readonly bint nano
+    cdef readonly bint timestamp_in_ns
+
+    def __cinit__(self):
+        self._dead = NULL
+        self._d = NULL
+
+    def __init__(self, path, int dlt=DLT_EN10MB, int snaplen=65535, nano=False, append=False,
+                 timestamp_in_ns=False):
+        cdef bytes bpath = _encode_name(path, "path")
+        if self._d != NULL:
+            raise RuntimeError("dumper is already open")
+        if snaplen <= 0:
+            raise ValueError(f"snaplen must be positive, not {snaplen}")
+        self.path = _os.fsdecode(bpath)
+        self.snaplen = snaplen
+        self.dlt = dlt
+        self.nano = bool(nano)
+        self.timestamp_in_ns = bool(timestamp_in_ns)
+        self._dead = lp.pcap_open_dead_with_tstamp_precision(
+            dlt, snaplen, lp.PCAP_TSTAMP_PRECISION_NANO if nano else lp.PCAP_TSTAMP_PRECISION_MICRO)
+        if self._dead == NULL:
+            raise PcapError(f"dumper: cannot make a handle for link type {dlt}")
+        if append:
+            self._d = lp.pcap_dump_open_append(self._dead, bpath)
+        else:
+            self._d = lp.pcap_dump_open(self._dead, bpath)
+        if self._d == NULL:
+            detail = _text(lp.pcap_geterr(self._dead))
+            lp.pcap_close(self._dead)
+            self._dead = NULL
+            raise PcapError(f"cannot open {self.path!r} for writing: {detail}")
+
+    def __dealloc__(self):
+        if self._d != NULL:
+            lp.pcap_dump_close(self._d)
+        if self._dead != NULL:
+            lp.pcap_close(self._dead)
+
+    cdef inline int _ensure_open(self) except -1:
+        if self._d == NULL:
+            raise ValueError("operation on a closed dumper")
+        return 0
+
+    cdef int _check_stream(self, str what) except -1:
+        if ferror(pcap_dump_file(self._d)):
+            raise PcapError(f"{what} {self.path!r}: {strerror(errno).decode()}")
+        return 0
+
+    def write(self, ts, buf, wirelen=None):
+        """write(ts, buf, wirelen=None)
+
+        Append one packet: ``buf`` (any bytes-like object) cut to the
+        snaplen, with original length ``wirelen`` (default ``len(buf)``).
+        """
+        cdef lp.pcap_pkthdr hdr
+        cdef Py_buffer view
+        cdef long long sec, frac
+        self._ensure_open()
+        if self.timestamp_in_ns:
+            if not isinstance(ts, int):
+                raise TypeError(f"this dumper takes int nanoseconds, not {type(ts).__name__}")
+            sec, frac = divmod(ts, 1000000000)
+            if not self.nano:
+                frac //= 1000
+        else:
+            sec, frac = _split_seconds(ts, 1000000000 if self.nano else 1000000)
+        if sec < 0:
+            raise ValueError(f"timestamp before 1970: {ts!r}")
+        PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+        try:
+            hdr.ts.tv_sec = sec
+            hdr.ts.tv_usec = frac
+            hdr.caplen = <lp.bpf_u_int32>min(view.len, self.snaplen)
+            if wirelen is None:
+                hdr.len = <lp.bpf_u_int32>view.len
+            else:
+                if wirelen < view.len or wirelen > 0xffffffff:
+                    raise ValueError(f"wirelen {wirelen} is less than the {view.len} bytes given")
+                hdr.len = <lp.bpf_u_int32>wirelen
+            lp.pcap_dump(<unsigned char *>self._d, &hdr, <const unsigned char *>view.buf)
+        finally:
+            PyBuffer_Release(&view)
+        self._check_stream("writing")
+
+    def flush(self):
+        """flush(): make what was written readable by other processes."""
+        self._ensure_open()
+        if lp.pcap_dump_flush(self._d) < 0:
+            raise PcapError(f"flushing {self.path!r}: {strerror(errno).decode()}")
+
+    def close(self):
+        """close(): flush and close the file; closing twice does nothing."""
+        cdef int failed = 0
+        if self._d != NULL:
+            failed = lp.pcap_dump_flush(self._d) < 0
+            lp.pcap_dump_close(self._d)
+            self._d = NULL
+            lp.pcap_close(self._dead)
+            self._dead = NULL
+            if failed:
+                raise PcapError(f"writing {self.path!r}: {strerror(errno).decode()}")
+
+    @property
+    def closed(self):
+        return self._d == NULL
+
+    def __enter__(self):
+        self._ensure_open()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    def __repr__(self):
+        return f"<{'closed ' if self._d == NULL else ''}pcap.dumper {self.path!r}>"
+
+
+cdef tuple _split_seconds(object ts, long long units):
+    """Seconds (int or float) -> (whole seconds, fraction in units)."""
+    cdef long long sec, frac
+    if isinstance(ts, int):
+        return ts, 0
+    t = float(ts)
+    sec = <long long>(t // 1)
+    frac = <long long>round((t - sec) * units)
+    if frac >= units:
+        sec += 1
+        frac -= units
+    return sec, frac

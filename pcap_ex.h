@@ -1,0 +1,33 @@
+/* The small part of the binding that is easier to say in C than in Cython:
+ * waiting on a descriptor with a bound, a monotonic clock, and printing the
+ * addresses of pcap_findalldevs() whatever their family. */
+#ifndef PCAP_EX_H
+#define PCAP_EX_H
+
+#include <pcap.h>
+#include <stddef.h>
+
+/* Longest single wait with the GIL released.  Between two waits the caller
+ * takes the GIL back to run Python's signal handlers and to notice
+ * breakloop() or close() from other threads, so this bounds how late those
+ * are seen. */
+#define WAIT_SLICE_MS 50
+
+/* Buffer timeout given to libpcap when timeout_ms is 0: how long a packet
+ * may wait in a kernel ring block before the block is handed over. */
+#define BUFFER_TIMEOUT_MS 100
+
+/* Wait until fd is readable or timeout_ms has passed.  Returns 1 when
+ * readable, 0 on timeout or when a signal interrupted the wait, -1 on any
+ * other error (errno set).  Safe to call without the GIL. */
+int wait_readable(int fd, int timeout_ms);
+
+/* Milliseconds on the monotonic clock. */
+double monotonic_ms(void);
+
+/* Print a socket address from pcap_findalldevs() as text: dotted IPv4,
+ * IPv6, or a colon-separated hardware address for AF_PACKET.  Returns the
+ * address family, or -1 when the family is not printable (buf is then ""). */
+int sockaddr_to_text(const struct sockaddr *sa, char *buf, size_t buflen);
+
+#endif
