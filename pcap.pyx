@@ -11,7 +11,6 @@ import asyncio as _asyncio
 import collections as _collections
 import os as _os
 import socket as _socket
-import stat as _stat
 import warnings as _warnings
 from threading import get_ident as _current_thread
 
@@ -22,6 +21,7 @@ from cpython.exc cimport PyErr_CheckSignals
 from cpython.float cimport PyFloat_FromDouble
 from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_FromLongLong
+from cpython.object cimport PyObject
 from libc.errno cimport errno
 from libc.stdio cimport FILE, ferror
 from libc.string cimport strerror
@@ -31,12 +31,16 @@ cdef extern from "pcap_ex.h" nogil:
     enum:
         WAIT_SLICE_MS
         BUFFER_TIMEOUT_MS
+        READ_AHEAD
     int wait_readable(int fd, int timeout_ms)
     double monotonic_ms()
     int sockaddr_to_text(const lp.sockaddr *sa, char *buf, size_t buflen)
 
 cdef extern from "pcap.h" nogil:
     FILE *pcap_dump_file(lp.pcap_dumper_t *p)
+
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(object op)
 
 include "dlt.pxi"
 
@@ -364,6 +368,45 @@ cdef class bpf:
 # --------------------------------------------------------------------------
 # Capture handles.
 
+cdef bint _run_filter(lp.bpf_program *prog, bytes buf):
+    return lp.bpf_filter(prog.bf_insns, <const unsigned char *><char *>buf, len(buf), len(buf)) != 0
+
+
+def _savefile_precision(path):
+    """The timestamp precision a savefile was written with: from the magic
+    number of a classic pcap file, from if_tsresol of the first interface of
+    a pcapng file (microseconds when it has none)."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head[:4] in (b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1"):
+        return PCAP_TSTAMP_PRECISION_NANO
+    if head[:4] != b"\x0a\x0d\x0d\x0a" or len(head) < 12:
+        return PCAP_TSTAMP_PRECISION_MICRO
+    order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    pos = 0
+    while pos + 12 <= len(head):
+        btype, blen = struct.unpack_from(order + "II", head, pos)
+        if blen < 12:
+            break
+        if btype == 1:   # interface description block: options after 8 bytes of fields
+            opt, end = pos + 16, pos + blen - 4
+            while opt + 4 <= min(end, len(head)):
+                code, olen = struct.unpack_from(order + "HH", head, opt)
+                if code == 0:
+                    break
+                if code == 9 and olen >= 1 and opt + 4 < len(head):
+                    resol = head[opt + 4]
+                    digits = resol if resol < 128 else (resol & 0x7f) * 0.30103
+                    return PCAP_TSTAMP_PRECISION_NANO if digits > 6 else PCAP_TSTAMP_PRECISION_MICRO
+                opt += 4 + olen + (-olen % 4)
+            break
+        pos += blen
+    return PCAP_TSTAMP_PRECISION_MICRO
+
+
+_SAVEFILE_SUFFIXES = (b".pcap", b".pcapng", b".cap", b".dmp")
+
 Stats = _collections.namedtuple("Stats", "received dropped ifdropped")
 Stats.__doc__ = """Counters from ``pcap.stats()``: packets received, dropped by
 libpcap for lack of buffer space, and dropped by the interface or driver."""
@@ -396,7 +439,11 @@ cdef void _on_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
     elif ctx.exc is None:
         try:
             if ctx.kind == _KIND_LIST:
-                PyList_Append(ctx.out, (h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen)))
+                item = (h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+                # Holds no containers: keep the collector from walking
+                # millions of these in a long readpkts() list.
+                PyObject_GC_UnTrack(item)
+                PyList_Append(ctx.out, item)
             elif ctx.args:
                 ctx.callback(h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen), *ctx.args)
             else:
@@ -453,10 +500,14 @@ cdef class pcap:
     cdef double _divisor      # tv_usec units per second: 1e6 or 1e9
     cdef long long _ns_scale  # nanoseconds per tv_usec unit: 1000 or 1
     cdef int _precision
+    cdef int _write_precision
     cdef int _dloff
     cdef str _name
     cdef str _filter
     cdef object _wake         # set while an ``async for`` waits: wakes it
+    cdef object _pending      # a read error to raise at the next read
+    cdef list _ahead          # savefile packets read ahead for iteration
+    cdef Py_ssize_t _ahead_pos
 
     def __cinit__(self):
         self._p = NULL
@@ -464,6 +515,8 @@ cdef class pcap:
         self._fd = -1
         self._filter = ""
         self._name = ""
+        self._ahead = []
+        self._ahead_pos = 0
 
     def __init__(self, name=None, int snaplen=65535, promisc=True, int timeout_ms=0,
                  immediate=False, rfmon=False, timestamp_in_ns=False, int buffer_size=0):
@@ -480,6 +533,9 @@ cdef class pcap:
         self._timeout_ms = timeout_ms
         if self._is_savefile(bname):
             self._open_savefile(bname)
+        elif b"/" in bname or bname.lower().endswith(_SAVEFILE_SUFFIXES):
+            # Interface names never contain '/': this was meant as a file.
+            raise PcapNotFoundError(f"cannot open {self._name!r}: no such savefile")
         else:
             self._open_live(bname, snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size)
         self._precision = lp.pcap_get_tstamp_precision(self._p)
@@ -489,6 +545,9 @@ cdef class pcap:
         else:
             self._divisor = 1e6
             self._ns_scale = 1000
+        # dump_open() copies a savefile with the precision it was written
+        # with, though it is read in nanoseconds.
+        self._write_precision = self._precision if self._live else _savefile_precision(bname)
         self._dloff = dltoff.get(lp.pcap_datalink(self._p), 0)
         self._closed = False
 
@@ -496,8 +555,6 @@ cdef class pcap:
         try:
             st = _os.stat(bname)
         except OSError:
-            return False
-        if _stat.S_ISDIR(st.st_mode):
             return False
         try:
             _socket.if_nametoindex(self._name)
@@ -572,9 +629,14 @@ cdef class pcap:
         return 0
 
     cdef int _enter(self) except -1:
-        """Take the handle for a libpcap read; wait while a callback of
-        another thread is running inside pcap_dispatch on it."""
+        """Check the handle before a libpcap read.  While a callback of
+        another thread runs inside pcap_dispatch on this handle, wait: libpcap
+        is in the middle of a buffer and a second read would corrupt it."""
         self._ensure_open()
+        if self._pending is not None:
+            exc = self._pending
+            self._pending = None
+            raise exc
         if self._busy:
             if self._busy_thread is _current_thread():
                 raise RuntimeError("a pcap callback cannot read from the handle it was called by")
@@ -594,10 +656,14 @@ cdef class pcap:
     # -- timestamps and packets -------------------------------------------
 
     cdef inline object _timestamp(self, const lp.pcap_pkthdr *hdr):
+        cdef long long sec = hdr.ts.tv_sec
+        if sec < 0 and not self._live:
+            # Savefiles store unsigned 32-bit seconds, which libpcap 1.10
+            # sign-extends: 2038 and later would come out negative.
+            sec += 1LL << 32
         if self._ns:
-            return PyLong_FromLongLong(<long long>hdr.ts.tv_sec * 1000000000LL
-                                       + <long long>hdr.ts.tv_usec * self._ns_scale)
-        return PyFloat_FromDouble(<double>hdr.ts.tv_sec + <double>hdr.ts.tv_usec / self._divisor)
+            return PyLong_FromLongLong(sec * 1000000000LL + <long long>hdr.ts.tv_usec * self._ns_scale)
+        return PyFloat_FromDouble(<double>sec + <double>hdr.ts.tv_usec / self._divisor)
 
     cdef int _wait(self, double deadline) except -3:
         """Wait for the live handle to become readable, for one slice at most.
@@ -659,15 +725,69 @@ cdef class pcap:
     def __next__(self):
         cdef lp.pcap_pkthdr *hdr
         cdef const unsigned char *data
+        if not self._live:
+            return self._next_from_file()
         if self._next(&hdr, &data) != 1:
             raise StopIteration
         return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+
+    cdef object _next_from_file(self):
+        # A savefile is read READ_AHEAD packets at a time with pcap_dispatch,
+        # which costs less per packet than pcap_next_ex; every other read
+        # (dispatch, loop, readpkts) takes these packets first.
+        cdef list ahead = self._ahead
+        cdef Py_ssize_t pos = self._ahead_pos
+        self._ensure_open()
+        if self._break:
+            self._break = False
+            raise StopIteration
+        if pos < len(ahead):
+            self._ahead_pos = pos + 1
+            return ahead[pos]
+        cdef _Dispatch ctx = self._context(_KIND_LIST, None, ())
+        ctx.out = []
+        try:
+            self._dispatch(ctx, READ_AHEAD, 0, False)
+        except PcapError as e:
+            if not ctx.out:
+                raise
+            self._pending = e   # raised once the packets before the damage are out
+        self._ahead = ctx.out
+        if not ctx.out:
+            self._ahead_pos = 0
+            raise StopIteration
+        self._ahead_pos = 1
+        return ctx.out[0]
+
+    cdef Py_ssize_t _take_ahead(self, _Dispatch ctx, int cnt) except -1:
+        """Hand packets read ahead by iteration to a dispatch; returns how many."""
+        cdef list ahead = self._ahead
+        cdef Py_ssize_t n = len(ahead) - self._ahead_pos
+        if cnt > 0 and cnt < n:
+            n = cnt
+        cdef Py_ssize_t i
+        for i in range(n):
+            item = ahead[self._ahead_pos]
+            self._ahead_pos += 1
+            if ctx.kind == _KIND_LIST:
+                PyList_Append(ctx.out, item)
+            elif ctx.kind == _KIND_CALLBACK:
+                ctx.callback(item[0], item[1], *ctx.args)
+            ctx.count += 1
+        return n
 
     cdef Py_ssize_t _dispatch(self, _Dispatch ctx, int cnt, double deadline, bint may_wait) except -3:
         """Run pcap_dispatch until it processes packets.  Returns the number
         processed (ctx.count), or -2 when the savefile ended or breakloop()
         was called before any packet."""
         cdef int rc, w
+        cdef Py_ssize_t taken
+        if self._ahead_pos < len(self._ahead):
+            taken = self._take_ahead(ctx, cnt)
+            if cnt > 0:
+                cnt -= <int>taken
+                if cnt == 0:
+                    return ctx.count
         while True:
             self._enter()
             if self._break:
@@ -778,7 +898,12 @@ cdef class pcap:
         self._ensure_open()
         cdef _Dispatch ctx = self._context(_KIND_LIST, None, ())
         ctx.out = []
-        self._dispatch(ctx, cnt, self._deadline(), True)
+        try:
+            self._dispatch(ctx, cnt, self._deadline(), True)
+        except PcapError as e:
+            if not ctx.out:
+                raise
+            self._pending = e   # deliver the packets read before the damage first
         return ctx.out
 
     def breakloop(self):
@@ -801,12 +926,17 @@ cdef class pcap:
         return _async_packets(self)
 
     cdef object _poll_packet(self):
-        """The next packet without waiting, None when none is pending.
-        Raises StopAsyncIteration at the end or after breakloop()."""
+        """The next packet without waiting: None when none is pending, False
+        at the end of a savefile or after breakloop()."""
         cdef lp.pcap_pkthdr *hdr
         cdef const unsigned char *data
         cdef bint nonblock = self._nonblock
         cdef int rc
+        if not self._live:
+            try:
+                return self._next_from_file()
+            except StopIteration:
+                return False
         self._nonblock = True
         try:
             rc = self._next(&hdr, &data)
@@ -816,7 +946,7 @@ cdef class pcap:
             return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
         if rc == 0:
             return None
-        raise StopAsyncIteration
+        return False
 
     # -- settings ------------------------------------------------------------
 
@@ -906,11 +1036,16 @@ cdef class pcap:
         """
         cdef bytes bexpr = _encode_filter(expr)
         cdef lp.bpf_program prog
-        self._enter()
+        self._ensure_open()
         self._check(lp.pcap_compile(self._p, &prog, bexpr, 1 if optimize else 0,
                                     lp.PCAP_NETMASK_UNKNOWN), f"compile filter {expr!r}")
         try:
             self._check(lp.pcap_setfilter(self._p, &prog), f"set filter {expr!r}")
+            if self._ahead_pos < len(self._ahead):
+                # Packets read ahead were filtered with the old program.
+                self._ahead = [item for item in self._ahead[self._ahead_pos:]
+                               if _run_filter(&prog, item[1])]
+                self._ahead_pos = 0
         finally:
             lp.pcap_freecode(&prog)
         self._filter = bexpr.decode("utf-8", "replace")
@@ -924,7 +1059,7 @@ cdef class pcap:
         """
         if direction not in (lp.PCAP_D_INOUT, lp.PCAP_D_IN, lp.PCAP_D_OUT):
             raise ValueError(f"direction must be PCAP_D_INOUT, PCAP_D_IN or PCAP_D_OUT, not {direction}")
-        self._enter()
+        self._ensure_open()
         return lp.pcap_setdirection(self._p, <lp.pcap_direction_t>direction) == 0
 
     def setnonblock(self, nonblock=True):
@@ -935,7 +1070,7 @@ cdef class pcap:
         packet is pending.
         """
         cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
-        self._enter()
+        self._ensure_open()
         if not self._live:
             errbuf[0] = 0
             if lp.pcap_setnonblock(self._p, 1 if nonblock else 0, errbuf) < 0:
@@ -949,14 +1084,14 @@ cdef class pcap:
 
     def datalink(self):
         """datalink() -> int: the link type, one of the DLT_ constants."""
-        self._enter()
+        self._ensure_open()
         return lp.pcap_datalink(self._p)
 
     def datalinks(self):
         """datalinks() -> list of int: the link types the handle can use."""
         cdef int *dlts = NULL
         cdef int n, i
-        self._enter()
+        self._ensure_open()
         n = self._check(lp.pcap_list_datalinks(self._p, &dlts), "list link types")
         try:
             return [dlts[i] for i in range(n)]
@@ -965,7 +1100,7 @@ cdef class pcap:
 
     def setdatalink(self, int dlt):
         """setdatalink(dlt): switch the handle to link type ``dlt``."""
-        self._enter()
+        self._ensure_open()
         self._check(lp.pcap_set_datalink(self._p, dlt), f"set link type {dlt}")
         self._dloff = dltoff.get(dlt, 0)
 
@@ -977,7 +1112,7 @@ cdef class pcap:
         """
         cdef Py_buffer view
         cdef int rc
-        self._enter()
+        self._ensure_open()
         PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
         try:
             if view.len > 0x7fffffff:
@@ -1000,20 +1135,21 @@ cdef class pcap:
         PcapError on a savefile, which has none.
         """
         cdef lp.pcap_stat st
-        self._enter()
+        self._ensure_open()
         self._check(lp.pcap_stats(self._p, &st), "stats")
         return Stats(st.ps_recv, st.ps_drop, st.ps_ifdrop)
 
     def dump_open(self, path, append=False):
         """dump_open(path, append=False) -> dumper
 
-        A savefile writer with this handle's link type, snaplen, precision
-        and timestamp unit, so that ``d.write(ts, buf)`` copies packets read
-        from this handle exactly.
+        A savefile writer with this handle's link type, snaplen and timestamp
+        unit, and the precision the packets came with (a microsecond savefile
+        is copied as one), so that ``for ts, buf in p: d.write(ts, buf)``
+        copies a capture exactly.
         """
-        self._enter()
+        self._ensure_open()
         return dumper(path, lp.pcap_datalink(self._p), lp.pcap_snapshot(self._p),
-                      nano=self._precision == lp.PCAP_TSTAMP_PRECISION_NANO,
+                      nano=self._write_precision == lp.PCAP_TSTAMP_PRECISION_NANO,
                       append=append, timestamp_in_ns=self._ns)
 
 
@@ -1024,6 +1160,8 @@ async def _async_packets(pcap handle):
     if not handle._live:
         while True:
             pkt = handle._poll_packet()
+            if pkt is False:
+                return
             yield pkt
             n += 1
             if n % 1024 == 0:
@@ -1031,6 +1169,8 @@ async def _async_packets(pcap handle):
     fd = handle.fileno()
     while True:
         pkt = handle._poll_packet()
+        if pkt is False:
+            return
         if pkt is not None:
             yield pkt
             continue
@@ -1133,8 +1273,8 @@ cdef class dumper:
                 frac //= 1000
         else:
             sec, frac = _split_seconds(ts, 1000000000 if self.nano else 1000000)
-        if sec < 0:
-            raise ValueError(f"timestamp before 1970: {ts!r}")
+        if sec < 0 or sec > 0xffffffff:
+            raise ValueError(f"timestamp out of the range of a savefile (1970 to 2106): {ts!r}")
         PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
         try:
             hdr.ts.tv_sec = sec

@@ -17,6 +17,11 @@
  * may wait in a kernel ring block before the block is handed over. */
 #define BUFFER_TIMEOUT_MS 100
 
+/* Packets a savefile iteration reads with one pcap_dispatch call. */
+#ifndef READ_AHEAD
+#define READ_AHEAD 64
+#endif
+
 /* Wait until fd is readable or timeout_ms has passed.  Returns 1 when
  * readable, 0 on timeout or when a signal interrupted the wait, -1 on any
  * other error (errno set).  Safe to call without the GIL. */
