@@ -1,0 +1,456 @@
+"""Type stub of the pcap module (pcap.pyx): libpcap for Python, a drop-in for
+pypcap 1.3.
+
+Timestamps are float seconds, or int nanoseconds on a handle or dumper made
+with ``timestamp_in_ns=True``: ``pcap`` and ``dumper`` are generic in the
+timestamp type, ``float`` unless ``timestamp_in_ns=True`` is given: annotate
+a nanosecond handle as ``pcap.pcap[int]``; a bare ``pcap.pcap`` means
+``pcap.pcap[float]``.
+"""
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from types import GenericAlias
+from typing import Generic, Literal, NamedTuple, overload
+
+from typing_extensions import Buffer, Self, TypeVar, TypeVarTuple, Unpack, disjoint_base
+
+_TS = TypeVar("_TS", int, float, default=float)
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
+_Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+_Filter = str | bytes | bytearray
+
+__version__: str
+
+PCAP_D_INOUT: int
+PCAP_D_IN: int
+PCAP_D_OUT: int
+PCAP_TSTAMP_PRECISION_MICRO: int
+PCAP_TSTAMP_PRECISION_NANO: int
+
+# Length of the link-layer header of the link types pypcap knew about.
+dltoff: dict[int, int]
+
+# Every DLT_* link type of <pcap.h> (generated from dlt.pxi).
+DLT_A429: int
+DLT_A653_ICM: int
+DLT_AIRONET_HEADER: int
+DLT_AOS: int
+DLT_APPLE_IP_OVER_IEEE1394: int
+DLT_ARCNET: int
+DLT_ARCNET_LINUX: int
+DLT_ATM_CLIP: int
+DLT_ATM_RFC1483: int
+DLT_ATSC_ALP: int
+DLT_AURORA: int
+DLT_AX25: int
+DLT_AX25_KISS: int
+DLT_BACNET_MS_TP: int
+DLT_BLUETOOTH_BREDR_BB: int
+DLT_BLUETOOTH_HCI_H4: int
+DLT_BLUETOOTH_HCI_H4_WITH_PHDR: int
+DLT_BLUETOOTH_LE_LL: int
+DLT_BLUETOOTH_LE_LL_WITH_PHDR: int
+DLT_BLUETOOTH_LINUX_MONITOR: int
+DLT_CAN20B: int
+DLT_CAN_SOCKETCAN: int
+DLT_CHAOS: int
+DLT_CHDLC: int
+DLT_CISCO_IOS: int
+DLT_C_HDLC: int
+DLT_C_HDLC_WITH_DIR: int
+DLT_DBUS: int
+DLT_DECT: int
+DLT_DISPLAYPORT_AUX: int
+DLT_DOCSIS: int
+DLT_DOCSIS31_XRA31: int
+DLT_DSA_TAG_BRCM: int
+DLT_DSA_TAG_BRCM_PREPEND: int
+DLT_DSA_TAG_DSA: int
+DLT_DSA_TAG_EDSA: int
+DLT_DVB_CI: int
+DLT_EBHSCR: int
+DLT_ECONET: int
+DLT_ELEE: int
+DLT_EN10MB: int
+DLT_EN3MB: int
+DLT_ENC: int
+DLT_EPON: int
+DLT_ERF: int
+DLT_ERF_ETH: int
+DLT_ERF_POS: int
+DLT_ETHERNET_MPACKET: int
+DLT_FC_2: int
+DLT_FC_2_WITH_FRAME_DELIMS: int
+DLT_FDDI: int
+DLT_FLEXRAY: int
+DLT_FRELAY: int
+DLT_FRELAY_WITH_DIR: int
+DLT_GCOM_SERIAL: int
+DLT_GCOM_T1E1: int
+DLT_GPF_F: int
+DLT_GPF_T: int
+DLT_GPRS_LLC: int
+DLT_GSMTAP_ABIS: int
+DLT_GSMTAP_UM: int
+DLT_HDLC: int
+DLT_HHDLC: int
+DLT_IBM_SN: int
+DLT_IBM_SP: int
+DLT_IEEE802: int
+DLT_IEEE802_11: int
+DLT_IEEE802_11_RADIO: int
+DLT_IEEE802_11_RADIO_AVS: int
+DLT_IEEE802_15_4: int
+DLT_IEEE802_15_4_LINUX: int
+DLT_IEEE802_15_4_NOFCS: int
+DLT_IEEE802_15_4_NONASK_PHY: int
+DLT_IEEE802_15_4_TAP: int
+DLT_IEEE802_15_4_WITHFCS: int
+DLT_IEEE802_16_MAC_CPS: int
+DLT_IEEE802_16_MAC_CPS_RADIO: int
+DLT_INFINIBAND: int
+DLT_IPFILTER: int
+DLT_IPMB_KONTRON: int
+DLT_IPMB_LINUX: int
+DLT_IPMI_HPM_2: int
+DLT_IPNET: int
+DLT_IPOIB: int
+DLT_IPV4: int
+DLT_IPV6: int
+DLT_IP_OVER_FC: int
+DLT_ISO_14443: int
+DLT_JUNIPER_ATM1: int
+DLT_JUNIPER_ATM2: int
+DLT_JUNIPER_ATM_CEMIC: int
+DLT_JUNIPER_CHDLC: int
+DLT_JUNIPER_ES: int
+DLT_JUNIPER_ETHER: int
+DLT_JUNIPER_FIBRECHANNEL: int
+DLT_JUNIPER_FRELAY: int
+DLT_JUNIPER_GGSN: int
+DLT_JUNIPER_ISM: int
+DLT_JUNIPER_MFR: int
+DLT_JUNIPER_MLFR: int
+DLT_JUNIPER_MLPPP: int
+DLT_JUNIPER_MONITOR: int
+DLT_JUNIPER_PIC_PEER: int
+DLT_JUNIPER_PPP: int
+DLT_JUNIPER_PPPOE: int
+DLT_JUNIPER_PPPOE_ATM: int
+DLT_JUNIPER_SERVICES: int
+DLT_JUNIPER_SRX_E2E: int
+DLT_JUNIPER_ST: int
+DLT_JUNIPER_VP: int
+DLT_JUNIPER_VS: int
+DLT_LAPB_WITH_DIR: int
+DLT_LAPD: int
+DLT_LIN: int
+DLT_LINUX_EVDEV: int
+DLT_LINUX_IRDA: int
+DLT_LINUX_LAPD: int
+DLT_LINUX_PPP_WITHDIRECTION: int
+DLT_LINUX_SLL: int
+DLT_LINUX_SLL2: int
+DLT_LOOP: int
+DLT_LORATAP: int
+DLT_LTALK: int
+DLT_MFR: int
+DLT_MOST: int
+DLT_MPEG_2_TS: int
+DLT_MPLS: int
+DLT_MTP2: int
+DLT_MTP2_WITH_PHDR: int
+DLT_MTP3: int
+DLT_MUX27010: int
+DLT_NETANALYZER: int
+DLT_NETANALYZER_TRANSPARENT: int
+DLT_NETLINK: int
+DLT_NFC_LLCP: int
+DLT_NFLOG: int
+DLT_NG40: int
+DLT_NORDIC_BLE: int
+DLT_NULL: int
+DLT_OPENFLOW: int
+DLT_OPENVIZSLA: int
+DLT_PCI_EXP: int
+DLT_PFLOG: int
+DLT_PFSYNC: int
+DLT_PKTAP: int
+DLT_PPI: int
+DLT_PPP: int
+DLT_PPP_BSDOS: int
+DLT_PPP_ETHER: int
+DLT_PPP_PPPD: int
+DLT_PPP_SERIAL: int
+DLT_PPP_WITH_DIR: int
+DLT_PPP_WITH_DIRECTION: int
+DLT_PRISM_HEADER: int
+DLT_PROFIBUS_DL: int
+DLT_PRONET: int
+DLT_RAIF1: int
+DLT_RAW: int
+DLT_RDS: int
+DLT_REDBACK_SMARTEDGE: int
+DLT_RIO: int
+DLT_RTAC_SERIAL: int
+DLT_SCCP: int
+DLT_SCTP: int
+DLT_SDLC: int
+DLT_SERCOS_MONITOR: int
+DLT_SITA: int
+DLT_SLIP: int
+DLT_SLIP_BSDOS: int
+DLT_STANAG_5066_D_PDU: int
+DLT_SUNATM: int
+DLT_SYMANTEC_FIREWALL: int
+DLT_TI_LLN_SNIFFER: int
+DLT_TZSP: int
+DLT_USB: int
+DLT_USBPCAP: int
+DLT_USB_2_0: int
+DLT_USB_DARWIN: int
+DLT_USB_FREEBSD: int
+DLT_USB_LINUX: int
+DLT_USB_LINUX_MMAPPED: int
+DLT_USER0: int
+DLT_USER1: int
+DLT_USER10: int
+DLT_USER11: int
+DLT_USER12: int
+DLT_USER13: int
+DLT_USER14: int
+DLT_USER15: int
+DLT_USER2: int
+DLT_USER3: int
+DLT_USER4: int
+DLT_USER5: int
+DLT_USER6: int
+DLT_USER7: int
+DLT_USER8: int
+DLT_USER9: int
+DLT_VPP_DISPATCH: int
+DLT_VSOCK: int
+DLT_WATTSTOPPER_DLM: int
+DLT_WIHART: int
+DLT_WIRESHARK_UPPER_PDU: int
+DLT_X2E_SERIAL: int
+DLT_X2E_XORAYA: int
+DLT_ZWAVE_R1_R2: int
+DLT_ZWAVE_R3: int
+DLT_Z_WAVE_SERIAL: int
+
+# -- errors -------------------------------------------------------------------
+
+class PcapError(OSError): ...
+class PcapPermissionError(PcapError, PermissionError): ...
+class PcapNotFoundError(PcapError, FileNotFoundError): ...
+
+# -- module functions ---------------------------------------------------------
+
+def findalldevs() -> list[str]: ...
+def lookupdev() -> str: ...
+def lookupnet(dev: _Path) -> tuple[bytes, bytes]: ...
+def ex_name(name: _T) -> _T: ...
+def datalink_name(dlt: int) -> str: ...
+def datalink_description(dlt: int) -> str: ...
+def datalink_value(name: str) -> int: ...
+def lib_version() -> str: ...
+def interfaces() -> list[interface]: ...
+
+# -- interfaces ---------------------------------------------------------------
+
+class address:
+    # socket.AddressFamily; a plain int only for a family Python does not know
+    family: socket.AddressFamily | int
+    addr: str | None
+    netmask: str | None
+    broadaddr: str | None
+    dstaddr: str | None
+    def __init__(
+        self,
+        family: socket.AddressFamily | int,
+        addr: str | None,
+        netmask: str | None = None,
+        broadaddr: str | None = None,
+        dstaddr: str | None = None,
+    ) -> None: ...
+
+class interface:
+    name: str
+    description: str | None
+    addresses: list[address]
+    is_up: bool
+    is_running: bool
+    is_loopback: bool
+    is_wireless: bool
+    def __init__(self, name: str, description: str | None, addresses: list[address], flags: int) -> None: ...
+
+# -- BPF ----------------------------------------------------------------------
+
+@disjoint_base
+class bpf:
+    def __init__(self, expr: _Filter, dlt: int = ..., snaplen: int = 65535, optimize: bool | int = True) -> None: ...
+    @property
+    def expr(self) -> str: ...
+    @property
+    def dlt(self) -> int: ...
+    @property
+    def snaplen(self) -> int: ...
+    def filter(self, buf: Buffer) -> bool: ...
+    def __len__(self) -> int: ...
+    def dump(self) -> list[str]: ...
+
+# -- capture ------------------------------------------------------------------
+
+class Stats(NamedTuple):
+    received: int
+    dropped: int
+    ifdropped: int
+
+@disjoint_base
+class pcap(Generic[_TS]):
+    @overload
+    def __init__(
+        self: pcap[float],
+        name: _Path | None = None,
+        snaplen: int = 65535,
+        promisc: bool = True,
+        timeout_ms: int = 0,
+        immediate: bool = False,
+        rfmon: bool = False,
+        timestamp_in_ns: Literal[False] = False,
+        buffer_size: int = 0,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: pcap[int],
+        name: _Path | None = None,
+        snaplen: int = 65535,
+        promisc: bool = True,
+        timeout_ms: int = 0,
+        immediate: bool = False,
+        rfmon: bool = False,
+        *,
+        timestamp_in_ns: Literal[True],
+        buffer_size: int = 0,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: pcap[float],
+        name: _Path | None = None,
+        snaplen: int = 65535,
+        promisc: bool = True,
+        timeout_ms: int = 0,
+        immediate: bool = False,
+        rfmon: bool = False,
+        timestamp_in_ns: bool = False,
+        buffer_size: int = 0,
+    ) -> None: ...
+    # reading
+    def __iter__(self) -> Self: ...
+    @classmethod
+    def __class_getitem__(cls, item: object) -> GenericAlias: ...
+    def __next__(self) -> tuple[_TS, bytes]: ...
+    def __aiter__(self) -> AsyncIterator[tuple[_TS, bytes]]: ...
+    @overload
+    def dispatch(self, cnt: int, callback: None = None) -> int: ...
+    @overload
+    def dispatch(self, cnt: int, callback: Callable[[_TS, bytes, Unpack[_Ts]], object], *args: Unpack[_Ts]) -> int: ...
+    @overload
+    def loop(self, cnt: int, callback: None = None) -> int: ...
+    @overload
+    def loop(self, cnt: int, callback: Callable[[_TS, bytes, Unpack[_Ts]], object], *args: Unpack[_Ts]) -> int: ...
+    def readpkts(self, cnt: int = -1) -> list[tuple[_TS, bytes]]: ...
+    def breakloop(self) -> None: ...
+    # settings
+    @property
+    def name(self) -> str: ...
+    @property
+    def snaplen(self) -> int: ...
+    @property
+    def dloff(self) -> int: ...
+    @property
+    def filter(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def fd(self) -> int: ...
+    @property
+    def precision(self) -> int: ...
+    @property
+    def timestamp_in_ns(self) -> bool: ...
+    @property
+    def timeout_ms(self) -> int: ...
+    def fileno(self) -> int: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc_info: object) -> Literal[False]: ...
+    def setfilter(self, expr: _Filter, optimize: bool | int = 1) -> None: ...
+    def setdirection(self, direction: int) -> bool: ...
+    def setnonblock(self, nonblock: bool = True) -> None: ...
+    def getnonblock(self) -> bool: ...
+    def datalink(self) -> int: ...
+    def datalinks(self) -> list[int]: ...
+    def setdatalink(self, dlt: int) -> None: ...
+    def sendpacket(self, buf: Buffer) -> int: ...
+    def geterr(self) -> str: ...
+    def stats(self) -> Stats: ...
+    def dump_open(self, path: _Path, append: bool = False) -> dumper[_TS]: ...
+
+# -- writing savefiles --------------------------------------------------------
+
+@disjoint_base
+class dumper(Generic[_TS]):
+    @overload
+    def __init__(
+        self: dumper[float],
+        path: _Path,
+        dlt: int = ...,
+        snaplen: int = 65535,
+        nano: bool = False,
+        append: bool = False,
+        timestamp_in_ns: Literal[False] = False,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: dumper[int],
+        path: _Path,
+        dlt: int = ...,
+        snaplen: int = 65535,
+        nano: bool = False,
+        append: bool = False,
+        *,
+        timestamp_in_ns: Literal[True],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: dumper[float],
+        path: _Path,
+        dlt: int = ...,
+        snaplen: int = 65535,
+        nano: bool = False,
+        append: bool = False,
+        timestamp_in_ns: bool = False,
+    ) -> None: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def snaplen(self) -> int: ...
+    @property
+    def dlt(self) -> int: ...
+    @property
+    def nano(self) -> bool: ...
+    @property
+    def timestamp_in_ns(self) -> bool: ...
+    @property
+    def closed(self) -> bool: ...
+    def write(self, ts: _TS, buf: Buffer, wirelen: int | None = None) -> None: ...
+    @classmethod
+    def __class_getitem__(cls, item: object) -> GenericAlias: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc_info: object) -> Literal[False]: ...

@@ -9,8 +9,10 @@ signal handlers in charge, so Ctrl-C always works.
 
 import asyncio as _asyncio
 import collections as _collections
+import errno as _errno
 import os as _os
 import socket as _socket
+import types as _types
 import warnings as _warnings
 from threading import get_ident as _current_thread
 
@@ -368,8 +370,8 @@ cdef class bpf:
 # --------------------------------------------------------------------------
 # Capture handles.
 
-cdef bint _run_filter(lp.bpf_program *prog, bytes buf):
-    return lp.bpf_filter(prog.bf_insns, <const unsigned char *><char *>buf, len(buf), len(buf)) != 0
+cdef bint _run_filter(lp.bpf_program *prog, bytes buf, unsigned int wirelen):
+    return lp.bpf_filter(prog.bf_insns, <const unsigned char *><char *>buf, wirelen, len(buf)) != 0
 
 
 def _savefile_precision(path):
@@ -407,7 +409,7 @@ def _savefile_precision(path):
 
 _SAVEFILE_SUFFIXES = (b".pcap", b".pcapng", b".cap", b".dmp")
 
-Stats = _collections.namedtuple("Stats", "received dropped ifdropped")
+Stats = _collections.namedtuple("Stats", "received dropped ifdropped", module="pcap")
 Stats.__doc__ = """Counters from ``pcap.stats()``: packets received, dropped by
 libpcap for lack of buffer space, and dropped by the interface or driver."""
 
@@ -415,6 +417,7 @@ cdef enum:
     _KIND_CALLBACK = 0
     _KIND_LIST = 1
     _KIND_COUNT = 2
+    _KIND_AHEAD = 3     # a list, and the wire lengths for setfilter()
 
 
 cdef class _Dispatch:
@@ -438,7 +441,9 @@ cdef void _on_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
         ctx.count += 1
     elif ctx.exc is None:
         try:
-            if ctx.kind == _KIND_LIST:
+            if ctx.kind == _KIND_LIST or ctx.kind == _KIND_AHEAD:
+                if ctx.kind == _KIND_AHEAD:
+                    h._ahead_wirelen[ctx.count] = hdr.len
                 item = (h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
                 # Holds no containers: keep the collector from walking
                 # millions of these in a long readpkts() list.
@@ -475,7 +480,9 @@ cdef class pcap:
     promisc -- promiscuous mode (live only).
     timeout_ms -- for dispatch() and readpkts() on a blocking live handle:
             return 0 / [] when no packet came for this long; 0 waits for ever.
-            Also libpcap's buffer timeout.  Iteration always waits.
+            Iteration always waits.  Packets reach Python at most 100 ms
+            after they arrive (libpcap's buffer timeout), or at once with
+            ``immediate``.
     immediate -- deliver each packet as soon as it arrives (no buffering).
     rfmon -- monitor mode (wireless interfaces only).
     timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
@@ -507,6 +514,7 @@ cdef class pcap:
     cdef object _wake         # set while an ``async for`` waits: wakes it
     cdef object _pending      # a read error to raise at the next read
     cdef list _ahead          # savefile packets read ahead for iteration
+    cdef unsigned int _ahead_wirelen[READ_AHEAD]
     cdef Py_ssize_t _ahead_pos
 
     def __cinit__(self):
@@ -535,7 +543,9 @@ cdef class pcap:
             self._open_savefile(bname)
         elif b"/" in bname or bname.lower().endswith(_SAVEFILE_SUFFIXES):
             # Interface names never contain '/': this was meant as a file.
-            raise PcapNotFoundError(f"cannot open {self._name!r}: no such savefile")
+            e = PcapNotFoundError(f"cannot open savefile {self._name!r}: {_os.strerror(_errno.ENOENT)}")
+            e.errno = _errno.ENOENT
+            raise e
         else:
             self._open_live(bname, snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size)
         self._precision = lp.pcap_get_tstamp_precision(self._p)
@@ -583,10 +593,12 @@ cdef class pcap:
         self._check(lp.pcap_set_promisc(self._p, 1 if promisc else 0), "set promiscuous mode")
         # libpcap's timeout is the kernel's buffer timeout: with 0, Linux
         # (TPACKET_V3) hands a ring block over only once it is full, so a
-        # quiet interface would never deliver.  Our own waits enforce
-        # timeout_ms; the buffer timeout only bounds the delivery delay.
-        self._check(lp.pcap_set_timeout(self._p, timeout_ms if timeout_ms > 0 else BUFFER_TIMEOUT_MS),
-                    "set timeout")
+        # quiet interface would never deliver; with a long one, a packet
+        # could miss the deadline of the dispatch() that waits for it.  Our
+        # own waits enforce timeout_ms; the buffer timeout only bounds the
+        # delivery delay.
+        self._check(lp.pcap_set_timeout(self._p, min(timeout_ms, BUFFER_TIMEOUT_MS) if timeout_ms > 0
+                                        else BUFFER_TIMEOUT_MS), "set timeout")
         self._check(lp.pcap_set_immediate_mode(self._p, 1 if immediate else 0), "set immediate mode")
         if rfmon:
             self._check(lp.pcap_set_rfmon(self._p, 1), "set monitor mode")
@@ -690,7 +702,7 @@ cdef class pcap:
             return -2
         return 1
 
-    cdef int _next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+    cdef int _next(self, lp.pcap_pkthdr **hdr, const unsigned char **data, bint may_wait) except -3:
         """One packet: 1 with *hdr/*data set; 0 when none is pending on a
         nonblocking handle; -2 at the end of a savefile or after breakloop()."""
         cdef int rc
@@ -708,7 +720,7 @@ cdef class pcap:
                 self._raise_read_error(rc)
             if not self._live:
                 return -2   # pcap_next_ex never returns 0 for a savefile
-            if self._nonblock:
+            if not may_wait:
                 return 0
             rc = self._wait(0)
             if rc == -2:
@@ -722,12 +734,17 @@ cdef class pcap:
     def __iter__(self):
         return self
 
+    @classmethod
+    def __class_getitem__(cls, item):
+        # pcap.pyi makes pcap generic in the timestamp type: pcap[float], pcap[int].
+        return _types.GenericAlias(cls, item)
+
     def __next__(self):
         cdef lp.pcap_pkthdr *hdr
         cdef const unsigned char *data
         if not self._live:
             return self._next_from_file()
-        if self._next(&hdr, &data) != 1:
+        if self._next(&hdr, &data, not self._nonblock) != 1:
             raise StopIteration
         return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
 
@@ -744,7 +761,7 @@ cdef class pcap:
         if pos < len(ahead):
             self._ahead_pos = pos + 1
             return ahead[pos]
-        cdef _Dispatch ctx = self._context(_KIND_LIST, None, ())
+        cdef _Dispatch ctx = self._context(_KIND_AHEAD, None, ())
         ctx.out = []
         try:
             self._dispatch(ctx, READ_AHEAD, 0, False)
@@ -769,7 +786,7 @@ cdef class pcap:
         for i in range(n):
             item = ahead[self._ahead_pos]
             self._ahead_pos += 1
-            if ctx.kind == _KIND_LIST:
+            if ctx.kind == _KIND_LIST or ctx.kind == _KIND_AHEAD:
                 PyList_Append(ctx.out, item)
             elif ctx.kind == _KIND_CALLBACK:
                 ctx.callback(item[0], item[1], *ctx.args)
@@ -778,8 +795,8 @@ cdef class pcap:
 
     cdef Py_ssize_t _dispatch(self, _Dispatch ctx, int cnt, double deadline, bint may_wait) except -3:
         """Run pcap_dispatch until it processes packets.  Returns the number
-        processed (ctx.count), or -2 when the savefile ended or breakloop()
-        was called before any packet."""
+        processed (also in ctx.count), 0 when nothing came in time, or -2 when
+        the savefile ended or breakloop() was called, which ends a loop()."""
         cdef int rc, w
         cdef Py_ssize_t taken
         if self._ahead_pos < len(self._ahead):
@@ -812,16 +829,16 @@ cdef class pcap:
                     ctx.exc = None
                     raise exc
                 self._break = False
-                return ctx.count if ctx.count > 0 else -2
+                return -2
             if rc == lp.PCAP_ERROR_BREAK:
-                return ctx.count if ctx.count > 0 else -2
+                return -2
             if rc < 0:
                 self._raise_read_error(rc)
             if rc > 0:
                 return ctx.count
             if not self._live:
                 return -2
-            if self._nonblock or not may_wait:
+            if not may_wait:
                 return 0
             w = self._wait(deadline)
             if w <= 0:
@@ -860,7 +877,7 @@ cdef class pcap:
             while self._dispatch(ctx, 1 << 16, 0, False) >= 0:
                 PyErr_CheckSignals()
             return ctx.count
-        self._dispatch(ctx, cnt, self._deadline(), True)
+        self._dispatch(ctx, cnt, self._deadline(), not self._nonblock)
         return ctx.count
 
     def loop(self, int cnt, callback=None, *args):
@@ -875,15 +892,10 @@ cdef class pcap:
         self._ensure_open()
         cdef _Dispatch ctx = self._context(_KIND_COUNT if callback is None else _KIND_CALLBACK,
                                            callback, args)
-        cdef bint nonblock = self._nonblock
-        self._nonblock = False
-        try:
-            while cnt <= 0 or ctx.count < cnt:
-                if self._dispatch(ctx, cnt - <int>ctx.count if cnt > 0 else -1, 0, True) == -2:
-                    break
-                PyErr_CheckSignals()
-        finally:
-            self._nonblock = nonblock
+        while cnt <= 0 or ctx.count < cnt:
+            if self._dispatch(ctx, cnt - <int>ctx.count if cnt > 0 else -1, 0, True) == -2:
+                break
+            PyErr_CheckSignals()
         return ctx.count
 
     def readpkts(self, int cnt=-1):
@@ -899,7 +911,7 @@ cdef class pcap:
         cdef _Dispatch ctx = self._context(_KIND_LIST, None, ())
         ctx.out = []
         try:
-            self._dispatch(ctx, cnt, self._deadline(), True)
+            self._dispatch(ctx, cnt, self._deadline(), not self._nonblock)
         except PcapError as e:
             if not ctx.out:
                 raise
@@ -912,8 +924,10 @@ cdef class pcap:
         Make the running loop() or dispatch() return and the running
         iteration end, within a fraction of a second.  Safe to call from
         another thread, a signal handler or a callback.  When nothing is
-        running, the next read returns at once instead.
+        running, the next read returns at once instead.  Raises ValueError
+        on a closed handle.
         """
+        self._ensure_open()
         self._break = True
         wake = self._wake
         if wake is not None:
@@ -930,18 +944,13 @@ cdef class pcap:
         at the end of a savefile or after breakloop()."""
         cdef lp.pcap_pkthdr *hdr
         cdef const unsigned char *data
-        cdef bint nonblock = self._nonblock
         cdef int rc
         if not self._live:
             try:
                 return self._next_from_file()
             except StopIteration:
                 return False
-        self._nonblock = True
-        try:
-            rc = self._next(&hdr, &data)
-        finally:
-            self._nonblock = nonblock
+        rc = self._next(&hdr, &data, False)
         if rc == 1:
             return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
         if rc == 0:
@@ -1043,8 +1052,13 @@ cdef class pcap:
             self._check(lp.pcap_setfilter(self._p, &prog), f"set filter {expr!r}")
             if self._ahead_pos < len(self._ahead):
                 # Packets read ahead were filtered with the old program.
-                self._ahead = [item for item in self._ahead[self._ahead_pos:]
-                               if _run_filter(&prog, item[1])]
+                kept = []
+                for i in range(self._ahead_pos, len(self._ahead)):
+                    item = self._ahead[i]
+                    if _run_filter(&prog, item[1], self._ahead_wirelen[i]):
+                        self._ahead_wirelen[len(kept)] = self._ahead_wirelen[i]
+                        kept.append(item)
+                self._ahead = kept
                 self._ahead_pos = 0
         finally:
             lp.pcap_freecode(&prog)
@@ -1069,12 +1083,9 @@ cdef class pcap:
         StopIteration, readpkts() returns [] and dispatch() returns 0 when no
         packet is pending.
         """
-        cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+        # A live handle is always nonblocking inside libpcap (see _wait), and a
+        # savefile never waits: the mode is ours to keep.
         self._ensure_open()
-        if not self._live:
-            errbuf[0] = 0
-            if lp.pcap_setnonblock(self._p, 1 if nonblock else 0, errbuf) < 0:
-                raise _error(lp.PCAP_ERROR, f"setnonblock on {self._name!r}", _text(errbuf))
         self._nonblock = bool(nonblock)
 
     def getnonblock(self):
@@ -1254,6 +1265,10 @@ cdef class dumper:
         if ferror(pcap_dump_file(self._d)):
             raise PcapError(f"{what} {self.path!r}: {strerror(errno).decode()}")
         return 0
+
+    @classmethod
+    def __class_getitem__(cls, item):
+        return _types.GenericAlias(cls, item)
 
     def write(self, ts, buf, wirelen=None):
         """write(ts, buf, wirelen=None)

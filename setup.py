@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 try:
     from Cython.Build import cythonize
@@ -55,6 +56,19 @@ ext = Extension(
     extra_link_args=libs,
 )
 
+class build_ext_with_stub(build_ext):
+    """Also install pcap.pyi, as the PEP 561 stub-only package pcap-stubs
+    (type checkers do not read a top-level .pyi from site-packages)."""
+
+    def run(self):
+        super().run()
+        if not self.inplace:
+            target = os.path.join(self.build_lib, "pcap-stubs")
+            self.mkpath(target)
+            self.copy_file("pcap.pyi", os.path.join(target, "__init__.pyi"))
+
+
 setup(
+    cmdclass={"build_ext": build_ext_with_stub},
     ext_modules=cythonize([ext], compiler_directives={"language_level": 3}),
 )

@@ -4,6 +4,7 @@ TCP handshake, ICMP) with fixed timestamps.  The file is committed; this
 script says how it was made and can make it again byte for byte."""
 import argparse
 import socket
+from typing import Any, Iterator
 
 import dpkt
 
@@ -13,17 +14,17 @@ A, B = socket.inet_aton("192.0.2.1"), socket.inet_aton("192.0.2.53")
 MAC_A, MAC_B = b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02"
 
 
-def eth(src, dst, data, etype=dpkt.ethernet.ETH_TYPE_IP):
+def eth(src: bytes, dst: bytes, data: Any, etype: int = dpkt.ethernet.ETH_TYPE_IP) -> bytes:
     return bytes(dpkt.ethernet.Ethernet(src=src, dst=dst, type=etype, data=data))
 
 
-def ip(src, dst, l4, proto):
+def ip(src: bytes, dst: bytes, l4: Any, proto: int) -> Any:
     pkt = dpkt.ip.IP(src=src, dst=dst, p=proto, data=l4, ttl=64)
     pkt.len += len(bytes(l4))
     return pkt
 
 
-def packets():
+def packets() -> Iterator[bytes]:
     arp = dpkt.arp.ARP(op=dpkt.arp.ARP_OP_REQUEST, sha=MAC_A, spa=A, tha=b"\0" * 6, tpa=B)
     yield eth(MAC_A, b"\xff" * 6, arp, dpkt.ethernet.ETH_TYPE_ARP)
     arp_reply = dpkt.arp.ARP(op=dpkt.arp.ARP_OP_REPLY, sha=MAC_B, spa=B, tha=MAC_A, tpa=A)
@@ -40,7 +41,7 @@ def packets():
     yield eth(MAC_A, MAC_B, ip(A, B, echo, 1))
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", nargs="?", default="examples/sample.pcap")
     args = ap.parse_args()

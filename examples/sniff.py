@@ -8,19 +8,24 @@ count, and print each packet on one line decoded by dpkt.
 
 Ctrl-C stops a live capture and prints the count.
 """
+from __future__ import annotations
+
 import argparse
 import datetime
+import os
 import socket
 import sys
 import threading
-import time
 
 import dpkt
 
 import pcap
 
+# The savefile shipped beside the examples, as a path from the current directory.
+SAMPLE = os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample.pcap"))
 
-def describe(buf, datalink):
+
+def describe(buf: bytes, datalink: int) -> str:
     """One line about a packet: addresses, protocol, ports, length."""
     if datalink == pcap.DLT_EN10MB:
         frame = dpkt.ethernet.Ethernet(buf)
@@ -54,16 +59,16 @@ def describe(buf, datalink):
     return f"IP {src} > {dst} proto {ip.p}"
 
 
-def send_test_traffic(expr_port, count, stop):
-    """Send ``count`` UDP datagrams to 127.0.0.1:expr_port, one every 0.2 s."""
+def send_test_traffic(port: int, count: int, stop: threading.Event) -> None:
+    """Send ``count`` UDP datagrams to 127.0.0.1:port, one every 0.2 s."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         for i in range(count):
             if stop.wait(0.2):
                 return
-            s.sendto(b"sniff.py test datagram %d" % i, ("127.0.0.1", expr_port))
+            s.sendto(b"sniff.py test datagram %d" % i, ("127.0.0.1", port))
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="A small tcpdump built on the pcap module.")
     ap.add_argument("filter", nargs="*", help="BPF filter expression, e.g. 'udp port 53'")
     src = ap.add_mutually_exclusive_group()
@@ -93,6 +98,7 @@ def main(argv=None):
     stop = threading.Event()
     if args.send_test_traffic:
         threading.Thread(target=send_test_traffic, args=(50007, max(args.count, 10) + 5, stop), daemon=True).start()
+    timer = None
     if args.timeout:
         timer = threading.Timer(args.timeout, p.breakloop)
         timer.daemon = True
@@ -110,6 +116,8 @@ def main(argv=None):
         print("interrupted")
     finally:
         stop.set()
+        if timer is not None:
+            timer.cancel()
     print(f"{n} packets")
     if not args.read:
         print("stats:", p.stats())

@@ -1,0 +1,178 @@
+/* The C baselines of the benchmark (bench/README.md), built by bench/run.py
+ * with `cc -O2 -o bench/.work/baseline bench/baseline.c -lpcap`.
+ *
+ *   baseline next_ex  FILE [FILTER]   pcap_next_ex loop, counting packets and bytes
+ *   baseline dispatch FILE [FILTER]   pcap_dispatch(-1) with a callback that only counts
+ *   baseline empty    FILE            pcap_dispatch(-1) with an empty callback
+ *   baseline send PORT COUNT SIZE     COUNT UDP datagrams of SIZE payload bytes to
+ *                                     127.0.0.1:PORT, as fast as possible
+ *
+ * Readers print one JSON line: {"packets": N, "bytes": B, "elapsed": S}, the
+ * time taken from before pcap_open_offline to after the last packet ("bytes"
+ * is null for `empty`, whose callback does nothing at all).  The sender binds
+ * a socket of its own to the port, so that the datagrams are taken (and
+ * dropped when its small buffer is full) without ICMP errors, and prints
+ * {"sent": N, "elapsed": S}.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+struct counts {
+    unsigned long long packets;
+    unsigned long long bytes;
+};
+
+static void count_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct counts *c = (struct counts *)user;
+    (void)data;
+    c->packets++;
+    c->bytes += h->caplen;
+}
+
+static void empty_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    (void)user; (void)h; (void)data;
+}
+
+static pcap_t *open_file(const char *path, const char *filter)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(path, errbuf);
+    if (p == NULL) {
+        fprintf(stderr, "baseline: %s\n", errbuf);
+        exit(2);
+    }
+    if (filter != NULL) {
+        struct bpf_program prog;
+        if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0
+            || pcap_setfilter(p, &prog) < 0) {
+            fprintf(stderr, "baseline: filter %s: %s\n", filter, pcap_geterr(p));
+            exit(2);
+        }
+        pcap_freecode(&prog);
+    }
+    return p;
+}
+
+static int read_file(const char *mode, const char *path, const char *filter)
+{
+    struct counts c = {0, 0};
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    double t0 = now();
+    pcap_t *p = open_file(path, filter);
+    int rc;
+
+    if (strcmp(mode, "next_ex") == 0) {
+        while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+            c.packets++;
+            c.bytes += h->caplen;
+        }
+        if (rc != PCAP_ERROR_BREAK) {
+            fprintf(stderr, "baseline: pcap_next_ex: %s\n", pcap_geterr(p));
+            return 2;
+        }
+    } else if (strcmp(mode, "dispatch") == 0 || strcmp(mode, "empty") == 0) {
+        int empty = mode[0] == 'e';
+        while ((rc = pcap_dispatch(p, -1, empty ? empty_cb : count_cb, (u_char *)&c)) > 0)
+            ;
+        if (rc < 0) {
+            fprintf(stderr, "baseline: pcap_dispatch: %s\n", pcap_geterr(p));
+            return 2;
+        }
+        if (empty) {
+            /* The callback did nothing; count afterwards, outside the timing. */
+            double t1 = now();
+            pcap_close(p);
+            p = open_file(path, filter);
+            while (pcap_next_ex(p, &h, &data) == 1)
+                c.packets++;
+            printf("{\"packets\": %llu, \"bytes\": null, \"elapsed\": %.9f}\n", c.packets, t1 - t0);
+            pcap_close(p);
+            return 0;
+        }
+    } else {
+        fprintf(stderr, "baseline: unknown mode %s\n", mode);
+        return 2;
+    }
+    double t1 = now();
+    pcap_close(p);
+    printf("{\"packets\": %llu, \"bytes\": %llu, \"elapsed\": %.9f}\n", c.packets, c.bytes, t1 - t0);
+    return 0;
+}
+
+static int send_udp(int port, long count, int size)
+{
+    struct sockaddr_in to;
+    char buf[65536];
+    int sink, s, small = 4096;
+    long i;
+
+    if (count < 0 || count > 300000) {
+        fprintf(stderr, "baseline: send: at most 300000 datagrams\n");
+        return 2;
+    }
+    if (size < 0 || size > (int)sizeof(buf))
+        size = 18;
+    memset(&to, 0, sizeof(to));
+    to.sin_family = AF_INET;
+    to.sin_port = htons((unsigned short)port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (i = 0; i < size; i++)
+        buf[i] = (char)i;
+
+    sink = socket(AF_INET, SOCK_DGRAM, 0);
+    s = socket(AF_INET, SOCK_DGRAM, 0);
+    if (sink < 0 || s < 0) {
+        perror("baseline: socket");
+        return 2;
+    }
+    setsockopt(sink, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    if (bind(sink, (struct sockaddr *)&to, sizeof(to)) < 0) {
+        perror("baseline: bind");
+        return 2;
+    }
+    double t0 = now();
+    for (i = 0; i < count; i++) {
+        if (sendto(s, buf, (size_t)size, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+            if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN) {
+                i--;
+                continue;
+            }
+            perror("baseline: sendto");
+            return 2;
+        }
+    }
+    double t1 = now();
+    close(s);
+    close(sink);
+    printf("{\"sent\": %ld, \"elapsed\": %.9f}\n", count, t1 - t0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "send") != 0)
+        return read_file(argv[1], argv[2], argc > 3 ? argv[3] : NULL);
+    if (argc == 5 && strcmp(argv[1], "send") == 0)
+        return send_udp(atoi(argv[2]), atol(argv[3]), atoi(argv[4]));
+    fprintf(stderr, "usage: baseline next_ex|dispatch|empty FILE [FILTER]\n"
+                    "       baseline send PORT COUNT SIZE\n");
+    return 2;
+}

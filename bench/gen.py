@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Deterministic input files for the benchmark (bench/README.md).
+
+    python bench/gen.py [--small N] [--large N] [--dir DIR]
+
+writes two classic pcap savefiles (little-endian, microsecond timestamps,
+link type Ethernet) into DIR (default bench/.work/):
+
+    small-N.pcap   N packets of 60-100 bytes   (default N = 1,000,000)
+    large-N.pcap   N packets of 1400-1514 bytes (default N = 200,000)
+
+and next to each a .json file with what any correct reader must find: the
+packet count, the sum of the captured lengths, and the count and byte sum of
+the packets that match FILTER below.  Every packet is Ethernet / IPv4 / UDP
+(addresses and ports vary) with a pseudo-random payload; the same arguments
+always give the same bytes (a version number in the .json lets the bench
+notice files made by an older generator).  Only the standard library is used,
+so any interpreter can run it.
+"""
+import argparse
+import json
+import os
+import random
+import struct
+import sys
+
+VERSION = 1
+FILTER = "udp dst port 5001"          # matches about a quarter of the packets
+SMALL = (60, 100)
+LARGE = (1400, 1514)
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORK = os.path.join(HERE, ".work")
+
+_ETH = bytes.fromhex("020000000002" "020000000001" "0800")
+
+
+def _paths(directory, kind, count):
+    base = os.path.join(directory, f"{kind}-{count}")
+    return base + ".pcap", base + ".json"
+
+
+def _up_to_date(pcap_path, meta_path, count, lengths):
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if (meta.get("version") != VERSION or meta.get("packets") != count
+            or meta.get("lengths") != list(lengths) or meta.get("filter") != FILTER
+            or not os.path.exists(pcap_path) or os.path.getsize(pcap_path) != meta.get("file_size")):
+        return None
+    return meta
+
+
+def generate(path, count, lengths, seed):
+    """Write ``count`` packets with lengths in ``lengths`` (inclusive) to
+    ``path`` and return the facts a reader must reproduce."""
+    rng = random.Random(seed)
+    lo, hi = lengths
+    pool = rng.randbytes(1 << 16)
+    pool_span = len(pool) - hi
+    pack_rec = struct.Struct("<IIII").pack
+    pack_ip_udp = struct.Struct("!BBHHHBBH4s4sHHHH").pack
+    sec, usec = 1_700_000_000, 0
+    total = matched = matched_bytes = 0
+    chunk = []
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        # pcap header: magic, v2.4, thiszone, sigfigs, snaplen, LINKTYPE_ETHERNET
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i in range(count):
+            size = rng.randint(lo, hi)
+            dport = 5000 + rng.randrange(4)
+            sport = 1024 + rng.randrange(60000)
+            src = bytes((10, 0, rng.randrange(256), 1 + rng.randrange(254)))
+            dst = bytes((10, 1, rng.randrange(256), 1 + rng.randrange(254)))
+            payload_len = size - 42
+            off = rng.randrange(pool_span)
+            hdr = pack_ip_udp(0x45, 0, size - 14, i & 0xFFFF, 0, 64, 17, 0, src, dst,
+                              sport, dport, payload_len + 8, 0)
+            usec += 1 + rng.randrange(50)
+            if usec >= 1_000_000:
+                sec += 1
+                usec -= 1_000_000
+            chunk.append(pack_rec(sec, usec, size, size))
+            chunk.append(_ETH)
+            chunk.append(hdr)
+            chunk.append(pool[off:off + payload_len])
+            total += size
+            if dport == 5001:
+                matched += 1
+                matched_bytes += size
+            if len(chunk) >= 40000:
+                f.write(b"".join(chunk))
+                chunk.clear()
+        f.write(b"".join(chunk))
+    os.replace(tmp, path)
+    return {"version": VERSION, "packets": count, "bytes": total, "lengths": list(lengths),
+            "filter": FILTER, "filter_packets": matched, "filter_bytes": matched_bytes,
+            "file_size": os.path.getsize(path), "seed": seed}
+
+
+def ensure(kind, count, directory=WORK, quiet=False):
+    """Path and facts of the ``kind`` ('small' or 'large') file of ``count``
+    packets, generated when missing or stale."""
+    lengths = SMALL if kind == "small" else LARGE
+    os.makedirs(directory, exist_ok=True)
+    pcap_path, meta_path = _paths(directory, kind, count)
+    meta = _up_to_date(pcap_path, meta_path, count, lengths)
+    if meta is None:
+        if not quiet:
+            print(f"generating {pcap_path} ({count} packets of {lengths[0]}-{lengths[1]} bytes)",
+                  file=sys.stderr, flush=True)
+        meta = generate(pcap_path, count, lengths, seed=f"{kind}-{count}-{VERSION}")
+        with open(meta_path, "w") as f:
+            json.dump(meta, f, indent=1)
+    return pcap_path, meta
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--small", type=int, default=1_000_000, help="packets in the small-packet file")
+    ap.add_argument("--large", type=int, default=200_000, help="packets in the large-packet file (0: none)")
+    ap.add_argument("--dir", default=WORK, help="output folder (default bench/.work)")
+    args = ap.parse_args(argv)
+    for kind, n in (("small", args.small), ("large", args.large)):
+        if n > 0:
+            path, meta = ensure(kind, n, args.dir)
+            print(f"{path}: {meta['packets']} packets, {meta['bytes']} bytes, "
+                  f"{meta['filter_packets']} match {FILTER!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+"""The Python side of the benchmark: one reader or idiom per process.
+
+    python bench/readers.py READER FILE [FILTER]
+    python bench/readers.py live IMPL PORT COUNT IMMEDIATE
+
+bench/run.py starts this file with the interpreter of the virtual environment
+that holds the package a reader needs (ours: the project's .venv; each peer:
+its own under bench/.work/venvs/).  A reader imports its package, then times
+(time.perf_counter) the opening of FILE and the reading of every packet, and
+prints one JSON line: {"packets": N, "bytes": B or null, "elapsed": S}.
+Every reader that sees the packets adds up len(packet), so that a wrong or
+short read shows in the byte sum; the readers that count in C report null.
+
+`live` opens the loopback interface with the default options (or
+immediate=True), keeps the datagrams sent to PORT, prints "ready", reads
+until COUNT datagrams arrived or SIGINT, and prints what it received, the
+handle's stats() and the CPU seconds this process spent reading.
+
+Only the standard library is imported here besides the package measured.
+"""
+import json
+import sys
+import time
+
+
+# --------------------------------------------------------------------------
+# Each reader: prepare() imports what it needs and returns run(path, filter),
+# which returns (packets, bytes).  Only run() is timed.
+
+def ours_iter(ns=False):
+    import pcap
+
+    def run(path, _):
+        n = nb = 0
+        for ts, buf in pcap.pcap(path, timestamp_in_ns=ns):
+            n += 1
+            nb += len(buf)
+        return n, nb
+    return run
+
+
+def ours_iter_ns():
+    return ours_iter(ns=True)
+
+
+def _callback_reader(mod, method):
+    def run(path, _):
+        n = nb = 0
+
+        def cb(ts, buf):
+            nonlocal n, nb
+            n += 1
+            nb += len(buf)
+        p = mod.pcap(path)
+        if method == "dispatch":
+            p.dispatch(-1, cb)
+        else:
+            p.loop(0, cb)
+        return n, nb
+    return run
+
+
+def _readpkts_reader(mod):
+    def run(path, _):
+        pkts = mod.pcap(path).readpkts()
+        nb = 0
+        for ts, buf in pkts:
+            nb += len(buf)
+        return len(pkts), nb
+    return run
+
+
+def ours_dispatch():
+    import pcap
+    return _callback_reader(pcap, "dispatch")
+
+
+def ours_loop():
+    import pcap
+    return _callback_reader(pcap, "loop")
+
+
+def ours_readpkts():
+    import pcap
+    return _readpkts_reader(pcap)
+
+
+def ours_batch():
+    import pcap
+
+    def run(path, _):
+        n = nb = 0
+        p = pcap.pcap(path)
+        while True:
+            batch = p.readpkts(1024)
+            if not batch:
+                break
+            for ts, buf in batch:
+                n += 1
+                nb += len(buf)
+        return n, nb
+    return run
+
+
+def ours_count():
+    import pcap
+
+    def run(path, _):
+        return pcap.pcap(path).dispatch(-1), None
+    return run
+
+
+def ours_filter_count():
+    import pcap
+
+    def run(path, expr):
+        p = pcap.pcap(path)
+        p.setfilter(expr)
+        return p.dispatch(-1), None
+    return run
+
+
+def _import_only(name):
+    def prepare():
+        __import__(name)
+        return lambda path, _: (0, 0)
+    return prepare
+
+
+ours_import = _import_only("pcap")
+pypcap_import = _import_only("pcap")
+
+
+def pypcap_iter():
+    import pcap
+
+    def run(path, _):
+        n = nb = 0
+        for ts, buf in pcap.pcap(path):
+            n += 1
+            nb += len(buf)
+        return n, nb
+    return run
+
+
+def pypcap_dispatch():
+    import pcap
+    return _callback_reader(pcap, "dispatch")
+
+
+def pypcap_loop():
+    import pcap
+    return _callback_reader(pcap, "loop")
+
+
+def pypcap_readpkts():
+    import pcap
+    return _readpkts_reader(pcap)
+
+
+def _pcapy_callback(method):
+    import pcapy
+
+    def run(path, _):
+        n = nb = 0
+
+        def cb(hdr, buf):
+            nonlocal n, nb
+            n += 1
+            nb += len(buf)
+        r = pcapy.open_offline(path)
+        getattr(r, method)(-1 if method == "dispatch" else 0, cb)
+        return n, nb
+    return run
+
+
+def pcapy_dispatch():
+    return _pcapy_callback("dispatch")
+
+
+def pcapy_loop():
+    return _pcapy_callback("loop")
+
+
+def pcapy_next_batch():
+    import struct
+    import pcapy
+    records = struct.Struct("=IIII").iter_unpack
+
+    def run(path, _):
+        r = pcapy.open_offline(path)
+        if not hasattr(r, "next_batch"):
+            raise RuntimeError("this pcapy-ng has no next_batch")
+        n = nb = 0
+        while True:
+            data, meta = r.next_batch(1024)
+            if not meta:
+                break
+            # unpack every packet as the other readers give it: (ts, bytes)
+            for sec, usec, off, caplen in records(meta):
+                ts = sec + usec * 1e-6
+                buf = data[off:off + caplen]
+                n += 1
+                nb += len(buf)
+        return n, nb
+    return run
+
+
+def pcapy_next():
+    import pcapy
+
+    def run(path, _):
+        r = pcapy.open_offline(path)
+        n = nb = 0
+        while True:
+            hdr, buf = r.next()
+            if hdr is None:
+                break
+            n += 1
+            nb += len(buf)
+        return n, nb
+    return run
+
+
+def libpcap_iter():
+    from pylibpcap.pcap import rpcap
+
+    def run(path, _):
+        n = nb = 0
+        for length, ts, buf in rpcap(path):
+            n += 1
+            nb += len(buf)
+        return n, nb
+    return run
+
+
+def pcapct_iter():
+    import pcap
+
+    def run(path, _):
+        n = nb = 0
+        for ts, buf in pcap.pcap(path):
+            n += 1
+            nb += len(buf)
+        return n, nb
+    return run
+
+
+def scapy_raw():
+    from scapy.utils import RawPcapReader
+
+    def run(path, _):
+        n = nb = 0
+        with RawPcapReader(path) as r:
+            for buf, meta in r:
+                n += 1
+                nb += len(buf)
+        return n, nb
+    return run
+
+
+def dpkt_reader():
+    import dpkt
+
+    def run(path, _):
+        n = nb = 0
+        with open(path, "rb") as f:
+            for ts, buf in dpkt.pcap.Reader(f):
+                n += 1
+                nb += len(buf)
+        return n, nb
+    return run
+
+
+# --------------------------------------------------------------------------
+# Live capture on lo.
+
+def live(impl, port, count, immediate):
+    import resource
+    import pcap      # ours or pypcap: the same API for what is used here
+
+    def cpu():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    p = pcap.pcap("lo", immediate=immediate)
+    p.setfilter(f"udp and dst host 127.0.0.1 and dst port {port}")
+    print("ready", flush=True)
+    n = nb = 0
+    interrupted = False
+    c0 = cpu()
+    t0 = time.perf_counter()
+    try:
+        for ts, buf in p:
+            n += 1
+            nb += len(buf)
+            if n >= count:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    t1 = time.perf_counter()
+    c1 = cpu()
+    st = p.stats()
+    print(json.dumps({"received": n, "bytes": nb, "ps_recv": st[0], "ps_drop": st[1],
+                      "ps_ifdrop": st[2], "cpu": c1 - c0, "elapsed": t1 - t0,
+                      "interrupted": interrupted, "module": pcap.__file__}), flush=True)
+
+
+def main(argv):
+    if argv[0] == "live":
+        import signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        live(argv[1], int(argv[2]), int(argv[3]), argv[4] == "1")
+        return
+    name, path = argv[0], argv[1]
+    expr = argv[2] if len(argv) > 2 else None
+    run = globals()[name]()
+    t0 = time.perf_counter()
+    n, nb = run(path, expr)
+    t1 = time.perf_counter()
+    print(json.dumps({"packets": n, "bytes": nb, "elapsed": t1 - t0}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,606 @@
+"""Live capture: on lo with UDP traffic the tests send, sendpacket seen by a
+second handle, and on a veth pair whose other end lives in a network
+namespace the tests create (Ethernet link type, promiscuous mode,
+setdirection).  Every wait is bounded: handles have timeouts, iteration has a
+breakloop timer, and a per-test alarm turns a hang into a failure."""
+import faulthandler
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import warnings
+
+import pytest
+
+import pcap
+from conftest import can_capture, need
+
+IFF_PROMISC = 0x100
+ETH_P_EXPERIMENTAL = 0x88B5      # IEEE 802 local experimental EtherType
+TEST_ALARM_S = 15
+
+
+@pytest.fixture(autouse=True)
+def hard_cap():
+    """A hang fails the test: SIGALRM raises in the main thread (the module's
+    waits run Python signal handlers), and faulthandler ends the process as
+    a last resort if even that is not seen."""
+    def on_alarm(signum, frame):
+        raise TimeoutError(f"live test still running after {TEST_ALARM_S} s")
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(TEST_ALARM_S)
+    faulthandler.dump_traceback_later(TEST_ALARM_S * 4, exit=True)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        faulthandler.cancel_dump_traceback_later()
+        signal.signal(signal.SIGALRM, old)
+
+
+class breakloop_after:
+    """with breakloop_after(p, seconds): a timer that calls p.breakloop()."""
+    def __init__(self, p, seconds):
+        self.timer = threading.Timer(seconds, p.breakloop)
+        self.timer.daemon = True
+
+    def __enter__(self):
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.timer.cancel()
+        return False
+
+
+def marker(tag):
+    return f"pcap-test {tag} {uuid.uuid4().hex}".encode()
+
+
+# --------------------------------------------------------------------------
+# Loopback with UDP traffic.
+
+def parse_udp(frame, dloff):
+    """(src ip, dst ip, sport, dport, payload) of an Ethernet/IPv4/UDP frame."""
+    assert frame[dloff - 2:dloff] == b"\x08\x00", f"not IPv4: {frame[:dloff].hex()}"
+    ip = frame[dloff:]
+    ihl = (ip[0] & 0x0F) * 4
+    assert ip[0] >> 4 == 4 and ip[9] == 17, "not IPv4/UDP"
+    total = struct.unpack("!H", ip[2:4])[0]
+    sport, dport, ulen = struct.unpack("!HHH", ip[ihl:ihl + 6])
+    assert ulen == total - ihl
+    return (socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20]), sport, dport,
+            ip[ihl + 8:ihl + ulen])
+
+
+class UdpTraffic:
+    """A receiving socket on 127.0.0.1 at a free port and a sender to it."""
+    def __init__(self):
+        self.rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rx.bind(("127.0.0.1", 0))
+        self.port = self.rx.getsockname()[1]
+        self.tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.tx.bind(("127.0.0.1", 0))
+        self.sport = self.tx.getsockname()[1]
+        self.filter = f"udp and dst port {self.port}"
+
+    def send(self, n, tag="udp"):
+        payloads = [marker(f"{tag} {i}") for i in range(n)]
+        for p in payloads:
+            self.tx.sendto(p, ("127.0.0.1", self.port))
+        return payloads
+
+    def close(self):
+        self.rx.close()
+        self.tx.close()
+
+
+@pytest.fixture
+def udp(live):
+    t = UdpTraffic()
+    yield t
+    t.close()
+
+
+def settle(p):
+    """Discard what reached p before its filter was set: other traffic on the
+    interface could fill the ring in that moment and crowd out the test's."""
+    p.setnonblock(True)
+    for _ in range(10000):
+        if not p.readpkts():
+            break
+    p.setnonblock(False)
+    assert p.getnonblock() is False
+
+
+def open_lo(flt, **kw):
+    p = pcap.pcap("lo", **kw)
+    p.setfilter(flt)
+    settle(p)
+    return p
+
+
+def check_lo_packets(got, payloads, traffic, in_ns=False):
+    assert [parse_udp(buf, 14)[4] for _, buf in got] == payloads
+    now_ns = time.time_ns()
+    for ts, buf in got:
+        assert type(buf) is bytes
+        src, dst, sport, dport, _ = parse_udp(buf, 14)
+        assert (src, dst, sport, dport) == ("127.0.0.1", "127.0.0.1", traffic.sport, traffic.port)
+        if in_ns:
+            assert type(ts) is int
+            assert abs(ts - now_ns) < 10 * 10**9, f"timestamp {ts} is far from now {now_ns}"
+        else:
+            assert type(ts) is float
+            assert abs(ts - now_ns / 1e9) < 10, f"timestamp {ts} is far from now"
+
+
+@pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
+@pytest.mark.parametrize("in_ns", [False, True], ids=["float", "ns"])
+def test_lo_udp_iteration(udp, immediate, in_ns):
+    p = open_lo(udp.filter, immediate=immediate, timestamp_in_ns=in_ns)
+    assert p.datalink() == pcap.DLT_EN10MB
+    assert p.dloff == 14
+    assert p.name == "lo"
+    payloads = udp.send(5, "iter")
+    got = []
+    with breakloop_after(p, 3):
+        for ts, buf in p:
+            got.append((ts, buf))
+            if len(got) == len(payloads):
+                break
+    check_lo_packets(got, payloads, udp, in_ns)
+
+
+@pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
+def test_lo_udp_dispatch(udp, immediate):
+    p = open_lo(udp.filter, immediate=immediate, timeout_ms=500)
+    payloads = udp.send(6, "dispatch")
+    got = []
+    extra = []
+    deadline = time.monotonic() + 3
+    while len(got) < len(payloads) and time.monotonic() < deadline:
+        before = len(got)
+        n = p.dispatch(-1, lambda ts, buf, tag: (got.append((ts, buf)), extra.append(tag)), "x")
+        assert n == len(got) - before
+    check_lo_packets(got, payloads, udp)
+    assert extra == ["x"] * len(payloads)
+
+
+def test_lo_udp_dispatch_returns_count(udp):
+    p = open_lo(udp.filter, immediate=True, timeout_ms=500)
+    payloads = udp.send(4, "count")
+    total = 0
+    got = []
+    deadline = time.monotonic() + 3
+    while total < len(payloads) and time.monotonic() < deadline:
+        before = len(got)
+        n = p.dispatch(-1, lambda ts, buf: got.append((ts, buf)))
+        assert n == len(got) - before, "dispatch's return is not the number processed"
+        total += n
+    assert total == len(payloads)
+    check_lo_packets(got, payloads, udp)
+
+
+@pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
+def test_lo_udp_readpkts(udp, immediate):
+    p = open_lo(udp.filter, immediate=immediate, timeout_ms=500, timestamp_in_ns=True)
+    payloads = udp.send(5, "readpkts")
+    got = []
+    deadline = time.monotonic() + 3
+    while len(got) < len(payloads) and time.monotonic() < deadline:
+        batch = p.readpkts()
+        assert type(batch) is list
+        got.extend(batch)
+    check_lo_packets(got, payloads, udp, in_ns=True)
+
+
+def test_lo_udp_loop(udp):
+    p = open_lo(udp.filter, immediate=True)
+    payloads = udp.send(5, "loop")
+    got = []
+    with breakloop_after(p, 3):
+        p.loop(len(payloads), lambda ts, buf, out: out.append((ts, buf)), got)
+    check_lo_packets(got, payloads, udp)
+
+
+def test_lo_stats_count_received(udp):
+    p = open_lo(udp.filter, immediate=True, timeout_ms=300)
+    st = p.stats()
+    assert len(st) == 3 and all(type(v) is int for v in st)
+    payloads = udp.send(8, "stats")
+    got = []
+    deadline = time.monotonic() + 3
+    while len(got) < len(payloads) and time.monotonic() < deadline:
+        got.extend(p.readpkts())
+    check_lo_packets(got, payloads, udp)
+    received, dropped, ifdropped = p.stats()
+    assert received >= len(payloads)
+    assert dropped == 0
+
+
+def test_lo_default_handle_delivers_promptly(udp):
+    # timeout_ms=0 and no immediate mode: the buffer timeout bounds the delay.
+    p = open_lo(udp.filter)
+    payloads = udp.send(1, "prompt")
+    t0 = time.monotonic()
+    with breakloop_after(p, 3):
+        got = p.readpkts()
+    elapsed = time.monotonic() - t0
+    check_lo_packets(got, payloads, udp)
+    assert elapsed < 1.0, f"the packet took {elapsed:.2f} s to arrive"
+
+
+def test_lo_timeout_ms_bounds_dispatch_and_readpkts(udp):
+    p = open_lo(udp.filter, timeout_ms=200)
+    calls = []
+    with breakloop_after(p, 5):
+        t0 = time.monotonic()
+        assert p.dispatch(-1, lambda *a: calls.append(a)) == 0
+        t1 = time.monotonic()
+        assert p.readpkts() == []
+        t2 = time.monotonic()
+    assert calls == []
+    assert 0.1 < t1 - t0 < 2, f"dispatch returned after {t1 - t0:.2f} s"
+    assert 0.1 < t2 - t1 < 2, f"readpkts returned after {t2 - t1:.2f} s"
+
+
+def test_lo_buffers_stay_intact(udp):
+    # A small snaplen, so that the ring holds all of them in immediate mode.
+    p = open_lo(udp.filter, immediate=True, timeout_ms=300, snaplen=256)
+    payloads = udp.send(40, "intact")
+    got = []
+    deadline = time.monotonic() + 3
+    while len(got) < len(payloads) and time.monotonic() < deadline:
+        p.dispatch(-1, lambda ts, buf: got.append((ts, buf)))
+    check_lo_packets(got, payloads, udp)
+
+
+@pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
+def test_lo_snaplen_cuts_packets(udp, immediate):
+    p = open_lo(udp.filter, snaplen=100, immediate=immediate, timeout_ms=500)
+    assert p.snaplen == 100
+    payload = marker("snaplen") + bytes(range(256)) * 4
+    udp.tx.sendto(payload, ("127.0.0.1", udp.port))
+    got = collect(p, 1, 3)
+    assert len(got) == 1
+    buf = got[0][1]
+    assert len(buf) == 100
+    assert buf[42:] == payload[:58]
+
+
+def test_lo_live_properties(live):
+    p = pcap.pcap("lo", snaplen=1500, promisc=False, timeout_ms=100, timestamp_in_ns=True)
+    assert p.name == "lo" and type(p.name) is str
+    assert p.snaplen == 1500
+    assert p.dloff == 14
+    assert p.datalink() == pcap.DLT_EN10MB
+    assert p.filter == ""
+    assert p.timestamp_in_ns is True
+    assert p.precision in (pcap.PCAP_TSTAMP_PRECISION_MICRO, pcap.PCAP_TSTAMP_PRECISION_NANO)
+    assert type(p.fd) is int and p.fd >= 0
+    assert p.fd == p.fileno()
+    assert type(p.geterr()) is str
+    p.setfilter(b"udp port 53")
+    assert p.filter == "udp port 53"
+    p.close()
+    p = pcap.pcap(b"lo", timeout_ms=100)
+    assert p.name == "lo" and type(p.name) is str
+    p.close()
+
+
+def test_lo_select_on_the_handle(udp):
+    import select
+    p = open_lo(udp.filter, immediate=True, timeout_ms=500)
+    r, _, _ = select.select([p], [], [], 0)
+    assert r == [], "readable before any packet was sent"
+    payloads = udp.send(1, "select")
+    r, _, _ = select.select([p], [], [], 2)
+    assert r == [p], "not readable after a packet arrived"
+    check_lo_packets(p.readpkts(), payloads, udp)
+
+
+def test_lo_nonblocking(udp):
+    p = open_lo(udp.filter, immediate=True, timeout_ms=2000)
+    assert p.getnonblock() is False
+    p.setnonblock()
+    assert p.getnonblock() is True
+    calls = []
+    with breakloop_after(p, 3):
+        t0 = time.monotonic()
+        assert p.dispatch(-1, lambda *a: calls.append(a)) == 0
+        assert p.readpkts() == []
+        elapsed = time.monotonic() - t0
+    assert calls == []
+    assert elapsed < 0.5, f"nonblocking reads waited {elapsed:.2f} s"
+    payloads = udp.send(3, "nonblock")
+    got = []
+    deadline = time.monotonic() + 3
+    while len(got) < len(payloads) and time.monotonic() < deadline:
+        got.extend(p.readpkts())
+        time.sleep(0.01)
+    check_lo_packets(got, payloads, udp)
+    p.setnonblock(False)
+    assert p.getnonblock() is False
+
+
+def test_any_device_opens_despite_activate_warning(udp):
+    # libpcap's activate returns PCAP_WARNING_PROMISC_NOTSUP for "any" with
+    # promisc: a warning, the handle works.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = pcap.pcap("any", promisc=True, immediate=True, timeout_ms=300)
+    assert p.datalink() in (pcap.DLT_LINUX_SLL, pcap.DLT_LINUX_SLL2)
+    p.setfilter(udp.filter)
+    settle(p)
+    payloads = udp.send(3, "any")
+    seen = set()
+    deadline = time.monotonic() + 3
+    while not set(payloads) <= seen and time.monotonic() < deadline:
+        for _, buf in p.readpkts():
+            seen.update(pl for pl in payloads if buf.endswith(pl))
+    assert seen == set(payloads)
+
+
+def test_default_name_is_lookupdev(live):
+    dev = pcap.lookupdev()
+    p = pcap.pcap(promisc=False, timeout_ms=100)
+    assert p.name == dev
+    p.close()
+    p = pcap.pcap(None, promisc=False, timeout_ms=100)
+    assert p.name == dev
+    p.close()
+
+
+def eth_frame(dst, src, payload, ethertype=ETH_P_EXPERIMENTAL):
+    frame = bytes.fromhex(dst.replace(":", "")) + bytes.fromhex(src.replace(":", "")) \
+        + struct.pack("!H", ethertype) + payload
+    return frame + b"\0" * max(0, 60 - len(frame))
+
+
+def collect(p, want, seconds):
+    """Packets from p (which has a timeout_ms) until `want` came or time is up."""
+    got = []
+    deadline = time.monotonic() + seconds
+    while len(got) < want and time.monotonic() < deadline:
+        got.extend(p.readpkts())
+    return got
+
+
+def drain(p, seconds=0.3):
+    """Every packet that arrives on p within `seconds`."""
+    got = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got.extend(p.readpkts())
+    return got
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_lo_sendpacket_seen_by_second_handle(live, kind):
+    mark = marker("sendpacket")
+    frame = eth_frame("00:00:00:00:00:00", "00:00:00:00:00:00", mark)
+    rx = open_lo(f"ether proto {ETH_P_EXPERIMENTAL}", immediate=True, timeout_ms=200)
+    tx = pcap.pcap("lo", immediate=True, timeout_ms=200)
+    n = tx.sendpacket(kind(frame))
+    assert n == len(frame)
+    got = [buf for _, buf in collect(rx, 1, 2) if mark in buf]
+    assert got == [frame]
+    assert [buf for _, buf in drain(rx, 0.2) if mark in buf] == [], "the frame was seen twice"
+
+
+# --------------------------------------------------------------------------
+# A veth pair: one end in the root namespace, where the tests capture, the
+# other in a network namespace of the tests, from which a child process sends.
+
+SENDER = r"""
+import json, socket, sys
+raw = None
+for kind, *args in json.load(sys.stdin):
+    if kind == "udp":
+        dst, port, payload = args
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(bytes.fromhex(payload), (dst, port))
+    else:
+        dev, frame = args
+        if raw is None:
+            raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            raw.bind((dev, 0))
+        raw.send(bytes.fromhex(frame))
+"""
+
+
+class Veth:
+    def __init__(self):
+        tag = f"{os.getpid() % 100000:05d}{random.randrange(256):02x}"
+        self.ns = f"pcaptest{tag}"
+        self.root_if = f"pcv{tag}r"           # <= 15 characters
+        self.ns_if = f"pcv{tag}n"
+        self.root_mac = "02:5c:a9:00:00:01"
+        self.ns_mac = "02:5c:a9:00:00:02"
+        self.foreign_mac = "02:5c:a9:00:00:99"   # nobody's
+        net = f"10.{random.randrange(200, 250)}.{random.randrange(256)}"
+        self.ns_ip = f"{net}.2"
+        self.peer_ip = f"{net}.1"              # reached at foreign_mac, assigned nowhere
+        self.created = []
+
+    def ip(self, *args):
+        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+    def setup(self):
+        self.ip("netns", "add", self.ns)
+        self.created.append(("netns", "del", self.ns))
+        self.ip("link", "add", self.root_if, "address", self.root_mac, "type", "veth",
+                "peer", "name", self.ns_if, "address", self.ns_mac)
+        self.created.append(("link", "del", self.root_if))
+        self.ip("link", "set", self.ns_if, "netns", self.ns)
+        v6 = f"/proc/sys/net/ipv6/conf/{self.root_if}/disable_ipv6"
+        if os.path.exists(v6):
+            with open(v6, "w") as f:           # fewer stray packets on the link
+                f.write("1")
+        self.ip("link", "set", self.root_if, "up")
+        self.ip("-n", self.ns, "link", "set", "lo", "up")
+        self.ip("-n", self.ns, "link", "set", self.ns_if, "up")
+        self.ip("-n", self.ns, "addr", "add", f"{self.ns_ip}/24", "dev", self.ns_if)
+        self.ip("-n", self.ns, "neigh", "replace", self.peer_ip, "lladdr", self.foreign_mac,
+                "dev", self.ns_if, "nud", "permanent")
+        deadline = time.monotonic() + 3
+        while self.operstate() != "up":
+            assert time.monotonic() < deadline, f"{self.root_if} did not come up"
+            time.sleep(0.01)
+
+    def operstate(self):
+        with open(f"/sys/class/net/{self.root_if}/operstate") as f:
+            return f.read().strip()
+
+    def flags(self):
+        with open(f"/sys/class/net/{self.root_if}/flags") as f:
+            return int(f.read(), 16)
+
+    def teardown(self):
+        failures = []
+        for args in reversed(self.created):
+            r = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
+            if r.returncode != 0 and "Cannot find device" not in r.stderr:
+                failures.append(f"ip {' '.join(args)}: {r.stderr.strip()}")
+        return failures
+
+    def send_from_ns(self, items):
+        """Send from inside the namespace: ("udp", port, payload) and
+        ("raw", frame) items, in order."""
+        spec = []
+        for kind, *args in items:
+            if kind == "udp":
+                port, payload = args
+                spec.append(["udp", self.peer_ip, port, payload.hex()])
+            else:
+                spec.append(["raw", self.ns_if, args[0].hex()])
+        subprocess.run(["ip", "netns", "exec", self.ns, sys.executable, "-I", "-c", SENDER],
+                       input=json.dumps(spec).encode(), check=True, capture_output=True, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def veth():
+    need(can_capture(), "live capture needs root or CAP_NET_RAW")
+    need(os.geteuid() == 0, "creating network namespaces needs root")
+    need(shutil.which("ip"), "the ip command (iproute2) is missing")
+    v = Veth()
+    try:
+        v.setup()
+        yield v
+    finally:
+        failures = v.teardown()
+    assert not failures, failures
+    assert not os.path.exists(f"/sys/class/net/{v.root_if}")
+    assert v.ns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+def open_veth(v, flt=None, **kw):
+    kw.setdefault("immediate", True)
+    kw.setdefault("timeout_ms", 200)
+    p = pcap.pcap(v.root_if, **kw)
+    if flt:
+        p.setfilter(flt)
+        settle(p)
+    return p
+
+
+def test_veth_udp_on_ethernet(veth):
+    port = random.randrange(20000, 60000)
+    p = open_veth(veth, f"udp and dst port {port}")
+    assert p.datalink() == pcap.DLT_EN10MB
+    assert p.dloff == 14
+    payloads = [marker(f"veth udp {i}") for i in range(5)]
+    veth.send_from_ns([("udp", port, pl) for pl in payloads])
+    got = collect(p, len(payloads), 3)
+    assert len(got) == len(payloads)
+    for (ts, buf), payload in zip(got, payloads):
+        assert buf[0:6] == bytes.fromhex(veth.foreign_mac.replace(":", ""))
+        assert buf[6:12] == bytes.fromhex(veth.ns_mac.replace(":", ""))
+        src, dst, _, dport, data = parse_udp(buf, 14)
+        assert (src, dst, dport) == (veth.ns_ip, veth.peer_ip, port)
+        assert data == payload
+        assert abs(ts - time.time()) < 10
+    received, dropped, ifdropped = p.stats()
+    assert received >= len(payloads)
+
+
+def test_veth_promiscuous_sees_frame_for_another_mac(veth):
+    assert not veth.flags() & IFF_PROMISC, "promiscuous before any handle is open"
+    plain = open_veth(veth, promisc=False)
+    assert not veth.flags() & IFF_PROMISC, "promisc=False put the interface in promiscuous mode"
+    p = open_veth(veth, f"ether proto {ETH_P_EXPERIMENTAL}", promisc=True)
+    assert veth.flags() & IFF_PROMISC, "promisc=True did not put the interface in promiscuous mode"
+    mark = marker("promisc")
+    frame = eth_frame(veth.foreign_mac, veth.ns_mac, mark)
+    veth.send_from_ns([("raw", frame)])
+    got = [buf for _, buf in collect(p, 1, 2) if mark in buf]
+    assert got == [frame]
+    p.close()
+    plain.close()
+    assert not veth.flags() & IFF_PROMISC, "promiscuous mode stayed after close()"
+
+
+@pytest.mark.parametrize("direction, want", [
+    ("PCAP_D_IN", {"in"}),
+    ("PCAP_D_OUT", {"out"}),
+    ("PCAP_D_INOUT", {"in", "out"}),
+])
+def test_veth_setdirection(veth, direction, want):
+    flt = f"ether proto {ETH_P_EXPERIMENTAL}"
+    everything = open_veth(veth, flt)
+    p = open_veth(veth, flt)
+    assert p.setdirection(getattr(pcap, direction)) is True
+    tx = open_veth(veth)
+    marks = {"in": marker("incoming"), "out": marker("outgoing")}
+    frame_out = eth_frame(veth.foreign_mac, veth.root_mac, marks["out"])
+    frame_in = eth_frame(veth.foreign_mac, veth.ns_mac, marks["in"])
+    assert tx.sendpacket(frame_out) == len(frame_out)
+    veth.send_from_ns([("raw", frame_in)])
+    both = collect(everything, 2, 3)
+    assert sorted(buf for _, buf in both) == sorted([frame_in, frame_out]), \
+        "the handle without direction did not see both frames"
+    seen = {k for _, buf in drain(p, 0.3) for k, m in marks.items() if m in buf}
+    assert seen == want
+
+
+def test_veth_setdirection_in_drops_outgoing_udp(veth):
+    # Kernel traffic from the root end outwards (sent with sendpacket) and
+    # from the namespace inwards, with a UDP filter over both.
+    port = random.randrange(20000, 60000)
+    p = open_veth(veth, f"udp and dst port {port}")
+    assert p.setdirection(pcap.PCAP_D_IN) is True
+    tx = open_veth(veth)
+    out_payload = marker("udp out")
+    ip_hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + len(out_payload), 0, 0, 64, 17, 0,
+                         socket.inet_aton(veth.peer_ip), socket.inet_aton(veth.ns_ip))
+    udp_hdr = struct.pack("!HHHH", 4321, port, 8 + len(out_payload), 0)
+    frame_out = eth_frame(veth.foreign_mac, veth.root_mac, ip_hdr + udp_hdr + out_payload, 0x0800)
+    tx.sendpacket(frame_out)
+    in_payloads = [marker(f"udp in {i}") for i in range(3)]
+    veth.send_from_ns([("udp", port, pl) for pl in in_payloads])
+    got = drain(p, 0.4)
+    assert [parse_udp(buf, 14)[4] for _, buf in got] == in_payloads
+
+
+def test_activate_error_has_libpcaps_words(live):
+    with pytest.raises(OSError, match="doesn't support monitor mode") as info:
+        pcap.pcap("lo", rfmon=True)
+    msg = info.value.args[0]
+    assert type(msg) is str and "lo" in msg
+
+
+def test_missing_device_error(live):
+    with pytest.raises(OSError, match="nosuchdev7q") as info:
+        pcap.pcap("nosuchdev7q")
+    msg = info.value.args[0]
+    assert type(msg) is str
+    assert "No such device" in msg        # libpcap's pcap_statustostr / errbuf words
