@@ -577,6 +577,8 @@ cdef class pcap:
         errbuf[0] = 0
         self._p = lp.pcap_open_offline_with_tstamp_precision(bname, lp.PCAP_TSTAMP_PRECISION_NANO, errbuf)
         if self._p == NULL:
+            if not _os.access(bname, _os.R_OK):
+                raise PcapPermissionError(f"cannot read savefile {self._name!r}: {_text(errbuf)}")
             raise _error(lp.PCAP_ERROR, f"cannot read {self._name!r} as a savefile", _text(errbuf))
         self._live = False
 

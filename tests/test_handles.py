@@ -8,12 +8,9 @@ import asyncio
 import faulthandler
 import os
 import random
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 
 import pytest
 
@@ -32,15 +29,6 @@ def watchdog():
 
 def free_port():
     return random.Random(os.urandom(8)).randrange(20000, 60000)
-
-
-def send_udp(port, payloads):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        for data in payloads:
-            s.sendto(data, ("127.0.0.1", port))
-    finally:
-        s.close()
 
 
 def savefile(tmp_path, n=5, name="h.pcap"):

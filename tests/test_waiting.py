@@ -702,11 +702,19 @@ def test_nonblocking_dispatch_ignores_timeout(live):
         assert time.monotonic() - t0 < 0.05
 
 
-def test_setnonblock_failure_raises(tmp_path):
-    with pcap.pcap(savefile(tmp_path)) as p:
+def test_setnonblock_savefile_reports_mode_and_reads_everything(tmp_path):
+    """On a savefile the mode is kept and reported (a savefile never waits),
+    and nonblocking reads still deliver every packet: something is always
+    pending until the end of the file."""
+    with pcap.pcap(savefile(tmp_path, 2000)) as p:
         assert p.getnonblock() is False
-        with pytest.raises(OSError, match="(?i)non-?blocking"):
-            p.setnonblock(True)
+        p.setnonblock(True)
+        assert p.getnonblock() is True
+        assert len(p.readpkts(10)) == 10
+        assert p.dispatch(5, lambda ts, pkt: None) == 5
+        assert len(list(p)) == 1985
+        assert p.readpkts() == [] and p.dispatch(-1, lambda ts, pkt: None) == 0
+        p.setnonblock(False)
         assert p.getnonblock() is False
 
 
