@@ -3,6 +3,7 @@
 # (Named libpcap.pxd, not pcap.pxd: Cython would take pcap.pxd as the
 # declaration file of the pcap module itself.)
 
+from libc.stdio cimport FILE
 from posix.time cimport timeval
 
 cdef extern from "pcap.h" nogil:
@@ -98,6 +99,7 @@ cdef extern from "pcap.h" nogil:
 
     pcap_t *pcap_open_offline_with_tstamp_precision(const char *fname, unsigned int precision,
                                                     char *errbuf)
+    pcap_t *pcap_fopen_offline_with_tstamp_precision(FILE *fp, unsigned int precision, char *errbuf)
     pcap_t *pcap_open_dead(int linktype, int snaplen)
     pcap_t *pcap_open_dead_with_tstamp_precision(int linktype, int snaplen, unsigned int precision)
     void pcap_close(pcap_t *p)

@@ -7,7 +7,6 @@ for ``(timestamp, packet)`` pairs, filter with BPF, write savefiles with
 signal handlers in charge, so Ctrl-C always works.
 """
 
-import asyncio as _asyncio
 import collections as _collections
 import errno as _errno
 import os as _os
@@ -37,6 +36,7 @@ cdef extern from "pcap_ex.h" nogil:
     int wait_readable(int fd, int timeout_ms)
     double monotonic_ms()
     int sockaddr_to_text(const lp.sockaddr *sa, char *buf, size_t buflen)
+    FILE *open_savefile_stream(const char *path)
 
 cdef extern from "pcap.h" nogil:
     FILE *pcap_dump_file(lp.pcap_dumper_t *p)
@@ -574,8 +574,17 @@ cdef class pcap:
 
     cdef _open_savefile(self, bytes bname):
         cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+        cdef FILE *fp = open_savefile_stream(bname)
         errbuf[0] = 0
-        self._p = lp.pcap_open_offline_with_tstamp_precision(bname, lp.PCAP_TSTAMP_PRECISION_NANO, errbuf)
+        if fp == NULL:
+            err = errno
+            if err == _errno.EACCES or err == _errno.EPERM:
+                raise PcapPermissionError(f"cannot read savefile {self._name!r}: {strerror(err).decode()}")
+            if err == _errno.ENOENT:
+                raise PcapNotFoundError(f"cannot open savefile {self._name!r}: {strerror(err).decode()}")
+            raise PcapError(f"cannot read {self._name!r} as a savefile: {strerror(err).decode()}")
+        # libpcap owns fp from here: pcap_close() closes it, and so does a failed open.
+        self._p = lp.pcap_fopen_offline_with_tstamp_precision(fp, lp.PCAP_TSTAMP_PRECISION_NANO, errbuf)
         if self._p == NULL:
             if not _os.access(bname, _os.R_OK):
                 raise PcapPermissionError(f"cannot read savefile {self._name!r}: {_text(errbuf)}")
@@ -1168,6 +1177,7 @@ cdef class pcap:
 
 async def _async_packets(pcap handle):
     """The packets of ``handle`` for ``async for``: never blocks the loop."""
+    import asyncio as _asyncio     # here, not at the top: importing asyncio costs ~20 ms
     loop = _asyncio.get_running_loop()
     n = 0
     if not handle._live:

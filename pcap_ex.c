@@ -7,6 +7,12 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <stdio_ext.h>
+#endif
+
+/* Bytes of savefile read by one read() call. */
+#define SAVEFILE_BUFFER (256 * 1024)
 #ifdef __linux__
 #include <linux/if_packet.h>
 #endif
@@ -24,6 +30,18 @@ int wait_readable(int fd, int timeout_ms)
         return errno == EINTR ? 0 : -1;
     /* POLLERR/POLLHUP also count as readable: the next read reports them. */
     return rc > 0 ? 1 : 0;
+}
+
+FILE *open_savefile_stream(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return NULL;
+    setvbuf(fp, NULL, _IOFBF, SAVEFILE_BUFFER);
+#ifdef __GLIBC__
+    __fsetlocking(fp, FSETLOCKING_BYCALLER);
+#endif
+    return fp;
 }
 
 double monotonic_ms(void)

@@ -6,6 +6,7 @@
 
 #include <pcap.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Longest single wait with the GIL released.  Between two waits the caller
  * takes the GIL back to run Python's signal handlers and to notice
@@ -26,6 +27,12 @@
  * readable, 0 on timeout or when a signal interrupted the wait, -1 on any
  * other error (errno set).  Safe to call without the GIL. */
 int wait_readable(int fd, int timeout_ms);
+
+/* Open a savefile for libpcap to read, with a large stdio buffer and, where
+ * the C library allows, without stdio's per-call locking: libpcap makes two
+ * fread() calls a packet, and every call into it happens under the GIL.
+ * Returns NULL with errno set on failure. */
+FILE *open_savefile_stream(const char *path);
 
 /* Milliseconds on the monotonic clock. */
 double monotonic_ms(void);
