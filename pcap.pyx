@@ -24,7 +24,7 @@ from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_FromLongLong
 from cpython.object cimport PyObject
 from libc.errno cimport errno
-from libc.stdio cimport FILE, ferror
+from libc.stdio cimport FILE, fclose, ferror
 from libc.string cimport strerror
 from posix.time cimport timeval
 
@@ -221,7 +221,8 @@ class address:
         self.dstaddr = dstaddr
 
     def __repr__(self):
-        return (f"address(family={self.family!s}, addr={self.addr!r}, netmask={self.netmask!r}, "
+        family = getattr(self.family, "name", self.family)
+        return (f"address(family={family}, addr={self.addr!r}, netmask={self.netmask!r}, "
                 f"broadaddr={self.broadaddr!r}, dstaddr={self.dstaddr!r})")
 
 
@@ -306,9 +307,9 @@ cdef class bpf:
     """
     cdef lp.bpf_program _prog
     cdef bint _compiled
-    cdef readonly str expr
-    cdef readonly int dlt
-    cdef readonly int snaplen
+    cdef str _expr
+    cdef int _dlt
+    cdef int _snaplen
 
     def __cinit__(self):
         self._compiled = False
@@ -329,9 +330,24 @@ cdef class bpf:
             self._compiled = True
         finally:
             lp.pcap_close(dead)
-        self.expr = bexpr.decode("utf-8", "replace")
-        self.dlt = dlt
-        self.snaplen = snaplen
+        self._expr = bexpr.decode("utf-8", "replace")
+        self._dlt = dlt
+        self._snaplen = snaplen
+
+    @property
+    def expr(self):
+        """The filter expression (str)."""
+        return self._expr
+
+    @property
+    def dlt(self):
+        """The link type the program was compiled for."""
+        return self._dlt
+
+    @property
+    def snaplen(self):
+        """The snapshot length the program was compiled for."""
+        return self._snaplen
 
     def __dealloc__(self):
         if self._compiled:
@@ -364,7 +380,7 @@ cdef class bpf:
         return [_text(lp.bpf_image(&self._prog.bf_insns[i], i)) for i in range(self._prog.bf_len)]
 
     def __repr__(self):
-        return f"bpf({self.expr!r}, dlt={self.dlt})"
+        return f"bpf({self._expr!r}, dlt={self._dlt})"
 
 
 # --------------------------------------------------------------------------
@@ -583,9 +599,10 @@ cdef class pcap:
             if err == _errno.ENOENT:
                 raise PcapNotFoundError(f"cannot open savefile {self._name!r}: {strerror(err).decode()}")
             raise PcapError(f"cannot read {self._name!r} as a savefile: {strerror(err).decode()}")
-        # libpcap owns fp from here: pcap_close() closes it, and so does a failed open.
+        # Once libpcap has opened it, pcap_close() closes fp; a failed open does not.
         self._p = lp.pcap_fopen_offline_with_tstamp_precision(fp, lp.PCAP_TSTAMP_PRECISION_NANO, errbuf)
         if self._p == NULL:
+            fclose(fp)
             if not _os.access(bname, _os.R_OK):
                 raise PcapPermissionError(f"cannot read savefile {self._name!r}: {_text(errbuf)}")
             raise _error(lp.PCAP_ERROR, f"cannot read {self._name!r} as a savefile", _text(errbuf))
@@ -661,7 +678,7 @@ cdef class pcap:
             self._pending = None
             raise exc
         if self._busy:
-            if self._busy_thread is _current_thread():
+            if self._busy_thread == _current_thread():
                 raise RuntimeError("a pcap callback cannot read from the handle it was called by")
             while self._busy:
                 with nogil:
@@ -1226,11 +1243,11 @@ cdef class dumper:
     """
     cdef lp.pcap_t *_dead
     cdef lp.pcap_dumper_t *_d
-    cdef readonly str path
-    cdef readonly int snaplen
-    cdef readonly int dlt
-    cdef readonly bint nano
-    cdef readonly bint timestamp_in_ns
+    cdef str _path
+    cdef int _snaplen
+    cdef int _dlt
+    cdef bint _nano
+    cdef bint _timestamp_in_ns
 
     def __cinit__(self):
         self._dead = NULL
@@ -1243,11 +1260,11 @@ cdef class dumper:
             raise RuntimeError("dumper is already open")
         if snaplen <= 0:
             raise ValueError(f"snaplen must be positive, not {snaplen}")
-        self.path = _os.fsdecode(bpath)
-        self.snaplen = snaplen
-        self.dlt = dlt
-        self.nano = bool(nano)
-        self.timestamp_in_ns = bool(timestamp_in_ns)
+        self._path = _os.fsdecode(bpath)
+        self._snaplen = snaplen
+        self._dlt = dlt
+        self._nano = bool(nano)
+        self._timestamp_in_ns = bool(timestamp_in_ns)
         self._dead = lp.pcap_open_dead_with_tstamp_precision(
             dlt, snaplen, lp.PCAP_TSTAMP_PRECISION_NANO if nano else lp.PCAP_TSTAMP_PRECISION_MICRO)
         if self._dead == NULL:
@@ -1260,7 +1277,7 @@ cdef class dumper:
             detail = _text(lp.pcap_geterr(self._dead))
             lp.pcap_close(self._dead)
             self._dead = NULL
-            raise PcapError(f"cannot open {self.path!r} for writing: {detail}")
+            raise PcapError(f"cannot open {self._path!r} for writing: {detail}")
 
     def __dealloc__(self):
         if self._d != NULL:
@@ -1275,7 +1292,7 @@ cdef class dumper:
 
     cdef int _check_stream(self, str what) except -1:
         if ferror(pcap_dump_file(self._d)):
-            raise PcapError(f"{what} {self.path!r}: {strerror(errno).decode()}")
+            raise PcapError(f"{what} {self._path!r}: {strerror(errno).decode()}")
         return 0
 
     @classmethod
@@ -1292,21 +1309,21 @@ cdef class dumper:
         cdef Py_buffer view
         cdef long long sec, frac
         self._ensure_open()
-        if self.timestamp_in_ns:
+        if self._timestamp_in_ns:
             if not isinstance(ts, int):
                 raise TypeError(f"this dumper takes int nanoseconds, not {type(ts).__name__}")
             sec, frac = divmod(ts, 1000000000)
-            if not self.nano:
+            if not self._nano:
                 frac //= 1000
         else:
-            sec, frac = _split_seconds(ts, 1000000000 if self.nano else 1000000)
+            sec, frac = _split_seconds(ts, 1000000000 if self._nano else 1000000)
         if sec < 0 or sec > 0xffffffff:
             raise ValueError(f"timestamp out of the range of a savefile (1970 to 2106): {ts!r}")
         PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
         try:
             hdr.ts.tv_sec = sec
             hdr.ts.tv_usec = frac
-            hdr.caplen = <lp.bpf_u_int32>min(view.len, self.snaplen)
+            hdr.caplen = <lp.bpf_u_int32>min(view.len, self._snaplen)
             if wirelen is None:
                 hdr.len = <lp.bpf_u_int32>view.len
             else:
@@ -1322,7 +1339,7 @@ cdef class dumper:
         """flush(): make what was written readable by other processes."""
         self._ensure_open()
         if lp.pcap_dump_flush(self._d) < 0:
-            raise PcapError(f"flushing {self.path!r}: {strerror(errno).decode()}")
+            raise PcapError(f"flushing {self._path!r}: {strerror(errno).decode()}")
 
     def close(self):
         """close(): flush and close the file; closing twice does nothing."""
@@ -1334,11 +1351,37 @@ cdef class dumper:
             lp.pcap_close(self._dead)
             self._dead = NULL
             if failed:
-                raise PcapError(f"writing {self.path!r}: {strerror(errno).decode()}")
+                raise PcapError(f"writing {self._path!r}: {strerror(errno).decode()}")
 
     @property
     def closed(self):
+        """True once close() was called."""
         return self._d == NULL
+
+    @property
+    def path(self):
+        """The savefile's path (str)."""
+        return self._path
+
+    @property
+    def dlt(self):
+        """The link type written in the file header."""
+        return self._dlt
+
+    @property
+    def snaplen(self):
+        """The snapshot length: packets are cut to this many bytes."""
+        return self._snaplen
+
+    @property
+    def nano(self):
+        """True for a nanosecond savefile, False for microseconds."""
+        return self._nano
+
+    @property
+    def timestamp_in_ns(self):
+        """True when write() takes int nanoseconds, False for seconds."""
+        return self._timestamp_in_ns
 
     def __enter__(self):
         self._ensure_open()
@@ -1349,7 +1392,7 @@ cdef class dumper:
         return False
 
     def __repr__(self):
-        return f"<{'closed ' if self._d == NULL else ''}pcap.dumper {self.path!r}>"
+        return f"<{'closed ' if self._d == NULL else ''}pcap.dumper {self._path!r}>"
 
 
 cdef tuple _split_seconds(object ts, long long units):

@@ -1,20 +1,22 @@
 """The Python side of the benchmark: one reader or idiom per process.
 
     python bench/readers.py READER FILE [FILTER]
-    python bench/readers.py live IMPL PORT COUNT IMMEDIATE
+    python bench/readers.py live PORT COUNT IMMEDIATE
 
 bench/run.py starts this file with the interpreter of the virtual environment
 that holds the package a reader needs (ours: the project's .venv; each peer:
 its own under bench/.work/venvs/).  A reader imports its package, then times
 (time.perf_counter) the opening of FILE and the reading of every packet, and
-prints one JSON line: {"packets": N, "bytes": B or null, "elapsed": S}.
+prints one JSON line: {"packets": N, "bytes": B or null, "elapsed": S,
+"hwm_kib": peak RSS}.
 Every reader that sees the packets adds up len(packet), so that a wrong or
 short read shows in the byte sum; the readers that count in C report null.
 
 `live` opens the loopback interface with the default options (or
-immediate=True), keeps the datagrams sent to PORT, prints "ready", reads
-until COUNT datagrams arrived or SIGINT, and prints what it received, the
-handle's stats() and the CPU seconds this process spent reading.
+immediate=True when IMMEDIATE is 1), keeps the datagrams sent to PORT, prints
+"ready", reads until COUNT datagrams arrived or a line comes on stdin, and
+prints what it received, the handle's stats() and the CPU seconds this
+process spent meanwhile.
 
 Only the standard library is imported here besides the package measured.
 """
@@ -275,42 +277,91 @@ def dpkt_reader():
 # --------------------------------------------------------------------------
 # Live capture on lo.
 
-def live(impl, port, count, immediate):
+def live(port, count, immediate):
+    """Capture on lo the UDP datagrams sent to ``port`` until ``count`` came
+    or a line (or end of file) arrives on stdin, then report.
+
+    The capture loop runs in a thread: pypcap's iteration with its default
+    options cannot be interrupted (libpcap retries the poll after EINTR, and
+    the last partly filled ring block is only delivered when more traffic
+    comes), so the main thread waits for the count or for the bench's word,
+    reports, and ends the process with os._exit."""
+    import os
     import resource
+    import threading
     import pcap      # ours or pypcap: the same API for what is used here
 
     def cpu():
-        ru = resource.getrusage(resource.RUSAGE_SELF)
+        ru = resource.getrusage(resource.RUSAGE_SELF)   # every thread of this process
         return ru.ru_utime + ru.ru_stime
 
     p = pcap.pcap("lo", immediate=immediate)
     p.setfilter(f"udp and dst host 127.0.0.1 and dst port {port}")
-    print("ready", flush=True)
-    n = nb = 0
-    interrupted = False
+    state = {"n": 0, "bytes": 0, "error": None}
+    done = threading.Event()
+
+    def capture():
+        n = nb = 0
+        try:
+            for ts, buf in p:
+                n += 1
+                nb += len(buf)
+                if n >= count:
+                    break
+        except BaseException as e:   # report it rather than hang
+            state["error"] = repr(e)
+        finally:
+            state["n"], state["bytes"] = n, nb
+            done.set()
+
     c0 = cpu()
     t0 = time.perf_counter()
-    try:
-        for ts, buf in p:
-            n += 1
-            nb += len(buf)
-            if n >= count:
-                break
-    except KeyboardInterrupt:
-        interrupted = True
+    worker = threading.Thread(target=capture, daemon=True)
+    worker.start()
+    print("ready", flush=True)
+
+    def wait_stdin():
+        sys.stdin.readline()
+        done.set()
+    threading.Thread(target=wait_stdin, daemon=True).start()
+    done.wait()
     t1 = time.perf_counter()
     c1 = cpu()
+    if not state["n"] and worker.is_alive():
+        # stopped by the bench while the loop waits (GIL released) for more:
+        # read its counters from its frame, so that the loop itself stays
+        # the same as in the file readers
+        frame = sys._current_frames().get(worker.ident)
+        while frame is not None and frame.f_code is not capture.__code__:
+            frame = frame.f_back
+        if frame is not None:
+            state["n"], state["bytes"] = frame.f_locals["n"], frame.f_locals["nb"]
     st = p.stats()
-    print(json.dumps({"received": n, "bytes": nb, "ps_recv": st[0], "ps_drop": st[1],
-                      "ps_ifdrop": st[2], "cpu": c1 - c0, "elapsed": t1 - t0,
-                      "interrupted": interrupted, "module": pcap.__file__}), flush=True)
+    print(json.dumps({"received": state["n"], "bytes": state["bytes"], "ps_recv": st[0],
+                      "ps_drop": st[1], "ps_ifdrop": st[2], "cpu": c1 - c0,
+                      "elapsed": t1 - t0, "complete": state["n"] >= count,
+                      "error": state["error"], "module": pcap.__file__,
+                      "hwm_kib": peak_rss_kib()}), flush=True)
+    os._exit(0)
+
+
+def peak_rss_kib():
+    """VmHWM: the peak resident set of this process since it was exec'd.
+    (ru_maxrss would also count the image of the forked parent, which Linux
+    carries over exec.)"""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def main(argv):
     if argv[0] == "live":
-        import signal
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        live(argv[1], int(argv[2]), int(argv[3]), argv[4] == "1")
+        live(int(argv[1]), int(argv[2]), argv[3] == "1")
         return
     name, path = argv[0], argv[1]
     expr = argv[2] if len(argv) > 2 else None
@@ -318,7 +369,8 @@ def main(argv):
     t0 = time.perf_counter()
     n, nb = run(path, expr)
     t1 = time.perf_counter()
-    print(json.dumps({"packets": n, "bytes": nb, "elapsed": t1 - t0}), flush=True)
+    print(json.dumps({"packets": n, "bytes": nb, "elapsed": t1 - t0, "hwm_kib": peak_rss_kib()}),
+          flush=True)
 
 
 if __name__ == "__main__":

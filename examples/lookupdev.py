@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             why = "skipped: down"
         else:
             why = "skipped: loopback"
-        print(f"  {dev.name:18} {state:15} {why}")
+        print(f"  {dev.name:18} {state:15} {why}".rstrip())
     print(f"lookupdev() -> {picked!r}")
     print(f"pcap.pcap() with no name opens {picked!r}; to see traffic sent to 127.0.0.1 open 'lo'")
     return 0

@@ -42,8 +42,10 @@ def packets() -> Iterator[bytes]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out", nargs="?", default="examples/sample.pcap")
+    ap = argparse.ArgumentParser(description="Write the savefile of the examples: ARP, DNS over UDP, "
+                                             "a TCP handshake and ICMP, with fixed timestamps.")
+    ap.add_argument("out", nargs="?", default="examples/sample.pcap",
+                    help="where to write it (default: examples/sample.pcap)")
     args = ap.parse_args()
     with pcap.dumper(args.out) as d:
         for i, frame in enumerate(packets()):

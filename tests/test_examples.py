@@ -1,0 +1,236 @@
+"""Every script in examples/ runs, with a timeout, and prints what it should.
+
+Each script has its cases in CASES: the arguments, whether it captures live
+(those need root or CAP_NET_RAW: the `live` fixture) and regular expressions
+that its output must match.  A script without cases fails
+test_every_example_has_cases, so a new example cannot go untested.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SAMPLE = "examples/sample.pcap"
+TIMEOUT = 30
+
+# The seven packets of examples/sample.pcap as examples/sniff.py's describe() prints them.
+SAMPLE_LINES = [
+    r"ARP who-has 192\.0\.2\.53 tell 192\.0\.2\.1",
+    r"ARP is-at 192\.0\.2\.1 tell 192\.0\.2\.53",
+    r"UDP 192\.0\.2\.1:40000 > 192\.0\.2\.53:53 len 29",
+    r"TCP 192\.0\.2\.1:40001 > 192\.0\.2\.53:80 \[S\] len 0",
+    r"TCP 192\.0\.2\.53:80 > 192\.0\.2\.1:40001 \[S\.\] len 0",
+    r"TCP 192\.0\.2\.1:40001 > 192\.0\.2\.53:80 \[\.\] len 0",
+    r"ICMP 192\.0\.2\.1 > 192\.0\.2\.53 type 8",
+]
+
+
+@dataclass
+class Case:
+    args: list[str]
+    expect: list[str] = field(default_factory=list)   # regexes, each must match (re.M)
+    live: bool = False
+    in_order: bool = False                            # the expect regexes match in this order
+    exact_lines: int | None = None                    # the number of lines printed
+
+
+CASES: dict[str, list[Case]] = {
+    "sniff.py": [
+        Case(["--list"], [r"^lo\s+up\s+127\.0\.0\.1"]),
+        Case(["-r", SAMPLE], ["reading savefile examples/sample.pcap \\(link type EN10MB\\)",
+                              r"^22:13:20\.000000 " + SAMPLE_LINES[0]] + SAMPLE_LINES[1:] + [r"^7 packets$"],
+             in_order=True),
+        Case(["-r", SAMPLE, "tcp", "and", "port", "80"],
+             [r"filter 'tcp and port 80'"] + SAMPLE_LINES[3:6] + [r"^3 packets$"], in_order=True),
+        Case(["-i", "lo", "-c", "3", "--timeout", "10", "--send-test-traffic", "udp port 50007"],
+             [r"reading interface lo \(link type EN10MB\), filter 'udp port 50007'",
+              r"(?s)(UDP 127\.0\.0\.1:\d+ > 127\.0\.0\.1:50007 len 24.*?){3}", r"^3 packets$",
+              r"^stats: Stats\(received=\d+, dropped=0, ifdropped=0\)"], live=True),
+    ],
+    "findalldevs.py": [
+        Case([], [r"^lo$"]),
+        Case(["--long"], [r"^lo\s+up,running,loopback\s+127\.0\.0\.1$", r"^\d+ devices$"]),
+    ],
+    "lookupdev.py": [
+        Case([], [r"devices in pcap_findalldevs\(\) order:",
+                  r"^  (\S+)\s+up\s+<- lookupdev\(\): the first one that is up and not loopback",
+                  r"^lookupdev\(\) -> '[^']+'$", r"to see traffic sent to 127\.0\.0\.1 open 'lo'"],
+             in_order=True),
+    ],
+    "lookupnet.py": [
+        Case([], [r"^lo: raw b'\\x7f\\x00\\x00\\x00' b'\\xff\\x00\\x00\\x00'$",
+                  r"^lo: net 127\.0\.0\.0 mask 255\.0\.0\.0 -> 127\.0\.0\.0/8 \(16777216 addresses\)$"],
+             exact_lines=2),
+        Case(["lo", "nosuch0"], [r"^lo: net 127\.0\.0\.0",
+                                 r"^nosuch0: error: lookupnet 'nosuch0': .*No such device"]),
+        Case(["--all"], [r"^lo: net 127\.0\.0\.0 mask 255\.0\.0\.0"]),
+    ],
+    "interfaces.py": [
+        Case([], [r"^lo: up running loopback$", r"^    AF_INET\s+127\.0\.0\.1 netmask 255\.0\.0\.0$"]),
+        Case(["lo"], [r"^lo: up running loopback$", r"^    AF_PACKET 00:00:00:00:00:00$"]),
+    ],
+    "nonblocking.py": [
+        Case(["-c", "3"], [r"^getnonblock\(\) -> True$",
+                           r"^next\(p\) raised StopIteration after \d+\.\d+ ms$",
+                           r"^readpkts\(\) -> \[\] after \d+\.\d+ ms$",
+                           r"^dispatch\(-1, cb\) -> 0 after \d+\.\d+ ms$",
+                           r"^sent 3 datagrams to 127\.0\.0\.1:50011$",
+                           r"^fd \d+ readable after",
+                           r"^  UDP 127\.0\.0\.1:\d+ > 127\.0\.0\.1:50011 len 13$",
+                           r"^3 of 3 packets read$"], live=True, in_order=True),
+    ],
+    "dispatch_vs_loop.py": [
+        Case([], [r"^dispatch\(2, cb\) -> 2$", r"^dispatch\(-1, cb\) -> 5$",
+                  r"^dispatch\(-1, cb\) -> 0  \(end of file\)$", r"^loop\(3, cb\) -> 3$",
+                  r"^loop\(0, cb\) -> 4  \(to the end of the file\)$"], in_order=True, exact_lines=19),
+        Case(["-i", "lo"], [r"^quiet: dispatch\(-1, cb\) -> 0 after 0\.[234]\d s \(timeout_ms=300\)$",
+                            r"^traffic: dispatch\(-1, cb\) -> [1-6] after",
+                            r"^loop\((\d), cb\) -> \1 after"], live=True, in_order=True),
+    ],
+    "readpkts.py": [
+        Case([], [r"^readpkts\(-1\) -> 7 packets$", r"^  2023-11-14 22:13:20\.000000   42 bytes  ARP who-has",
+                  r"^readpkts\(-1\) -> 0 packets$", r"^7 packets$"], in_order=True, exact_lines=10),
+        Case(["--chunk", "3"], [r"^readpkts\(3\) -> 3 packets$", r"^readpkts\(3\) -> 3 packets$",
+                                r"^readpkts\(3\) -> 1 packets$", r"^readpkts\(3\) -> 0 packets$"],
+             in_order=True),
+        Case(["-i", "lo", "-c", "4"], [r"^readpkts\(\) on a quiet lo: \[\] after timeout_ms=500$",
+                                       r"(?s)(UDP 127\.0\.0\.1:\d+ > 127\.0\.0\.1:50013 len 10.*?){4}",
+                                       r"^4 of 4 packets$"], live=True, in_order=True),
+    ],
+    "breakloop.py": [
+        Case(["--after", "0.3"],
+             [r"^1\. timer thread: the for loop ended after 0\.[345]\d s with 0 packets$",
+              r"^2\. SIGALRM handler: dispatch\(0, cb\) -> 0 after 0\.[345]\d s$",
+              r"^3\. callback: loop\(5, cb\) -> 2: breakloop\(\) after the 2nd of 5 datagrams$"],
+             live=True, in_order=True),
+        Case(["--ctrl-c", "--timeout", "0.3"], [r"^4\. no Ctrl-C: breakloop\(\) ended the loop after 0\.[345]\d s$"],
+             live=True),
+    ],
+    "stats.py": [
+        Case(["-c", "10"], [r"^before: Stats\(received=0, dropped=0, ifdropped=0\)$", r"^read 10 packets$",
+                            r"^after: Stats\(received=20, dropped=0, ifdropped=0\)$",
+                            r"^a savefile has no counters: .*Statistics aren't available from savefiles"],
+             live=True, in_order=True),
+    ],
+    "sendpacket.py": [
+        Case([], [r"^sendpacket\(bytes of 65 bytes\) -> 65$", r"^sendpacket\(bytearray of 65 bytes\) -> 65$",
+                  r"^sendpacket\(memoryview of 65 bytes\) -> 65$",
+                  r"^captured: UDP 127\.0\.0\.1:40000 > 127\.0\.0\.1:50016 len 23 b'frame 0 from sendpacket'$",
+                  r"^captured: .* b'frame 2 from sendpacket'$", r"^3 of 3 frames seen by the second handle$"],
+             live=True, in_order=True),
+    ],
+    "write_savefile.py": [
+        Case(["-w", "{tmp}/copy.pcap"],
+             [r"^wrote 7 packets to .*copy\.pcap \(\d+ bytes\)$",
+              r"^reading it back: link type EN10MB, snaplen 65535$"] + SAMPLE_LINES, in_order=True),
+        Case(["-w", "{tmp}/tcp.pcap", "tcp"], [r"^wrote 3 packets to"] + SAMPLE_LINES[3:6], in_order=True,
+             exact_lines=5),
+        Case(["-w", "{tmp}/scratch.pcap", "--scratch"],
+             [r"^wrote 3 packets to", r"^  1700000000\.000000 UDP 192\.0\.2\.1:1024 > 192\.0\.2\.2:9 len 14$",
+              r"^  1700000000\.500000 UDP 192\.0\.2\.1:1026 > 192\.0\.2\.2:9 len 14$"], in_order=True),
+        Case(["-w", "{tmp}/live.pcap", "-i", "lo", "-c", "3"],
+             [r"^wrote 3 packets to", r"(?s)(UDP 127\.0\.0\.1:\d+ > 127\.0\.0\.1:50017 len 7.*?){3}"],
+             live=True, in_order=True),
+    ],
+    "async_sniff.py": [
+        Case(["-r", SAMPLE], SAMPLE_LINES + [r"^7 packets from examples/sample\.pcap$"], in_order=True),
+        Case([], [r"(?s)(UDP 127\.0\.0\.1:\d+ > 127\.0\.0\.1:50018 len 7.*?){5}",
+                  r"^5 of 5 packets; meanwhile the ticker task ticked ([2-9]\d|\d{3,}) times$"], live=True),
+    ],
+    "bpf_tools.py": [
+        Case([], [r"^link type 1: EN10MB \(Ethernet\)$", r"^bpf\('udp port 53', dlt=1\): 20 instructions$",
+                  r"^  \(000\) ldh      \[12\]$", r"^  \(019\) ret      #0$",
+                  r"^  match UDP 192\.0\.2\.1:40000 > 192\.0\.2\.53:53 len 29$", r"^1 packets match 'udp port 53'$"],
+             in_order=True),
+        Case(["--dlt", "RAW", "-d", "icmp"], [r"^link type 12: RAW \(Raw IP\)$", r"^bpf\('icmp', dlt=12\): 7 instructions$",
+                                             r"^  \(000\) ldb      \[0\]$"], in_order=True, exact_lines=9),
+        Case(["tcp[tcpflags] & tcp-syn != 0"], [r"^2 packets match"]),
+    ],
+    "make_sample.py": [
+        Case(["{tmp}/sample.pcap"], [r"^wrote .*sample\.pcap$"]),
+    ],
+}
+
+
+def run(script: str, args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
+    argv = [a.replace("{tmp}", str(tmp)) for a in args]
+    return subprocess.run([sys.executable, str(EXAMPLES / script), *argv], cwd=ROOT, text=True,
+                          capture_output=True, timeout=TIMEOUT,
+                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+
+
+def check(out: str, case: Case) -> None:
+    pos = 0
+    for pattern in case.expect:
+        m = re.compile(pattern, re.M).search(out, pos if case.in_order else 0)
+        assert m, f"no match for {pattern!r} in:\n{out}"
+        if case.in_order:
+            pos = m.end() if m.end() > m.start() else m.start()
+    if case.exact_lines is not None:
+        assert len(out.splitlines()) == case.exact_lines, out
+
+
+def test_every_example_has_cases() -> None:
+    scripts = sorted(p.name for p in EXAMPLES.glob("*.py"))
+    assert set(scripts) == set(CASES), f"untested: {set(scripts) - set(CASES)}, gone: {set(CASES) - set(scripts)}"
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_help(script: str, tmp_path: Path) -> None:
+    proc = run(script, ["--help"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: "), proc.stdout
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("script,case", [(s, c) for s, cases in CASES.items() for c in cases],
+                         ids=[f"{s[:-3]}[{' '.join(c.args)}]" for s, cases in CASES.items() for c in cases])
+def test_example(script: str, case: Case, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if case.live:
+        request.getfixturevalue("live")
+    proc = run(script, case.args, tmp_path)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert proc.stderr == "", proc.stderr
+    check(proc.stdout, case)
+
+
+def test_make_sample_writes_the_shipped_file(tmp_path: Path) -> None:
+    proc = run("make_sample.py", [str(tmp_path / "again.pcap")], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "again.pcap").read_bytes() == (EXAMPLES / "sample.pcap").read_bytes()
+
+
+def test_breakloop_ctrl_c(live: None) -> None:
+    """breakloop.py --ctrl-c: SIGINT during the wait is a KeyboardInterrupt, caught by the script."""
+    proc = subprocess.Popen([sys.executable, str(EXAMPLES / "breakloop.py"), "--ctrl-c", "--timeout", "20"],
+                            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("waiting on lo in a for loop"), first
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert re.search(r"^4\. Ctrl-C: KeyboardInterrupt after 0\.\d\d s$", out, re.M), out
+
+
+def test_write_savefile_copy_reads_back_the_same_packets(tmp_path: Path) -> None:
+    import pcap
+    proc = run("write_savefile.py", ["-w", str(tmp_path / "copy.pcap")], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert list(pcap.pcap(str(tmp_path / "copy.pcap"))) == list(pcap.pcap(str(ROOT / SAMPLE)))
