@@ -32,11 +32,17 @@ cdef extern from "pcap_ex.h" nogil:
     enum:
         WAIT_SLICE_MS
         BUFFER_TIMEOUT_MS
-        READ_AHEAD
     int wait_readable(int fd, int timeout_ms)
     double monotonic_ms()
     int sockaddr_to_text(const lp.sockaddr *sa, char *buf, size_t buflen)
     FILE *open_savefile_stream(const char *path)
+    struct savefile_reader:
+        unsigned char *buf
+        int nano
+    int savefile_reader_init(savefile_reader *r, lp.pcap_t *p, FILE *fp)
+    int savefile_reader_next(savefile_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data,
+                             char *errbuf)
+    void savefile_reader_free(savefile_reader *r)
 
 cdef extern from "pcap.h" nogil:
     FILE *pcap_dump_file(lp.pcap_dumper_t *p)
@@ -386,10 +392,6 @@ cdef class bpf:
 # --------------------------------------------------------------------------
 # Capture handles.
 
-cdef bint _run_filter(lp.bpf_program *prog, bytes buf, unsigned int wirelen):
-    return lp.bpf_filter(prog.bf_insns, <const unsigned char *><char *>buf, wirelen, len(buf)) != 0
-
-
 def _savefile_precision(path):
     """The timestamp precision a savefile was written with: from the magic
     number of a classic pcap file, from if_tsresol of the first interface of
@@ -433,7 +435,6 @@ cdef enum:
     _KIND_CALLBACK = 0
     _KIND_LIST = 1
     _KIND_COUNT = 2
-    _KIND_AHEAD = 3     # a list, and the wire lengths for setfilter()
 
 
 cdef class _Dispatch:
@@ -449,17 +450,16 @@ cdef class _Dispatch:
 
 cdef void _on_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
                      const unsigned char *data) noexcept:
-    # Called by pcap_dispatch() with the GIL held (we never release it around
-    # pcap_dispatch).  Exceptions are stored and end the dispatch at once.
+    # Called by pcap_dispatch() on a live handle, and by _dispatch_file(), with
+    # the GIL held (never released around either).  Exceptions are stored and
+    # end the dispatch at once.
     cdef _Dispatch ctx = <_Dispatch><void *>user
     cdef pcap h = ctx.handle
     if ctx.kind == _KIND_COUNT:
         ctx.count += 1
     elif ctx.exc is None:
         try:
-            if ctx.kind == _KIND_LIST or ctx.kind == _KIND_AHEAD:
-                if ctx.kind == _KIND_AHEAD:
-                    h._ahead_wirelen[ctx.count] = hdr.len
+            if ctx.kind == _KIND_LIST:
                 item = (h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
                 # Holds no containers: keep the collector from walking
                 # millions of these in a long readpkts() list.
@@ -472,15 +472,11 @@ cdef void _on_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
             ctx.count += 1
         except BaseException as e:
             ctx.exc = e
-            lp.pcap_breakloop(h._p)
+            if h._live:
+                lp.pcap_breakloop(h._p)
             return
-    if h._break or h._closed:
+    if (h._break or h._closed) and h._live:
         lp.pcap_breakloop(h._p)
-
-
-cdef void _ignore_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
-                         const unsigned char *data) noexcept:
-    pass
 
 
 cdef class pcap:
@@ -529,9 +525,9 @@ cdef class pcap:
     cdef str _filter
     cdef object _wake         # set while an ``async for`` waits: wakes it
     cdef object _pending      # a read error to raise at the next read
-    cdef list _ahead          # savefile packets read ahead for iteration
-    cdef unsigned int _ahead_wirelen[READ_AHEAD]
-    cdef Py_ssize_t _ahead_pos
+    cdef savefile_reader _reader   # reads classic savefiles without libpcap's per-packet costs
+    cdef lp.bpf_program _prog      # the filter, applied by _read_file when _reader reads
+    cdef bint _prog_set
 
     def __cinit__(self):
         self._p = NULL
@@ -539,8 +535,8 @@ cdef class pcap:
         self._fd = -1
         self._filter = ""
         self._name = ""
-        self._ahead = []
-        self._ahead_pos = 0
+        self._reader.buf = NULL
+        self._prog_set = False
 
     def __init__(self, name=None, int snaplen=65535, promisc=True, int timeout_ms=0,
                  immediate=False, rfmon=False, timestamp_in_ns=False, int buffer_size=0):
@@ -565,7 +561,11 @@ cdef class pcap:
         else:
             self._open_live(bname, snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size)
         self._precision = lp.pcap_get_tstamp_precision(self._p)
-        if self._precision == lp.PCAP_TSTAMP_PRECISION_NANO:
+        if self._reader.buf != NULL:
+            # Our reader hands over the file's own units, unscaled.
+            self._divisor = 1e9 if self._reader.nano else 1e6
+            self._ns_scale = 1 if self._reader.nano else 1000
+        elif self._precision == lp.PCAP_TSTAMP_PRECISION_NANO:
             self._divisor = 1e9
             self._ns_scale = 1
         else:
@@ -607,6 +607,8 @@ cdef class pcap:
                 raise PcapPermissionError(f"cannot read savefile {self._name!r}: {_text(errbuf)}")
             raise _error(lp.PCAP_ERROR, f"cannot read {self._name!r} as a savefile", _text(errbuf))
         self._live = False
+        if savefile_reader_init(&self._reader, self._p, fp) < 0:
+            raise MemoryError()
 
     cdef _open_live(self, bytes bname, int snaplen, promisc, int timeout_ms, immediate, rfmon,
                     int buffer_size):
@@ -652,9 +654,17 @@ cdef class pcap:
         self._fd = lp.pcap_get_selectable_fd(self._p)
 
     def __dealloc__(self):
+        self._release()
+
+    cdef void _release(self) noexcept:
         if self._p != NULL:
             lp.pcap_close(self._p)
             self._p = NULL
+        if self._reader.buf != NULL:
+            savefile_reader_free(&self._reader)
+        if self._prog_set:
+            lp.pcap_freecode(&self._prog)
+            self._prog_set = False
 
     # -- state checks -----------------------------------------------------
 
@@ -688,9 +698,8 @@ cdef class pcap:
         return 0
 
     cdef void _finish_close(self) noexcept:
-        if self._p != NULL and not self._busy:
-            lp.pcap_close(self._p)
-            self._p = NULL
+        if not self._busy:
+            self._release()
             self._fd = -1
 
     # -- timestamps and packets -------------------------------------------
@@ -771,68 +780,103 @@ cdef class pcap:
         cdef lp.pcap_pkthdr *hdr
         cdef const unsigned char *data
         if not self._live:
-            return self._next_from_file()
+            item = self._file_packet()
+            if item is None:
+                raise StopIteration
+            return item
         if self._next(&hdr, &data, not self._nonblock) != 1:
             raise StopIteration
         return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
 
-    cdef object _next_from_file(self):
-        # A savefile is read READ_AHEAD packets at a time with pcap_dispatch,
-        # which costs less per packet than pcap_next_ex; every other read
-        # (dispatch, loop, readpkts) takes these packets first.
-        cdef list ahead = self._ahead
-        cdef Py_ssize_t pos = self._ahead_pos
-        self._ensure_open()
+    cdef object _file_packet(self):
+        """The next packet of a savefile as a tuple, None at the end."""
+        cdef lp.pcap_pkthdr *hdr
+        cdef const unsigned char *data
+        if self._closed or self._busy or self._pending is not None:
+            self._enter()
         if self._break:
             self._break = False
-            raise StopIteration
-        if pos < len(ahead):
-            self._ahead_pos = pos + 1
-            return ahead[pos]
-        cdef _Dispatch ctx = self._context(_KIND_AHEAD, None, ())
-        ctx.out = []
-        try:
-            self._dispatch(ctx, READ_AHEAD, 0, False)
-        except PcapError as e:
-            if not ctx.out:
-                raise
-            self._pending = e   # raised once the packets before the damage are out
-        self._ahead = ctx.out
-        if not ctx.out:
-            self._ahead_pos = 0
-            raise StopIteration
-        self._ahead_pos = 1
-        return ctx.out[0]
+            return None
+        if self._read_file(&hdr, &data) != 1:
+            return None
+        return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
 
-    cdef Py_ssize_t _take_ahead(self, _Dispatch ctx, int cnt) except -1:
-        """Hand packets read ahead by iteration to a dispatch; returns how many."""
-        cdef list ahead = self._ahead
-        cdef Py_ssize_t n = len(ahead) - self._ahead_pos
-        if cnt > 0 and cnt < n:
-            n = cnt
-        cdef Py_ssize_t i
-        for i in range(n):
-            item = ahead[self._ahead_pos]
-            self._ahead_pos += 1
-            if ctx.kind == _KIND_LIST or ctx.kind == _KIND_AHEAD:
-                PyList_Append(ctx.out, item)
-            elif ctx.kind == _KIND_CALLBACK:
-                ctx.callback(item[0], item[1], *ctx.args)
-            ctx.count += 1
+    cdef int _read_file(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        """The next packet of a savefile that passes the filter: 1 with *hdr
+        and *data set, -2 at the end of the file."""
+        cdef int rc
+        cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+        if self._reader.buf != NULL:
+            while True:
+                rc = savefile_reader_next(&self._reader, hdr, data, errbuf)
+                if rc == 1:
+                    if self._prog_set and not lp.pcap_offline_filter(&self._prog, hdr[0], data[0]):
+                        continue
+                    return 1
+                if rc == 0:
+                    return -2
+                raise PcapError(f"reading savefile {self._name!r}: {_text(errbuf)}")
+        rc = lp.pcap_next_ex(self._p, hdr, data)
+        if rc == 1:
+            return 1
+        if rc == lp.PCAP_ERROR_BREAK:
+            return -2   # the end of the file
+        self._raise_read_error(rc)
+
+    cdef Py_ssize_t _dispatch_file(self, _Dispatch ctx, int cnt) except -3:
+        """dispatch() on a savefile: up to cnt packets (all when cnt <= 0).
+        Returns the number processed, or -2 at the end of the file or after
+        breakloop(), which ends a loop()."""
+        cdef lp.pcap_pkthdr *hdr
+        cdef const unsigned char *data
+        cdef Py_ssize_t n = 0
+        self._enter()
+        if self._break:
+            self._break = False
+            return -2
+        self._busy = 1
+        self._busy_thread = _current_thread()
+        try:
+            if ctx.kind == _KIND_COUNT:
+                # Counting (with the filter, if any) stays in C.
+                while cnt <= 0 or n < cnt:
+                    if self._read_file(&hdr, &data) != 1:
+                        ctx.count += n
+                        return -2
+                    n += 1
+                    if self._break or self._closed:
+                        self._break = False
+                        ctx.count += n
+                        return -2
+                ctx.count += n
+                return n
+            while cnt <= 0 or n < cnt:
+                if self._read_file(&hdr, &data) != 1:
+                    return -2
+                _on_packet(<unsigned char *><void *>ctx, hdr, data)
+                n += 1
+                if ctx.exc is not None:
+                    exc = ctx.exc
+                    ctx.exc = None
+                    raise exc
+                if self._break or self._closed:
+                    self._break = False
+                    return -2
+        finally:
+            self._busy = 0
+            self._busy_thread = None
+            if self._closed:
+                self._finish_close()
         return n
 
     cdef Py_ssize_t _dispatch(self, _Dispatch ctx, int cnt, double deadline, bint may_wait) except -3:
-        """Run pcap_dispatch until it processes packets.  Returns the number
+        """Run pcap_dispatch on a live handle until it processes packets (on
+        a savefile: _dispatch_file).  Returns the number
         processed (also in ctx.count), 0 when nothing came in time, or -2 when
         the savefile ended or breakloop() was called, which ends a loop()."""
         cdef int rc, w
-        cdef Py_ssize_t taken
-        if self._ahead_pos < len(self._ahead):
-            taken = self._take_ahead(ctx, cnt)
-            if cnt > 0:
-                cnt -= <int>taken
-                if cnt == 0:
-                    return ctx.count
+        if not self._live:
+            return self._dispatch_file(ctx, cnt)
         while True:
             self._enter()
             if self._break:
@@ -846,10 +890,6 @@ cdef class pcap:
                 self._busy = 0
                 self._busy_thread = None
             if ctx.exc is not None or self._break or self._closed:
-                if rc >= 0 and not self._live and self._p != NULL:
-                    # pcap_dispatch on a savefile left its break flag set;
-                    # this call consumes nothing and clears it.
-                    lp.pcap_dispatch(self._p, 1, _ignore_packet, NULL)
                 if self._closed:
                     self._finish_close()
                 if ctx.exc is not None:
@@ -864,8 +904,6 @@ cdef class pcap:
                 self._raise_read_error(rc)
             if rc > 0:
                 return ctx.count
-            if not self._live:
-                return -2
             if not may_wait:
                 return 0
             w = self._wait(deadline)
@@ -974,10 +1012,8 @@ cdef class pcap:
         cdef const unsigned char *data
         cdef int rc
         if not self._live:
-            try:
-                return self._next_from_file()
-            except StopIteration:
-                return False
+            item = self._file_packet()
+            return False if item is None else item
         rc = self._next(&hdr, &data, False)
         if rc == 1:
             return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
@@ -1078,17 +1114,16 @@ cdef class pcap:
                                     lp.PCAP_NETMASK_UNKNOWN), f"compile filter {expr!r}")
         try:
             self._check(lp.pcap_setfilter(self._p, &prog), f"set filter {expr!r}")
-            if self._ahead_pos < len(self._ahead):
-                # Packets read ahead were filtered with the old program.
-                kept = []
-                for i in range(self._ahead_pos, len(self._ahead)):
-                    item = self._ahead[i]
-                    if _run_filter(&prog, item[1], self._ahead_wirelen[i]):
-                        self._ahead_wirelen[len(kept)] = self._ahead_wirelen[i]
-                        kept.append(item)
-                self._ahead = kept
-                self._ahead_pos = 0
-        finally:
+        except BaseException:
+            lp.pcap_freecode(&prog)
+            raise
+        if self._reader.buf != NULL:
+            # Our savefile reader applies the program itself.
+            if self._prog_set:
+                lp.pcap_freecode(&self._prog)
+            self._prog = prog
+            self._prog_set = True
+        else:
             lp.pcap_freecode(&prog)
         self._filter = bexpr.decode("utf-8", "replace")
 

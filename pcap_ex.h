@@ -18,11 +18,6 @@
  * may wait in a kernel ring block before the block is handed over. */
 #define BUFFER_TIMEOUT_MS 100
 
-/* Packets a savefile iteration reads with one pcap_dispatch call. */
-#ifndef READ_AHEAD
-#define READ_AHEAD 64
-#endif
-
 /* Wait until fd is readable or timeout_ms has passed.  Returns 1 when
  * readable, 0 on timeout or when a signal interrupted the wait, -1 on any
  * other error (errno set).  Safe to call without the GIL. */
@@ -33,6 +28,36 @@ int wait_readable(int fd, int timeout_ms);
  * fread() calls a packet, and every call into it happens under the GIL.
  * Returns NULL with errno set on failure. */
 FILE *open_savefile_stream(const char *path);
+
+/* Reading the records of a classic pcap savefile (version 2.4, either byte
+ * order, micro- or nanosecond magic) straight from a large buffer: libpcap
+ * makes two buffered fread() calls and a header copy per packet, which cost
+ * more than all the rest of reading a small packet.  libpcap still opens and
+ * checks the file and handles every other format (pcapng, old versions, pipes,
+ * link types whose headers it rewrites). */
+struct savefile_reader {
+    int fd;
+    int swapped;                /* file written in the other byte order */
+    int nano;                   /* nanosecond timestamps in the file */
+    unsigned int snapshot;      /* libpcap's snapshot length for the file */
+    unsigned char *buf;
+    size_t size, pos, end;      /* capacity; next record; end of valid bytes */
+    long long offset;           /* file offset of buf[end] */
+    struct pcap_pkthdr hdr;
+};
+
+/* Take over a savefile that libpcap has opened from fp and whose file header
+ * it has read.  Returns 1 when the reader is ready, 0 when the file is better
+ * left to libpcap, -1 when out of memory. */
+int savefile_reader_init(struct savefile_reader *r, pcap_t *p, FILE *fp);
+
+/* The next record: 1 with *hdr and *data set (valid until the next call), 0
+ * at the end of the file, -1 on a damaged file or a read error (message in
+ * errbuf, PCAP_ERRBUF_SIZE bytes). */
+int savefile_reader_next(struct savefile_reader *r, struct pcap_pkthdr **hdr,
+                         const unsigned char **data, char *errbuf);
+
+void savefile_reader_free(struct savefile_reader *r);
 
 /* Milliseconds on the monotonic clock. */
 double monotonic_ms(void);
