@@ -10,10 +10,9 @@ signal handlers in charge, so Ctrl-C always works.
 import collections as _collections
 import errno as _errno
 import os as _os
-import socket as _socket
 import types as _types
 import warnings as _warnings
-from threading import get_ident as _current_thread
+from _thread import get_ident as _current_thread
 
 cimport libpcap as lp
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
@@ -32,10 +31,12 @@ cdef extern from "pcap_ex.h" nogil:
     enum:
         WAIT_SLICE_MS
         BUFFER_TIMEOUT_MS
+        IMMEDIATE_BUFFER_SIZE
     int wait_readable(int fd, int timeout_ms)
     double monotonic_ms()
     int sockaddr_to_text(const lp.sockaddr *sa, char *buf, size_t buflen)
     FILE *open_savefile_stream(const char *path)
+    int is_interface_name(const char *name)
     struct savefile_reader:
         unsigned char *buf
         int nano
@@ -271,6 +272,7 @@ def interfaces():
     cdef lp.pcap_addr *a
     cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
     cdef int fam
+    from socket import AddressFamily   # here: importing socket costs 1 MiB of memory
     errbuf[0] = 0
     if lp.pcap_findalldevs(&devs, errbuf) < 0:
         raise _error(lp.PCAP_ERROR, "findalldevs", _text(errbuf))
@@ -284,7 +286,7 @@ def interfaces():
                 if a.addr != NULL:
                     fam = a.addr.sa_family
                     try:
-                        family = _socket.AddressFamily(fam)
+                        family = AddressFamily(fam)
                     except ValueError:
                         family = fam
                     addrs.append(address(family, _sockaddr_text(a.addr), _sockaddr_text(a.netmask),
@@ -431,6 +433,10 @@ Stats = _collections.namedtuple("Stats", "received dropped ifdropped", module="p
 Stats.__doc__ = """Counters from ``pcap.stats()``: packets received, dropped by
 libpcap for lack of buffer space, and dropped by the interface or driver."""
 
+cdef object _reader_error(char *errbuf, str name):
+    return PcapError(f"reading savefile {name!r}: {_text(errbuf)}")
+
+
 cdef enum:
     _KIND_CALLBACK = 0
     _KIND_LIST = 1
@@ -498,7 +504,8 @@ cdef class pcap:
     immediate -- deliver each packet as soon as it arrives (no buffering).
     rfmon -- monitor mode (wireless interfaces only).
     timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
-    buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default.
+    buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default
+            (2 MiB), or 16 MiB with ``immediate``.
 
     Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``.
     Raises PcapNotFoundError (a FileNotFoundError) when no file or device has
@@ -582,11 +589,8 @@ cdef class pcap:
             st = _os.stat(bname)
         except OSError:
             return False
-        try:
-            _socket.if_nametoindex(self._name)
-        except OSError:
-            return True
-        return False   # an interface of this machine wins over a file of the same name
+        # An interface of this machine wins over a file of the same name.
+        return not is_interface_name(bname)
 
     cdef _open_savefile(self, bytes bname):
         cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
@@ -632,6 +636,10 @@ cdef class pcap:
         self._check(lp.pcap_set_immediate_mode(self._p, 1 if immediate else 0), "set immediate mode")
         if rfmon:
             self._check(lp.pcap_set_rfmon(self._p, 1), "set monitor mode")
+        if buffer_size == 0 and immediate:
+            # Immediate mode on Linux gives every packet a whole snaplen-sized
+            # ring frame: libpcap's 2 MiB default holds some 30 packets.
+            buffer_size = IMMEDIATE_BUFFER_SIZE
         if buffer_size > 0:
             self._check(lp.pcap_set_buffer_size(self._p, buffer_size), "set buffer size")
         # Nanosecond stamps where the platform has them; microseconds otherwise.
@@ -779,6 +787,17 @@ cdef class pcap:
     def __next__(self):
         cdef lp.pcap_pkthdr *hdr
         cdef const unsigned char *data
+        cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+        cdef int rc
+        if (self._reader.buf != NULL and not self._prog_set and not self._break
+                and not self._closed and not self._busy and self._pending is None):
+            # The common case of reading a savefile, without the checks below.
+            rc = savefile_reader_next(&self._reader, &hdr, &data, errbuf)
+            if rc == 1:
+                return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+            if rc == 0:
+                raise StopIteration
+            raise _reader_error(errbuf, self._name)
         if not self._live:
             item = self._file_packet()
             if item is None:
@@ -807,6 +826,7 @@ cdef class pcap:
         cdef int rc
         cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
         if self._reader.buf != NULL:
+            errbuf[0] = 0
             while True:
                 rc = savefile_reader_next(&self._reader, hdr, data, errbuf)
                 if rc == 1:
@@ -815,7 +835,7 @@ cdef class pcap:
                     return 1
                 if rc == 0:
                     return -2
-                raise PcapError(f"reading savefile {self._name!r}: {_text(errbuf)}")
+                raise _reader_error(errbuf, self._name)
         rc = lp.pcap_next_ex(self._p, hdr, data)
         if rc == 1:
             return 1
@@ -850,15 +870,24 @@ cdef class pcap:
                         return -2
                 ctx.count += n
                 return n
+            # A callback's exception simply propagates from here.
+            callback = ctx.callback
+            args = ctx.args
             while cnt <= 0 or n < cnt:
                 if self._read_file(&hdr, &data) != 1:
                     return -2
-                _on_packet(<unsigned char *><void *>ctx, hdr, data)
+                ts = self._timestamp(hdr)
+                buf = PyBytes_FromStringAndSize(<const char *>data, hdr.caplen)
+                if ctx.kind == _KIND_LIST:
+                    item = (ts, buf)
+                    PyObject_GC_UnTrack(item)   # see _on_packet
+                    PyList_Append(ctx.out, item)
+                elif args:
+                    callback(ts, buf, *args)
+                else:
+                    callback(ts, buf)
                 n += 1
-                if ctx.exc is not None:
-                    exc = ctx.exc
-                    ctx.exc = None
-                    raise exc
+                ctx.count += 1
                 if self._break or self._closed:
                     self._break = False
                     return -2

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #endif
 
 /* Bytes of savefile read by one read() call. */
-#define SAVEFILE_BUFFER (256 * 1024)
+#define SAVEFILE_BUFFER (64 * 1024)
 #ifdef __linux__
 #include <linux/if_packet.h>
 #endif
@@ -55,6 +56,11 @@ double monotonic_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+int is_interface_name(const char *name)
+{
+    return if_nametoindex(name) != 0;
+}
+
 int sockaddr_to_text(const struct sockaddr *sa, char *buf, size_t buflen)
 {
     buf[0] = '\0';
@@ -90,7 +96,7 @@ int sockaddr_to_text(const struct sockaddr *sa, char *buf, size_t buflen)
 #define RECORD_HEADER 16
 /* libpcap's largest snapshot length for the link types taken over below. */
 #define MAX_CAPLEN 262144
-#define READER_BUFFER (1024 * 1024)
+#define READER_BUFFER (128 * 1024)
 
 static uint32_t swap32(uint32_t v)
 {
@@ -156,6 +162,17 @@ static size_t fill(struct savefile_reader *r, size_t want, char *errbuf, int *fa
         r->end -= r->pos;
         r->pos = 0;
     }
+    if (want > r->size) {
+        /* A record larger than the buffer: grow it (at most MAX_CAPLEN + 16). */
+        unsigned char *bigger = realloc(r->buf, want);
+        if (bigger == NULL) {
+            snprintf(errbuf, PCAP_ERRBUF_SIZE, "out of memory for a %zu-byte record", want);
+            *failed = 1;
+            return r->end - r->pos;
+        }
+        r->buf = bigger;
+        r->size = want;
+    }
     while (r->end < want) {
         got = pread(r->fd, r->buf + r->end, r->size - r->end, r->offset);
         if (got < 0) {
@@ -180,7 +197,9 @@ int savefile_reader_next(struct savefile_reader *r, struct pcap_pkthdr **hdr,
     size_t avail, need;
     int failed = 0;
 
-    avail = fill(r, RECORD_HEADER, errbuf, &failed);
+    avail = r->end - r->pos;
+    if (avail < RECORD_HEADER)
+        avail = fill(r, RECORD_HEADER, errbuf, &failed);
     if (failed)
         return -1;
     if (avail == 0)
@@ -202,7 +221,8 @@ int savefile_reader_next(struct savefile_reader *r, struct pcap_pkthdr **hdr,
         return -1;
     }
     need = RECORD_HEADER + (size_t)f[2];
-    avail = fill(r, need, errbuf, &failed);
+    if (avail < need)
+        avail = fill(r, need, errbuf, &failed);
     if (failed)
         return -1;
     if (avail < need) {

@@ -18,6 +18,9 @@
  * may wait in a kernel ring block before the block is handed over. */
 #define BUFFER_TIMEOUT_MS 100
 
+/* Kernel buffer for immediate=True when buffer_size is 0. */
+#define IMMEDIATE_BUFFER_SIZE (16 * 1024 * 1024)
+
 /* Wait until fd is readable or timeout_ms has passed.  Returns 1 when
  * readable, 0 on timeout or when a signal interrupted the wait, -1 on any
  * other error (errno set).  Safe to call without the GIL. */
@@ -61,6 +64,9 @@ void savefile_reader_free(struct savefile_reader *r);
 
 /* Milliseconds on the monotonic clock. */
 double monotonic_ms(void);
+
+/* Whether name is a network interface of this machine. */
+int is_interface_name(const char *name);
 
 /* Print a socket address from pcap_findalldevs() as text: dotted IPv4,
  * IPv6, or a colon-separated hardware address for AF_PACKET.  Returns the

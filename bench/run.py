@@ -641,7 +641,7 @@ def live_table(live, missing):
     return "\n".join(lines)
 
 
-def target_rows(sm, live, missing, live_ran):
+def target_rows(sm, live, missing, live_ran, packets):
     """(target, measured, required, verdict) for each target of the issue."""
     rows = []
 
@@ -692,7 +692,7 @@ def target_rows(sm, live, missing, live_ran):
     a, b = sm.get("small:ours_iter"), sm.get("small:ours_import")
     if a and b and a.ok and b.ok:
         d = (a.rss - b.rss) / 1024
-        rows.append(("memory: iterating 1M packets", f"{d:+.1f} MiB over import only",
+        rows.append((f"memory: iterating {packets:,} packets", f"{d:+.1f} MiB over import only",
                      "≤ 5 MiB over the interpreter's own", "met" if d <= 5 else "MISSED"))
     if not live_ran:
         rows.append(("live capture on lo", "not run", "", "not measured"))
@@ -726,7 +726,7 @@ def targets_table(rows):
 
 # --------------------------------------------------------------------------
 
-def machine(ours_info, baseline_lib):
+def machine(ours_info):
     cpu = "?"
     try:
         with open("/proc/cpuinfo") as f:
@@ -826,6 +826,7 @@ def main(argv=None):
             ours = dev
     ours_info = ours_info or check_ours(ours)
     ours_info["interpreter"] = ours
+    so_mtime = os.path.getmtime(ours_info["file"]) if os.path.exists(ours_info["file"]) else None
     pythons = {"ours": ours}
     missing = {}
     versions = {}
@@ -898,7 +899,7 @@ def main(argv=None):
     elapsed = time.time() - started
     load_end = loadavg()
 
-    mach = machine(ours_info, None)
+    mach = machine(ours_info)
     small_meta = files["small"][1]
     out = []
     out.append(f"## Small packets: {small_meta['packets']:,} packets of {gen.SMALL[0]}-{gen.SMALL[1]} bytes "
@@ -924,7 +925,7 @@ def main(argv=None):
     else:
         out.append(live_note or "skipped")
     out.append("\n## Targets of issue 5\n")
-    out.append(targets_table(target_rows(sm, live, missing, bool(live_configs))))
+    out.append(targets_table(target_rows(sm, live, missing, bool(live_configs), small_meta["packets"])))
     if missing or not_selected:
         out.append("\n## Peers not measured\n")
         for name, why in missing.items():
@@ -932,6 +933,9 @@ def main(argv=None):
                        + "\n".join("      " + l for l in why.splitlines()) + "\n")
         if not_selected:
             out.append(f"- not selected in this run (--only): {', '.join(not_selected)}")
+    if so_mtime is not None and os.path.exists(ours_info["file"]) and os.path.getmtime(ours_info["file"]) != so_mtime:
+        out.insert(0, f"**Warning: {ours_info['file']} was rebuilt during this run: its rows mix two builds.**\n")
+        log("warning: our module was rebuilt during the run")
     table = "\n".join(out)
     print(table)
 
@@ -943,8 +947,10 @@ def main(argv=None):
         json.dump(raw, f, indent=1, default=str)
     if results_path:
         head = ["# Benchmark results", "",
-                f"`make bench` (bench/run.py{' ' + ' '.join(argv if argv is not None else sys.argv[1:])}), "
-                f"{datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, {elapsed / 60:.1f} minutes.", "",
+                f"`bench/run.py{''.join(' ' + a for a in (argv if argv is not None else sys.argv[1:]))}` "
+                f"(`make bench`), {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, "
+                f"{elapsed / 60:.1f} minutes. Timings are only as quiet as the machine was: the load "
+                f"average below tells how busy it was.", "",
                 "| machine | |", "|---|---|",
                 f"| CPU | {mach['cpu']} ({mach['cores']} cores) |",
                 f"| kernel | Linux {mach['kernel']} |",
