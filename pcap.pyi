@@ -9,6 +9,7 @@ a nanosecond handle as ``pcap.pcap[int]``; a bare ``pcap.pcap`` means
 """
 import os
 import socket
+from array import array
 from collections.abc import AsyncIterator, Callable
 from types import GenericAlias
 from typing import Generic, Literal, NamedTuple, overload
@@ -364,6 +365,7 @@ class pcap(Generic[_TS]):
     @overload
     def loop(self, cnt: int, callback: Callable[[_TS, bytes, Unpack[_Ts]], object], *args: Unpack[_Ts]) -> int: ...
     def readpkts(self, cnt: int = -1) -> list[tuple[_TS, bytes]]: ...
+    def readbatch(self, cnt: int = 1024) -> tuple[array[_TS], list[bytes]]: ...
     def breakloop(self) -> None: ...
     # settings
     @property

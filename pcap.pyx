@@ -7,6 +7,7 @@ for ``(timestamp, packet)`` pairs, filter with BPF, write savefiles with
 signal handlers in charge, so Ctrl-C always works.
 """
 
+import array as _array
 import collections as _collections
 import errno as _errno
 import os as _os
@@ -15,6 +16,7 @@ import warnings as _warnings
 from _thread import get_ident as _current_thread
 
 cimport libpcap as lp
+from cpython cimport array
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
@@ -441,6 +443,7 @@ cdef enum:
     _KIND_CALLBACK = 0
     _KIND_LIST = 1
     _KIND_COUNT = 2
+    _KIND_BATCH = 3     # readbatch(): bytes in ctx.out, timestamps in ctx.stamps
 
 
 cdef class _Dispatch:
@@ -452,6 +455,19 @@ cdef class _Dispatch:
     cdef list out
     cdef object exc
     cdef Py_ssize_t count
+    cdef array.array stamps
+
+
+cdef int _add_to_batch(_Dispatch ctx, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+    cdef pcap h = ctx.handle
+    cdef Py_ssize_t n = len(ctx.out)
+    PyList_Append(ctx.out, PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+    array.resize_smart(ctx.stamps, n + 1)
+    if h._ns:
+        ctx.stamps.data.as_longlongs[n] = h._timestamp_ns(hdr)
+    else:
+        ctx.stamps.data.as_doubles[n] = h._timestamp_seconds(hdr)
+    return 0
 
 
 cdef void _on_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
@@ -465,7 +481,9 @@ cdef void _on_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
         ctx.count += 1
     elif ctx.exc is None:
         try:
-            if ctx.kind == _KIND_LIST:
+            if ctx.kind == _KIND_BATCH:
+                _add_to_batch(ctx, hdr, data)
+            elif ctx.kind == _KIND_LIST:
                 item = (h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
                 # Holds no containers: keep the collector from walking
                 # millions of these in a long readpkts() list.
@@ -712,15 +730,24 @@ cdef class pcap:
 
     # -- timestamps and packets -------------------------------------------
 
-    cdef inline object _timestamp(self, const lp.pcap_pkthdr *hdr):
+    cdef inline long long _seconds(self, const lp.pcap_pkthdr *hdr) noexcept:
         cdef long long sec = hdr.ts.tv_sec
         if sec < 0 and not self._live:
             # Savefiles store unsigned 32-bit seconds, which libpcap 1.10
             # sign-extends: 2038 and later would come out negative.
             sec += 1LL << 32
+        return sec
+
+    cdef inline long long _timestamp_ns(self, const lp.pcap_pkthdr *hdr) noexcept:
+        return self._seconds(hdr) * 1000000000LL + <long long>hdr.ts.tv_usec * self._ns_scale
+
+    cdef inline double _timestamp_seconds(self, const lp.pcap_pkthdr *hdr) noexcept:
+        return <double>self._seconds(hdr) + <double>hdr.ts.tv_usec / self._divisor
+
+    cdef inline object _timestamp(self, const lp.pcap_pkthdr *hdr):
         if self._ns:
-            return PyLong_FromLongLong(sec * 1000000000LL + <long long>hdr.ts.tv_usec * self._ns_scale)
-        return PyFloat_FromDouble(<double>sec + <double>hdr.ts.tv_usec / self._divisor)
+            return PyLong_FromLongLong(self._timestamp_ns(hdr))
+        return PyFloat_FromDouble(self._timestamp_seconds(hdr))
 
     cdef int _wait(self, double deadline) except -3:
         """Wait for the live handle to become readable, for one slice at most.
@@ -873,6 +900,14 @@ cdef class pcap:
             # A callback's exception simply propagates from here.
             callback = ctx.callback
             args = ctx.args
+            if ctx.kind == _KIND_BATCH:
+                while cnt <= 0 or n < cnt:
+                    if self._read_file(&hdr, &data) != 1:
+                        return -2
+                    _add_to_batch(ctx, hdr, data)
+                    n += 1
+                    ctx.count += 1
+                return n
             while cnt <= 0 or n < cnt:
                 if self._read_file(&hdr, &data) != 1:
                     return -2
@@ -1012,6 +1047,29 @@ cdef class pcap:
                 raise
             self._pending = e   # deliver the packets read before the damage first
         return ctx.out
+
+    def readbatch(self, int cnt=1024):
+        """readbatch(cnt=1024) -> (timestamps, packets)
+
+        Up to ``cnt`` packets in two columns, for bulk work: ``timestamps`` is
+        an ``array.array`` of float seconds (typecode 'd'), or of int
+        nanoseconds (typecode 'q') with ``timestamp_in_ns``; ``packets`` is a
+        list of ``bytes``.  Reads what readpkts(cnt) would, without making a
+        tuple and a timestamp object for every packet.  Both are empty at the
+        end of a savefile, after ``timeout_ms`` with no packet, or at once on a
+        nonblocking handle with nothing pending.
+        """
+        self._ensure_open()
+        cdef _Dispatch ctx = self._context(_KIND_BATCH, None, ())
+        ctx.out = []
+        ctx.stamps = _array.array("q" if self._ns else "d")
+        try:
+            self._dispatch(ctx, cnt, self._deadline(), not self._nonblock)
+        except PcapError as e:
+            if not ctx.out:
+                raise
+            self._pending = e   # deliver the packets read before the damage first
+        return ctx.stamps, ctx.out
 
     def breakloop(self):
         """breakloop()

@@ -190,6 +190,12 @@ static size_t fill(struct savefile_reader *r, size_t want, char *errbuf, int *fa
     return r->end - r->pos;
 }
 
+static int fail(struct savefile_reader *r)
+{
+    r->broken = 1;
+    return -1;
+}
+
 int savefile_reader_next(struct savefile_reader *r, struct pcap_pkthdr **hdr,
                          const unsigned char **data, char *errbuf)
 {
@@ -197,18 +203,20 @@ int savefile_reader_next(struct savefile_reader *r, struct pcap_pkthdr **hdr,
     size_t avail, need;
     int failed = 0;
 
+    if (r->broken)
+        return 0;   /* after a damaged record, the file has ended (as with libpcap) */
     avail = r->end - r->pos;
     if (avail < RECORD_HEADER)
         avail = fill(r, RECORD_HEADER, errbuf, &failed);
     if (failed)
-        return -1;
+        return fail(r);
     if (avail == 0)
         return 0;
     if (avail < RECORD_HEADER) {
         snprintf(errbuf, PCAP_ERRBUF_SIZE,
                  "truncated dump file: a record header needs %d bytes, only %zu are left",
                  RECORD_HEADER, avail);
-        return -1;
+        return fail(r);
     }
     memcpy(f, r->buf + r->pos, RECORD_HEADER);
     if (r->swapped) {
@@ -218,18 +226,18 @@ int savefile_reader_next(struct savefile_reader *r, struct pcap_pkthdr **hdr,
     if (f[2] > MAX_CAPLEN) {
         snprintf(errbuf, PCAP_ERRBUF_SIZE,
                  "invalid packet capture length %u, bigger than maximum of %u", f[2], MAX_CAPLEN);
-        return -1;
+        return fail(r);
     }
     need = RECORD_HEADER + (size_t)f[2];
     if (avail < need)
         avail = fill(r, need, errbuf, &failed);
     if (failed)
-        return -1;
+        return fail(r);
     if (avail < need) {
         snprintf(errbuf, PCAP_ERRBUF_SIZE,
                  "truncated dump file: a record needs %u captured bytes, only %zu are left",
                  f[2], avail - RECORD_HEADER);
-        return -1;
+        return fail(r);
     }
     r->hdr.ts.tv_sec = (time_t)f[0];
     r->hdr.ts.tv_usec = (suseconds_t)f[1];

@@ -42,6 +42,7 @@ struct savefile_reader {
     int fd;
     int swapped;                /* file written in the other byte order */
     int nano;                   /* nanosecond timestamps in the file */
+    int broken;                 /* a damaged record was reported: at the end */
     unsigned int snapshot;      /* libpcap's snapshot length for the file */
     unsigned char *buf;
     size_t size, pos, end;      /* capacity; next record; end of valid bytes */

@@ -104,6 +104,22 @@ def ours_batch():
     return run
 
 
+def ours_readbatch():
+    import pcap
+
+    def run(path, _):
+        n = nb = 0
+        p = pcap.pcap(path)
+        while True:
+            stamps, bufs = p.readbatch(1024)
+            if not bufs:
+                break
+            n += len(bufs)
+            nb += sum(map(len, bufs))
+        return n, nb
+    return run
+
+
 def ours_count():
     import pcap
 
