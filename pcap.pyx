@@ -24,6 +24,8 @@ from cpython.float cimport PyFloat_FromDouble
 from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_FromLongLong
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.errno cimport errno
 from libc.stdio cimport FILE, fclose, ferror
 from libc.string cimport strerror
@@ -435,6 +437,16 @@ Stats = _collections.namedtuple("Stats", "received dropped ifdropped", module="p
 Stats.__doc__ = """Counters from ``pcap.stats()``: packets received, dropped by
 libpcap for lack of buffer space, and dropped by the interface or driver."""
 
+cdef inline tuple _pair(object a, object b):
+    # PyTuple_Pack, minus the reference counting Cython adds around a literal.
+    cdef tuple t = PyTuple_New(2)
+    Py_INCREF(a)
+    PyTuple_SET_ITEM(t, 0, a)
+    Py_INCREF(b)
+    PyTuple_SET_ITEM(t, 1, b)
+    return t
+
+
 cdef object _reader_error(char *errbuf, str name):
     return PcapError(f"reading savefile {name!r}: {_text(errbuf)}")
 
@@ -821,7 +833,13 @@ cdef class pcap:
             # The common case of reading a savefile, without the checks below.
             rc = savefile_reader_next(&self._reader, &hdr, &data, errbuf)
             if rc == 1:
-                return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+                # (Seconds from our reader are never negative: see _seconds.)
+                if self._ns:
+                    ts = PyLong_FromLongLong(<long long>hdr.ts.tv_sec * 1000000000LL
+                                             + <long long>hdr.ts.tv_usec * self._ns_scale)
+                else:
+                    ts = PyFloat_FromDouble(<double>hdr.ts.tv_sec + <double>hdr.ts.tv_usec / self._divisor)
+                return _pair(ts, PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
             if rc == 0:
                 raise StopIteration
             raise _reader_error(errbuf, self._name)
