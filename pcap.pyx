@@ -7,17 +7,14 @@ for ``(timestamp, packet)`` pairs, filter with BPF, write savefiles with
 signal handlers in charge, so Ctrl-C always works.
 """
 
-import array as _array
-import collections as _collections
 import errno as _errno
 import os as _os
 import types as _types
-import warnings as _warnings
 from _thread import get_ident as _current_thread
 
 cimport libpcap as lp
-from cpython cimport array
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.float cimport PyFloat_FromDouble
@@ -28,7 +25,7 @@ from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.errno cimport errno
 from libc.stdio cimport FILE, fclose, ferror
-from libc.string cimport strerror
+from libc.string cimport memcpy, strerror
 from posix.time cimport timeval
 
 cdef extern from "pcap_ex.h" nogil:
@@ -433,9 +430,29 @@ def _savefile_precision(path):
 
 _SAVEFILE_SUFFIXES = (b".pcap", b".pcapng", b".cap", b".dmp")
 
-Stats = _collections.namedtuple("Stats", "received dropped ifdropped", module="pcap")
-Stats.__doc__ = """Counters from ``pcap.stats()``: packets received, dropped by
+cdef object _stats_class = None
+
+cdef object _stats_type():
+    # Made on first use: importing collections costs 0.7 MiB of memory, which
+    # a program that only reads savefiles need not pay.
+    global _stats_class
+    if _stats_class is None:
+        from collections import namedtuple
+        _stats_class = namedtuple("Stats", "received dropped ifdropped", module="pcap")
+        _stats_class.__doc__ = """Counters from ``pcap.stats()``: packets received, dropped by
 libpcap for lack of buffer space, and dropped by the interface or driver."""
+    return _stats_class
+
+
+def __getattr__(name):
+    """pcap.Stats, the named tuple of stats(), is made when first used."""
+    if name == "Stats":
+        return _stats_type()
+    raise AttributeError(f"module 'pcap' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"Stats"})
 
 cdef inline tuple _pair(object a, object b):
     # PyTuple_Pack, minus the reference counting Cython adds around a literal.
@@ -467,18 +484,22 @@ cdef class _Dispatch:
     cdef list out
     cdef object exc
     cdef Py_ssize_t count
-    cdef array.array stamps
+    cdef bytearray stamps    # readbatch(): the timestamps' machine bytes
 
 
 cdef int _add_to_batch(_Dispatch ctx, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
     cdef pcap h = ctx.handle
-    cdef Py_ssize_t n = len(ctx.out)
+    cdef Py_ssize_t n = PyByteArray_GET_SIZE(ctx.stamps)
+    cdef long long ns
+    cdef double sec
     PyList_Append(ctx.out, PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
-    array.resize_smart(ctx.stamps, n + 1)
+    PyByteArray_Resize(ctx.stamps, n + 8)
     if h._ns:
-        ctx.stamps.data.as_longlongs[n] = h._timestamp_ns(hdr)
+        ns = h._timestamp_ns(hdr)
+        memcpy(PyByteArray_AS_STRING(ctx.stamps) + n, &ns, 8)
     else:
-        ctx.stamps.data.as_doubles[n] = h._timestamp_seconds(hdr)
+        sec = h._timestamp_seconds(hdr)
+        memcpy(PyByteArray_AS_STRING(ctx.stamps) + n, &sec, 8)
     return 0
 
 
@@ -683,7 +704,8 @@ cdef class pcap:
             self._p = NULL
             raise _error(rc, f"cannot open {self._name!r}", detail)
         if rc > 0:
-            _warnings.warn(f"{self._name}: {_text(lp.pcap_statustostr(rc))} {_text(lp.pcap_geterr(self._p))}".strip(),
+            import warnings
+            warnings.warn(f"{self._name}: {_text(lp.pcap_statustostr(rc))} {_text(lp.pcap_geterr(self._p))}".strip(),
                            RuntimeWarning, stacklevel=3)
         # libpcap itself is always nonblocking: every wait is ours (see _wait),
         # so that it can be bounded, interrupted and timed out.
@@ -1080,14 +1102,18 @@ cdef class pcap:
         self._ensure_open()
         cdef _Dispatch ctx = self._context(_KIND_BATCH, None, ())
         ctx.out = []
-        ctx.stamps = _array.array("q" if self._ns else "d")
+        ctx.stamps = bytearray()
         try:
             self._dispatch(ctx, cnt, self._deadline(), not self._nonblock)
         except PcapError as e:
             if not ctx.out:
                 raise
             self._pending = e   # deliver the packets read before the damage first
-        return ctx.stamps, ctx.out
+        # (array is imported here: importing it costs 0.7 MiB of memory.)
+        from array import array
+        stamps = array("q" if self._ns else "d")
+        stamps.frombytes(ctx.stamps)
+        return stamps, ctx.out
 
     def breakloop(self):
         """breakloop()
@@ -1316,7 +1342,7 @@ cdef class pcap:
         cdef lp.pcap_stat st
         self._ensure_open()
         self._check(lp.pcap_stats(self._p, &st), "stats")
-        return Stats(st.ps_recv, st.ps_drop, st.ps_ifdrop)
+        return _stats_type()(st.ps_recv, st.ps_drop, st.ps_ifdrop)
 
     def dump_open(self, path, append=False):
         """dump_open(path, append=False) -> dumper

@@ -17,7 +17,7 @@
 #endif
 
 /* Bytes of savefile read by one read() call. */
-#define SAVEFILE_BUFFER (64 * 1024)
+#define SAVEFILE_BUFFER (16 * 1024)
 #ifdef __linux__
 #include <linux/if_packet.h>
 #endif
@@ -96,7 +96,7 @@ int sockaddr_to_text(const struct sockaddr *sa, char *buf, size_t buflen)
 #define RECORD_HEADER 16
 /* libpcap's largest snapshot length for the link types taken over below. */
 #define MAX_CAPLEN 262144
-#define READER_BUFFER (128 * 1024)
+#define READER_BUFFER (64 * 1024)
 
 static uint32_t swap32(uint32_t v)
 {
