@@ -4,8 +4,9 @@
 # make docs   the Sphinx site, warnings as errors
 #
 # Set-up, done once and again whenever a source changes: libpcap-dev (and
-# tcpdump, used by a test) from apt-get when missing, a virtual environment in
-# .venv, the module built and installed into it with its test dependencies.
+# tcpdump, ip, setpriv and cc, used by tests and the bench) from apt-get when
+# missing, a virtual environment in .venv, the module built and installed
+# into it with its test dependencies.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -18,13 +19,14 @@ SOURCES := pyproject.toml setup.py pcap.pyx pcap_ex.c pcap_ex.h libpcap.pxd dlt.
 setup: $(STAMP)
 
 system-packages:
-	@if [ ! -f /usr/include/pcap/pcap.h ] || ! command -v tcpdump >/dev/null; then \
+	@if [ ! -f /usr/include/pcap/pcap.h ] || ! command -v tcpdump >/dev/null \
+	    || ! command -v ip >/dev/null || ! command -v setpriv >/dev/null || ! command -v cc >/dev/null; then \
 	    if [ "$$(id -u)" != 0 ]; then \
-	        echo "libpcap-dev and tcpdump are missing: run 'apt-get install libpcap-dev tcpdump' as root" >&2; exit 1; \
+	        echo "missing system packages: run 'apt-get install libpcap-dev tcpdump iproute2 util-linux gcc' as root" >&2; exit 1; \
 	    fi; \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -q libpcap-dev tcpdump iproute2 >/dev/null 2>&1 \
-	    || { apt-get update -q >/dev/null && apt-get install -y -q libpcap-dev tcpdump iproute2 >/dev/null; }; \
+	    apt-get install -y -q libpcap-dev tcpdump iproute2 util-linux gcc >/dev/null 2>&1 \
+	    || { apt-get update -q >/dev/null && apt-get install -y -q libpcap-dev tcpdump iproute2 util-linux gcc >/dev/null; }; \
 	fi
 
 $(STAMP): $(SOURCES) | system-packages
