@@ -93,15 +93,7 @@ int sockaddr_to_text(const struct sockaddr *sa, char *buf, size_t buflen)
 
 /* ---- classic savefile records ---------------------------------------- */
 
-#define RECORD_HEADER 16
-/* libpcap's largest snapshot length for the link types taken over below. */
-#define MAX_CAPLEN 262144
 #define READER_BUFFER (64 * 1024)
-
-static uint32_t swap32(uint32_t v)
-{
-    return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >> 8) & 0xff00) | (v >> 24);
-}
 
 /* Link types whose records libpcap hands over unchanged (it rewrites the
  * pseudo-headers of USB, NFLOG and Linux cooked captures, for instance). */
@@ -196,8 +188,8 @@ static int fail(struct savefile_reader *r)
     return -1;
 }
 
-int savefile_reader_next(struct savefile_reader *r, struct pcap_pkthdr **hdr,
-                         const unsigned char **data, char *errbuf)
+int savefile_reader_next_slow(struct savefile_reader *r, struct pcap_pkthdr **hdr,
+                              const unsigned char **data, char *errbuf)
 {
     uint32_t f[4];
     size_t avail, need;

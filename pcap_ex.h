@@ -6,6 +6,8 @@
 
 #include <pcap.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include <stdio.h>
 
 /* Longest single wait with the GIL released.  Between two waits the caller
@@ -55,11 +57,47 @@ struct savefile_reader {
  * left to libpcap, -1 when out of memory. */
 int savefile_reader_init(struct savefile_reader *r, pcap_t *p, FILE *fp);
 
+#define RECORD_HEADER 16
+/* libpcap's largest snapshot length for the link types the reader takes. */
+#define MAX_CAPLEN 262144
+
 /* The next record: 1 with *hdr and *data set (valid until the next call), 0
  * at the end of the file, -1 on a damaged file or a read error (message in
  * errbuf, PCAP_ERRBUF_SIZE bytes). */
-int savefile_reader_next(struct savefile_reader *r, struct pcap_pkthdr **hdr,
-                         const unsigned char **data, char *errbuf);
+int savefile_reader_next_slow(struct savefile_reader *r, struct pcap_pkthdr **hdr,
+                              const unsigned char **data, char *errbuf);
+
+static inline uint32_t swap32(uint32_t v)
+{
+    return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >> 8) & 0xff00) | (v >> 24);
+}
+
+/* The common case, inline: a whole, well-formed record in the buffer. */
+static inline int savefile_reader_next(struct savefile_reader *r, struct pcap_pkthdr **hdr,
+                                       const unsigned char **data, char *errbuf)
+{
+    uint32_t f[4];
+    size_t avail = r->end - r->pos;
+
+    if (avail >= RECORD_HEADER && !r->broken) {
+        memcpy(f, r->buf + r->pos, RECORD_HEADER);
+        if (r->swapped) {
+            f[0] = swap32(f[0]); f[1] = swap32(f[1]);
+            f[2] = swap32(f[2]); f[3] = swap32(f[3]);
+        }
+        if (f[2] <= r->snapshot && avail >= RECORD_HEADER + (size_t)f[2]) {
+            r->hdr.ts.tv_sec = (time_t)f[0];
+            r->hdr.ts.tv_usec = (suseconds_t)f[1];
+            r->hdr.caplen = f[2];
+            r->hdr.len = f[3];
+            *hdr = &r->hdr;
+            *data = r->buf + r->pos + RECORD_HEADER;
+            r->pos += RECORD_HEADER + (size_t)f[2];
+            return 1;
+        }
+    }
+    return savefile_reader_next_slow(r, hdr, data, errbuf);
+}
 
 void savefile_reader_free(struct savefile_reader *r);
 
