@@ -454,6 +454,7 @@ def __getattr__(name):
 def __dir__():
     return sorted(set(globals()) | {"Stats"})
 
+
 cdef inline tuple _pair(object a, object b):
     # PyTuple_Pack, minus the reference counting Cython adds around a literal.
     cdef tuple t = PyTuple_New(2)
@@ -476,7 +477,7 @@ cdef enum:
 
 
 cdef class _Dispatch:
-    """State of one dispatch()/loop()/readpkts() call, passed to _on_packet."""
+    """State of one dispatch(), loop(), readpkts() or readbatch() call."""
     cdef pcap handle
     cdef int kind
     cdef object callback
@@ -505,9 +506,9 @@ cdef int _add_to_batch(_Dispatch ctx, const lp.pcap_pkthdr *hdr, const unsigned 
 
 cdef void _on_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
                      const unsigned char *data) noexcept:
-    # Called by pcap_dispatch() on a live handle, and by _dispatch_file(), with
-    # the GIL held (never released around either).  Exceptions are stored and
-    # end the dispatch at once.
+    # Called by pcap_dispatch() on a live handle (savefiles have their own
+    # loops in _dispatch_file), with the GIL held: it is never released around
+    # pcap_dispatch.  Exceptions are stored and end the dispatch at once.
     cdef _Dispatch ctx = <_Dispatch><void *>user
     cdef pcap h = ctx.handle
     if ctx.kind == _KIND_COUNT:
@@ -529,10 +530,9 @@ cdef void _on_packet(unsigned char *user, const lp.pcap_pkthdr *hdr,
             ctx.count += 1
         except BaseException as e:
             ctx.exc = e
-            if h._live:
-                lp.pcap_breakloop(h._p)
+            lp.pcap_breakloop(h._p)
             return
-    if (h._break or h._closed) and h._live:
+    if h._break or h._closed:
         lp.pcap_breakloop(h._p)
 
 
@@ -637,7 +637,7 @@ cdef class pcap:
 
     cdef bint _is_savefile(self, bytes bname) except -1:
         try:
-            st = _os.stat(bname)
+            _os.stat(bname)
         except OSError:
             return False
         # An interface of this machine wins over a file of the same name.
@@ -809,8 +809,8 @@ cdef class pcap:
         return 1
 
     cdef int _next(self, lp.pcap_pkthdr **hdr, const unsigned char **data, bint may_wait) except -3:
-        """One packet: 1 with *hdr/*data set; 0 when none is pending on a
-        nonblocking handle; -2 at the end of a savefile or after breakloop()."""
+        """One packet from a live handle: 1 with *hdr/*data set; 0 when none
+        is pending and may_wait is false; -2 after breakloop()."""
         cdef int rc
         self._enter()
         if self._break:
@@ -824,8 +824,6 @@ cdef class pcap:
                 return -2
             if rc < 0:
                 self._raise_read_error(rc)
-            if not self._live:
-                return -2   # pcap_next_ex never returns 0 for a savefile
             if not may_wait:
                 return 0
             rc = self._wait(0)
@@ -947,6 +945,9 @@ cdef class pcap:
                     _add_to_batch(ctx, hdr, data)
                     n += 1
                     ctx.count += 1
+                    if self._break or self._closed:
+                        self._break = False
+                        return -2
                 return n
             while cnt <= 0 or n < cnt:
                 if self._read_file(&hdr, &data) != 1:
@@ -1079,14 +1080,21 @@ cdef class pcap:
         """
         self._ensure_open()
         cdef _Dispatch ctx = self._context(_KIND_LIST, None, ())
+        self._collect(ctx, cnt)
+        return ctx.out
+
+    cdef int _collect(self, _Dispatch ctx, int cnt) except -1:
+        """dispatch(cnt) into ctx.out, for readpkts() and readbatch().  The
+        packets read before a damaged record are returned first; its error
+        is raised by the next read."""
         ctx.out = []
         try:
             self._dispatch(ctx, cnt, self._deadline(), not self._nonblock)
         except PcapError as e:
             if not ctx.out:
                 raise
-            self._pending = e   # deliver the packets read before the damage first
-        return ctx.out
+            self._pending = e
+        return 0
 
     def readbatch(self, int cnt=1024):
         """readbatch(cnt=1024) -> (timestamps, packets)
@@ -1101,14 +1109,8 @@ cdef class pcap:
         """
         self._ensure_open()
         cdef _Dispatch ctx = self._context(_KIND_BATCH, None, ())
-        ctx.out = []
         ctx.stamps = bytearray()
-        try:
-            self._dispatch(ctx, cnt, self._deadline(), not self._nonblock)
-        except PcapError as e:
-            if not ctx.out:
-                raise
-            self._pending = e   # deliver the packets read before the damage first
+        self._collect(ctx, cnt)
         # (array is imported here: importing it costs 0.7 MiB of memory.)
         from array import array
         stamps = array("q" if self._ns else "d")
