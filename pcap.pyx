@@ -812,7 +812,8 @@ cdef class pcap:
         """One packet from a live handle: 1 with *hdr/*data set; 0 when none
         is pending and may_wait is false; -2 after breakloop()."""
         cdef int rc
-        self._enter()
+        if self._closed or self._busy or self._pending is not None:
+            self._enter()
         if self._break:
             self._break = False
             return -2
@@ -870,7 +871,7 @@ cdef class pcap:
             return item
         if self._next(&hdr, &data, not self._nonblock) != 1:
             raise StopIteration
-        return (self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+        return _pair(self._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
 
     cdef object _file_packet(self):
         """The next packet of a savefile as a tuple, None at the end."""
