@@ -15,9 +15,6 @@
 #ifdef __GLIBC__
 #include <stdio_ext.h>
 #endif
-
-/* Bytes of savefile read by one read() call. */
-#define SAVEFILE_BUFFER (16 * 1024)
 #ifdef __linux__
 #include <linux/if_packet.h>
 #endif
@@ -42,7 +39,6 @@ FILE *open_savefile_stream(const char *path)
     FILE *fp = fopen(path, "rb");
     if (fp == NULL)
         return NULL;
-    setvbuf(fp, NULL, _IOFBF, SAVEFILE_BUFFER);
 #ifdef __GLIBC__
     __fsetlocking(fp, FSETLOCKING_BYCALLER);
 #endif

@@ -28,10 +28,10 @@
  * other error (errno set).  Safe to call without the GIL. */
 int wait_readable(int fd, int timeout_ms);
 
-/* Open a savefile for libpcap to read, with a large stdio buffer and, where
- * the C library allows, without stdio's per-call locking: libpcap makes two
- * fread() calls a packet, and every call into it happens under the GIL.
- * Returns NULL with errno set on failure. */
+/* Open a savefile for libpcap to read, where the C library allows without
+ * stdio's per-call locking: libpcap makes two fread() calls a packet of the
+ * files it reads itself (pcapng), and every call into it happens under the
+ * GIL.  Returns NULL with errno set on failure. */
 FILE *open_savefile_stream(const char *path);
 
 /* Reading the records of a classic pcap savefile (version 2.4, either byte
