@@ -1,7 +1,10 @@
 """Shared test helpers: savefile writers independent of the module under
 test, and the rule for tests that need capture privileges."""
+import faulthandler
 import os
+import random
 import struct
+import threading
 
 import pytest
 
@@ -30,6 +33,38 @@ def can_capture():
     except OSError:
         pass
     return False
+
+
+@pytest.fixture
+def watchdog():
+    """Use in modules whose tests block on capture handles: a module that
+    hangs ends the run with every thread's traceback instead of hanging."""
+    faulthandler.dump_traceback_later(60, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def free_port():
+    """A UDP port nobody else on lo is likely to use during this test."""
+    return random.Random(os.urandom(8)).randrange(20000, 60000)
+
+
+class breakloop_after:
+    """with breakloop_after(p, seconds): call p.breakloop() after that long
+    unless the block ended first, so that a blocking read which gets nothing
+    ends instead of hanging."""
+
+    def __init__(self, p, seconds):
+        self.timer = threading.Timer(seconds, p.breakloop)
+        self.timer.daemon = True
+
+    def __enter__(self):
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.timer.cancel()
+        return False
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 import pytest
 
 import pcap
-from conftest import udp_frame, write_pcap
+from conftest import breakloop_after, udp_frame, write_pcap
 
 LIMIT = 5.0   # seconds any one wait may take before the test fails
 
@@ -37,23 +37,6 @@ def open_lo(port, **kw):
 def udp_payload(frame):
     # lo is DLT_EN10MB: 14 bytes of Ethernet, 20 of IPv4 (no options), 8 of UDP
     return frame[14 + 20 + 8:]
-
-
-class guard:
-    """Call p.breakloop() after LIMIT seconds unless the block ended first:
-    a blocking read that gets nothing then ends instead of hanging."""
-
-    def __init__(self, p):
-        self.timer = threading.Timer(LIMIT, p.breakloop)
-        self.timer.daemon = True
-
-    def __enter__(self):
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.timer.cancel()
-        return False
 
 
 # -- savefiles -----------------------------------------------------------------
@@ -260,7 +243,7 @@ def test_cancel_leaves_handle_usable(live, nonblock):
         assert p.getnonblock() is nonblock
         p.setnonblock(False)
         send(port, [b"after cancel"])
-        with guard(p):
+        with breakloop_after(p, LIMIT):
             ts, buf = next(p)
         assert udp_payload(buf) == b"after cancel"
         # and async for works again on the same handle
@@ -283,7 +266,7 @@ def test_break_out_of_async_for_then_sync_read(live):
                 return udp_payload(buf)
 
         assert run(one()) == b"a"
-        with guard(p):
+        with breakloop_after(p, LIMIT):
             assert udp_payload(next(p)[1]) == b"b"
 
 
@@ -307,7 +290,7 @@ def test_breakloop_ends_async_for(live):
         assert 0.15 < took < 2
         # the handle stays usable after that
         send(port, [b"next"])
-        with guard(p):
+        with breakloop_after(p, LIMIT):
             assert udp_payload(next(p)[1]) == b"next"
 
 
@@ -339,5 +322,5 @@ def test_breakloop_in_body_ends_async_for(live):
 
     with open_lo(port) as p:
         assert run(main(p)) == [b"1"]
-        with guard(p):
+        with breakloop_after(p, LIMIT):
             assert udp_payload(next(p)[1]) == b"2"

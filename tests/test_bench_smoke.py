@@ -3,7 +3,6 @@ module and the C baseline only, so that the bench keeps working.  It installs
 no peer and leaves bench/RESULTS.md alone; the numbers it prints mean nothing.
 """
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path

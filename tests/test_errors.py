@@ -1,6 +1,5 @@
 """Errors (issue 3): damaged savefiles, how names are opened, what the
 errors say, and the exception hierarchy."""
-import faulthandler
 import os
 import random
 import struct
@@ -14,11 +13,7 @@ import pcap
 from conftest import need, udp_frame, write_pcap, write_pcapng
 
 
-@pytest.fixture(autouse=True)
-def watchdog():
-    faulthandler.dump_traceback_later(30, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+pytestmark = pytest.mark.usefixtures("watchdog")
 
 
 def packets(n):

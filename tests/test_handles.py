@@ -5,9 +5,7 @@ What could crash the interpreter runs in a child process, so that a crash is
 a failed test and not a lost run.
 """
 import asyncio
-import faulthandler
 import os
-import random
 import subprocess
 import sys
 import textwrap
@@ -15,20 +13,9 @@ import textwrap
 import pytest
 
 import pcap
-from conftest import udp_frame, write_pcap
+from conftest import free_port, udp_frame, write_pcap
 
-WATCHDOG_S = 60
-
-
-@pytest.fixture(autouse=True)
-def watchdog():
-    faulthandler.dump_traceback_later(WATCHDOG_S, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
-
-
-def free_port():
-    return random.Random(os.urandom(8)).randrange(20000, 60000)
+pytestmark = pytest.mark.usefixtures("watchdog")
 
 
 def savefile(tmp_path, n=5, name="h.pcap"):

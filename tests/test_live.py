@@ -13,7 +13,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 import uuid
 import warnings
@@ -21,7 +20,7 @@ import warnings
 import pytest
 
 import pcap
-from conftest import can_capture, need
+from conftest import breakloop_after, can_capture, need
 
 IFF_PROMISC = 0x100
 ETH_P_EXPERIMENTAL = 0x88B5      # IEEE 802 local experimental EtherType
@@ -44,21 +43,6 @@ def hard_cap():
         signal.alarm(0)
         faulthandler.cancel_dump_traceback_later()
         signal.signal(signal.SIGALRM, old)
-
-
-class breakloop_after:
-    """with breakloop_after(p, seconds): a timer that calls p.breakloop()."""
-    def __init__(self, p, seconds):
-        self.timer = threading.Timer(seconds, p.breakloop)
-        self.timer.daemon = True
-
-    def __enter__(self):
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.timer.cancel()
-        return False
 
 
 def marker(tag):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 import pcap
-from conftest import udp_frame, write_pcap, write_pcapng  # noqa: F401  (live fixture in conftest)
+from conftest import udp_frame, write_pcap, write_pcapng
 
 PACKETS = [(1700000000 + i, 1000 * i + 7, udp_frame(b"payload %d" % i, dport=5000 + i % 3))
            for i in range(2500)]

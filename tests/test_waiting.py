@@ -6,9 +6,7 @@ in-process waits have a breakloop() timer or a deadline behind them, plus a
 faulthandler watchdog that ends the whole run if the module hangs anyway.
 """
 import asyncio
-import faulthandler
 import os
-import random
 import select
 import selectors
 import signal
@@ -22,17 +20,9 @@ import time
 import pytest
 
 import pcap
-from conftest import udp_frame, write_pcap
+from conftest import free_port, udp_frame, write_pcap
 
-WATCHDOG_S = 30
-
-
-@pytest.fixture(autouse=True)
-def watchdog():
-    """A module that hangs kills the run with tracebacks instead of hanging."""
-    faulthandler.dump_traceback_later(WATCHDOG_S, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
+pytestmark = pytest.mark.usefixtures("watchdog")
 
 
 @pytest.fixture
@@ -44,11 +34,6 @@ def restore_alarm():
 
 
 # -- helpers -------------------------------------------------------------------
-
-def free_port():
-    """A UDP port nobody else on lo is likely to use during this test."""
-    return random.Random(os.urandom(8)).randrange(20000, 60000)
-
 
 def open_lo(port, **kw):
     p = pcap.pcap("lo", **kw)
