@@ -24,7 +24,7 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.errno cimport errno
-from libc.stdio cimport FILE, fclose, ferror
+from libc.stdio cimport FILE, clearerr, fclose, ferror
 from libc.string cimport memcpy, strerror
 from posix.time cimport timeval
 
@@ -37,6 +37,7 @@ cdef extern from "pcap_ex.h" nogil:
     double monotonic_ms()
     int sockaddr_to_text(const lp.sockaddr *sa, char *buf, size_t buflen)
     FILE *open_savefile_stream(const char *path)
+    int is_stream(FILE *fp)
     int is_interface_name(const char *name)
     struct savefile_reader:
         unsigned char *buf
@@ -48,6 +49,7 @@ cdef extern from "pcap_ex.h" nogil:
 
 cdef extern from "pcap.h" nogil:
     FILE *pcap_dump_file(lp.pcap_dumper_t *p)
+    FILE *pcap_file(lp.pcap_t *p)
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)
@@ -586,6 +588,7 @@ cdef class pcap:
     cdef savefile_reader _reader   # reads classic savefiles without libpcap's per-packet costs
     cdef lp.bpf_program _prog      # the filter, applied by _read_file when _reader reads
     cdef bint _prog_set
+    cdef bint _stream              # a savefile from a pipe: reads may block
 
     def __cinit__(self):
         self._p = NULL
@@ -631,7 +634,11 @@ cdef class pcap:
             self._ns_scale = 1000
         # dump_open() copies a savefile with the precision it was written
         # with, though it is read in nanoseconds.
-        self._write_precision = self._precision if self._live else _savefile_precision(bname)
+        # (A pipe cannot be read twice: its copies keep nanoseconds.)
+        if self._live or self._stream:
+            self._write_precision = self._precision
+        else:
+            self._write_precision = _savefile_precision(bname)
         self._dloff = dltoff.get(lp.pcap_datalink(self._p), 0)
         self._closed = False
 
@@ -645,25 +652,36 @@ cdef class pcap:
 
     cdef _open_savefile(self, bytes bname):
         cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
-        cdef FILE *fp = open_savefile_stream(bname)
+        cdef const char *path = bname
+        cdef FILE *fp
+        cdef lp.pcap_t *p
+        cdef int err
+        # Without the GIL: a FIFO blocks here until its writer comes.
+        with nogil:
+            fp = open_savefile_stream(path)
+            err = errno
         errbuf[0] = 0
         if fp == NULL:
-            err = errno
+            PyErr_CheckSignals()
             if err == _errno.EACCES or err == _errno.EPERM:
                 raise PcapPermissionError(f"cannot read savefile {self._name!r}: {strerror(err).decode()}")
             if err == _errno.ENOENT:
                 raise PcapNotFoundError(f"cannot open savefile {self._name!r}: {strerror(err).decode()}")
             raise PcapError(f"cannot read {self._name!r} as a savefile: {strerror(err).decode()}")
         # Once libpcap has opened it, pcap_close() closes fp; a failed open does not.
-        self._p = lp.pcap_fopen_offline_with_tstamp_precision(fp, lp.PCAP_TSTAMP_PRECISION_NANO, errbuf)
+        with nogil:
+            p = lp.pcap_fopen_offline_with_tstamp_precision(fp, lp.PCAP_TSTAMP_PRECISION_NANO, errbuf)
+        self._p = p
         if self._p == NULL:
             fclose(fp)
+            PyErr_CheckSignals()
             if not _os.access(bname, _os.R_OK):
                 raise PcapPermissionError(f"cannot read savefile {self._name!r}: {_text(errbuf)}")
             raise _error(lp.PCAP_ERROR, f"cannot read {self._name!r} as a savefile", _text(errbuf))
         self._live = False
         if savefile_reader_init(&self._reader, self._p, fp) < 0:
             raise MemoryError()
+        self._stream = is_stream(fp)
 
     cdef _open_live(self, bytes bname, int snaplen, promisc, int timeout_ms, immediate, rfmon,
                     int buffer_size):
@@ -902,12 +920,44 @@ cdef class pcap:
                 if rc == 0:
                     return -2
                 raise _reader_error(errbuf, self._name)
-        rc = lp.pcap_next_ex(self._p, hdr, data)
+        if self._stream:
+            rc = self._read_stream(hdr, data)
+        else:
+            rc = lp.pcap_next_ex(self._p, hdr, data)
         if rc == 1:
             return 1
         if rc == lp.PCAP_ERROR_BREAK:
             return -2   # the end of the file
         self._raise_read_error(rc)
+
+    cdef int _read_stream(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        # A pipe may keep us waiting: read without the GIL (other threads wait
+        # for the handle, see _enter), and let Ctrl-C, which interrupts the
+        # read, raise KeyboardInterrupt rather than a read error.
+        cdef int rc
+        cdef int busy = self._busy
+        cdef lp.pcap_t *p = self._p
+        cdef FILE *fp = pcap_file(p)
+        cdef int err
+        while True:
+            self._busy = 1
+            self._busy_thread = _current_thread()
+            try:
+                with nogil:
+                    rc = lp.pcap_next_ex(p, hdr, data)
+                    err = errno
+            finally:
+                self._busy = busy
+                if not busy:
+                    self._busy_thread = None
+            if rc == 1:
+                return 1
+            # A signal that interrupted the wait for the next record fails
+            # the read: run the handlers, and unless one raised, wait again.
+            PyErr_CheckSignals()
+            if not (ferror(fp) and err == _errno.EINTR):
+                return rc
+            clearerr(fp)
 
     cdef Py_ssize_t _dispatch_file(self, _Dispatch ctx, int cnt) except -3:
         """dispatch() on a savefile: up to cnt packets (all when cnt <= 0).

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #ifdef __GLIBC__
 #include <stdio_ext.h>
@@ -34,6 +35,12 @@ int wait_readable(int fd, int timeout_ms)
     return rc > 0 ? 1 : 0;
 }
 
+int is_stream(FILE *fp)
+{
+    struct stat st;
+    return fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 FILE *open_savefile_stream(const char *path)
 {
     FILE *fp = fopen(path, "rb");
@@ -44,6 +51,7 @@ FILE *open_savefile_stream(const char *path)
 #endif
     return fp;
 }
+
 
 double monotonic_ms(void)
 {
@@ -117,6 +125,8 @@ int savefile_reader_init(struct savefile_reader *r, pcap_t *p, FILE *fp)
     r->fd = -1;
     if (!plain_link_type(pcap_datalink(p)) || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4)
         return 0;
+    if (is_stream(fp))
+        return 0;   /* a pipe: no pread(), and ftell() would upset the stream */
     start = ftell(fp);
     if (start < 0 || pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
         return 0;   /* a pipe, or something else that is not a plain file */

@@ -101,6 +101,10 @@ static inline int savefile_reader_next(struct savefile_reader *r, struct pcap_pk
 
 void savefile_reader_free(struct savefile_reader *r);
 
+/* Whether fp reads from something other than a regular file (a pipe, a
+ * FIFO, a terminal), where a read can wait. */
+int is_stream(FILE *fp);
+
 /* Milliseconds on the monotonic clock. */
 double monotonic_ms(void);
 
