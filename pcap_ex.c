@@ -126,7 +126,7 @@ int savefile_reader_init(struct savefile_reader *r, pcap_t *p, FILE *fp)
     if (!plain_link_type(pcap_datalink(p)) || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4)
         return 0;
     if (is_stream(fp))
-        return 0;   /* a pipe: no pread(), and ftell() would upset the stream */
+        return 0;   /* a pipe: records come through libpcap and stdio */
     start = ftell(fp);
     if (start < 0 || pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
         return 0;   /* a pipe, or something else that is not a plain file */
