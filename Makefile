@@ -12,7 +12,7 @@ PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SOURCES := pyproject.toml setup.py pcap.pyx pcap_ex.c pcap_ex.h libpcap.pxd dlt.pxi pcap.pyi
+SOURCES := pyproject.toml setup.py pcap.pyx $(wildcard *.pxi) pcap_ex.c pcap_ex.h pcap_stream.c pcap_stream.h libpcap.pxd pcap.pyi
 
 .PHONY: demo test bench docs setup system-packages clean
 

@@ -121,6 +121,7 @@ cdef extern from "pcap.h" nogil:
     int pcap_getnonblock(pcap_t *p, char *errbuf)
     int pcap_get_selectable_fd(pcap_t *p)
     int pcap_fileno(pcap_t *p)
+    FILE *pcap_file(pcap_t *p)
     int pcap_datalink(pcap_t *p)
     int pcap_list_datalinks(pcap_t *p, int **dlt_buf)
     void pcap_free_datalinks(int *dlt_list)
@@ -146,6 +147,7 @@ cdef extern from "pcap.h" nogil:
     int pcap_dump_flush(pcap_dumper_t *p)
     void pcap_dump_close(pcap_dumper_t *p)
     long pcap_dump_ftell(pcap_dumper_t *p)
+    FILE *pcap_dump_file(pcap_dumper_t *p)
 
 
 cdef extern from "pcap.h":

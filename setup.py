@@ -3,6 +3,7 @@
 libpcap is found with pkg-config; set PCAP_CFLAGS and PCAP_LIBS to build
 against another copy.
 """
+import glob
 import os
 import shlex
 import subprocess
@@ -51,7 +52,8 @@ def libpcap_flags():
 cflags, libs = libpcap_flags()
 ext = Extension(
     "pcap",
-    sources=["pcap.pyx", "pcap_ex.c"],
+    sources=["pcap.pyx", "pcap_ex.c", "pcap_stream.c"],
+    depends=["pcap_ex.h", "pcap_stream.h", "libpcap.pxd", *glob.glob("*.pxi")],
     extra_compile_args=cflags,
     extra_link_args=libs,
 )

@@ -2,10 +2,11 @@
 """Nonblocking mode on a live interface: reads that never wait.
 
 After p.setnonblock(True), when no packet is pending:
-  next(p) raises StopIteration   (so `for ts, buf in p:` drains what is there and ends)
   p.readpkts() returns []
+  p.readbatch() returns two empty columns
   p.dispatch(-1, cb) returns 0
-all at once.  To wait for the next packets yourself, watch p.fileno() with
+all at once; iteration (next(p), `for ts, buf in p:`) still waits, as
+pypcap's does.  To wait for the next packets yourself, watch p.fileno() with
 select (or selectors, or asyncio): it turns readable when packets are
 waiting.  This script shows the three empty reads, sends a few UDP datagrams
 to 127.0.0.1 and drains them in a select() loop.  Needs root (or
@@ -45,12 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
         # Nothing was sent yet: every read returns at once.
         t0 = time.monotonic()
-        try:
-            next(p)
-        except StopIteration:
-            print(f"next(p) raised StopIteration after {ms_since(t0)}")
-        t0 = time.monotonic()
         print(f"readpkts() -> {p.readpkts()} after {ms_since(t0)}")
+        t0 = time.monotonic()
+        print(f"readbatch() -> {p.readbatch()} after {ms_since(t0)}")
         t0 = time.monotonic()
         print(f"dispatch(-1, cb) -> {p.dispatch(-1, lambda ts, buf: None)} after {ms_since(t0)}")
 
@@ -68,12 +66,11 @@ def main(argv: list[str] | None = None) -> int:
             if not readable:
                 break
             print(f"fd {p.fileno()} readable after {ms_since(t0)}")
-            batch = 0
-            for ts, buf in p:        # ends with StopIteration when nothing is pending
-                batch += 1
+            batch = p.readpkts()     # what is pending, without waiting
+            for ts, buf in batch:
                 print(f"  {describe(buf, p.datalink())}")
-            got += batch
-            print(f"drained {batch} packets; the for loop ended by itself")
+            got += len(batch)
+            print(f"drained {len(batch)} packets")
         print(f"{got} of {args.count} packets read")
         return 0 if got == args.count else 1
 

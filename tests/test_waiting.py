@@ -148,6 +148,7 @@ def wait_exit(proc, timeout):
     ("iter", 100),           # iteration waits whatever timeout_ms
     ("dispatch", 60000), ("readpkts", 60000),
     ("nb-loop", 0),          # loop waits even on a nonblocking handle
+    ("nb-iter", 0), ("nb-next", 0),   # and so does iteration, as pypcap's
 ])
 def test_sigint_interrupts_wait_on_quiet_lo(live, mode, timeout_ms):
     proc = subprocess.Popen([sys.executable, "-c", SIGINT_CHILD, mode, str(free_port()), str(timeout_ms)],
@@ -392,7 +393,7 @@ def test_breakloop_from_callback_live_burst(live, restore_alarm):
         assert n == 1 and seen == [b"0"]
         # the flag is consumed: the rest is still there
         p.setnonblock(True)
-        rest = [udp_payload(pkt) for ts, pkt in p]
+        rest = [udp_payload(pkt) for ts, pkt in p.readpkts()]
     assert rest == [b"1", b"2", b"3", b"4"]
 
 
@@ -622,7 +623,7 @@ def test_iteration_never_yields_none_with_timeout(live):
 
 def _drain(p):
     t0 = time.monotonic()
-    out = [udp_payload(pkt) for ts, pkt in p]
+    out = [udp_payload(pkt) for ts, pkt in p.readpkts()]
     assert time.monotonic() - t0 < 0.1, "a nonblocking drain waited"
     return out
 
@@ -642,16 +643,20 @@ def test_nonblocking_mode(live):
         assert p.getnonblock() is False
         p.setnonblock(True)
         assert p.getnonblock() is True
-        for method in ("readpkts", "dispatch", "next"):
+        for method in ("readpkts", "readbatch", "dispatch"):
             t0 = time.monotonic()
             if method == "readpkts":
                 assert p.readpkts() == []
-            elif method == "dispatch":
-                assert p.dispatch(-1, lambda ts, pkt: None) == 0
+            elif method == "readbatch":
+                assert p.readbatch()[1] == []
             else:
-                with pytest.raises(StopIteration):
-                    next(p)
+                assert p.dispatch(-1, lambda ts, pkt: None) == 0
             assert time.monotonic() - t0 < 0.05, f"nonblocking {method} waited"
+        # next() waits for a packet in nonblocking mode too, as pypcap's does
+        with Later(0.3, lambda: send_udp(port, [b"w0"])):
+            t0 = time.monotonic()
+            ts, pkt = next(p)
+        assert udp_payload(pkt) == b"w0" and time.monotonic() - t0 > 0.25
         assert _drain(p) == []
         send_udp(port, [b"n0", b"n1", b"n2"])
         assert _drain_until(p, 3) == [b"n0", b"n1", b"n2"]
@@ -716,7 +721,7 @@ def test_fileno_with_select(live):
         assert select.select([fd], [], [], 2)[0] == [fd]
         assert select.select([p], [], [], 0)[0] == [p]    # the object itself works too
         p.setnonblock(True)
-        assert [udp_payload(pkt) for ts, pkt in p] == [b"sel"]
+        assert [udp_payload(pkt) for ts, pkt in p.readpkts()] == [b"sel"]
         assert select.select([fd], [], [], 0)[0] == []
 
 
@@ -730,7 +735,7 @@ def test_fileno_with_selectors(live):
         events = sel.select(2)
         assert [(k.data, ev) for k, ev in events] == [("capture", selectors.EVENT_READ)]
         p.setnonblock(True)
-        assert [udp_payload(pkt) for ts, pkt in p] == [b"selectors"]
+        assert [udp_payload(pkt) for ts, pkt in p.readpkts()] == [b"selectors"]
 
 
 def test_fileno_with_asyncio_add_reader(live):
@@ -744,7 +749,7 @@ def test_fileno_with_asyncio_add_reader(live):
             got = []
 
             def on_readable():
-                got.extend(udp_payload(pkt) for ts, pkt in p)
+                got.extend(udp_payload(pkt) for ts, pkt in p.readpkts())
                 if got and not ready.done():
                     ready.set_result(time.monotonic())
 

@@ -1,0 +1,197 @@
+# --------------------------------------------------------------------------
+# Where packets go, and the one loop that takes them there.
+#
+# A sink receives packets: the (timestamp, packet) of next() and ``async
+# for``, a Python callback, the readpkts() list, the readbatch() columns, a
+# count, a dumper.  _deliver() moves packets from the handle's source to a
+# sink; dispatch(), loop(), iteration, readpkts(), readbatch() and ``async
+# for`` all go through it, so that the read turn, the waits, and the break,
+# close, deadline and signal checks each exist once, here.
+
+cdef enum:
+    _WAIT_NEVER = 0     # what is there now: nonblocking reads, ``async for``
+    _WAIT_FIRST = 1     # wait for a first packet, then take what is there (live dispatch)
+    _WAIT_ALL = 2       # wait until cnt packets or the end (loop, iteration, savefiles)
+
+cdef enum:
+    # Why a delivery ended (pcap._stop).
+    _STOP_COUNT = 0     # cnt packets delivered
+    _STOP_IDLE = 1      # nothing there, and no (more) waiting: the mode, or the deadline
+    _STOP_END = 2       # the savefile ended
+    _STOP_BREAK = 3     # breakloop()
+    _STOP_CLOSED = 4    # close()
+
+
+cdef class _Sink:
+    """Counts packets, in C (dispatch() and loop() without a callback)."""
+    cdef Py_ssize_t count
+    cdef bint counts_only      # the source may count for it: nothing per packet
+    cdef bint keeps_packets    # a failure after some packets: return those, raise next time
+
+    def __cinit__(self):
+        self.counts_only = True
+
+    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+        self.count += 1
+        return 0
+
+
+cdef class _ItemSink(_Sink):
+    """One (timestamp, packet) pair: next(), ``async for``."""
+    cdef object item
+
+    def __cinit__(self):
+        self.counts_only = False
+
+    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+        h._wirelen = hdr.len
+        self.item = _pair(h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+        self.count += 1
+        return 0
+
+
+cdef class _ListSink(_Sink):
+    """The readpkts() list of (timestamp, packet) pairs."""
+    cdef list out
+
+    def __cinit__(self):
+        self.counts_only = False
+        self.keeps_packets = True
+        self.out = []
+
+    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+        item = _pair(h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+        # Holds no containers: keep the collector from walking millions of
+        # these in a long readpkts() list.
+        PyObject_GC_UnTrack(item)
+        PyList_Append(self.out, item)
+        self.count += 1
+        return 0
+
+
+cdef class _BatchSink(_Sink):
+    """The readbatch() columns: time stamps as machine numbers, packets as bytes."""
+    cdef list out
+    cdef bytearray stamps
+
+    def __cinit__(self):
+        self.counts_only = False
+        self.keeps_packets = True
+        self.out = []
+        self.stamps = bytearray()
+
+    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+        cdef Py_ssize_t n = PyByteArray_GET_SIZE(self.stamps)
+        cdef long long ns
+        cdef double sec
+        PyList_Append(self.out, PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+        PyByteArray_Resize(self.stamps, n + 8)
+        if h._ns:
+            ns = h._timestamp_ns(hdr)
+            memcpy(PyByteArray_AS_STRING(self.stamps) + n, &ns, 8)
+        else:
+            sec = h._timestamp_seconds(hdr)
+            memcpy(PyByteArray_AS_STRING(self.stamps) + n, &sec, 8)
+        self.count += 1
+        return 0
+
+
+cdef class _CallbackSink(_Sink):
+    """callback(timestamp, packet, *args) for each packet: dispatch(), loop()."""
+    cdef object callback
+    cdef tuple args
+
+    def __cinit__(self):
+        self.counts_only = False
+
+    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+        h._wirelen = hdr.len
+        ts = h._timestamp(hdr)
+        buf = PyBytes_FromStringAndSize(<const char *>data, hdr.caplen)
+        self.count += 1
+        if self.args:
+            self.callback(ts, buf, *self.args)
+        else:
+            self.callback(ts, buf)
+        return 0
+
+
+cdef class _DumpSink(_Sink):
+    """Each packet written to a dumper as it came: time stamp, captured
+    bytes and wire length (dispatch() and loop() given a dumper)."""
+    cdef dumper d
+
+    def __cinit__(self):
+        self.counts_only = False
+
+    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+        cdef lp.pcap_pkthdr out
+        cdef long long frac_ns = <long long>hdr.ts.tv_usec * h._src.ns_scale
+        out.ts.tv_sec = hdr.ts.tv_sec
+        out.ts.tv_usec = frac_ns if self.d._nano else frac_ns // 1000
+        out.caplen = hdr.caplen
+        out.len = hdr.len
+        self.d._write_header(&out, data)
+        self.count += 1
+        return 0
+
+
+cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double deadline) except -1:
+    """Move up to ``cnt`` packets (no limit when cnt <= 0) from the source of
+    ``h`` to ``sink``; return how many.  Ends early at the end of a
+    savefile, on breakloop() or close(), when ``deadline`` (monotonic ms, 0
+    for none) passes, and as ``wait`` says when nothing is there.  A source
+    error after packets a keeping sink holds is raised by the next read."""
+    cdef _Source src
+    cdef lp.pcap_pkthdr *hdr
+    cdef const unsigned char *data
+    cdef Py_ssize_t n = 0, m
+    cdef int rc
+    h._take_turn()
+    src = h._src
+    h._stop = _STOP_COUNT
+    try:
+        while cnt <= 0 or n < cnt:
+            if h._break:
+                h._break = False
+                h._stop = _STOP_BREAK
+                break
+            if sink.counts_only:
+                m = src.count(_SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n, &rc)
+                n += m
+                sink.count += m
+            else:
+                rc = src.next(&hdr, &data)
+                if rc == _PACKET:
+                    sink.take(h, hdr, data)
+                    n += 1
+                    if n % 1024 == 0:
+                        PyErr_CheckSignals()
+                    if h._closed:
+                        h._stop = _STOP_CLOSED
+                        break
+                    continue
+            if rc == _END:
+                h._stop = _STOP_END
+                break
+            if rc == _PACKET or rc == _SKIPPED:
+                # A slice of C work is done: run signal handlers, see close().
+                PyErr_CheckSignals()
+                if h._closed:
+                    h._stop = _STOP_CLOSED
+                    break
+                continue
+            if wait == _WAIT_NEVER or (wait == _WAIT_FIRST and n > 0):
+                h._stop = _STOP_IDLE
+                break
+            if not h._wait(src.fd, deadline):
+                h._stop = (_STOP_CLOSED if h._closed else
+                           _STOP_IDLE if deadline > 0 and monotonic_ms() >= deadline else _STOP_BREAK)
+                break
+    except PcapError as e:
+        if n == 0 or not sink.keeps_packets:
+            raise
+        h._pending = e
+    finally:
+        h._give_turn()
+    return n

@@ -1,0 +1,178 @@
+# --------------------------------------------------------------------------
+# Module-level functions.
+
+def findalldevs():
+    """findalldevs() -> list of str
+
+    Names of the capture devices libpcap can open (``pcap_findalldevs``).
+    Raises PcapError when libpcap cannot list them.
+    """
+    return [dev.name for dev in interfaces()]
+
+
+def lookupdev():
+    """lookupdev() -> str
+
+    The first capture device that is up and is not a loopback interface, in
+    the order of ``pcap_findalldevs``.  Raises PcapError when there is none.
+    """
+    for dev in interfaces():
+        if dev.is_up and not dev.is_loopback:
+            return dev.name
+    raise PcapError("lookupdev: no capture device is up apart from loopback")
+
+
+def lookupnet(dev):
+    """lookupnet(dev) -> (net, mask)
+
+    The IPv4 network number and netmask of device ``dev`` (str or bytes),
+    each as 4 bytes in network byte order, as pypcap returns them:
+    ``socket.inet_ntoa(net)`` prints one.  Raises PcapError with libpcap's
+    message when the device has no IPv4 address or does not exist.
+    """
+    cdef bytes bdev = _encode_name(dev, "device name")
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef lp.bpf_u_int32 net = 0, mask = 0
+    errbuf[0] = 0
+    if lp.pcap_lookupnet(bdev, &net, &mask, errbuf) < 0:
+        raise _pcap_error(lp.PCAP_ERROR, f"lookupnet {_os.fsdecode(bdev)!r}", _text(errbuf))
+    return (PyBytes_FromStringAndSize(<char *>&net, 4),
+            PyBytes_FromStringAndSize(<char *>&mask, 4))
+
+
+def ex_name(name):
+    """ex_name(name) -> name
+
+    The device name as libpcap wants it: unchanged on this platform (pypcap
+    translated names only on Windows).
+    """
+    return name
+
+
+def datalink_name(int dlt):
+    """datalink_name(dlt) -> str: the name of a link type, e.g. 'EN10MB'.
+
+    Raises ValueError for a value libpcap does not know.
+    """
+    cdef const char *s = lp.pcap_datalink_val_to_name(dlt)
+    if s == NULL:
+        raise ValueError(f"unknown link type {dlt}")
+    return _text(s)
+
+
+def datalink_description(int dlt):
+    """datalink_description(dlt) -> str: a description such as 'Ethernet'.
+
+    Raises ValueError for a value libpcap does not know.
+    """
+    cdef const char *s = lp.pcap_datalink_val_to_description(dlt)
+    if s == NULL:
+        raise ValueError(f"unknown link type {dlt}")
+    return _text(s)
+
+
+def datalink_value(name):
+    """datalink_value(name) -> int: the DLT_ value of a link-type name.
+
+    ``name`` is str, with or without the ``DLT_`` prefix, in any case.
+    Raises ValueError for a name libpcap does not know.
+    """
+    cdef bytes b = str(name).encode("ascii", "replace")
+    if b.upper().startswith(b"DLT_"):
+        b = b[4:]
+    cdef int v = lp.pcap_datalink_name_to_val(b)
+    if v < 0:
+        raise ValueError(f"unknown link-type name {name!r}")
+    return v
+
+
+def lib_version():
+    """lib_version() -> str: libpcap's version string."""
+    return _text(lp.pcap_lib_version())
+
+
+class address:
+    """One address of an interface: ``family`` (socket.AddressFamily) and
+    ``addr``, ``netmask``, ``broadaddr``, ``dstaddr`` as printable str or None."""
+    __slots__ = ("family", "addr", "netmask", "broadaddr", "dstaddr")
+
+    def __init__(self, family, addr, netmask=None, broadaddr=None, dstaddr=None):
+        self.family = family
+        self.addr = addr
+        self.netmask = netmask
+        self.broadaddr = broadaddr
+        self.dstaddr = dstaddr
+
+    def __repr__(self):
+        family = getattr(self.family, "name", self.family)
+        return (f"address(family={family}, addr={self.addr!r}, netmask={self.netmask!r}, "
+                f"broadaddr={self.broadaddr!r}, dstaddr={self.dstaddr!r})")
+
+
+class interface:
+    """A capture device from ``interfaces()``: ``name``, ``description``
+    (str or None), ``addresses`` (list of ``address``) and the flags
+    ``is_up``, ``is_running``, ``is_loopback``, ``is_wireless``."""
+    __slots__ = ("name", "description", "addresses", "is_up", "is_running",
+                 "is_loopback", "is_wireless")
+
+    def __init__(self, name, description, addresses, flags):
+        self.name = name
+        self.description = description
+        self.addresses = addresses
+        self.is_up = bool(flags & lp.PCAP_IF_UP)
+        self.is_running = bool(flags & lp.PCAP_IF_RUNNING)
+        self.is_loopback = bool(flags & lp.PCAP_IF_LOOPBACK)
+        self.is_wireless = bool(flags & lp.PCAP_IF_WIRELESS)
+
+    def __repr__(self):
+        flags = [f for f in ("up", "running", "loopback", "wireless") if getattr(self, "is_" + f)]
+        return f"<pcap.interface {self.name!r} {' '.join(flags) or 'down'}, {len(self.addresses)} addresses>"
+
+
+cdef object _sockaddr_text(const lp.sockaddr *sa):
+    cdef char buf[64]
+    if sockaddr_to_text(sa, buf, sizeof(buf)) < 0:
+        return None
+    return _text(buf)
+
+
+def interfaces():
+    """interfaces() -> list of interface
+
+    Every capture device with its description, addresses and flags, from
+    ``pcap_findalldevs``.  Raises PcapError when libpcap cannot list them.
+    """
+    cdef lp.pcap_if_t *devs = NULL
+    cdef lp.pcap_if_t *d
+    cdef lp.pcap_addr *a
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef int fam
+    from socket import AddressFamily   # here: importing socket costs 1 MiB of memory
+    errbuf[0] = 0
+    if lp.pcap_findalldevs(&devs, errbuf) < 0:
+        raise _pcap_error(lp.PCAP_ERROR, "findalldevs", _text(errbuf))
+    result = []
+    try:
+        d = devs
+        while d != NULL:
+            addrs = []
+            a = d.addresses
+            while a != NULL:
+                if a.addr != NULL:
+                    fam = a.addr.sa_family
+                    try:
+                        family = AddressFamily(fam)
+                    except ValueError:
+                        family = fam
+                    addrs.append(address(family, _sockaddr_text(a.addr), _sockaddr_text(a.netmask),
+                                         _sockaddr_text(a.broadaddr), _sockaddr_text(a.dstaddr)))
+                a = a.next
+            desc = _text(d.description) if d.description != NULL else None
+            result.append(interface(_text(d.name), desc, addrs, d.flags))
+            d = d.next
+    finally:
+        lp.pcap_freealldevs(devs)
+    return result
+
+

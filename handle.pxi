@@ -1,0 +1,594 @@
+# --------------------------------------------------------------------------
+# The capture handle: a source (sources.pxi), read through _deliver()
+# (delivery.pxi), and the settings of the handle.
+#
+# Threads.  Every libpcap call is made with the GIL held and none of them
+# waits, so the GIL is the guard around libpcap: stats(), setfilter(),
+# sendpacket(), close() and the rest, from any thread, run between two
+# reads.  What needs more is a read: it holds pointers into the source's
+# buffer while it makes Python objects (which may run other threads' code),
+# and it waits with the GIL released.  So a read takes the handle's read
+# turn (_take_turn); another thread's read waits for it, in bounded slices;
+# a read from inside a read of the same thread (a callback, a signal
+# handler) raises RuntimeError; close() during a read closes the handle for
+# Python at once and frees it when the read gives the turn back.
+
+cdef object _stats_class = None
+
+cdef object _stats_type():
+    # Made on first use: importing collections costs 0.7 MiB of memory, which
+    # a program that only reads savefiles need not pay.
+    global _stats_class
+    if _stats_class is None:
+        from collections import namedtuple
+        _stats_class = namedtuple("Stats", "received dropped ifdropped", module="pcap")
+        _stats_class.__doc__ = """Counters from ``pcap.stats()``: packets received, dropped by
+libpcap for lack of buffer space, and dropped by the interface or driver."""
+    return _stats_class
+
+
+def __getattr__(name):
+    """pcap.Stats, the named tuple of stats(), is made when first used."""
+    if name == "Stats":
+        return _stats_type()
+    raise AttributeError(f"module 'pcap' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"Stats"})
+
+
+_SAVEFILE_SUFFIXES = (b".pcap", b".pcapng", b".cap", b".dmp")
+
+# Seconds whose nanoseconds (plus any fraction field) fit a long long.
+cdef long long _NS_SAFE_SECONDS = 9223360000LL
+
+
+cdef inline tuple _pair(object a, object b):
+    # PyTuple_Pack, minus the reference counting Cython adds around a literal.
+    cdef tuple t = PyTuple_New(2)
+    Py_INCREF(a)
+    PyTuple_SET_ITEM(t, 0, a)
+    Py_INCREF(b)
+    PyTuple_SET_ITEM(t, 1, b)
+    return t
+
+
+cdef class pcap:
+    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0)
+
+    Open a capture handle on a live interface or a savefile.
+
+    name -- interface name or savefile path (str, bytes or os.PathLike);
+            None or '' opens ``lookupdev()``.  A name that is an interface of
+            this machine opens the interface; otherwise an existing file is
+            read as a savefile (pcap in any byte order or precision, pcapng),
+            a regular file or a pipe (a FIFO, ``/dev/stdin``).
+    snaplen -- bytes kept of each packet (live only).
+    promisc -- promiscuous mode (live only).
+    timeout_ms -- for dispatch(), readpkts() and readbatch() on a blocking
+            live handle: return 0 / [] when no packet came for this long; 0
+            waits for ever.  Iteration always waits.  Packets reach Python at
+            most 100 ms after they arrive (libpcap's buffer timeout), or at
+            once with ``immediate``.
+    immediate -- deliver each packet as soon as it arrives (no buffering).
+    rfmon -- monitor mode (wireless interfaces only).
+    timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
+    buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default
+            (2 MiB), or 16 MiB with ``immediate``.
+
+    Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``,
+    waiting for each packet as pypcap does, in nonblocking mode too; it ends
+    at the end of a savefile or after breakloop().  Raises PcapNotFoundError
+    (a FileNotFoundError) when no file or device has that name,
+    PcapPermissionError (a PermissionError) without the privilege to capture
+    or to read the file, PcapError for any other failure, ValueError for a
+    name that contains a NUL byte.
+    """
+    cdef _Source _src
+    cdef bint _closed
+    cdef bint _nonblock
+    cdef bint _ns
+    cdef volatile bint _break
+    cdef unsigned long _reader   # the thread whose read holds the turn, 0 for none
+    cdef int _timeout_ms
+    cdef long long _ns_scale     # the source's: nanoseconds per unit of tv_usec
+    cdef double _divisor         # the source's: units of tv_usec per second
+    cdef int _precision
+    cdef int _dloff
+    cdef unsigned int _wirelen   # wire length of the packet last delivered
+    cdef str _name
+    cdef str _filter
+    cdef object _wake            # set while an ``async for`` waits: wakes it
+    cdef object _pending         # a read error to raise at the next read
+    cdef int _stop               # why the last _deliver() ended: _STOP_*
+
+    def __cinit__(self):
+        self._closed = True
+        self._filter = ""
+        self._name = ""
+
+    def __init__(self, name=None, int snaplen=65535, promisc=True, int timeout_ms=0,
+                 immediate=False, rfmon=False, timestamp_in_ns=False, int buffer_size=0):
+        cdef bytes bname
+        if self._src is not None:
+            raise RuntimeError("pcap handle is already open")
+        if timeout_ms < 0:
+            raise ValueError(f"timeout_ms must be 0 or more, not {timeout_ms}")
+        if name is None or (isinstance(name, (str, bytes)) and len(name) == 0):
+            name = lookupdev()
+        bname = _encode_name(name, "name")
+        self._name = _os.fsdecode(bname)
+        self._ns = bool(timestamp_in_ns)
+        self._timeout_ms = timeout_ms
+        if _is_savefile(bname):
+            self._src = _open_savefile(bname, self._name)
+            self._precision = lp.PCAP_TSTAMP_PRECISION_NANO
+        elif b"/" in bname or bname.lower().endswith(_SAVEFILE_SUFFIXES):
+            # Interface names never contain '/': this was meant as a file.
+            raise _os_error(_errno.ENOENT, f"cannot open savefile {self._name!r}", self._name)
+        else:
+            self._src = _open_live(bname, self._name, snaplen, bool(promisc), timeout_ms,
+                                   bool(immediate), bool(rfmon), buffer_size)
+            self._precision = self._src.write_precision
+        self._ns_scale = self._src.ns_scale
+        self._divisor = self._src.divisor
+        self._dloff = dltoff.get(lp.pcap_datalink(self._src.p), 0)
+        self._closed = False
+
+    def __dealloc__(self):
+        if self._src is not None:
+            self._src.release()
+
+    # -- the guard -------------------------------------------------------------
+
+    cdef inline lp.pcap_t *_handle(self) except NULL:
+        """libpcap's handle, for a call under the GIL; ValueError once closed."""
+        if self._closed:
+            raise ValueError("operation on a closed pcap handle")
+        return self._src.p
+
+    cdef int _take_turn(self) except -1:
+        cdef unsigned long me = PyThread_get_thread_ident()
+        self._handle()
+        while self._reader != 0:
+            if self._reader == me:
+                raise RuntimeError("a pcap handle cannot be read from inside one of its own reads "
+                                   "(a callback, or a signal handler during a wait)")
+            with nogil:
+                wait_readable(-1, 1)
+            PyErr_CheckSignals()
+            self._handle()
+        if self._pending is not None:
+            exc = self._pending
+            self._pending = None
+            raise exc
+        self._reader = me
+        return 0
+
+    cdef inline void _give_turn(self) noexcept:
+        self._reader = 0
+        if self._closed:
+            self._src.release()      # a close() that came during the read
+
+    cdef bint _wait(self, int fd, double deadline) except -1:
+        """One bounded wait for ``fd`` to become readable, with the GIL
+        released.  False when the read should end: the deadline passed,
+        breakloop() or close() was called."""
+        cdef int slice_ms = WAIT_SLICE_MS
+        cdef int r
+        cdef double now
+        if deadline > 0:
+            now = monotonic_ms()
+            if now >= deadline:
+                return False
+            if deadline - now < slice_ms:
+                slice_ms = <int>(deadline - now) + 1
+        with nogil:
+            r = wait_readable(fd, slice_ms)
+        if r < 0:
+            raise _os_error(errno, f"waiting for packets on {self._name!r}", None)
+        PyErr_CheckSignals()
+        if self._closed:
+            return False
+        if self._break:
+            self._break = False
+            return False
+        return True
+
+    # -- timestamps ------------------------------------------------------------
+
+    cdef inline long long _timestamp_ns(self, const lp.pcap_pkthdr *hdr) noexcept:
+        return <long long>hdr.ts.tv_sec * 1000000000LL + <long long>hdr.ts.tv_usec * self._ns_scale
+
+    cdef inline double _timestamp_seconds(self, const lp.pcap_pkthdr *hdr) noexcept:
+        return <double>hdr.ts.tv_sec + <double>hdr.ts.tv_usec / self._divisor
+
+    cdef inline object _timestamp(self, const lp.pcap_pkthdr *hdr):
+        cdef long long sec = hdr.ts.tv_sec
+        if not self._ns:
+            return PyFloat_FromDouble(self._timestamp_seconds(hdr))
+        if -_NS_SAFE_SECONDS < sec < _NS_SAFE_SECONDS:
+            return PyLong_FromLongLong(self._timestamp_ns(hdr))
+        # pcapng seconds are 64-bit: past 2262 in Python's own integers.
+        return <object>sec * 1000000000 + <object>(<long long>hdr.ts.tv_usec * self._ns_scale)
+
+    # -- reading ---------------------------------------------------------------
+
+    def __iter__(self):
+        return self
+
+    @classmethod
+    def __class_getitem__(cls, item):
+        # pcap.pyi makes pcap generic in the timestamp type: pcap[float], pcap[int].
+        return _types.GenericAlias(cls, item)
+
+    def __next__(self):
+        """The next (timestamp, packet), waiting for it (also in nonblocking
+        mode, as pypcap does); StopIteration at the end of a savefile or
+        after breakloop()."""
+        cdef lp.pcap_pkthdr *hdr
+        cdef const unsigned char *data
+        cdef int rc
+        cdef _ItemSink sink
+        if self._reader == 0 and not self._closed and not self._break and self._pending is None:
+            # A packet that is there already: the read turn, the source, the
+            # pair; anything else goes the long way, through _deliver.
+            self._reader = PyThread_get_thread_ident()
+            try:
+                rc = self._src.next(&hdr, &data)
+                if rc == _PACKET:
+                    self._wirelen = hdr.len
+                    return _pair(self._timestamp(hdr),
+                                 PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+            finally:
+                self._give_turn()
+            if rc == _END:
+                raise StopIteration
+        sink = _ItemSink.__new__(_ItemSink)
+        if _deliver(self, sink, 1, _WAIT_ALL, 0):
+            return sink.item
+        if self._stop == _STOP_CLOSED:
+            self._handle()     # ValueError: close() ended the wait
+        raise StopIteration
+
+    cdef int _read_mode(self):
+        """How dispatch(), readpkts() and readbatch() wait: not at all in
+        nonblocking mode; on a live handle for the first packet; on a
+        savefile (which may be a pipe) until cnt packets or its end."""
+        if self._nonblock:
+            return _WAIT_NEVER
+        return _WAIT_FIRST if self._src.live else _WAIT_ALL
+
+    cdef double _deadline(self):
+        if self._src.live and self._timeout_ms > 0 and not self._nonblock:
+            return monotonic_ms() + self._timeout_ms
+        return 0
+
+    cdef _Sink _sink_for(self, callback, tuple args):
+        cdef _CallbackSink cs
+        cdef _DumpSink ds
+        if callback is None:
+            return _Sink.__new__(_Sink)
+        if isinstance(callback, dumper):
+            ds = _DumpSink.__new__(_DumpSink)
+            ds.d = callback
+            return ds
+        cs = _CallbackSink.__new__(_CallbackSink)
+        cs.callback = callback
+        cs.args = args
+        return cs
+
+    def dispatch(self, int cnt, callback=None, *args):
+        """dispatch(cnt, callback=None, *args) -> int
+
+        Process up to ``cnt`` packets, calling ``callback(timestamp, packet,
+        *args)`` for each, and return how many were processed.  ``cnt`` of
+        -1 or 0 means every packet of a savefile, or every packet pending on
+        a live handle.  A blocking live handle waits for the first packet (at
+        most ``timeout_ms`` when that is not 0); a nonblocking one returns 0
+        at once when nothing is pending.  With ``callback`` None the packets
+        are only counted, in C; with a ``dumper`` each is written to it as it
+        came (time stamp, bytes and wire length).  An exception raised by the
+        callback ends the dispatch at once and propagates.
+        """
+        self._handle()
+        return _deliver(self, self._sink_for(callback, args), cnt, self._read_mode(), self._deadline())
+
+    def loop(self, int cnt, callback=None, *args):
+        """loop(cnt, callback=None, *args) -> int
+
+        Call ``callback(timestamp, packet, *args)`` for each packet until
+        ``cnt`` packets were processed (``cnt`` <= 0: no limit), the savefile
+        ends, ``breakloop()`` or ``close()`` is called or the callback
+        raises.  Waits for packets whatever the nonblocking mode and
+        ``timeout_ms``.  ``callback`` may be None (count) or a ``dumper``, as
+        for dispatch().  Returns the number of packets processed.
+        """
+        self._handle()
+        return _deliver(self, self._sink_for(callback, args), cnt, _WAIT_ALL, 0)
+
+    def readpkts(self, int cnt=-1):
+        """readpkts(cnt=-1) -> list of (timestamp, packet)
+
+        The packets of dispatch(cnt): on a savefile every remaining packet
+        (or the next ``cnt``), on a live handle those pending, waiting for
+        the first as dispatch() does.  Returns [] at the end of a savefile,
+        after ``timeout_ms`` with no packet, or at once on a nonblocking
+        handle with nothing pending.  The packets read before a damaged
+        record are returned first; its error is raised by the next read.
+        """
+        cdef _ListSink sink = _ListSink.__new__(_ListSink)
+        self._handle()
+        _deliver(self, sink, cnt, self._read_mode(), self._deadline())
+        return sink.out
+
+    def readbatch(self, int cnt=1024):
+        """readbatch(cnt=1024) -> (timestamps, packets)
+
+        Up to ``cnt`` packets in two columns, for bulk work: ``timestamps`` is
+        an ``array.array`` of float seconds (typecode 'd'), or of int
+        nanoseconds (typecode 'q') with ``timestamp_in_ns``; ``packets`` is a
+        list of ``bytes``.  Reads what readpkts(cnt) would, without making a
+        tuple and a timestamp object for every packet.  Both are empty at the
+        end of a savefile, after ``timeout_ms`` with no packet, or at once on a
+        nonblocking handle with nothing pending.
+        """
+        cdef _BatchSink sink = _BatchSink.__new__(_BatchSink)
+        self._handle()
+        _deliver(self, sink, cnt, self._read_mode(), self._deadline())
+        # (array is imported here: importing it costs 0.7 MiB of memory.)
+        from array import array
+        stamps = array("q" if self._ns else "d")
+        stamps.frombytes(sink.stamps)
+        return stamps, sink.out
+
+    def breakloop(self):
+        """breakloop()
+
+        Make the running loop() or dispatch() return and the running
+        iteration end, within a fraction of a second.  Safe to call from
+        another thread, a signal handler or a callback.  When nothing is
+        running, the next read returns at once instead.  Raises ValueError
+        on a closed handle.
+        """
+        self._handle()
+        self._break = True
+        wake = self._wake
+        if wake is not None:
+            wake()
+
+    def __aiter__(self):
+        """``async for ts, pkt in p``: the packets of ``p`` without blocking
+        the event loop, which waits on fileno() while nothing is there."""
+        self._handle()
+        return _async_packets(self)
+
+    cdef object _poll_packet(self):
+        """The next packet without waiting, for ``async for``: None when
+        none is there yet, False when the read is over (the end of a
+        savefile, breakloop(), close())."""
+        cdef _ItemSink sink = _ItemSink.__new__(_ItemSink)
+        if _deliver(self, sink, 1, _WAIT_NEVER, 0):
+            return sink.item
+        return None if self._stop == _STOP_IDLE else False
+
+    # -- settings ----------------------------------------------------------------
+
+    @property
+    def name(self):
+        """The interface name or savefile path, as given (str)."""
+        return self._name
+
+    @property
+    def snaplen(self):
+        """Bytes kept of each packet."""
+        return lp.pcap_snapshot(self._handle())
+
+    @property
+    def dloff(self):
+        """Length of the link-layer header (from ``dltoff``), 0 when unknown."""
+        return self._dloff
+
+    @property
+    def filter(self):
+        """The filter expression last set with setfilter() (str)."""
+        return self._filter
+
+    @property
+    def closed(self):
+        """True once close() was called."""
+        return self._closed
+
+    @property
+    def fd(self):
+        """The selectable file descriptor (see fileno())."""
+        return self.fileno()
+
+    @property
+    def precision(self):
+        """PCAP_TSTAMP_PRECISION_MICRO or PCAP_TSTAMP_PRECISION_NANO."""
+        return self._precision
+
+    @property
+    def timestamp_in_ns(self):
+        """True when timestamps are int nanoseconds, False for float seconds."""
+        return self._ns
+
+    @property
+    def timeout_ms(self):
+        """The timeout of dispatch() and readpkts() in milliseconds, 0 for none."""
+        return self._timeout_ms
+
+    @property
+    def wirelen(self):
+        """The length on the wire of the packet last delivered by next(),
+        iteration or a dispatch()/loop() callback (the packet's ``len`` in
+        libpcap's header; more than ``len(packet)`` when it was cut to the
+        snaplen).  0 before the first packet."""
+        return self._wirelen
+
+    def fileno(self):
+        """fileno() -> int
+
+        The descriptor to watch with select, selectors or asyncio's
+        add_reader: it is readable when packets are waiting.  For a savefile,
+        the file's own descriptor (a regular file is always readable).
+        """
+        self._handle()
+        return self._src.fileno()
+
+    def close(self):
+        """close()
+
+        Release the handle.  Every later call raises ValueError; closing twice
+        does nothing.  A read running in another thread ends within a
+        fraction of a second, and the handle is released then.
+        """
+        self._closed = True
+        if self._reader == 0 and self._src is not None:
+            self._src.release()
+
+    def __enter__(self):
+        self._handle()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    def __repr__(self):
+        kind = "live" if self._src is not None and self._src.live else "savefile"
+        state = "closed " if self._closed else ""
+        return f"<{state}pcap.pcap {kind} {self._name!r}>"
+
+    def setfilter(self, expr, optimize=1):
+        """setfilter(expr, optimize=1)
+
+        Compile the filter expression ``expr`` (str or bytes) and apply it;
+        a read running in another thread sees it from its next packet.
+        Raises PcapError with libpcap's message when it does not compile;
+        the filter in place stays.
+        """
+        cdef bytes bexpr = _encode_filter(expr)
+        cdef lp.bpf_program prog
+        cdef lp.pcap_t *p = self._handle()
+        if lp.pcap_compile(p, &prog, bexpr, 1 if optimize else 0, lp.PCAP_NETMASK_UNKNOWN) < 0:
+            raise _pcap_error(lp.PCAP_ERROR, f"compile filter {expr!r} on {self._name!r}",
+                              _text(lp.pcap_geterr(p)))
+        self._src.set_filter(&prog)
+        self._filter = bexpr.decode("utf-8", "replace")
+
+    def setdirection(self, int direction):
+        """setdirection(direction) -> bool
+
+        Capture only packets received (PCAP_D_IN), sent (PCAP_D_OUT) or both
+        (PCAP_D_INOUT).  Returns False when the handle cannot do it (a
+        savefile, or a platform without support).
+        """
+        if direction not in (lp.PCAP_D_INOUT, lp.PCAP_D_IN, lp.PCAP_D_OUT):
+            raise ValueError(f"direction must be PCAP_D_INOUT, PCAP_D_IN or PCAP_D_OUT, not {direction}")
+        return lp.pcap_setdirection(self._handle(), <lp.pcap_direction_t>direction) == 0
+
+    def setnonblock(self, nonblock=True):
+        """setnonblock(nonblock=True)
+
+        In nonblocking mode readpkts(), readbatch() and dispatch() never
+        wait: they return what is pending ([] or 0 when nothing is).
+        Iteration, next() and loop() wait for packets in either mode, as
+        pypcap's do.
+        """
+        # libpcap is always nonblocking for live handles (every wait is ours),
+        # and a savefile never blocks inside libpcap: the mode is ours to keep.
+        self._handle()
+        self._nonblock = bool(nonblock)
+
+    def getnonblock(self):
+        """getnonblock() -> bool: whether the handle is in nonblocking mode."""
+        self._handle()
+        return self._nonblock
+
+    def datalink(self):
+        """datalink() -> int: the link type, one of the DLT_ constants."""
+        return lp.pcap_datalink(self._handle())
+
+    def datalinks(self):
+        """datalinks() -> list of int: the link types the handle can use."""
+        cdef int *dlts = NULL
+        cdef int n, i
+        cdef lp.pcap_t *p = self._handle()
+        n = lp.pcap_list_datalinks(p, &dlts)
+        if n < 0:
+            raise _pcap_error(n, f"list link types of {self._name!r}", _text(lp.pcap_geterr(p)))
+        try:
+            return [dlts[i] for i in range(n)]
+        finally:
+            lp.pcap_free_datalinks(dlts)
+
+    def setdatalink(self, int dlt):
+        """setdatalink(dlt): switch the handle to link type ``dlt``."""
+        cdef lp.pcap_t *p = self._handle()
+        cdef int rc = lp.pcap_set_datalink(p, dlt)
+        if rc < 0:
+            raise _pcap_error(rc, f"set link type {dlt} on {self._name!r}", _text(lp.pcap_geterr(p)))
+        self._dloff = dltoff.get(dlt, 0)
+
+    def sendpacket(self, buf):
+        """sendpacket(buf) -> int
+
+        Send the raw packet ``buf`` (any bytes-like object, link-layer header
+        included) on the interface and return its length.
+        """
+        cdef Py_buffer view
+        cdef int rc
+        cdef lp.pcap_t *p = self._handle()
+        PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+        try:
+            if view.len > 0x7fffffff:
+                raise ValueError("packet too large")
+            rc = lp.pcap_sendpacket(p, <const unsigned char *>view.buf, <int>view.len)
+            if rc < 0:
+                raise _pcap_error(rc, f"send packet on {self._name!r}", _text(lp.pcap_geterr(p)))
+            return view.len
+        finally:
+            PyBuffer_Release(&view)
+
+    def geterr(self):
+        """geterr() -> str: libpcap's last error message for this handle."""
+        return _text(lp.pcap_geterr(self._handle()))
+
+    def stats(self):
+        """stats() -> Stats(received, dropped, ifdropped)
+
+        libpcap's counters for a live handle; unpacks as a 3-tuple.  Raises
+        PcapError on a savefile, which has none.
+        """
+        cdef lp.pcap_stat st
+        cdef lp.pcap_t *p = self._handle()
+        cdef int rc = lp.pcap_stats(p, &st)
+        if rc < 0:
+            raise _pcap_error(rc, f"stats on {self._name!r}", _text(lp.pcap_geterr(p)))
+        return _stats_type()(st.ps_recv, st.ps_drop, st.ps_ifdrop)
+
+    def dump_open(self, path, append=False):
+        """dump_open(path, append=False) -> dumper
+
+        A savefile writer with this handle's link type, snaplen and timestamp
+        unit, and the precision the packets came with (a microsecond savefile
+        is copied as one).  ``p.loop(0, d)`` copies a capture exactly, wire
+        lengths included; ``for ts, buf in p: d.write(ts, buf, p.wirelen)``
+        does too.
+        """
+        cdef lp.pcap_t *p = self._handle()
+        return dumper(path, lp.pcap_datalink(p), lp.pcap_snapshot(p),
+                      nano=self._src.write_precision == lp.PCAP_TSTAMP_PRECISION_NANO,
+                      append=append, timestamp_in_ns=self._ns)
+
+
+cdef bint _is_savefile(bytes bname) except -1:
+    try:
+        _os.stat(bname)
+    except OSError:
+        return False
+    # An interface of this machine wins over a file of the same name.
+    return not is_interface_name(bname)

@@ -1,0 +1,145 @@
+/* Savefile bytes in our own buffer, from a regular file or from a pipe.
+ *
+ * Every savefile is read through one savefile_stream: the module opens the
+ * descriptor, reads into the stream's buffer, and lets libpcap open (and,
+ * for pcapng and the formats below, read) the file through a FILE that
+ * serves from that buffer.  Bytes once read are never lost: a signal, a
+ * short read or a pipe that pauses in the middle of a record leaves them in
+ * the buffer, and the next read goes on from there.
+ *
+ * On a pipe nothing here ever waits: a fill reads what is there now, and a
+ * read that needs more says so, so that the caller waits in its own bounded,
+ * interruptible slices.  libpcap, which would block in fread(), is only ever
+ * shown whole records or blocks ("units"): it never sees a pipe run dry in
+ * the middle of one, except at the real end of the data, where it reports
+ * what is missing in its own words.
+ *
+ * Classic pcap files in the plain formats are read record by record by
+ * record_next() below, in the words libpcap uses for the same failures
+ * (sf-pcap.c); everything else (pcapng, the modified and pre-2.4 formats,
+ * link types whose pseudo-headers libpcap rewrites) stays with libpcap. */
+#ifndef PCAP_STREAM_H
+#define PCAP_STREAM_H
+
+#include <pcap.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+enum { FORMAT_UNKNOWN = 0, FORMAT_PCAP = 1, FORMAT_PCAPNG = 2 };
+
+struct savefile_stream {
+    int fd;
+    int is_pipe;            /* bytes arrive over time: a read may have to wait */
+    int eof;                /* the descriptor reached its end */
+    int err;                /* errno of a failed read, else 0 */
+    unsigned char *buf;
+    size_t size;            /* capacity of buf */
+    size_t pos;             /* first byte not yet consumed */
+    size_t end;             /* end of the bytes read */
+    size_t limit;           /* libpcap is served bytes before this only */
+    int serve_all;          /* regular file read by libpcap: no limit, fill on demand */
+    /* Framing of the units that libpcap reads (see stream_frame). */
+    int format;
+    int swapped;            /* the file's byte order is not ours */
+    size_t record_header;   /* classic: 16, or 24 for the modified format */
+    int lengths_swapped;    /* classic before 2.4: 0 no, 1 yes, 2 when caplen > len */
+    uint32_t max_caplen;    /* classic: libpcap's largest caplen for the link type */
+    unsigned char head[16]; /* magic and what follows, kept for the format checks */
+};
+
+/* Set up a stream over fd (not owned).  Returns 0, or -1 out of memory. */
+int stream_init(struct savefile_stream *s, int fd);
+void stream_free(struct savefile_stream *s);
+
+/* Make `want` bytes after pos available if the file has them: a regular
+ * file is read until then or its end; a pipe gives what it has now, without
+ * waiting.  Returns how many bytes are available (may be fewer). */
+size_t stream_fill(struct savefile_stream *s, size_t want);
+
+/* Whether the stream holds what libpcap reads to open the file (the file
+ * header; for pcapng the blocks up to the first interface description),
+ * or has ended.  Sets limit to the end of those bytes and format. */
+int stream_open_ready(struct savefile_stream *s);
+
+/* Once libpcap has opened the file: how to frame its records, from the
+ * version and link type libpcap found. */
+void stream_opened(struct savefile_stream *s, pcap_t *p);
+
+/* Extend limit over the units complete in the buffer (all bytes once the
+ * pipe has ended).  Returns how many bytes after pos the next incomplete
+ * unit needs (0 when limit is already past pos). */
+size_t stream_frame(struct savefile_stream *s);
+
+/* Whether a read that found nothing more may find more later. */
+static inline int stream_may_grow(const struct savefile_stream *s)
+{
+    return s->is_pipe && !s->eof && !s->err;
+}
+
+/* A FILE that serves libpcap from the stream, unbuffered, so that libpcap
+ * consumes exactly what it asks for.  Closing it leaves the stream alone. */
+FILE *stream_file(struct savefile_stream *s);
+
+/* ---- classic records, read without libpcap ------------------------------ */
+
+struct record_reader {
+    struct savefile_stream *s;
+    int swapped;
+    int broken;             /* a damaged record was reported: the file has ended */
+    uint32_t snapshot;      /* libpcap's snapshot length for the file */
+    uint32_t max_caplen;    /* libpcap's largest sane caplen for the link type */
+    struct pcap_pkthdr hdr;
+};
+
+/* Whether the file libpcap opened from s is one record_next reads exactly as
+ * libpcap would; if so, set r up to go on from where libpcap stopped. */
+int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_t *p);
+
+#define RECORD_HEADER 16
+
+/* The next record: 1 with *hdr and *data set (valid until the next call);
+ * 0 when a pipe has not delivered the whole record yet (wait, then call
+ * again); -1 at the end of the file; -2 on a damaged file or a read error,
+ * with libpcap's message in errbuf (PCAP_ERRBUF_SIZE bytes), after which the
+ * file has ended. */
+int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr,
+                     const unsigned char **data, char *errbuf);
+
+static inline uint32_t swap32(uint32_t v)
+{
+    return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >> 8) & 0xff00) | (v >> 24);
+}
+
+/* The common case inline: a whole record within the snapshot length. */
+static inline int record_next(struct record_reader *r, struct pcap_pkthdr **hdr,
+                              const unsigned char **data, char *errbuf)
+{
+    struct savefile_stream *s = r->s;
+    size_t avail = s->end - s->pos;
+    uint32_t f[4];
+
+    if (avail >= RECORD_HEADER) {
+        memcpy(f, s->buf + s->pos, RECORD_HEADER);
+        if (r->swapped) {
+            f[0] = swap32(f[0]); f[1] = swap32(f[1]);
+            f[2] = swap32(f[2]); f[3] = swap32(f[3]);
+        }
+        if (f[2] <= r->snapshot && avail - RECORD_HEADER >= (size_t)f[2]) {
+            /* Both time stamp fields are unsigned 32-bit, as the format says. */
+            r->hdr.ts.tv_sec = (time_t)f[0];
+            r->hdr.ts.tv_usec = (suseconds_t)f[1];
+            r->hdr.caplen = f[2];
+            r->hdr.len = f[3];
+            *hdr = &r->hdr;
+            *data = s->buf + s->pos + RECORD_HEADER;
+            s->pos += RECORD_HEADER + (size_t)f[2];
+            return 1;
+        }
+    }
+    return record_next_slow(r, hdr, data, errbuf);
+}
+
+#endif

@@ -1,0 +1,373 @@
+# --------------------------------------------------------------------------
+# Where packets come from.
+#
+# A source gives the next packet, or says why it has none, and never waits:
+# the delivery loop (delivery.pxi) does every wait, on the source's
+# descriptor, in bounded slices.  One source per way of reading, chosen once
+# when the handle opens:
+#
+#   _LiveSource      a live interface, through pcap_next_ex (nonblocking)
+#   _RecordSource    a classic pcap savefile (a file or a pipe), read from
+#                    our own buffer by record_next() (pcap_stream.h)
+#   _LibpcapSource   everything else libpcap reads (pcapng, the old and
+#                    modified pcap formats, link types whose pseudo-headers
+#                    libpcap rewrites), from that same buffer
+#
+# Every libpcap call is made with the GIL held, and none of them can wait,
+# so no two threads are ever inside libpcap on one handle.
+
+cdef enum:
+    _PACKET = 1         # *hdr and *data are set (valid until the next call)
+    _NOTHING_YET = 0    # nothing now: wait until fd is readable, then ask again
+    _END = -1           # no more packets: the savefile has ended
+    _SKIPPED = 2        # packets were passed over (filter): ask again, after the checks
+
+cdef enum:
+    # How many records one call may pass over or count before it returns,
+    # so that the loop checks signals, breakloop() and close() in between.
+    _SLICE = 65536
+
+
+cdef class _Source:
+    cdef lp.pcap_t *p       # libpcap's handle: the live one, or the savefile libpcap opened
+    cdef int fd             # readable when packets may be waiting; -1 when reads never wait
+    cdef bint live
+    cdef long long ns_scale # nanoseconds per unit of tv_usec
+    cdef double divisor     # units of tv_usec per second
+    cdef int write_precision   # the precision a copy of this capture is written with
+    cdef str what           # "packets from 'eth0'", "savefile 'x.pcap'": for messages
+
+    cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        raise NotImplementedError
+
+    cdef Py_ssize_t count(self, Py_ssize_t limit, int *why) except -1:
+        """Count up to ``limit`` packets; *why is _PACKET when the limit was
+        reached, or what next() said when it stopped short."""
+        cdef lp.pcap_pkthdr *hdr
+        cdef const unsigned char *data
+        cdef Py_ssize_t n = 0
+        cdef int rc = _PACKET
+        while n < limit:
+            rc = self.next(&hdr, &data)
+            if rc != _PACKET:
+                break
+            n += 1
+        why[0] = rc
+        return n
+
+    cdef int set_filter(self, lp.bpf_program *prog) except -1:
+        """Apply ``prog``, a program compiled for this handle; frees it."""
+        cdef int rc = lp.pcap_setfilter(self.p, prog)
+        lp.pcap_freecode(prog)
+        if rc < 0:
+            raise _pcap_error(rc, f"set filter on {self.what}", _text(lp.pcap_geterr(self.p)))
+        return 0
+
+    cdef int fileno(self):
+        return self.fd
+
+    cdef int read_error(self, int rc) except -1:
+        raise _pcap_error(rc, f"reading {self.what}", _text(lp.pcap_geterr(self.p)))
+
+    cdef void release(self) noexcept:
+        if self.p != NULL:
+            lp.pcap_close(self.p)
+            self.p = NULL
+        self.fd = -1
+
+    def __dealloc__(self):
+        self.release()
+
+
+cdef class _LiveSource(_Source):
+
+    cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        cdef int rc = lp.pcap_next_ex(self.p, hdr, data)
+        if rc == 1:
+            return _PACKET
+        if rc == 0 or rc == lp.PCAP_ERROR_BREAK:
+            return _NOTHING_YET
+        self.read_error(rc)
+
+
+cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, int timeout_ms,
+                            bint immediate, bint rfmon, int buffer_size):
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef _LiveSource src = _LiveSource.__new__(_LiveSource)
+    cdef lp.pcap_t *p
+    cdef int rc
+    src.live = True
+    src.what = f"packets from {name!r}"
+    errbuf[0] = 0
+    p = lp.pcap_create(bname, errbuf)
+    if p == NULL:
+        raise _pcap_error(lp.PCAP_ERROR, f"cannot open {name!r}", _text(errbuf))
+    src.p = p      # closed by src from here on
+    what = f"on {name!r}"
+    _check_live(p, lp.pcap_set_snaplen(p, snaplen), "set snaplen", what)
+    _check_live(p, lp.pcap_set_promisc(p, 1 if promisc else 0), "set promiscuous mode", what)
+    # libpcap's timeout is the kernel's buffer timeout: with 0, Linux
+    # (TPACKET_V3) hands a ring block over only once it is full, so a quiet
+    # interface would never deliver; with a long one, a packet could miss
+    # the deadline of the dispatch() that waits for it.  Our own waits
+    # enforce timeout_ms; the buffer timeout only bounds the delivery delay.
+    _check_live(p, lp.pcap_set_timeout(p, min(timeout_ms, BUFFER_TIMEOUT_MS) if timeout_ms > 0
+                                       else BUFFER_TIMEOUT_MS), "set timeout", what)
+    _check_live(p, lp.pcap_set_immediate_mode(p, 1 if immediate else 0), "set immediate mode", what)
+    if rfmon:
+        _check_live(p, lp.pcap_set_rfmon(p, 1), "set monitor mode", what)
+    if buffer_size == 0 and immediate:
+        # Immediate mode on Linux gives every packet a whole snaplen-sized
+        # ring frame: libpcap's 2 MiB default holds some 30 packets.
+        buffer_size = IMMEDIATE_BUFFER_SIZE
+    if buffer_size > 0:
+        _check_live(p, lp.pcap_set_buffer_size(p, buffer_size), "set buffer size", what)
+    # Nanosecond stamps where the platform has them; microseconds otherwise.
+    lp.pcap_set_tstamp_precision(p, lp.PCAP_TSTAMP_PRECISION_NANO)
+    rc = lp.pcap_activate(p)
+    if rc < 0:
+        detail = _text(lp.pcap_geterr(p))
+        if rc == lp.PCAP_ERROR_NO_SUCH_DEVICE:
+            detail = f"no capture device and no savefile of that name ({detail or _text(lp.pcap_statustostr(rc))})"
+        raise _pcap_error(rc, f"cannot open {name!r}", detail)
+    if rc > 0:
+        import warnings
+        warnings.warn(f"{name}: {_text(lp.pcap_statustostr(rc))} {_text(lp.pcap_geterr(p))}".strip(),
+                      RuntimeWarning, stacklevel=3)
+    # libpcap itself is always nonblocking: every wait is ours, so that it
+    # can be bounded, interrupted and timed out.
+    if lp.pcap_setnonblock(p, 1, errbuf) < 0:
+        raise _pcap_error(lp.PCAP_ERROR, f"cannot make {name!r} nonblocking", _text(errbuf))
+    src.fd = lp.pcap_get_selectable_fd(p)
+    src.write_precision = lp.pcap_get_tstamp_precision(p)
+    if src.write_precision == lp.PCAP_TSTAMP_PRECISION_NANO:
+        src.ns_scale, src.divisor = 1, 1e9
+    else:
+        src.ns_scale, src.divisor = 1000, 1e6
+    return src
+
+
+cdef int _check_live(lp.pcap_t *p, int rc, str action, str what) except -1:
+    if rc < 0:
+        raise _pcap_error(rc, f"{action} {what}", _text(lp.pcap_geterr(p)))
+    return rc
+
+
+cdef class _SavefileSource(_Source):
+    """A savefile's descriptor and our buffer of its bytes (pcap_stream.h)."""
+    cdef savefile_stream *s
+    cdef bint ended          # the file ended, or a damaged record ended it
+
+    cdef int fileno(self):
+        return self.s.fd if self.s != NULL else -1
+
+    cdef void release(self) noexcept:
+        _Source.release(self)        # libpcap closes its FILE, which leaves s alone
+        if self.s != NULL:
+            if self.s.fd >= 0:
+                close(self.s.fd)
+            stream_free(self.s)
+            free(self.s)
+            self.s = NULL
+
+
+cdef class _RecordSource(_SavefileSource):
+    cdef record_reader reader
+    cdef lp.bpf_program prog     # the filter, applied here: libpcap never sees these records
+    cdef bint prog_set
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+
+    cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        cdef int rc = record_next(&self.reader, hdr, data, self.errbuf)
+        if rc == 1:
+            if not self.prog_set or lp.pcap_offline_filter(&self.prog, hdr[0], data[0]):
+                return _PACKET
+            return self._next_matching(hdr, data)
+        return self._outcome(rc)
+
+    cdef int _next_matching(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        cdef int rc
+        cdef int examined = 1
+        while examined < _SLICE:
+            rc = record_next(&self.reader, hdr, data, self.errbuf)
+            if rc != 1:
+                return self._outcome(rc)
+            if lp.pcap_offline_filter(&self.prog, hdr[0], data[0]):
+                return _PACKET
+            examined += 1
+        return _SKIPPED
+
+    cdef int _outcome(self, int rc) except -3:
+        if rc == 0:
+            return _NOTHING_YET
+        if rc == -1:
+            return _END
+        raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}", _text(self.errbuf))
+
+    cdef Py_ssize_t count(self, Py_ssize_t limit, int *why) except -1:
+        # Counting (with the filter, if any) stays in C: at most `limit`
+        # records are looked at.
+        cdef lp.pcap_pkthdr *hdr
+        cdef const unsigned char *data
+        cdef Py_ssize_t n = 0, examined = 0
+        cdef int rc = 1
+        cdef bint filtered = self.prog_set
+        while examined < limit:
+            rc = record_next(&self.reader, &hdr, &data, self.errbuf)
+            if rc != 1:
+                break
+            examined += 1
+            if not filtered or lp.pcap_offline_filter(&self.prog, hdr, data):
+                n += 1
+        why[0] = _PACKET if rc == 1 else self._outcome(rc)
+        return n
+
+    cdef int set_filter(self, lp.bpf_program *prog) except -1:
+        if self.prog_set:
+            lp.pcap_freecode(&self.prog)
+        self.prog = prog[0]
+        self.prog_set = True
+        return 0
+
+    cdef void release(self) noexcept:
+        if self.prog_set:
+            lp.pcap_freecode(&self.prog)
+            self.prog_set = False
+        _SavefileSource.release(self)
+
+
+cdef class _LibpcapSource(_SavefileSource):
+    cdef bint classic        # a classic pcap file: time stamp fields are unsigned
+
+    cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        cdef savefile_stream *s = self.s
+        cdef size_t need
+        cdef int rc
+        if self.ended:
+            return _END
+        if stream_may_grow(s) and s.limit <= s.pos:
+            # libpcap would block in fread(): show it only whole units.
+            need = stream_frame(s)
+            if s.limit <= s.pos:
+                stream_fill(s, max(need, s.end - s.pos + 1))
+                stream_frame(s)
+                if s.limit <= s.pos and stream_may_grow(s):
+                    return _NOTHING_YET
+        clearerr(lp.pcap_file(self.p))      # its end was only the end of what had come
+        rc = lp.pcap_next_ex(self.p, hdr, data)
+        if rc == 1:
+            if self.classic:
+                hdr[0].ts.tv_sec = <uint32_t>hdr[0].ts.tv_sec
+                hdr[0].ts.tv_usec = <uint32_t>hdr[0].ts.tv_usec
+            return _PACKET
+        if rc == lp.PCAP_ERROR_BREAK:
+            if stream_may_grow(s):
+                return _NOTHING_YET      # it read the units that had come, none a packet
+            self.ended = True
+            return _END
+        self.ended = True
+        self.read_error(rc)
+
+
+cdef _SavefileSource _open_savefile(bytes path, str name):
+    """Open a savefile (a regular file, a FIFO, /dev/stdin...) and choose its
+    source.  A FIFO waits here, interruptibly, for its writer and header."""
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef const char *cpath = path
+    cdef savefile_stream *s
+    cdef _SavefileSource src, holder
+    cdef _RecordSource rsrc
+    cdef lp.pcap_t *p
+    cdef FILE *fp
+    cdef int fd, err, r
+    what = f"savefile {name!r}"
+    while True:
+        with nogil:
+            fd = open_readonly(cpath)
+            err = errno
+        if fd >= 0:
+            break
+        PyErr_CheckSignals()
+        if err != _errno.EINTR:
+            raise _os_error(err, f"cannot open {what}", name)
+    if is_directory(fd):
+        close(fd)
+        raise _os_error(_errno.EISDIR, f"cannot read {what}", name)
+    s = <savefile_stream *>calloc(1, sizeof(savefile_stream))
+    if s == NULL or stream_init(s, fd) < 0:
+        close(fd)
+        free(s)
+        raise MemoryError()
+    # Until the source is chosen, `holder` owns the stream, its descriptor
+    # and libpcap's handle, and frees them if anything fails.
+    holder = _SavefileSource.__new__(_SavefileSource)
+    holder.s = s
+    while not stream_open_ready(s):
+        with nogil:
+            r = wait_readable(fd, WAIT_SLICE_MS)
+        PyErr_CheckSignals()
+    if s.err:
+        raise _os_error(s.err, f"cannot read {what}", name)
+    head = PyBytes_FromStringAndSize(<char *>s.buf + s.pos, min(s.limit - s.pos, 65536))
+    # Classic files are opened in their own units, so that libpcap hands
+    # over their time stamp fields as they are; pcapng in nanoseconds.
+    precision = _savefile_precision(head)
+    open_precision = precision if s.format == FORMAT_PCAP else lp.PCAP_TSTAMP_PRECISION_NANO
+    s.serve_all = not s.is_pipe
+    fp = stream_file(s)
+    if fp == NULL:
+        raise MemoryError()
+    errbuf[0] = 0
+    p = lp.pcap_fopen_offline_with_tstamp_precision(fp, open_precision, errbuf)
+    if p == NULL:
+        fclose(fp)
+        raise _pcap_error(lp.PCAP_ERROR, f"cannot read {name!r} as a savefile", _text(errbuf), name)
+    holder.p = p
+    stream_opened(s, p)
+    rsrc = _RecordSource.__new__(_RecordSource)
+    if record_reader_init(&rsrc.reader, s, p):
+        src = rsrc
+    else:
+        src = _LibpcapSource.__new__(_LibpcapSource)
+        (<_LibpcapSource>src).classic = s.format == FORMAT_PCAP
+    src.s, src.p = holder.s, holder.p
+    holder.s, holder.p = NULL, NULL
+    src.fd = fd if s.is_pipe else -1
+    src.what = what
+    if open_precision == lp.PCAP_TSTAMP_PRECISION_NANO:
+        src.ns_scale, src.divisor = 1, 1e9
+    else:
+        src.ns_scale, src.divisor = 1000, 1e6
+    src.write_precision = precision
+    return src
+
+
+def _savefile_precision(bytes head):
+    """The time stamp precision a savefile was written with, from its first
+    bytes: the magic number of a classic pcap file, if_tsresol of the first
+    interface of a pcapng file (microseconds when it has none)."""
+    import struct
+    if head[:4] in (b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1"):
+        return PCAP_TSTAMP_PRECISION_NANO
+    if head[:4] != b"\x0a\x0d\x0d\x0a" or len(head) < 12:
+        return PCAP_TSTAMP_PRECISION_MICRO
+    order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    pos = 0
+    while pos + 12 <= len(head):
+        btype, blen = struct.unpack_from(order + "II", head, pos)
+        if blen < 12:
+            break
+        if btype == 1:   # interface description block: options after 8 bytes of fields
+            opt, end = pos + 16, pos + blen - 4
+            while opt + 4 <= min(end, len(head)):
+                code, olen = struct.unpack_from(order + "HH", head, opt)
+                if code == 0:
+                    break
+                if code == 9 and olen >= 1 and opt + 4 < len(head):
+                    resol = head[opt + 4]
+                    digits = resol if resol < 128 else (resol & 0x7f) * 0.30103
+                    return PCAP_TSTAMP_PRECISION_NANO if digits > 6 else PCAP_TSTAMP_PRECISION_MICRO
+                opt += 4 + olen + (-olen % 4)
+            break
+        pos += blen
+    return PCAP_TSTAMP_PRECISION_MICRO
