@@ -36,6 +36,7 @@ cdef class _Source:
     cdef double divisor     # units of tv_usec per second
     cdef int write_precision   # the precision a copy of this capture is written with
     cdef str what           # "packets from 'eth0'", "savefile 'x.pcap'": for messages
+    cdef object filename    # a savefile's name, for OSError.filename; None when live
 
     cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         raise NotImplementedError
@@ -67,7 +68,7 @@ cdef class _Source:
         return self.fd
 
     cdef int read_error(self, int rc) except -1:
-        raise _pcap_error(rc, f"reading {self.what}", _text(lp.pcap_geterr(self.p)))
+        raise _pcap_error(rc, f"reading {self.what}", _text(lp.pcap_geterr(self.p)), self.filename)
 
     cdef void release(self) noexcept:
         if self.p != NULL:
@@ -202,7 +203,7 @@ cdef class _RecordSource(_SavefileSource):
             return _NOTHING_YET
         if rc == -1:
             return _END
-        raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}", _text(self.errbuf))
+        raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}", _text(self.errbuf), self.filename)
 
     cdef Py_ssize_t count(self, Py_ssize_t limit, int *why) except -1:
         # Counting (with the filter, if any) stays in C: at most `limit`
@@ -334,6 +335,7 @@ cdef _SavefileSource _open_savefile(bytes path, str name):
     holder.s, holder.p = NULL, NULL
     src.fd = fd if s.is_pipe else -1
     src.what = what
+    src.filename = name
     if open_precision == lp.PCAP_TSTAMP_PRECISION_NANO:
         src.ns_scale, src.divisor = 1, 1e9
     else:

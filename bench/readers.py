@@ -45,6 +45,22 @@ def ours_iter_ns():
     return ours_iter(ns=True)
 
 
+def ours_pipe_iter():
+    """Iteration over the same file arriving through a pipe (`cat file |`)."""
+    import subprocess
+
+    import pcap
+
+    def run(path, _):
+        n = nb = 0
+        with subprocess.Popen(["cat", path], stdout=subprocess.PIPE) as cat:
+            for ts, buf in pcap.pcap(f"/dev/fd/{cat.stdout.fileno()}"):
+                n += 1
+                nb += len(buf)
+        return n, nb
+    return run
+
+
 def _callback_reader(mod, method):
     def run(path, _):
         n = nb = 0

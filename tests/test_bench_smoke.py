@@ -43,7 +43,7 @@ def test_bench_smoke_run(tmp_path):
         assert lines, f"no row {row!r} in:\n{out}"
         assert all(" ok" in l or "| matches" in l for l in lines), lines
     assert "MISMATCH" not in out and "FAILED" not in out, out
-    assert "## Large packets" in out and "## Memory" in out and "## Targets of issue 5" in out
+    assert "## Large packets" in out and "## Memory" in out and "## Targets" in out
     if live:
         assert "| ours, default options | 1,000 |" in out, out
     # no peer was installed, the committed results were not touched

@@ -1,5 +1,6 @@
 """Errors (issue 3): damaged savefiles, how names are opened, what the
 errors say, and the exception hierarchy."""
+import errno
 import os
 import random
 import struct
@@ -254,14 +255,44 @@ def test_missing_path_filenotfound(tmp_path, rel):
 
 def test_missing_relative_savefile_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(FileNotFoundError, match="nothere.pcap"):
+    with pytest.raises(FileNotFoundError, match="nothere.pcap") as ei:
         pcap.pcap("nothere.pcap")
+    assert (ei.value.errno, ei.value.filename) == (errno.ENOENT, "nothere.pcap")
+    assert ei.value.strerror == os.strerror(errno.ENOENT)
 
 
 def test_missing_device_names_it(live):
     with pytest.raises(FileNotFoundError, match="nosuchdev7") as ei:
         pcap.pcap("nosuchdev7")
     assert isinstance(ei.value, pcap.PcapError)
+    assert ei.value.errno == errno.ENODEV
+
+
+def test_errors_keep_their_message_with_errno_and_filename(tmp_path):
+    """errno and filename are set as on any OSError, and str(e) stays the
+    module's sentence (not "[Errno 2] ...")."""
+    path = str(tmp_path / "gone.pcap")
+    with pytest.raises(pcap.PcapNotFoundError) as ei:
+        pcap.pcap(path)
+    assert str(ei.value) == f"cannot open savefile {path!r}: No such file or directory"
+    assert ei.value.filename == path
+
+
+def test_read_error_names_the_file(tmp_path):
+    path = write_pcap(tmp_path / "cut.pcap", packets(3))
+    path.write_bytes(path.read_bytes()[:-5])
+    with pcap.pcap(str(path)) as p:
+        next(p), next(p)
+        with pytest.raises(pcap.PcapError, match="truncated dump file") as ei:
+            next(p)
+    assert ei.value.filename == str(path)
+
+
+def test_dumper_error_has_errno_and_filename(tmp_path):
+    path = str(tmp_path / "no" / "such" / "dir.pcap")
+    with pytest.raises(pcap.PcapNotFoundError) as ei:
+        pcap.dumper(path)
+    assert (ei.value.errno, ei.value.filename) == (errno.ENOENT, path)
 
 
 @pytest.mark.parametrize("content", [
@@ -283,9 +314,11 @@ def test_not_a_savefile_says_so(tmp_path, content):
 def test_directory_is_not_a_savefile(tmp_path):
     d = tmp_path / "adir"
     d.mkdir()
-    with pytest.raises(OSError, match="adir") as ei:
+    with pytest.raises(IsADirectoryError, match="adir") as ei:
         pcap.pcap(str(d))
     assert "No such device" not in str(ei.value)
+    assert isinstance(ei.value, pcap.PcapError)
+    assert (ei.value.errno, ei.value.filename) == (errno.EISDIR, str(d))
 
 
 def test_unreadable_file_names_it(nobody, public_dir):
@@ -295,7 +328,7 @@ def test_unreadable_file_names_it(nobody, public_dir):
         try:
             pcap.pcap(sys.argv[1])
         except OSError as e:
-            print(type(e).__name__, isinstance(e, PermissionError), e)
+            print(type(e).__name__, isinstance(e, PermissionError), e.errno, e.filename == sys.argv[1], e)
     """)
     os.chmod(path, 0o600)
     proc = unprivileged([sys.executable, "-c", code, str(path)])
@@ -303,6 +336,7 @@ def test_unreadable_file_names_it(nobody, public_dir):
     out = proc.stdout.strip()
     assert "secret.pcap" in out
     assert "Permission denied" in out, out
+    assert out.startswith(f"PcapPermissionError True {errno.EACCES} True "), out
     assert "CAP_NET_RAW" not in out, "a file that cannot be read is not a capture privilege problem"
 
 

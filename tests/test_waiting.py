@@ -11,6 +11,7 @@ import select
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -859,3 +860,149 @@ def test_callback_extra_args(tmp_path):
     with pcap.pcap(savefile(tmp_path, 3)) as p:
         assert p.loop(-1, lambda ts, pkt, a, b: got.append((a, b)), "x", 2) == 3
     assert got == [("x", 2)] * 3
+
+
+# -- Ctrl-C during long C loops over a savefile --------------------------------------
+
+THREE_MILLION = 3_000_000
+
+
+@pytest.fixture(scope="module")
+def three_million_pcap(tmp_path_factory):
+    """3,000,000 Ethernet/IPv4/UDP packets of 42 bytes, written in one go."""
+    path = tmp_path_factory.mktemp("big") / "3m.pcap"
+    frame = udp_frame(b"")
+    rec = struct.pack("<IIII", 1700000000, 0, len(frame), len(frame)) + frame
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for _ in range(30):
+            f.write(rec * (THREE_MILLION // 30))
+    return str(path)
+
+
+LONG_READ_CHILD = r"""
+    import signal, sys, time, pcap
+    landed = []
+    def handler(*args):
+        landed.append(time.monotonic())
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, handler)
+    p = pcap.pcap(sys.argv[1])
+    if sys.argv[3]:
+        p.setfilter(sys.argv[3])
+    print("READY", flush=True)
+    t0 = time.monotonic()
+    try:
+        if sys.argv[2] == "readpkts":
+            p.readpkts()
+        else:
+            p.loop(0)
+        print("FINISHED", round(time.monotonic() - t0, 3), flush=True)
+    except KeyboardInterrupt:
+        print("LANDED", landed[0], flush=True)
+"""
+
+# A filter that every packet runs through to the end: it makes counting the
+# file take long enough to be interrupted in the middle.
+SLOW_FILTER = "udp and (" + " or ".join(f"port {n}" for n in range(1, 60)) + ")"
+
+
+@pytest.mark.parametrize("how, flt", [("readpkts", ""), ("loop-count", SLOW_FILTER)])
+def test_ctrl_c_lands_within_100_ms_during_a_long_savefile_read(three_million_pcap, how, flt):
+    """Reading 3M packets into one list, or counting them in C without a
+    callback, checks for signals as it goes: the handler runs within 0.1 s
+    of SIGINT, not when the read is done."""
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(LONG_READ_CHILD), three_million_pcap, how, flt],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "READY\n"
+        time.sleep(0.15)
+        t_signal = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert out.startswith("LANDED"), f"the read ended before the signal: {out!r} {err[-500:]}"
+        landed = float(out.split()[1])
+        assert landed - t_signal < 0.1, f"{how}: the handler ran {landed - t_signal:.3f} s after SIGINT"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+
+
+# -- pypcap's study notes: iteration on a nonblocking handle --------------------------
+
+CODE_4 = r"""
+    import socket, sys, threading, time, pcap
+    port = int(sys.argv[1])
+    def send():
+        time.sleep(0.3)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(4):
+                s.sendto(b"code4 %d" % i, ("127.0.0.1", port))
+                time.sleep(0.05)
+    threading.Thread(target=send, daemon=True).start()
+    p = pcap.pcap("lo")
+    p.setfilter(f"udp dst port {port}")
+    p.setnonblock()
+    print(p.getnonblock())
+    ts, buf = p.__next__()
+    print(buf[42:])
+    n = 0
+    for timestamp, buf in p:
+        print(buf[42:])
+        n += 1
+        if n == 3:
+            break
+"""
+
+
+def test_study_notes_code_4_reads_packets_on_a_nonblocking_handle(live):
+    """``p.setnonblock(); print(p.__next__()); for ts, buf in p: ...``
+    waits for each packet, as pypcap 1.3 does."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(CODE_4), str(free_port())],
+                          capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["True", "b'code4 0'", "b'code4 1'", "b'code4 2'", "b'code4 3'"]
+
+
+# -- other threads' calls while one thread waits in a read ----------------------------
+
+def test_other_threads_use_the_handle_while_one_waits(live):
+    """stats(), setfilter(), sendpacket(), datalink() from another thread
+    run at once while a loop() waits on a quiet interface, and the new
+    filter takes effect on the running loop."""
+    port, other = free_port(), free_port()
+    with open_lo(port) as p:
+        got = []
+        t = threading.Thread(target=lambda: p.loop(1, lambda ts, pkt: got.append(udp_payload(pkt))))
+        t.start()
+        time.sleep(0.2)
+        timings = {}
+        for name, call in [("stats", p.stats), ("datalink", p.datalink),
+                           ("setfilter", lambda: p.setfilter(f"udp dst port {other}")),
+                           ("sendpacket", lambda: p.sendpacket(b"\0" * 12 + b"\x08\x00" + b"\0" * 46))]:
+            t0 = time.monotonic()
+            call()
+            timings[name] = time.monotonic() - t0
+        assert max(timings.values()) < 0.1, timings
+        send_udp(port, [b"old filter"])
+        send_udp(other, [b"new filter"])
+        t.join(5)
+        assert not t.is_alive()
+        assert got == [b"new filter"]
+
+
+def test_a_callback_may_use_its_handle_but_not_read_it(tmp_path):
+    with pcap.pcap(savefile(tmp_path, 5)) as p:
+        seen = []
+
+        def cb(ts, pkt):
+            p.setfilter("udp")
+            seen.append((p.datalink(), p.snaplen, p.filter))
+            with pytest.raises(RuntimeError, match="inside one of its own reads"):
+                next(p)
+            with pytest.raises(RuntimeError, match="inside one of its own reads"):
+                p.readpkts()
+
+        assert p.loop(0, cb) == 5
+        assert seen == [(pcap.DLT_EN10MB, 65535, "udp")] * 5
