@@ -366,21 +366,29 @@ static int read_failed(struct record_reader *r, char *errbuf)
     return damaged(r);
 }
 
+/* Fewer bytes than the record needs: -2 after a read error, 0 when a pipe
+ * may bring more (wait), 1 at the end of the file. */
+static int short_of_bytes(struct record_reader *r, char *errbuf)
+{
+    if (r->s->err)
+        return read_failed(r, errbuf);
+    return stream_may_grow(r->s) ? 0 : 1;
+}
+
 int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr,
                      const unsigned char **data, char *errbuf)
 {
     struct savefile_stream *s = r->s;
     uint32_t f[4];
     size_t avail, need, got;
+    int rc;
 
     if (r->broken)
         return -1;
     avail = stream_fill(s, RECORD_HEADER);
     if (avail < RECORD_HEADER) {
-        if (s->err)
-            return read_failed(r, errbuf);
-        if (stream_may_grow(s))
-            return 0;
+        if ((rc = short_of_bytes(r, errbuf)) != 1)
+            return rc;
         if (avail == 0)
             return -1;
         snprintf(errbuf, PCAP_ERRBUF_SIZE,
@@ -388,11 +396,7 @@ int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr,
                  RECORD_HEADER, avail);
         return damaged(r);
     }
-    memcpy(f, s->buf + s->pos, RECORD_HEADER);
-    if (r->swapped) {
-        f[0] = swap32(f[0]); f[1] = swap32(f[1]);
-        f[2] = swap32(f[2]); f[3] = swap32(f[3]);
-    }
+    record_fields(r, s->buf + s->pos, f);
     if (f[2] > r->max_caplen) {
         if (f[2] > r->snapshot)
             snprintf(errbuf, PCAP_ERRBUF_SIZE,
@@ -407,10 +411,8 @@ int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr,
     need = RECORD_HEADER + (size_t)f[2];
     avail = stream_fill(s, need);
     if (avail < need) {
-        if (s->err)
-            return read_failed(r, errbuf);
-        if (stream_may_grow(s))
-            return 0;
+        if ((rc = short_of_bytes(r, errbuf)) != 1)
+            return rc;
         got = avail - RECORD_HEADER;
         /* libpcap reads a record longer than the snapshot in two steps. */
         if (f[2] > r->snapshot && got < r->snapshot)

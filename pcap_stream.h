@@ -113,6 +113,16 @@ static inline uint32_t swap32(uint32_t v)
     return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >> 8) & 0xff00) | (v >> 24);
 }
 
+/* The four fields of the record header at p, in our byte order. */
+static inline void record_fields(const struct record_reader *r, const unsigned char *p, uint32_t f[4])
+{
+    memcpy(f, p, RECORD_HEADER);
+    if (r->swapped) {
+        f[0] = swap32(f[0]); f[1] = swap32(f[1]);
+        f[2] = swap32(f[2]); f[3] = swap32(f[3]);
+    }
+}
+
 /* The common case inline: a whole record within the snapshot length. */
 static inline int record_next(struct record_reader *r, struct pcap_pkthdr **hdr,
                               const unsigned char **data, char *errbuf)
@@ -122,11 +132,7 @@ static inline int record_next(struct record_reader *r, struct pcap_pkthdr **hdr,
     uint32_t f[4];
 
     if (avail >= RECORD_HEADER) {
-        memcpy(f, s->buf + s->pos, RECORD_HEADER);
-        if (r->swapped) {
-            f[0] = swap32(f[0]); f[1] = swap32(f[1]);
-            f[2] = swap32(f[2]); f[3] = swap32(f[3]);
-        }
+        record_fields(r, s->buf + s->pos, f);
         if (f[2] <= r->snapshot && avail - RECORD_HEADER >= (size_t)f[2]) {
             /* Both time stamp fields are unsigned 32-bit, as the format says. */
             r->hdr.ts.tv_sec = (time_t)f[0];

@@ -537,3 +537,46 @@ def test_tcpdump_reads_written_files(tmp_path):
     out = subprocess.run([tcpdump, "-r", str(ns), "-nn", "-tt", "--time-stamp-precision=nano"],
                          capture_output=True, text=True, timeout=30, check=True).stdout
     assert out.startswith("1700000000.987654321 IP 10.0.0.1.1111 > 10.0.0.2.2222: UDP, length 13"), out
+
+
+# -- exact copies: time stamps, captured bytes and wire lengths --------------------
+
+def truncated_capture(tmp_path, nano, byteorder):
+    """A capture taken with a snaplen: records whose wire length exceeds the
+    bytes kept, and some that are whole."""
+    packets = [(1700000000 + i, (i * 7919) % (10**9 if nano else 10**6), udp_frame(b"x" * (i % 50)),
+                200 + i if i % 3 else None) for i in range(60)]
+    packets = [(s, f, d) if w is None else (s, f, d, w) for s, f, d, w in packets]
+    return write_pcap(tmp_path / "snapped.pcap", packets, nano=nano, byteorder=byteorder, snaplen=96)
+
+
+@pytest.mark.parametrize("nano", [False, True])
+@pytest.mark.parametrize("how", ["loop", "dispatch", "iterate"])
+def test_copy_of_a_capture_is_exact(tmp_path, nano, how):
+    """dump_open() and loop(0, d) (or d.write(ts, buf, p.wirelen)) copy a
+    file with cut records byte for byte: time stamps, caplen and wire length."""
+    src = truncated_capture(tmp_path, nano, "<")
+    out = tmp_path / "copy.pcap"
+    with pcap.pcap(str(src), timestamp_in_ns=nano) as p, p.dump_open(str(out)) as d:
+        if how == "loop":
+            assert p.loop(0, d) == 60
+        elif how == "dispatch":
+            assert p.dispatch(-1, d) == 60
+        else:
+            for ts, buf in p:
+                d.write(ts, buf, p.wirelen)
+    assert out.read_bytes() == src.read_bytes()
+
+
+def test_copy_of_an_other_endian_capture_keeps_every_field(tmp_path):
+    src = truncated_capture(tmp_path, False, ">")
+    out = tmp_path / "copy.pcap"
+    with pcap.pcap(str(src)) as p, p.dump_open(str(out)) as d:
+        p.loop(0, d)
+    original = [(ts, buf) for ts, buf in pcap.pcap(str(src))]
+    copy = pcap.pcap(str(out))
+    assert [(ts, buf) for ts, buf in copy] == original
+    wirelens = []
+    with pcap.pcap(str(out)) as c:
+        c.loop(0, lambda ts, buf: wirelens.append(c.wirelen))
+    assert wirelens == [200 + i if i % 3 else len(udp_frame(b"x" * (i % 50))) for i in range(60)]

@@ -111,54 +111,52 @@ SIGNAL_MID_RECORD = r"""
 """
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_signal_in_the_middle_of_a_record_leaves_the_stream_intact(tmp_path, fmt):
-    data = savefile(tmp_path, fmt, 50).read_bytes()
+def signal_child(tmp_path, fmt, n, mode, feed):
+    """Run SIGNAL_MID_RECORD on a savefile of ``n`` packets: the header and
+    the first record, then ``feed(child, rest, record_size)`` writes the rest.
+    Returns what the child printed after its first packet."""
+    data = savefile(tmp_path, fmt, n).read_bytes()
     head, body = split(data, fmt)
-    record = len(body) // 50
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SIGNAL_MID_RECORD), "usr1"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=False)
-    try:
-        child.stdin.write(head + body[:record + record // 2])   # one record and half of the next
-        child.stdin.flush()
-        assert child.stdout.readline() == b"first 0\n"
-        for _ in range(5):
-            time.sleep(0.05)                 # the child waits in the half record
-            child.send_signal(signal.SIGUSR1)
-        child.stdin.write(body[record + record // 2:])
-        child.stdin.close()
-        out = child.stdout.read()
-        assert child.wait(10) == 0
-        assert out == b"rest 49 True True True\n"
-    finally:
-        child.kill()
-        child.wait()
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_a_signal_every_millisecond_while_records_trickle_in(tmp_path, fmt):
-    data = savefile(tmp_path, fmt, 400).read_bytes()
-    head, body = split(data, fmt)
-    record = len(body) // 400
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SIGNAL_MID_RECORD), "timer"],
+    record = len(body) // n
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SIGNAL_MID_RECORD), mode],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=False)
     try:
         child.stdin.write(head + body[:record])
         child.stdin.flush()
         assert child.stdout.readline() == b"first 0\n"
-        rest = body[record:]
-        for at in range(0, len(rest), 7):    # pieces that split every record
+        feed(child, body[record:], record)
+        child.stdin.close()
+        out = child.stdout.read()
+        assert child.wait(10) == 0
+        return out
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_signal_in_the_middle_of_a_record_leaves_the_stream_intact(tmp_path, fmt):
+    def feed(child, rest, record):
+        child.stdin.write(rest[:record // 2])      # half of the second record
+        child.stdin.flush()
+        for _ in range(5):
+            time.sleep(0.05)                       # the child waits in the half record
+            child.send_signal(signal.SIGUSR1)
+        child.stdin.write(rest[record // 2:])
+
+    assert signal_child(tmp_path, fmt, 50, "usr1", feed) == b"rest 49 True True True\n"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_signal_every_millisecond_while_records_trickle_in(tmp_path, fmt):
+    def feed(child, rest, record):
+        for at in range(0, len(rest), 7):          # pieces that split every record
             child.stdin.write(rest[at:at + 7])
             child.stdin.flush()
             if at % 700 == 0:
                 time.sleep(0.002)
-        child.stdin.close()
-        out = child.stdout.read()
-        assert child.wait(10) == 0
-        assert out == b"rest 399 True True True\n"
-    finally:
-        child.kill()
-        child.wait()
+
+    assert signal_child(tmp_path, fmt, 400, "timer", feed) == b"rest 399 True True True\n"
 
 
 # -- breakloop() and close() from another thread -----------------------------------
