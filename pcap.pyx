@@ -77,8 +77,13 @@ cdef extern from "pcap_stream.h" nogil:
     FILE *stream_file(savefile_stream *s)
     struct record_reader:
         pass
+    enum:
+        RECORD_PACKET
+        RECORD_WAIT
+        RECORD_END
+        RECORD_LIBPCAP
     int record_reader_init(record_reader *r, savefile_stream *s, lp.pcap_t *p)
-    int record_next(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data, char *errbuf)
+    int record_next(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)

@@ -353,85 +353,33 @@ int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_
     return 1;
 }
 
-static int damaged(struct record_reader *r)
-{
-    r->broken = 1;
-    r->s->pos = r->s->end;
-    return -2;
-}
-
-static int read_failed(struct record_reader *r, char *errbuf)
-{
-    snprintf(errbuf, PCAP_ERRBUF_SIZE, "error reading dump file: %s", strerror(r->s->err));
-    return damaged(r);
-}
-
-/* Fewer bytes than the record needs: -2 after a read error, 0 when a pipe
- * may bring more (wait), 1 at the end of the file. */
-static int short_of_bytes(struct record_reader *r, char *errbuf)
-{
-    if (r->s->err)
-        return read_failed(r, errbuf);
-    return stream_may_grow(r->s) ? 0 : 1;
-}
-
-int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr,
-                     const unsigned char **data, char *errbuf)
+int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr, const unsigned char **data)
 {
     struct savefile_stream *s = r->s;
     uint32_t f[4];
-    size_t avail, need, got;
-    int rc;
+    size_t need;
 
-    if (r->broken)
-        return -1;
-    avail = stream_fill(s, RECORD_HEADER);
-    if (avail < RECORD_HEADER) {
-        if ((rc = short_of_bytes(r, errbuf)) != 1)
-            return rc;
-        if (avail == 0)
-            return -1;
-        snprintf(errbuf, PCAP_ERRBUF_SIZE,
-                 "truncated dump file; tried to read %d header bytes, only got %zu",
-                 RECORD_HEADER, avail);
-        return damaged(r);
+    if (stream_fill(s, RECORD_HEADER) < RECORD_HEADER) {
+        if (stream_may_grow(s))
+            return RECORD_WAIT;
+        /* The end: clean, or a record cut short or a read error, which
+         * libpcap reports in its own words. */
+        return s->pos == s->end && !s->err ? RECORD_END : RECORD_LIBPCAP;
     }
     record_fields(r, s->buf + s->pos, f);
-    if (f[2] > r->max_caplen) {
-        if (f[2] > r->snapshot)
-            snprintf(errbuf, PCAP_ERRBUF_SIZE,
-                     "invalid packet capture length %u, bigger than snaplen of %d",
-                     f[2], (int)r->snapshot);
-        else
-            snprintf(errbuf, PCAP_ERRBUF_SIZE,
-                     "invalid packet capture length %u, bigger than maximum of %u",
-                     f[2], r->max_caplen);
-        return damaged(r);
-    }
+    if (f[2] > r->max_caplen)
+        return RECORD_LIBPCAP;       /* libpcap refuses it once it has read the header */
     need = RECORD_HEADER + (size_t)f[2];
-    avail = stream_fill(s, need);
-    if (avail < need) {
-        if ((rc = short_of_bytes(r, errbuf)) != 1)
-            return rc;
-        got = avail - RECORD_HEADER;
-        /* libpcap reads a record longer than the snapshot in two steps. */
-        if (f[2] > r->snapshot && got < r->snapshot)
-            snprintf(errbuf, PCAP_ERRBUF_SIZE,
-                     "truncated dump file; tried to read %d captured bytes, only got %zu",
-                     (int)r->snapshot, got);
-        else
-            snprintf(errbuf, PCAP_ERRBUF_SIZE,
-                     "truncated dump file; tried to read %u captured bytes, only got %zu",
-                     f[2], got);
-        return damaged(r);
-    }
+    if (stream_fill(s, need) < need)
+        return stream_may_grow(s) ? RECORD_WAIT : RECORD_LIBPCAP;
+    if (f[2] > r->snapshot)
+        return RECORD_LIBPCAP;       /* libpcap cuts it to the snapshot length */
     r->hdr.ts.tv_sec = (time_t)f[0];
     r->hdr.ts.tv_usec = (suseconds_t)f[1];
-    /* As libpcap does: a record longer than the snapshot length is cut to it. */
-    r->hdr.caplen = f[2] > r->snapshot ? r->snapshot : f[2];
+    r->hdr.caplen = f[2];
     r->hdr.len = f[3];
     *hdr = &r->hdr;
     *data = s->buf + s->pos + RECORD_HEADER;
     s->pos += need;
-    return 1;
+    return RECORD_PACKET;
 }

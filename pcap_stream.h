@@ -15,9 +15,10 @@
  * what is missing in its own words.
  *
  * Classic pcap files in the plain formats are read record by record by
- * record_next() below, in the words libpcap uses for the same failures
- * (sf-pcap.c); everything else (pcapng, the modified and pre-2.4 formats,
- * link types whose pseudo-headers libpcap rewrites) stays with libpcap. */
+ * record_next() below, which hands libpcap every record it does not read
+ * exactly as libpcap would; everything else (pcapng, the modified and
+ * pre-2.4 formats, link types whose pseudo-headers libpcap rewrites) stays
+ * with libpcap. */
 #ifndef PCAP_STREAM_H
 #define PCAP_STREAM_H
 
@@ -85,10 +86,15 @@ FILE *stream_file(struct savefile_stream *s);
 
 /* ---- classic records, read without libpcap ------------------------------ */
 
+/* record_next reads the common records itself: whole, within the snapshot
+ * length.  Any other record (cut short by the end of the file, longer than
+ * the snapshot length, with an impossible length, after a read error) it
+ * leaves where it is, for libpcap to read through stream_file(): so every
+ * packet and every failure is libpcap's own, in the words of whichever
+ * libpcap version runs. */
 struct record_reader {
     struct savefile_stream *s;
     int swapped;
-    int broken;             /* a damaged record was reported: the file has ended */
     uint32_t snapshot;      /* libpcap's snapshot length for the file */
     uint32_t max_caplen;    /* libpcap's largest sane caplen for the link type */
     struct pcap_pkthdr hdr;
@@ -100,13 +106,14 @@ int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_
 
 #define RECORD_HEADER 16
 
-/* The next record: 1 with *hdr and *data set (valid until the next call);
- * 0 when a pipe has not delivered the whole record yet (wait, then call
- * again); -1 at the end of the file; -2 on a damaged file or a read error,
- * with libpcap's message in errbuf (PCAP_ERRBUF_SIZE bytes), after which the
- * file has ended. */
-int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr,
-                     const unsigned char **data, char *errbuf);
+enum {
+    RECORD_PACKET = 1,      /* *hdr and *data set, valid until the next call */
+    RECORD_WAIT = 0,        /* a pipe has not delivered the whole record yet */
+    RECORD_END = -1,        /* the end of the file, after a whole record */
+    RECORD_LIBPCAP = 2      /* libpcap must read the record at pos (see above) */
+};
+
+int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr, const unsigned char **data);
 
 static inline uint32_t swap32(uint32_t v)
 {
@@ -123,9 +130,10 @@ static inline void record_fields(const struct record_reader *r, const unsigned c
     }
 }
 
-/* The common case inline: a whole record within the snapshot length. */
+/* The next record: RECORD_PACKET, _WAIT, _END or _LIBPCAP.  The common case
+ * inline: a whole record within the snapshot length. */
 static inline int record_next(struct record_reader *r, struct pcap_pkthdr **hdr,
-                              const unsigned char **data, char *errbuf)
+                              const unsigned char **data)
 {
     struct savefile_stream *s = r->s;
     size_t avail = s->end - s->pos;
@@ -142,10 +150,10 @@ static inline int record_next(struct record_reader *r, struct pcap_pkthdr **hdr,
             *hdr = &r->hdr;
             *data = s->buf + s->pos + RECORD_HEADER;
             s->pos += RECORD_HEADER + (size_t)f[2];
-            return 1;
+            return RECORD_PACKET;
         }
     }
-    return record_next_slow(r, hdr, data, errbuf);
+    return record_next_slow(r, hdr, data);
 }
 
 #endif

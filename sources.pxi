@@ -172,38 +172,58 @@ cdef class _SavefileSource(_Source):
             self.s = NULL
 
 
+cdef inline void _unsigned_stamps(lp.pcap_pkthdr *hdr) noexcept:
+    # Classic pcap time stamp fields are unsigned 32-bit (the format, and
+    # libpcap from 1.10.5); earlier libpcaps sign-extend them.
+    hdr.ts.tv_sec = <uint32_t>hdr.ts.tv_sec
+    hdr.ts.tv_usec = <uint32_t>hdr.ts.tv_usec
+
+
 cdef class _RecordSource(_SavefileSource):
     cdef record_reader reader
     cdef lp.bpf_program prog     # the filter, applied here: libpcap never sees these records
     cdef bint prog_set
-    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
 
     cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
-        cdef int rc = record_next(&self.reader, hdr, data, self.errbuf)
-        if rc == 1:
+        cdef int rc = record_next(&self.reader, hdr, data)
+        if rc == RECORD_LIBPCAP:
+            rc = self._libpcap_record(hdr, data)
+        if rc == RECORD_PACKET:
             if not self.prog_set or lp.pcap_offline_filter(&self.prog, hdr[0], data[0]):
                 return _PACKET
             return self._next_matching(hdr, data)
-        return self._outcome(rc)
+        return _NOTHING_YET if rc == RECORD_WAIT else _END
+
+    cdef int _libpcap_record(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        """libpcap reads the record at the stream's position: one that is
+        cut short, longer than the snapshot length or impossible."""
+        cdef int rc
+        if self.ended:
+            return RECORD_END
+        self.s.limit = self.s.end            # a pipe: all that has come
+        clearerr(lp.pcap_file(self.p))
+        rc = lp.pcap_next_ex(self.p, hdr, data)
+        if rc == 1:
+            _unsigned_stamps(hdr[0])
+            return RECORD_PACKET
+        self.ended = True                    # a damaged record ends the file, as with libpcap
+        if rc == lp.PCAP_ERROR_BREAK:
+            return RECORD_END
+        self.read_error(rc)
 
     cdef int _next_matching(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         cdef int rc
         cdef int examined = 1
         while examined < _SLICE:
-            rc = record_next(&self.reader, hdr, data, self.errbuf)
-            if rc != 1:
-                return self._outcome(rc)
+            rc = record_next(&self.reader, hdr, data)
+            if rc == RECORD_LIBPCAP:
+                rc = self._libpcap_record(hdr, data)
+            if rc != RECORD_PACKET:
+                return _NOTHING_YET if rc == RECORD_WAIT else _END
             if lp.pcap_offline_filter(&self.prog, hdr[0], data[0]):
                 return _PACKET
             examined += 1
         return _SKIPPED
-
-    cdef int _outcome(self, int rc) except -3:
-        if rc == 0:
-            return _NOTHING_YET
-        if rc == -1:
-            return _END
-        raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}", _text(self.errbuf), self.filename)
 
     cdef Py_ssize_t count(self, Py_ssize_t limit, int *why) except -1:
         # Counting (with the filter, if any) stays in C: at most `limit`
@@ -211,16 +231,18 @@ cdef class _RecordSource(_SavefileSource):
         cdef lp.pcap_pkthdr *hdr
         cdef const unsigned char *data
         cdef Py_ssize_t n = 0, examined = 0
-        cdef int rc = 1
+        cdef int rc = RECORD_PACKET
         cdef bint filtered = self.prog_set
         while examined < limit:
-            rc = record_next(&self.reader, &hdr, &data, self.errbuf)
-            if rc != 1:
+            rc = record_next(&self.reader, &hdr, &data)
+            if rc == RECORD_LIBPCAP:
+                rc = self._libpcap_record(&hdr, &data)
+            if rc != RECORD_PACKET:
                 break
             examined += 1
             if not filtered or lp.pcap_offline_filter(&self.prog, hdr, data):
                 n += 1
-        why[0] = _PACKET if rc == 1 else self._outcome(rc)
+        why[0] = _PACKET if rc == RECORD_PACKET else _NOTHING_YET if rc == RECORD_WAIT else _END
         return n
 
     cdef int set_filter(self, lp.bpf_program *prog) except -1:
@@ -258,8 +280,7 @@ cdef class _LibpcapSource(_SavefileSource):
         rc = lp.pcap_next_ex(self.p, hdr, data)
         if rc == 1:
             if self.classic:
-                hdr[0].ts.tv_sec = <uint32_t>hdr[0].ts.tv_sec
-                hdr[0].ts.tv_usec = <uint32_t>hdr[0].ts.tv_usec
+                _unsigned_stamps(hdr[0])
             return _PACKET
         if rc == lp.PCAP_ERROR_BREAK:
             if stream_may_grow(s):
