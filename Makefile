@@ -1,38 +1,50 @@
-# make demo   set everything up, then run examples/sniff.py on a savefile and on lo
-# make test   set everything up, then run the whole test suite
-# make bench  the side-by-side benchmark (bench/README.md)
-# make docs   the Sphinx site, warnings as errors
+# make demo    set everything up, then run examples/sniff.py on a savefile and on lo
+# make test    set everything up, then run the whole test suite and the libpcap version matrix
+# make matrix  the module against libpcap 1.8.1, 1.9.1, 1.10.1 and 1.10.6 (tools/libpcap_matrix.py)
+# make wheel   a self-contained wheel in dist/, libpcap 1.10.6 linked in (tools/build_wheel.py)
+# make bench   the side-by-side benchmark (bench/README.md)
+# make docs    the Sphinx site, warnings as errors
 #
 # Set-up, done once and again whenever a source changes: libpcap-dev (and
-# tcpdump, ip, setpriv and cc, used by tests and the bench) from apt-get when
-# missing, a virtual environment in .venv, the module built and installed
-# into it with its test dependencies.
+# tcpdump, ip, setpriv, cc, pkg-config, flex, bison, used by tests, the
+# version matrix and the bench) from apt-get when missing, a virtual
+# environment in .venv, the module built and installed into it (editable)
+# with its test dependencies, and its type stubs where type checkers look.
 
 PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SOURCES := pyproject.toml setup.py pcap.pyx $(wildcard *.pxi) pcap_ex.c pcap_ex.h pcap_stream.c pcap_stream.h libpcap.pxd pcap.pyi
+SOURCES := pyproject.toml setup.py pcap.pyx $(wildcard *.pxi) pcap_ex.c pcap_ex.h pcap_stream.c pcap_stream.h dlt_names.h libpcap.pxd pcap.pyi
+APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison
 
-.PHONY: demo test bench docs setup system-packages clean
+.PHONY: demo test matrix wheel bench docs setup system-packages clean
 
 setup: $(STAMP)
 
 system-packages:
 	@if [ ! -f /usr/include/pcap/pcap.h ] || ! command -v tcpdump >/dev/null \
-	    || ! command -v ip >/dev/null || ! command -v setpriv >/dev/null || ! command -v cc >/dev/null; then \
+	    || ! command -v ip >/dev/null || ! command -v setpriv >/dev/null || ! command -v cc >/dev/null \
+	    || ! command -v pkg-config >/dev/null || ! command -v flex >/dev/null || ! command -v bison >/dev/null; then \
 	    if [ "$$(id -u)" != 0 ]; then \
-	        echo "missing system packages: run 'apt-get install libpcap-dev tcpdump iproute2 util-linux gcc' as root" >&2; exit 1; \
+	        echo "missing system packages: run 'apt-get install $(APT_PACKAGES)' as root" >&2; exit 1; \
 	    fi; \
+	    echo "make: installing system packages: $(APT_PACKAGES)"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -q libpcap-dev tcpdump iproute2 util-linux gcc >/dev/null 2>&1 \
-	    || { apt-get update -q >/dev/null && apt-get install -y -q libpcap-dev tcpdump iproute2 util-linux gcc >/dev/null; }; \
+	    apt-get install -y -q $(APT_PACKAGES) >/dev/null 2>&1 \
+	    || { apt-get update -q >/dev/null && apt-get install -y -q $(APT_PACKAGES) >/dev/null; }; \
 	fi
 
 $(STAMP): $(SOURCES) | system-packages
-	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(VPY) || { echo "make: creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	$(VPY) -m pip install -q --upgrade pip
+	@echo "make: building the module and installing it with its test dependencies into $(VENV) (about a minute)"
 	$(VPY) -m pip install -q -e '.[test]'
+	@# An editable install leaves the stubs out of site-packages: link them in,
+	@# so that mypy and pyright run with this venv see pcap's types.
+	$(VPY) -c "import os, sysconfig; d = os.path.join(sysconfig.get_paths()['purelib'], 'pcap-stubs'); \
+	    os.makedirs(d, exist_ok=True); f = os.path.join(d, '__init__.pyi'); \
+	    os.path.lexists(f) and os.remove(f); os.symlink(os.path.abspath('pcap.pyi'), f)"
 	touch $@
 
 demo: $(STAMP)
@@ -41,7 +53,16 @@ demo: $(STAMP)
 	$(VPY) examples/sniff.py -i lo -c 6 --timeout 10 --send-test-traffic 'udp port 50007'
 
 test: $(STAMP)
+	@echo "make: running the test suite"
 	$(VPY) -m pytest
+	@echo "make: the version matrix (builds 4 libpcaps the first time: a few minutes)"
+	$(VPY) tools/libpcap_matrix.py
+
+matrix: $(STAMP)
+	$(VPY) tools/libpcap_matrix.py
+
+wheel: $(STAMP)
+	$(VPY) tools/build_wheel.py
 
 bench: $(STAMP)
 	$(VPY) bench/run.py
@@ -51,4 +72,4 @@ docs: $(STAMP)
 	$(VPY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) build *.egg-info pcap.c pcap*.so docs/_build bench/.work
+	rm -rf $(VENV) build dist *.egg-info pcap.c pcap*.so docs/_build bench/.work

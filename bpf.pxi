@@ -20,7 +20,7 @@ cdef class bpf:
     def __cinit__(self):
         self._compiled = False
 
-    def __init__(self, expr, int dlt=DLT_RAW, int snaplen=65535, optimize=True):
+    def __init__(self, expr, int dlt=lp.DLT_RAW, int snaplen=65535, optimize=True):
         cdef bytes bexpr = _encode_filter(expr)
         cdef lp.pcap_t *dead = lp.pcap_open_dead(dlt, snaplen)
         if dead == NULL:

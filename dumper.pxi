@@ -22,7 +22,7 @@ cdef class dumper:
         self._dead = NULL
         self._d = NULL
 
-    def __init__(self, path, int dlt=DLT_EN10MB, int snaplen=65535, nano=False, append=False,
+    def __init__(self, path, int dlt=lp.DLT_EN10MB, int snaplen=65535, nano=False, append=False,
                  timestamp_in_ns=False):
         cdef bytes bpath = _encode_name(path, "path")
         if self._d != NULL:
@@ -39,7 +39,8 @@ cdef class dumper:
         if self._dead == NULL:
             raise PcapError(f"dumper: cannot make a handle for link type {dlt}")
         errno_set(0)
-        if append:
+        # (libpcap before 1.9 does not create a missing file to append to.)
+        if append and _os.path.exists(bpath):
             self._d = lp.pcap_dump_open_append(self._dead, bpath)
         else:
             self._d = lp.pcap_dump_open(self._dead, bpath)

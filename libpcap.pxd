@@ -31,6 +31,20 @@ cdef extern from "pcap.h" nogil:
         PCAP_IF_RUNNING
         PCAP_IF_WIRELESS
         PCAP_NETMASK_UNKNOWN
+        # The link types the module's own code names; every DLT_* the
+        # header defines is exported from dlt_names.h.
+        DLT_NULL
+        DLT_EN10MB
+        DLT_IEEE802
+        DLT_ARCNET
+        DLT_SLIP
+        DLT_PPP
+        DLT_FDDI
+        DLT_PFLOG
+        DLT_PFSYNC
+        DLT_LOOP
+        DLT_RAW
+        DLT_LINUX_SLL
 
     ctypedef enum pcap_direction_t:
         PCAP_D_INOUT

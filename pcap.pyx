@@ -8,6 +8,7 @@ signal handlers in charge, so Ctrl-C always works.
 """
 
 # The module, one file a concern:
+#   dlt_names.h    the DLT_* link-type names (tools/gen_dlt.py)
 #   errors.pxi     the exceptions, and the two helpers every failure goes through
 #   devices.pxi    interfaces, lookupdev/lookupnet, link-type names
 #   bpf.pxi        BPF programs compiled without a handle
@@ -88,7 +89,21 @@ cdef extern from "pcap_stream.h" nogil:
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)
 
-include "dlt.pxi"
+cdef extern from "dlt_names.h":
+    struct dlt_name:
+        const char *name
+        int value
+    const dlt_name DLT_NAMES[]
+    size_t DLT_NAMES_COUNT
+
+# The DLT_* constants of the libpcap the module is built against: every
+# name of libpcap 1.8.1 to 1.10.6 that its header defines, with its value.
+cdef void _export_dlt_names(dict namespace):
+    cdef size_t i
+    for i in range(DLT_NAMES_COUNT):
+        namespace[DLT_NAMES[i].name.decode("ascii")] = DLT_NAMES[i].value
+
+_export_dlt_names(globals())
 
 __version__ = "2.0.0"
 
@@ -99,9 +114,9 @@ PCAP_TSTAMP_PRECISION_MICRO = lp.PCAP_TSTAMP_PRECISION_MICRO
 PCAP_TSTAMP_PRECISION_NANO = lp.PCAP_TSTAMP_PRECISION_NANO
 
 # Length of the link-layer header for the link types pypcap knew about.
-dltoff = {DLT_NULL: 4, DLT_EN10MB: 14, DLT_IEEE802: 22, DLT_ARCNET: 6,
-          DLT_SLIP: 16, DLT_PPP: 4, DLT_FDDI: 21, DLT_PFLOG: 48, DLT_PFSYNC: 4,
-          DLT_LOOP: 4, DLT_RAW: 0, DLT_LINUX_SLL: 16}
+dltoff = {lp.DLT_NULL: 4, lp.DLT_EN10MB: 14, lp.DLT_IEEE802: 22, lp.DLT_ARCNET: 6,
+          lp.DLT_SLIP: 16, lp.DLT_PPP: 4, lp.DLT_FDDI: 21, lp.DLT_PFLOG: 48, lp.DLT_PFSYNC: 4,
+          lp.DLT_LOOP: 4, lp.DLT_RAW: 0, lp.DLT_LINUX_SLL: 16}
 
 include "errors.pxi"
 include "devices.pxi"

@@ -10,6 +10,13 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdio.h>
+#include <sys/socket.h>   /* struct sockaddr: libpcap 1.8's pcap.h leaves it out */
+
+/* libpcap 1.8 has no wireless flag (1.9 added it): there, no interface is
+ * reported as wireless. */
+#ifndef PCAP_IF_WIRELESS
+#define PCAP_IF_WIRELESS 0
+#endif
 
 /* Longest single wait with the GIL released.  Between two waits the caller
  * takes the GIL back to run Python's signal handlers and to notice

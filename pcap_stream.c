@@ -141,7 +141,9 @@ static size_t unit_size(const struct savefile_stream *s, const unsigned char *u,
         if (avail < 8)
             return 8;
         total = get32(s, u + 4);
-        if (total < 12 || total % 4 != 0 || total > PCAPNG_MAX_BLOCK)
+        /* (A length that is not a multiple of 4 is refused at the header
+         * from libpcap 1.9 on, read whole by 1.8: wait for all of it.) */
+        if (total < 12 || total > PCAPNG_MAX_BLOCK)
             return 8;
         return total;
     }
@@ -220,8 +222,18 @@ int stream_open_ready(struct savefile_stream *s)
         if (at + 8 > s->end - s->pos)
             break;
         size = unit_size(s, s->buf + s->pos + at, avail);
-        if (size == 8) {   /* a length libpcap rejects: it reads no further */
-            s->limit = s->pos + at + (at == 0 ? 12 : 8);
+        if (at == 0 && get32(s, s->buf + s->pos + 4) < 28) {
+            s->limit = s->pos + 12;   /* a section header too short: refused at once */
+            return 1;
+        }
+        if (at == 0 && size == 8) {
+            /* A huge section header: libpcap 1.10.5 and later refuse it at
+             * once, earlier ones read on to the end of the file. */
+            stream_fill(s, s->end - s->pos + 1);
+            break;
+        }
+        if (size == 8) {   /* a length libpcap refuses: it reads no further */
+            s->limit = s->pos + at + 8;
             return 1;
         }
         if (stream_fill(s, at + size) < at + size)

@@ -1,68 +1,117 @@
-"""Build the pcap extension against the system libpcap.
+"""Build the pcap extension against libpcap 1.8.1 or newer.
 
-libpcap is found with pkg-config; set PCAP_CFLAGS and PCAP_LIBS to build
-against another copy.
+libpcap is found with pkg-config (PKG_CONFIG names another one), or with
+pcap-config (PCAP_CONFIG) where it has no .pc file, as libpcap 1.8 does;
+PCAP_CFLAGS and PCAP_LIBS override both, to build against another copy
+(PCAP_LIBS may name a static libpcap.a).  Every failure to find a usable
+libpcap stops the build with one line saying what is wrong and what to do.
 """
 import glob
 import os
+import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
+OLDEST = (1, 8, 1)
+INSTALL = ("install libpcap's development files (Debian/Ubuntu: apt-get install libpcap-dev; "
+           "Fedora: dnf install libpcap-devel), or set PCAP_CFLAGS and PCAP_LIBS")
+
+
+def fail(cause, fix):
+    sys.exit(f"pcap build: {cause}; {fix}")
+
+
 try:
     from Cython.Build import cythonize
 except ImportError:
-    sys.exit("building pcap needs Cython 3 or newer: pip install 'Cython>=3'")
-
-MISSING = """
-libpcap's development files were not found.
-On Debian or Ubuntu:   apt-get install libpcap-dev
-On Fedora:             dnf install libpcap-devel
-(or set PCAP_CFLAGS and PCAP_LIBS to the compiler and linker flags of your libpcap)
-"""
+    fail("Cython 3 is not installed", "pip install 'Cython>=3' (pip install . does this by itself)")
 
 
-def pkg_config(*args):
+def tool_output(tool, *args):
+    """stdout of ``tool args`` split into words; None when it fails."""
     try:
-        out = subprocess.run(["pkg-config", *args, "libpcap"], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run([*shlex.split(tool), *args], check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     return shlex.split(out)
 
 
-def libpcap_flags():
+def find_libpcap():
+    """(cflags, libs, how they were found)."""
     cflags = os.environ.get("PCAP_CFLAGS")
     libs = os.environ.get("PCAP_LIBS")
     if cflags is not None or libs is not None:
-        return shlex.split(cflags or ""), shlex.split(libs or "-lpcap")
-    cflags, libs = pkg_config("--cflags"), pkg_config("--libs")
-    if cflags is None or libs is None:
-        sys.exit(MISSING)
-    probe = subprocess.run(["cc", "-E", *cflags, "-"], input="#include <pcap.h>\n",
-                           capture_output=True, text=True)
-    if probe.returncode != 0:
-        sys.exit(MISSING)
-    return cflags, libs
+        return shlex.split(cflags or ""), shlex.split(libs or "-lpcap"), "PCAP_CFLAGS/PCAP_LIBS"
+    pkg_config = os.environ.get("PKG_CONFIG", "pkg-config")
+    have_pkg_config = shutil.which(shlex.split(pkg_config)[0]) is not None
+    if have_pkg_config:
+        cflags, libs = tool_output(pkg_config, "--cflags", "libpcap"), tool_output(pkg_config, "--libs", "libpcap")
+        if cflags is not None and libs is not None:
+            return cflags, libs, "pkg-config"
+    pcap_config = os.environ.get("PCAP_CONFIG", "pcap-config")
+    cflags, libs = tool_output(pcap_config, "--cflags"), tool_output(pcap_config, "--libs")
+    if cflags is not None and libs is not None:
+        return cflags, libs, "pcap-config"
+    if not have_pkg_config:
+        fail("pkg-config is not installed and there is no pcap-config, so libpcap cannot be found",
+             "install pkg-config (Debian/Ubuntu: apt-get install pkg-config), or set PCAP_CFLAGS and PCAP_LIBS")
+    fail("neither pkg-config nor pcap-config finds libpcap", INSTALL)
 
 
-cflags, libs = libpcap_flags()
-ext = Extension(
-    "pcap",
-    sources=["pcap.pyx", "pcap_ex.c", "pcap_stream.c"],
-    depends=["pcap_ex.h", "pcap_stream.h", "libpcap.pxd", *glob.glob("*.pxi")],
-    extra_compile_args=cflags,
-    extra_link_args=libs,
-)
+def check_libpcap(cc, cflags, libs, how):
+    """The version of the libpcap those flags build against, after checking
+    that its header compiles and its library links."""
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "probe.c")
+        with open(src, "w") as f:
+            f.write('#include <stdio.h>\n#include <pcap.h>\n'
+                    'int main(void) { puts(pcap_lib_version()); return 0; }\n')
+        proc = subprocess.run([*cc, *cflags, "-c", src, "-o", os.path.join(d, "probe.o")],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            first = next((l for l in proc.stderr.splitlines() if "error" in l), proc.stderr.strip()[:200])
+            fail(f"<pcap.h> does not compile with the flags from {how} ({' '.join(cflags) or 'none'}): {first.strip()}",
+                 INSTALL if how != "PCAP_CFLAGS/PCAP_LIBS" else "correct PCAP_CFLAGS")
+        exe = os.path.join(d, "probe")
+        proc = subprocess.run([*cc, os.path.join(d, "probe.o"), "-o", exe, *libs], capture_output=True, text=True)
+        if proc.returncode != 0:
+            first = next((l for l in proc.stderr.splitlines() if l.strip()), "")
+            fail(f"cannot link with libpcap using {' '.join(libs)} (from {how}): {first.strip()}",
+                 INSTALL if how != "PCAP_CFLAGS/PCAP_LIBS" else "correct PCAP_LIBS")
+        proc = subprocess.run([exe], capture_output=True, text=True)
+    m = re.search(r"version (\d+)\.(\d+)\.(\d+)", proc.stdout)
+    if proc.returncode != 0 or not m:
+        fail(f"the libpcap found with {how} does not run ({(proc.stdout + proc.stderr).strip()[:200]})",
+             "check that its shared library is on the loader's path (an rpath in PCAP_LIBS)")
+    version = tuple(int(x) for x in m.groups())
+    if version < OLDEST:
+        fail(f"libpcap {'.'.join(map(str, version))} (from {how}) is older than 1.8.1, the oldest this module supports",
+             "install libpcap 1.8.1 or newer, or point PCAP_CFLAGS and PCAP_LIBS at one")
+    return proc.stdout.strip()
 
-class build_ext_with_stub(build_ext):
-    """Also install pcap.pyi, as the PEP 561 stub-only package pcap-stubs
-    (type checkers do not read a top-level .pyi from site-packages)."""
+
+class build_ext_checked(build_ext):
+    """Find and check libpcap before compiling, say what was found; also
+    install pcap.pyi as the PEP 561 stub-only package pcap-stubs (type
+    checkers do not read a top-level .pyi from site-packages)."""
 
     def run(self):
+        cc = shlex.split(os.environ.get("CC", "cc"))
+        if shutil.which(cc[0]) is None:
+            fail(f"no C compiler ({cc[0]}) found",
+                 "install one (Debian/Ubuntu: apt-get install gcc), or set CC")
+        cflags, libs, how = find_libpcap()
+        print(f"pcap build: {check_libpcap(cc, cflags, libs, how)}, found with {how}; "
+              "compiling the extension (about a minute)", flush=True)
+        for ext in self.extensions:
+            ext.extra_compile_args = cflags
+            ext.extra_link_args = libs
         super().run()
         if not self.inplace:
             target = os.path.join(self.build_lib, "pcap-stubs")
@@ -70,7 +119,13 @@ class build_ext_with_stub(build_ext):
             self.copy_file("pcap.pyi", os.path.join(target, "__init__.pyi"))
 
 
+ext = Extension(
+    "pcap",
+    sources=["pcap.pyx", "pcap_ex.c", "pcap_stream.c"],
+    depends=["pcap_ex.h", "pcap_stream.h", "dlt_names.h", "libpcap.pxd", *glob.glob("*.pxi")],
+)
+
 setup(
-    cmdclass={"build_ext": build_ext_with_stub},
-    ext_modules=cythonize([ext], compiler_directives={"language_level": 3}),
+    cmdclass={"build_ext": build_ext_checked},
+    ext_modules=cythonize([ext], compiler_directives={"language_level": 3}, quiet=True),
 )
