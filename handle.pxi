@@ -570,6 +570,39 @@ cdef class pcap:
             raise _pcap_error(rc, f"stats on {self._name!r}", _text(lp.pcap_geterr(p)))
         return _stats_type()(st.ps_recv, st.ps_drop, st.ps_ifdrop)
 
+    def set_fanout(self, int group, int mode=PACKET_FANOUT_HASH, int flags=0):
+        """set_fanout(group, mode=FANOUT_HASH, flags=0)
+
+        Join the Linux PACKET_FANOUT group ``group`` (0 to 65535) of this
+        live handle's interface: the kernel then gives each packet of the
+        interface to one of the handles, in this and other processes, that
+        joined the same group, so that several workers share one
+        interface's traffic.  ``mode`` says which one: FANOUT_HASH (by flow:
+        every packet of a flow to the same member), FANOUT_LB (round robin),
+        FANOUT_CPU (by the CPU that received it), FANOUT_ROLLOVER (to one
+        member until it is full, then the next), FANOUT_RND (at random),
+        FANOUT_QM (by the NIC's receive queue).  ``flags``:
+        FANOUT_FLAG_DEFRAG (reassemble IP fragments first, so that they hash
+        together), FANOUT_FLAG_ROLLOVER (move on to another member when one
+        is full).  Every member of a group uses the same mode and flags.
+        Raises ValueError for a group, mode or flags out of range, PcapError
+        on a savefile, and PcapError with the kernel's errno when the kernel
+        refuses (for instance a group of another mode: EINVAL).
+        """
+        cdef lp.pcap_t *p = self._handle()
+        if not 0 <= group <= 0xffff:
+            raise ValueError(f"group must be 0 to 65535, not {group}")
+        if mode not in (PACKET_FANOUT_HASH, PACKET_FANOUT_LB, PACKET_FANOUT_CPU, PACKET_FANOUT_ROLLOVER,
+                        PACKET_FANOUT_RND, PACKET_FANOUT_QM):
+            raise ValueError(f"mode must be one of the FANOUT_ modes, not {mode}")
+        if flags & ~(PACKET_FANOUT_FLAG_ROLLOVER | PACKET_FANOUT_FLAG_DEFRAG):
+            raise ValueError(f"flags must be FANOUT_FLAG_DEFRAG and/or FANOUT_FLAG_ROLLOVER, not {flags:#x}")
+        if not self._src.live:
+            raise _pcap_error(lp.PCAP_ERROR, f"set fanout on {self._name!r}",
+                              "fanout is for live Linux capture handles, not savefiles")
+        if join_fanout(lp.pcap_fileno(p), group, mode | flags) < 0:
+            raise _os_error(errno, f"join fanout group {group} on {self._name!r}", None)
+
     def dump_open(self, path, append=False):
         """dump_open(path, append=False) -> dumper
 

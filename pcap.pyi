@@ -30,6 +30,14 @@ PCAP_D_IN: int
 PCAP_D_OUT: int
 PCAP_TSTAMP_PRECISION_MICRO: int
 PCAP_TSTAMP_PRECISION_NANO: int
+FANOUT_HASH: int
+FANOUT_LB: int
+FANOUT_CPU: int
+FANOUT_ROLLOVER: int
+FANOUT_RND: int
+FANOUT_QM: int
+FANOUT_FLAG_ROLLOVER: int
+FANOUT_FLAG_DEFRAG: int
 
 # Length of the link-layer header of the link types pypcap knew about.
 dltoff: dict[int, int]
@@ -408,6 +416,7 @@ class pcap(Generic[_TS]):
     def sendpacket(self, buf: Buffer) -> int: ...
     def geterr(self) -> str: ...
     def stats(self) -> Stats: ...
+    def set_fanout(self, group: int, mode: int = 0, flags: int = 0) -> None: ...
     def dump_open(self, path: _Path, append: bool = False) -> dumper[_TS]: ...
 
 # -- writing savefiles --------------------------------------------------------

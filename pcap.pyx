@@ -53,6 +53,16 @@ cdef extern from "pcap_ex.h" nogil:
     int open_readonly(const char *path)
     int is_directory(int fd)
     void errno_set "errno_set"(int value)
+    enum:
+        PACKET_FANOUT_HASH
+        PACKET_FANOUT_LB
+        PACKET_FANOUT_CPU
+        PACKET_FANOUT_ROLLOVER
+        PACKET_FANOUT_RND
+        PACKET_FANOUT_QM
+        PACKET_FANOUT_FLAG_ROLLOVER
+        PACKET_FANOUT_FLAG_DEFRAG
+    int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)
 
 cdef extern from "pcap_stream.h" nogil:
     enum:
@@ -112,6 +122,16 @@ PCAP_D_IN = lp.PCAP_D_IN
 PCAP_D_OUT = lp.PCAP_D_OUT
 PCAP_TSTAMP_PRECISION_MICRO = lp.PCAP_TSTAMP_PRECISION_MICRO
 PCAP_TSTAMP_PRECISION_NANO = lp.PCAP_TSTAMP_PRECISION_NANO
+
+# Linux PACKET_FANOUT modes and flags, for pcap.set_fanout().
+FANOUT_HASH = PACKET_FANOUT_HASH
+FANOUT_LB = PACKET_FANOUT_LB
+FANOUT_CPU = PACKET_FANOUT_CPU
+FANOUT_ROLLOVER = PACKET_FANOUT_ROLLOVER
+FANOUT_RND = PACKET_FANOUT_RND
+FANOUT_QM = PACKET_FANOUT_QM
+FANOUT_FLAG_ROLLOVER = PACKET_FANOUT_FLAG_ROLLOVER
+FANOUT_FLAG_DEFRAG = PACKET_FANOUT_FLAG_DEFRAG
 
 # Length of the link-layer header for the link types pypcap knew about.
 dltoff = {lp.DLT_NULL: 4, lp.DLT_EN10MB: 14, lp.DLT_IEEE802: 22, lp.DLT_ARCNET: 6,

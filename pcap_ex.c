@@ -61,6 +61,18 @@ void errno_set(int value)
     errno = value;
 }
 
+int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)
+{
+#if defined(__linux__) && defined(PACKET_FANOUT)
+    int arg = (int)((group & 0xffff) | (mode_and_flags << 16));
+    return setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg));
+#else
+    (void)fd; (void)group; (void)mode_and_flags;
+    errno = ENOTSUP;
+    return -1;
+#endif
+}
+
 int sockaddr_to_text(const struct sockaddr *sa, char *buf, size_t buflen)
 {
     buf[0] = '\0';

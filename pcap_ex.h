@@ -52,6 +52,36 @@ int is_directory(int fd);
 /* errno = value, for Cython. */
 void errno_set(int value);
 
+/* Linux PACKET_FANOUT (linux/if_packet.h): the modes and flags, with the
+ * kernel's values where the headers are too old to name them. */
+#ifdef __linux__
+#include <linux/if_packet.h>
+#endif
+#ifndef PACKET_FANOUT_HASH
+#define PACKET_FANOUT_HASH 0
+#define PACKET_FANOUT_LB 1
+#define PACKET_FANOUT_CPU 2
+#endif
+#ifndef PACKET_FANOUT_ROLLOVER
+#define PACKET_FANOUT_ROLLOVER 3
+#endif
+#ifndef PACKET_FANOUT_RND
+#define PACKET_FANOUT_RND 4
+#endif
+#ifndef PACKET_FANOUT_QM
+#define PACKET_FANOUT_QM 5
+#endif
+#ifndef PACKET_FANOUT_FLAG_ROLLOVER
+#define PACKET_FANOUT_FLAG_ROLLOVER 0x1000
+#endif
+#ifndef PACKET_FANOUT_FLAG_DEFRAG
+#define PACKET_FANOUT_FLAG_DEFRAG 0x8000
+#endif
+
+/* Join the packet socket fd to fanout group `group` with mode | flags.
+ * Returns 0, or -1 with errno set (ENOTSUP where there is no fanout). */
+int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags);
+
 /* Print a socket address from pcap_findalldevs() as text: dotted IPv4,
  * IPv6, or a colon-separated hardware address for AF_PACKET.  Returns the
  * address family, or -1 when the family is not printable (buf is then ""). */

@@ -79,6 +79,11 @@ CASES: dict[str, list[Case]] = {
         Case([], [r"^lo: up running loopback$", r"^    AF_INET\s+127\.0\.0\.1 netmask 255\.0\.0\.0$"]),
         Case(["lo"], [r"^lo: up running loopback$", r"^    AF_PACKET 00:00:00:00:00:00$"]),
     ],
+    "fanout.py": [
+        Case(["--send-test-traffic"], [r"^ready$", r"^worker \d+: \d+ packets? in \d+ flows?$",
+                                       r"^8 flows, 0 seen by more than one worker; 36 datagrams sent$"],
+             live=True, in_order=True),
+    ],
     "nonblocking.py": [
         Case(["-c", "3"], [r"^getnonblock\(\) -> True$",
                            r"^readpkts\(\) -> \[\] after \d+\.\d+ ms$",

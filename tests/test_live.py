@@ -3,6 +3,7 @@ second handle, and on a veth pair whose other end lives in a network
 namespace the tests create (Ethernet link type, promiscuous mode,
 setdirection).  Every wait is bounded: handles have timeouts, iteration has a
 breakloop timer, and a per-test alarm turns a hang into a failure."""
+import errno
 import faulthandler
 import json
 import os
@@ -16,11 +17,12 @@ import sys
 import time
 import uuid
 import warnings
+from pathlib import Path
 
 import pytest
 
 import pcap
-from conftest import breakloop_after, can_capture, need
+from conftest import breakloop_after, can_capture, free_port, need, udp_frame, write_pcap
 
 IFF_PROMISC = 0x100
 ETH_P_EXPERIMENTAL = 0x88B5      # IEEE 802 local experimental EtherType
@@ -390,8 +392,10 @@ import json, socket, sys
 raw = None
 for kind, *args in json.load(sys.stdin):
     if kind == "udp":
-        dst, port, payload = args
+        dst, port, payload, *sport = args
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            if sport:
+                s.bind(("", sport[0]))
             s.sendto(bytes.fromhex(payload), (dst, port))
     else:
         dev, frame = args
@@ -463,8 +467,8 @@ class Veth:
         spec = []
         for kind, *args in items:
             if kind == "udp":
-                port, payload = args
-                spec.append(["udp", self.peer_ip, port, payload.hex()])
+                port, payload, *sport = args
+                spec.append(["udp", self.peer_ip, port, payload.hex(), *sport])
             else:
                 spec.append(["raw", self.ns_if, args[0].hex()])
         subprocess.run(["ip", "netns", "exec", self.ns, sys.executable, "-I", "-c", SENDER],
@@ -588,3 +592,62 @@ def test_missing_device_error(live):
     msg = info.value.args[0]
     assert type(msg) is str
     assert "No such device" in msg        # libpcap's pcap_statustostr / errbuf words
+
+
+# -- PACKET_FANOUT: several processes share one interface ------------------------
+
+def test_fanout_workers_share_a_veth_each_packet_once_each_flow_to_one(veth):
+    """examples/fanout.py with 3 workers on the veth: the datagrams of 12
+    flows (flow k sends k + 1) reach the workers exactly once between them,
+    every flow all in one worker, and more than one worker gets some."""
+    port = free_port()
+    child = subprocess.Popen([sys.executable, str(Path(__file__).parent.parent / "examples" / "fanout.py"),
+                              "-i", veth.root_if, "-w", "3", "--seconds", "4", "--json",
+                              "--filter", f"udp and dst port {port}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n", child.stderr.read() if child.poll() is not None else ""
+        sent = {}
+        items = []
+        for k in range(12):
+            sport = 40000 + k
+            for j in range(k + 1):
+                items.append(("udp", port, marker(f"fanout {k} {j}"), sport))
+            sent[f"udp {veth.ns_ip}:{sport} > {veth.peer_ip}:{port}"] = k + 1
+        veth.send_from_ns(items)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    workers = result["workers"]
+    assert len(workers) == 3
+    seen = {}
+    for flows in workers.values():
+        for key, (n, _) in flows.items():
+            assert key not in seen, f"{key} reached two workers"
+            seen[key] = n
+    assert seen == sent, "a packet was lost or delivered twice"
+    assert sum(1 for flows in workers.values() if flows) >= 2, workers
+
+
+def test_fanout_refused_on_a_savefile_and_for_bad_arguments(tmp_path, live):
+    path = write_pcap(tmp_path / "f.pcap", [(1, 0, udp_frame(b"x"))])
+    with pcap.pcap(str(path)) as p:
+        with pytest.raises(pcap.PcapError, match="fanout is for live Linux capture handles"):
+            p.set_fanout(1)
+    with pcap.pcap("lo") as p:
+        with pytest.raises(ValueError, match="group must be 0 to 65535"):
+            p.set_fanout(70000)
+        with pytest.raises(ValueError, match="mode must be one of"):
+            p.set_fanout(1, 99)
+        with pytest.raises(ValueError, match="flags must be"):
+            p.set_fanout(1, pcap.FANOUT_HASH, 0x1)
+        group = os.getpid() & 0xFFFF
+        p.set_fanout(group, pcap.FANOUT_LB)
+        with pcap.pcap("lo") as q:
+            with pytest.raises(pcap.PcapError, match=f"join fanout group {group}") as ei:
+                q.set_fanout(group, pcap.FANOUT_HASH)     # another mode than the group's
+            assert ei.value.errno == errno.EINVAL
