@@ -95,6 +95,7 @@ cdef extern from "pcap_stream.h" nogil:
         RECORD_LIBPCAP
     int record_reader_init(record_reader *r, savefile_stream *s, lp.pcap_t *p)
     int record_next(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
+    size_t record_count(record_reader *r, size_t limit)
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)

@@ -156,4 +156,27 @@ static inline int record_next(struct record_reader *r, struct pcap_pkthdr **hdr,
     return record_next_slow(r, hdr, data);
 }
 
+/* Counting without a filter: pass over up to `limit` records that
+ * record_next would take in its inline case, without making their headers;
+ * returns how many.  Stops early where record_next has more to do. */
+static inline size_t record_count(struct record_reader *r, size_t limit)
+{
+    struct savefile_stream *s = r->s;
+    const unsigned char *buf = s->buf;
+    size_t pos = s->pos, end = s->end, n = 0;
+    uint32_t caplen;
+
+    while (n < limit && end - pos >= RECORD_HEADER) {
+        memcpy(&caplen, buf + pos + 8, 4);
+        if (r->swapped)
+            caplen = swap32(caplen);
+        if (caplen > r->snapshot || end - pos - RECORD_HEADER < (size_t)caplen)
+            break;
+        pos += RECORD_HEADER + (size_t)caplen;
+        n++;
+    }
+    s->pos = pos;
+    return n;
+}
+
 #endif

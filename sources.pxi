@@ -234,6 +234,11 @@ cdef class _RecordSource(_SavefileSource):
         cdef int rc = RECORD_PACKET
         cdef bint filtered = self.prog_set
         while examined < limit:
+            if not filtered:
+                n += record_count(&self.reader, limit - examined)
+                examined = n
+                if examined == limit:
+                    break
             rc = record_next(&self.reader, &hdr, &data)
             if rc == RECORD_LIBPCAP:
                 rc = self._libpcap_record(&hdr, &data)

@@ -200,6 +200,19 @@ def read_with_module(name, fd=None):
             packets.append((ts, len(buf), p.wirelen, buf.hex()))
 
 
+def count_with_module(path):
+    """What dispatch(-1) without a callback, which counts in C, makes of ``path``."""
+    try:
+        p = pcap.pcap(path)
+    except pcap.PcapError:
+        return "O"
+    with p:
+        try:
+            return p.dispatch(-1)
+        except pcap.PcapError:
+            return "error"
+
+
 def read_through_pipe(data, rng):
     """read_with_module of ``data`` written into a pipe in random pieces."""
     r, w = os.pipe()
@@ -268,6 +281,8 @@ def test_same_packets_and_failures_as_libpcap(tmp_path, ref_reader):
     for path, data in paths.items():
         check_same(path, data, reference[path], read_with_module(path), "file")
         tag, rest = reference[path][1]
+        want = "O" if tag == "O" else len(reference[path][0]) if rest == "end" else "error"
+        assert count_with_module(path) == want, f"{path}: counting in C differs from libpcap"
         outcomes["O" if tag == "O" else "E end" if rest == "end" else "E error"] += 1
         packets += len(reference[path][0])
     pipe_rng = random.Random(7)
