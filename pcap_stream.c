@@ -285,8 +285,8 @@ static ssize_t serve(void *cookie, char *out, size_t n)
     if (s->serve_all) {
         avail = stream_fill(s, n < STREAM_BUFFER ? n : STREAM_BUFFER);
     } else {
-        if (s->limit < s->pos)
-            s->limit = s->pos;
+        if (!stream_may_grow(s) || s->limit < s->pos)
+            s->limit = stream_may_grow(s) ? s->pos : s->end;   /* once the pipe has ended, all of it */
         avail = s->limit - s->pos;
     }
     if (avail == 0 && s->err) {
