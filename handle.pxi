@@ -72,6 +72,9 @@ cdef class pcap:
             most 100 ms after they arrive (libpcap's buffer timeout), or at
             once with ``immediate``.
     immediate -- deliver each packet as soon as it arrives (no buffering).
+            Each packet then takes a ring frame as big as the snaplen (up
+            to the MTU): on lo, with the default snaplen, the ring holds
+            about 128 packets; give a small snaplen for bursts.
     rfmon -- monitor mode (wireless interfaces only).
     timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
     buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default
