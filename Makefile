@@ -6,8 +6,8 @@
 # make docs    the Sphinx site, warnings as errors
 #
 # Set-up, done once and again whenever a source changes: libpcap-dev (and
-# tcpdump, ip, setpriv, cc, pkg-config, flex, bison, used by tests, the
-# version matrix and the bench) from apt-get when missing, a virtual
+# tcpdump, ip, setpriv, cc, pkg-config, flex, bison, cmake, readelf, used by
+# tests, the version matrix, the wheel and the bench) from apt-get when missing, a virtual
 # environment in .venv, the module built and installed into it (editable)
 # with its test dependencies, and its type stubs where type checkers look.
 
@@ -16,7 +16,7 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml setup.py pcap.pyx $(wildcard *.pxi) pcap_ex.c pcap_ex.h pcap_stream.c pcap_stream.h dlt_names.h libpcap.pxd pcap.pyi
-APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison
+APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils
 
 .PHONY: demo test matrix wheel bench docs setup system-packages clean
 
@@ -25,7 +25,8 @@ setup: $(STAMP)
 system-packages:
 	@if [ ! -f /usr/include/pcap/pcap.h ] || ! command -v tcpdump >/dev/null \
 	    || ! command -v ip >/dev/null || ! command -v setpriv >/dev/null || ! command -v cc >/dev/null \
-	    || ! command -v pkg-config >/dev/null || ! command -v flex >/dev/null || ! command -v bison >/dev/null; then \
+	    || ! command -v pkg-config >/dev/null || ! command -v flex >/dev/null || ! command -v bison >/dev/null \
+	    || ! command -v cmake >/dev/null || ! command -v readelf >/dev/null; then \
 	    if [ "$$(id -u)" != 0 ]; then \
 	        echo "missing system packages: run 'apt-get install $(APT_PACKAGES)' as root" >&2; exit 1; \
 	    fi; \
