@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 import pcap
-from conftest import free_port, udp_frame, write_pcap
+from conftest import free_port, udp_frame, write_pcap, write_pcapng
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
@@ -471,8 +471,25 @@ def test_setnonblock_from_other_thread_during_wait(live, method):
 
 
 SHARED_FILE = r"""
-    import sys, threading, pcap
-    p = pcap.pcap(sys.argv[1])
+    import os, sys, threading, pcap
+    if sys.argv[2] == "pipe":
+        # The file through a pipe that a thread feeds; the writer stops when
+        # close() lets go of the pipe.
+        data = open(sys.argv[1], "rb").read()
+        r, w = os.pipe()
+        def feed():
+            try:
+                for at in range(0, len(data), 4096):
+                    os.write(w, data[at:at + 4096])
+            except BrokenPipeError:
+                return
+            finally:
+                os.close(w)
+        threading.Thread(target=feed, daemon=True).start()
+        p = pcap.pcap(f"/dev/fd/{r}")
+        os.close(r)
+    else:
+        p = pcap.pcap(sys.argv[1])
     stop = threading.Event()
     unexpected = []
     def guard(fn):
@@ -505,9 +522,14 @@ SHARED_FILE = r"""
 """
 
 
-def test_one_savefile_handle_many_threads_never_crashes(tmp_path):
-    path = write_pcap(tmp_path / "big.pcap", [(i, 0, udp_frame(b"%06d" % i)) for i in range(200000)])
-    out = check_child(run_child(SHARED_FILE, path, timeout=30)).strip()
+@pytest.mark.parametrize("how, fmt", [("file", "pcap"), ("pipe", "pcap"), ("pipe", "pcapng")])
+def test_one_savefile_handle_many_threads_never_crashes(tmp_path, how, fmt):
+    packets = [(i, 0, udp_frame(b"%06d" % i)) for i in range(200000)]
+    if fmt == "pcap":
+        path = write_pcap(tmp_path / "big.pcap", packets)
+    else:
+        path = write_pcapng(tmp_path / "big.pcapng", packets)
+    out = check_child(run_child(SHARED_FILE, path, how, timeout=30)).strip()
     assert out == "0 []"
 
 
