@@ -27,9 +27,13 @@ cdef class _Sink:
     cdef Py_ssize_t count
     cdef bint counts_only      # the source may count for it: nothing per packet
     cdef bint keeps_packets    # a failure after some packets: return those, raise next time
+    cdef bint bounded          # has_room() can end the delivery before cnt
 
     def __cinit__(self):
         self.counts_only = True
+
+    cdef bint has_room(self):
+        return True
 
     cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
         self.count += 1
@@ -136,6 +140,67 @@ cdef class _DumpSink(_Sink):
         return 0
 
 
+cdef struct batch_record:
+    # One packet of a filled batch: see pcap.BATCH_RECORD_FORMAT.
+    long long timestamp_ns
+    unsigned int caplen
+    unsigned int wirelen
+    unsigned long long offset
+
+
+cdef class _FillSink(_Sink):
+    """readinto(): fixed records in one buffer, the packets' bytes one after
+    the other in another, both the caller's."""
+    cdef Py_buffer records
+    cdef Py_buffer data
+    cdef bint have_records, have_data
+    cdef Py_ssize_t capacity     # records that fit
+    cdef Py_ssize_t used         # bytes of data written
+    cdef Py_ssize_t largest      # the snaplen: room a packet may need
+
+    def __cinit__(self):
+        self.counts_only = False
+        self.keeps_packets = True
+        self.bounded = True
+
+    def __dealloc__(self):
+        if self.have_records:
+            PyBuffer_Release(&self.records)
+        if self.have_data:
+            PyBuffer_Release(&self.data)
+
+    cdef int open(self, records, data, Py_ssize_t largest) except -1:
+        PyObject_GetBuffer(records, &self.records, PyBUF_WRITABLE)
+        self.have_records = True
+        PyObject_GetBuffer(data, &self.data, PyBUF_WRITABLE)
+        self.have_data = True
+        self.capacity = self.records.len // sizeof(batch_record)
+        self.largest = largest
+        if self.data.len < largest:
+            raise ValueError(f"data must hold at least one packet of the snaplen, {largest} bytes, "
+                             f"not {self.data.len}")
+        return 0
+
+    cdef bint has_room(self):
+        return self.count < self.capacity and self.data.len - self.used >= self.largest
+
+    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+        cdef batch_record rec
+        cdef long long sec = hdr.ts.tv_sec
+        if -_NS_SAFE_SECONDS < sec < _NS_SAFE_SECONDS:
+            rec.timestamp_ns = h._timestamp_ns(hdr)
+        else:   # pcapng seconds outside 1678 to 2262: as far as int64 goes
+            rec.timestamp_ns = 0x7fffffffffffffffLL if sec > 0 else -0x7fffffffffffffffLL - 1
+        rec.caplen = hdr.caplen
+        rec.wirelen = hdr.len
+        rec.offset = self.used
+        memcpy(<char *>self.records.buf + self.count * sizeof(batch_record), &rec, sizeof(batch_record))
+        memcpy(<char *>self.data.buf + self.used, data, hdr.caplen)
+        self.used += hdr.caplen
+        self.count += 1
+        return 0
+
+
 cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double deadline) except -1:
     """Move up to ``cnt`` packets (no limit when cnt <= 0) from the source of
     ``h`` to ``sink``; return how many.  Ends early at the end of a
@@ -155,6 +220,8 @@ cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double de
             if h._break:
                 h._break = False
                 h._stop = _STOP_BREAK
+                break
+            if sink.bounded and not sink.has_room():
                 break
             if sink.counts_only:
                 m = src.count(_SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n, &rc)

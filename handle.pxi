@@ -346,6 +346,49 @@ cdef class pcap:
         stamps.frombytes(sink.stamps)
         return stamps, sink.out
 
+    def readinto(self, records, data, int cnt=-1):
+        """readinto(records, data, cnt=-1) -> int
+
+        Read packets into two buffers of the caller's, for bulk work without
+        a Python object per packet: ``records`` gets one fixed record per
+        packet (BATCH_RECORD_FORMAT: time stamp in int64 nanoseconds, caplen,
+        wire length, offset of the bytes in ``data``), ``data`` the packets'
+        bytes one after the other.  Both are any writable buffer (bytearray,
+        mmap, multiprocessing.shared_memory, a numpy array).  Reads up to
+        ``cnt`` packets (-1: as many as fit), stopping before the room left
+        in ``data`` is less than the snaplen, and waits as readpkts() does.
+        Returns how many packets it wrote.  Raises ValueError when ``data``
+        cannot hold one packet of the snaplen, BufferError or TypeError for
+        a buffer that is not writable.
+        """
+        cdef _FillSink sink = _FillSink.__new__(_FillSink)
+        cdef lp.pcap_t *p = self._handle()
+        sink.open(records, data, lp.pcap_snapshot(p))
+        _deliver(self, sink, cnt, self._read_mode(), self._deadline())
+        return sink.count
+
+    def next_batch(self, int cnt=1024, Py_ssize_t max_bytes=1 << 20):
+        """next_batch(cnt=1024, max_bytes=1048576) -> (records, data)
+
+        readinto() with buffers made here: up to ``cnt`` packets, and about
+        ``max_bytes`` of their bytes (at least one packet of the snaplen).
+        Returns two bytearrays, cut to what was written: ``records`` of
+        BATCH_RECORD_SIZE bytes a packet, ``data`` their bytes.
+        """
+        if cnt <= 0:
+            raise ValueError(f"cnt must be 1 or more, not {cnt}")
+        records = bytearray(cnt * BATCH_RECORD_SIZE)
+        data = bytearray(max(max_bytes, lp.pcap_snapshot(self._handle())))
+        n = self.readinto(records, data, cnt)
+        used = 0
+        if n:
+            import struct
+            _, caplen, _, offset = struct.unpack_from(BATCH_RECORD_FORMAT, records, (n - 1) * BATCH_RECORD_SIZE)
+            used = offset + caplen
+        del records[n * BATCH_RECORD_SIZE:]
+        del data[used:]
+        return records, data
+
     def breakloop(self):
         """breakloop()
 

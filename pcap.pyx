@@ -24,7 +24,7 @@ import os as _os
 import types as _types
 
 cimport libpcap as lp
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
@@ -133,6 +133,13 @@ FANOUT_RND = PACKET_FANOUT_RND
 FANOUT_QM = PACKET_FANOUT_QM
 FANOUT_FLAG_ROLLOVER = PACKET_FANOUT_FLAG_ROLLOVER
 FANOUT_FLAG_DEFRAG = PACKET_FANOUT_FLAG_DEFRAG
+
+# The records of readinto() and next_batch(): one per packet, native byte
+# order, no padding (struct.unpack_from(BATCH_RECORD_FORMAT, ...), or
+# numpy.frombuffer(records, numpy.dtype(BATCH_RECORD_DTYPE))).
+BATCH_RECORD_FORMAT = "=qIIQ"
+BATCH_RECORD_SIZE = 24
+BATCH_RECORD_DTYPE = [("timestamp_ns", "=i8"), ("caplen", "=u4"), ("wirelen", "=u4"), ("offset", "=u8")]
 
 # Length of the link-layer header for the link types pypcap knew about.
 dltoff = {lp.DLT_NULL: 4, lp.DLT_EN10MB: 14, lp.DLT_IEEE802: 22, lp.DLT_ARCNET: 6,

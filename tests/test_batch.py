@@ -1,0 +1,178 @@
+"""readinto() and next_batch(): packets into two buffers, no Python object
+per packet, with every field iteration gives (and the wire length)."""
+import mmap
+import os
+import socket
+import struct
+import threading
+import time
+from multiprocessing import shared_memory
+
+import pytest
+
+import pcap
+from conftest import need, udp_frame, write_pcap, write_pcapng
+
+pytestmark = pytest.mark.usefixtures("watchdog")
+
+
+def packets(n):
+    return [(1700000000 + i, (i * 7919) % 10**6, udp_frame(b"b" * (i % 70)), 300 + i if i % 4 == 0 else None)
+            for i in range(n)]
+
+
+def write(path, pkts, **kw):
+    return write_pcap(path, [(s, f, d) if w is None else (s, f, d, w) for s, f, d, w in pkts], **kw)
+
+
+def unpack(records, data, n):
+    out = []
+    for i in range(n):
+        ts, caplen, wirelen, offset = struct.unpack_from(pcap.BATCH_RECORD_FORMAT, records, i * pcap.BATCH_RECORD_SIZE)
+        out.append((ts, bytes(data[offset:offset + caplen]), wirelen))
+    return out
+
+
+def by_iteration(name):
+    with pcap.pcap(name, timestamp_in_ns=True) as p:
+        return [(ts, buf, p.wirelen) for ts, buf in p]
+
+
+def test_record_layout_is_documented():
+    assert struct.calcsize(pcap.BATCH_RECORD_FORMAT) == pcap.BATCH_RECORD_SIZE == 24
+    assert [name for name, _ in pcap.BATCH_RECORD_DTYPE] == ["timestamp_ns", "caplen", "wirelen", "offset"]
+
+
+@pytest.mark.parametrize("buffers", ["bytearray", "mmap", "shared_memory"])
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+def test_readinto_gives_what_iteration_gives(tmp_path, buffers, byteorder):
+    path = str(write(tmp_path / "f.pcap", packets(3000), byteorder=byteorder, snaplen=2000))
+    if buffers == "bytearray":
+        records, data, keep = bytearray(24 * 100), bytearray(20000), None
+    elif buffers == "mmap":
+        records, data = mmap.mmap(-1, 24 * 100), mmap.mmap(-1, 20000)
+        keep = None
+    else:
+        keep = [shared_memory.SharedMemory(create=True, size=24 * 100), shared_memory.SharedMemory(create=True, size=20000)]
+        records, data = keep[0].buf, keep[1].buf
+    got = []
+    try:
+        with pcap.pcap(path) as p:
+            while True:
+                n = p.readinto(records, data)
+                if n == 0:
+                    break
+                assert n <= 100
+                got += unpack(records, data, n)
+    finally:
+        if keep:
+            del records, data
+            for shm in keep:
+                shm.close()
+                shm.unlink()
+    assert got == by_iteration(path)
+    assert any(w > len(b) for _, b, w in got), "no record with a wire length over its bytes"
+
+
+def test_numpy_views_the_records_without_copying(tmp_path):
+    try:
+        import numpy as np
+    except ImportError:
+        np = None
+    need(np is not None, "numpy is not installed (the test extra installs it)")
+    path = str(write(tmp_path / "f.pcap", packets(500)))
+    records = np.zeros(1000, dtype=np.dtype(pcap.BATCH_RECORD_DTYPE))
+    data = np.zeros(1 << 20, dtype=np.uint8)
+    with pcap.pcap(path) as p:
+        n = p.readinto(records, data)
+    view = records[:n]
+    want = by_iteration(path)
+    assert n == len(want) == 500
+    assert view["timestamp_ns"].tolist() == [ts for ts, _, _ in want]
+    assert view["wirelen"].tolist() == [w for _, _, w in want]
+    last = view[-1]
+    assert bytes(data[last["offset"]:last["offset"] + last["caplen"]]) == want[-1][1]
+
+
+def test_next_batch_and_the_filter(tmp_path):
+    pkts = packets(200) + [(1800000000, 5, b"\x02" * 12 + b"\x08\x06" + b"\0" * 28, None)]   # one ARP frame
+    path = str(write(tmp_path / "f.pcap", pkts))
+    with pcap.pcap(path) as p:
+        p.setfilter("arp")
+        records, data = p.next_batch()
+        assert len(records) == 24 and len(data) == 42
+        assert p.next_batch() == (bytearray(), bytearray())
+    with pcap.pcap(path) as p:
+        got = []
+        while True:
+            records, data = p.next_batch(cnt=7, max_bytes=1000)
+            if not records:
+                break
+            assert len(records) <= 7 * 24
+            got += unpack(records, data, len(records) // 24)
+    assert got == by_iteration(path)
+
+
+def test_pcapng_through_a_pipe(tmp_path):
+    pkts = [(1700000000 + i, i, udp_frame(b"ng %d" % i)) for i in range(300)]
+    path = write_pcapng(tmp_path / "f.pcapng", pkts)
+    raw = path.read_bytes()
+    r, w = os.pipe()
+
+    def feed():
+        for at in range(0, len(raw), 333):
+            os.write(w, raw[at:at + 333])
+            time.sleep(0.001)
+        os.close(w)
+
+    threading.Thread(target=feed).start()
+    got = []
+    with pcap.pcap(f"/dev/fd/{r}") as p:
+        os.close(r)
+        records, data = bytearray(24 * 50), bytearray(70000)
+        while True:
+            n = p.readinto(records, data)
+            if n == 0:
+                break
+            got += unpack(records, data, n)
+    assert [b for _, b, _ in got] == [d for _, _, d in pkts]
+
+
+def test_damaged_file_returns_the_packets_before_then_raises(tmp_path):
+    path = write(tmp_path / "f.pcap", packets(10))
+    path.write_bytes(path.read_bytes()[:-3])
+    records, data = bytearray(24 * 100), bytearray(1 << 17)
+    with pcap.pcap(str(path)) as p:
+        assert p.readinto(records, data) == 9
+        with pytest.raises(pcap.PcapError, match="truncated dump file"):
+            p.readinto(records, data)
+
+
+def test_bad_buffers(tmp_path):
+    path = str(write(tmp_path / "f.pcap", packets(3)))
+    with pcap.pcap(path) as p:
+        with pytest.raises((BufferError, TypeError)):
+            p.readinto(b"\0" * 240, bytearray(1 << 17))
+        with pytest.raises(ValueError, match="at least one packet of the snaplen, 65535 bytes"):
+            p.readinto(bytearray(240), bytearray(100))
+        with pytest.raises(ValueError, match="cnt must be 1 or more"):
+            p.next_batch(0)
+        assert p.readinto(bytearray(10), bytearray(1 << 17)) == 0      # no room for one record
+        assert len(p.readpkts()) == 3, "a read with no room took packets"
+
+
+def test_live_readinto_on_lo(live):
+    port = 50000 + os.getpid() % 5000
+    with pcap.pcap("lo", timeout_ms=1000) as p:
+        p.setfilter(f"udp dst port {port}")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(5):
+                s.sendto(b"batch %d" % i, ("127.0.0.1", port))
+        records, data = bytearray(24 * 100), bytearray(1 << 18)
+        got = []
+        deadline = time.monotonic() + 5
+        while len(got) < 5 and time.monotonic() < deadline:
+            n = p.readinto(records, data)
+            got += unpack(records, data, n)
+    assert [b[42:] for _, b, _ in got] == [b"batch %d" % i for i in range(5)]
+    assert all(abs(ts - time.time_ns()) < 60 * 10**9 for ts, _, _ in got)
