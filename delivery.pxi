@@ -164,10 +164,16 @@ cdef class _FillSink(_Sink):
         self.bounded = True
 
     def __dealloc__(self):
+        self.release()
+
+    cdef void release(self) noexcept:
+        """Let go of the caller's buffers (a bytearray cannot be resized while held)."""
         if self.have_records:
             PyBuffer_Release(&self.records)
+            self.have_records = False
         if self.have_data:
             PyBuffer_Release(&self.data)
+            self.have_data = False
 
     cdef int open(self, records, data, Py_ssize_t largest) except -1:
         PyObject_GetBuffer(records, &self.records, PyBUF_WRITABLE)

@@ -377,16 +377,18 @@ cdef class pcap:
         """
         if cnt <= 0:
             raise ValueError(f"cnt must be 1 or more, not {cnt}")
-        records = bytearray(cnt * BATCH_RECORD_SIZE)
-        data = bytearray(max(max_bytes, lp.pcap_snapshot(self._handle())))
-        n = self.readinto(records, data, cnt)
-        used = 0
-        if n:
-            import struct
-            _, caplen, _, offset = struct.unpack_from(BATCH_RECORD_FORMAT, records, (n - 1) * BATCH_RECORD_SIZE)
-            used = offset + caplen
-        del records[n * BATCH_RECORD_SIZE:]
-        del data[used:]
+        cdef _FillSink sink = _FillSink.__new__(_FillSink)
+        cdef lp.pcap_t *p = self._handle()
+        # (Not zeroed: only what is written is kept.)
+        records = PyByteArray_FromStringAndSize(NULL, cnt * sizeof(batch_record))
+        data = PyByteArray_FromStringAndSize(NULL, max(max_bytes, lp.pcap_snapshot(p)))
+        sink.open(records, data, lp.pcap_snapshot(p))
+        try:
+            _deliver(self, sink, cnt, self._read_mode(), self._deadline())
+        finally:
+            sink.release()
+        PyByteArray_Resize(records, sink.count * sizeof(batch_record))
+        PyByteArray_Resize(data, sink.used)
         return records, data
 
     def breakloop(self):

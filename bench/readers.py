@@ -136,6 +136,22 @@ def ours_readbatch():
     return run
 
 
+def ours_next_batch():
+    """next_batch(1024): records and one data buffer, no object per packet."""
+    import pcap
+
+    def run(path, _):
+        n = nb = 0
+        p = pcap.pcap(path)
+        while True:
+            records, data = p.next_batch(1024)
+            if not records:
+                return n, nb
+            n += len(records) // pcap.BATCH_RECORD_SIZE
+            nb += len(data)
+    return run
+
+
 def ours_count():
     import pcap
 

@@ -91,6 +91,7 @@ SMALL_READERS = [
     Reader("ours_readpkts", "ours: `readpkts()`", "ours"),
     Reader("ours_batch", "ours: `readpkts(1024)` until `[]`", "ours"),
     Reader("ours_readbatch", "ours: `readbatch(1024)` until empty, `sum(map(len, bufs))`", "ours"),
+    Reader("ours_next_batch", "ours: `next_batch(1024)` until empty, `len(data)`", "ours"),
     Reader("ours_count", "ours: `dispatch(-1)`, no callback (counts in C)", "ours"),
     Reader("next_ex_filter", f"C: `pcap_next_ex` loop, BPF `{gen.FILTER}`", "c", filtered=True),
     Reader("ours_filter_count", f"ours: `setfilter('{gen.FILTER}')` + `dispatch(-1)`", "ours",
