@@ -28,6 +28,7 @@ cdef class _Sink:
     cdef bint counts_only      # the source may count for it: nothing per packet
     cdef bint keeps_packets    # a failure after some packets: return those, raise next time
     cdef bint bounded          # has_room() can end the delivery before cnt
+    cdef bint fills            # a _FillSink: the source may fill it itself
 
     def __cinit__(self):
         self.counts_only = True
@@ -140,28 +141,21 @@ cdef class _DumpSink(_Sink):
         return 0
 
 
-cdef struct batch_record:
-    # One packet of a filled batch: see pcap.BATCH_RECORD_FORMAT.
-    long long timestamp_ns
-    unsigned int caplen
-    unsigned int wirelen
-    unsigned long long offset
-
-
 cdef class _FillSink(_Sink):
     """readinto(): fixed records in one buffer, the packets' bytes one after
-    the other in another, both the caller's."""
+    the other in another, both the caller's (pcap_batch.h).  The sources
+    fill it without the GIL where they can (fill()); take() is for the
+    packets that come through next()."""
+    cdef batch_fill f
     cdef Py_buffer records
     cdef Py_buffer data
     cdef bint have_records, have_data
-    cdef Py_ssize_t capacity     # records that fit
-    cdef Py_ssize_t used         # bytes of data written
-    cdef Py_ssize_t largest      # the snaplen: room a packet may need
 
     def __cinit__(self):
         self.counts_only = False
         self.keeps_packets = True
         self.bounded = True
+        self.fills = True
 
     def __dealloc__(self):
         self.release()
@@ -175,35 +169,35 @@ cdef class _FillSink(_Sink):
             PyBuffer_Release(&self.data)
             self.have_data = False
 
-    cdef int open(self, records, data, Py_ssize_t largest) except -1:
+    cdef int open(self, records, data, Py_ssize_t largest, long long ns_scale) except -1:
         PyObject_GetBuffer(records, &self.records, PyBUF_WRITABLE)
         self.have_records = True
         PyObject_GetBuffer(data, &self.data, PyBUF_WRITABLE)
         self.have_data = True
-        self.capacity = self.records.len // sizeof(batch_record)
-        self.largest = largest
         if self.data.len < largest:
             raise ValueError(f"data must hold at least one packet of the snaplen, {largest} bytes, "
                              f"not {self.data.len}")
+        self.f.records = <unsigned char *>self.records.buf
+        self.f.capacity = self.records.len // sizeof(batch_record)
+        self.f.data = <unsigned char *>self.data.buf
+        self.f.size = self.data.len
+        self.f.largest = largest
+        self.f.ns_scale = ns_scale
         return 0
 
     cdef bint has_room(self):
-        return self.count < self.capacity and self.data.len - self.used >= self.largest
+        return batch_has_room(&self.f)
 
     cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
-        cdef batch_record rec
-        cdef long long sec = hdr.ts.tv_sec
-        if -_NS_SAFE_SECONDS < sec < _NS_SAFE_SECONDS:
-            rec.timestamp_ns = h._timestamp_ns(hdr)
-        else:   # pcapng seconds outside 1678 to 2262: as far as int64 goes
-            rec.timestamp_ns = 0x7fffffffffffffffLL if sec > 0 else -0x7fffffffffffffffLL - 1
-        rec.caplen = hdr.caplen
-        rec.wirelen = hdr.len
-        rec.offset = self.used
-        memcpy(<char *>self.records.buf + self.count * sizeof(batch_record), &rec, sizeof(batch_record))
-        memcpy(<char *>self.data.buf + self.used, data, hdr.caplen)
-        self.used += hdr.caplen
-        self.count += 1
+        batch_put(&self.f, hdr, data)
+        self.synced()
+        return 0
+
+    cdef int synced(self) except -1:
+        self.count = self.f.count
+        if self.f.too_large:
+            raise _pcap_error(lp.PCAP_ERROR, "filling a batch",
+                              f"a packet of {self.f.too_large} bytes is longer than the snapshot length")
         return 0
 
 
@@ -217,6 +211,7 @@ cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double de
     cdef lp.pcap_pkthdr *hdr
     cdef const unsigned char *data
     cdef Py_ssize_t n = 0, m
+    cdef _FillSink fs
     cdef int rc
     h._take_turn()
     src = h._src
@@ -233,6 +228,21 @@ cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double de
                 m = src.count(_SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n, &rc)
                 n += m
                 sink.count += m
+            elif sink.fills:
+                # Without the GIL, as far as the source can (pcap_batch.h).
+                fs = <_FillSink>sink
+                m = fs.f.count
+                try:
+                    rc = src.fill(&fs.f, _SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n)
+                finally:
+                    n += fs.f.count - m
+                fs.synced()
+                if rc == _SLOW:
+                    rc = src.next(&hdr, &data)
+                    if rc == _PACKET:
+                        sink.take(h, hdr, data)
+                        n += 1
+                        rc = _SKIPPED   # (the checks below, then on)
             else:
                 rc = src.next(&hdr, &data)
                 if rc == _PACKET:

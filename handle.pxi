@@ -149,7 +149,18 @@ cdef class pcap:
         """libpcap's handle, for a call under the GIL; ValueError once closed."""
         if self._closed:
             raise ValueError("operation on a closed pcap handle")
+        if self._src.busy:
+            self._wait_not_busy()
         return self._src.p
+
+    cdef int _wait_not_busy(self) except -1:
+        """Wait for another thread's readinto() to leave the source."""
+        while self._src.busy:
+            with nogil:
+                wait_readable(-1, 1)
+        if self._closed:
+            raise ValueError("operation on a closed pcap handle")
+        return 0
 
     cdef int _take_turn(self) except -1:
         cdef unsigned long me = PyThread_get_thread_ident()
@@ -363,7 +374,7 @@ cdef class pcap:
         """
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
-        sink.open(records, data, lp.pcap_snapshot(p))
+        sink.open(records, data, lp.pcap_snapshot(p), self._ns_scale)
         _deliver(self, sink, cnt, self._read_mode(), self._deadline())
         return sink.count
 
@@ -382,13 +393,13 @@ cdef class pcap:
         # (Not zeroed: only what is written is kept.)
         records = PyByteArray_FromStringAndSize(NULL, cnt * sizeof(batch_record))
         data = PyByteArray_FromStringAndSize(NULL, max(max_bytes, lp.pcap_snapshot(p)))
-        sink.open(records, data, lp.pcap_snapshot(p))
+        sink.open(records, data, lp.pcap_snapshot(p), self._ns_scale)
         try:
             _deliver(self, sink, cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
-        PyByteArray_Resize(records, sink.count * sizeof(batch_record))
-        PyByteArray_Resize(data, sink.used)
+        PyByteArray_Resize(records, sink.f.count * sizeof(batch_record))
+        PyByteArray_Resize(data, sink.f.used)
         return records, data
 
     def breakloop(self):

@@ -17,7 +17,8 @@ signal handlers in charge, so Ctrl-C always works.
 #   handle.pxi     the pcap class: opening, the read turn, waits, settings
 #   aio.pxi        async for
 #   dumper.pxi     writing savefiles
-# C: pcap_ex.c (waits, clock, addresses), pcap_stream.c (savefile bytes and records).
+# C: pcap_ex.c (waits, clock, addresses), pcap_stream.c (savefile bytes and records),
+#    pcap_batch.h (packets gathered without the GIL: batches, the live queue).
 
 import errno as _errno
 import os as _os
@@ -46,7 +47,10 @@ cdef extern from "pcap_ex.h" nogil:
     enum:
         WAIT_SLICE_MS
         BUFFER_TIMEOUT_MS
-        IMMEDIATE_BUFFER_SIZE
+        IMMEDIATE_FRAMES
+        IMMEDIATE_BUDGET
+        LIBPCAP_DEFAULT_BUFFER
+    size_t immediate_frame_size(const char *device, int snaplen)
     int wait_readable(int fd, int timeout_ms)
     double monotonic_ms()
     int sockaddr_to_text(const lp.sockaddr *sa, char *buf, size_t buflen)
@@ -97,6 +101,42 @@ cdef extern from "pcap_stream.h" nogil:
     int record_reader_init(record_reader *r, savefile_stream *s, lp.pcap_t *p)
     int record_next(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
     size_t record_count(record_reader *r, size_t limit)
+
+cdef extern from "pcap_batch.h" nogil:
+    struct batch_record:
+        long long timestamp_ns
+        unsigned int caplen
+        unsigned int wirelen
+        unsigned long long offset
+    struct batch_fill:
+        unsigned char *records
+        size_t capacity
+        size_t count
+        unsigned char *data
+        size_t size
+        size_t used
+        size_t largest
+        long long ns_scale
+        size_t too_large
+    int batch_has_room(const batch_fill *f)
+    size_t batch_room(const batch_fill *f)
+    void batch_put(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes)
+    size_t record_fill(record_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
+    int batch_dispatch(lp.pcap_t *p, int cnt, batch_fill *f)
+    struct queued_packet:
+        lp.pcap_pkthdr hdr
+        size_t offset
+    struct packet_queue:
+        queued_packet *packets
+        unsigned char *data
+        size_t count
+        size_t next
+        size_t batch
+        int too_large
+    int queue_init(packet_queue *q, size_t snaplen)
+    void queue_free(packet_queue *q)
+    int queue_dispatch(lp.pcap_t *p, packet_queue *q)
+    int count_dispatch(lp.pcap_t *p, int cnt)
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)

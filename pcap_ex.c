@@ -16,6 +16,10 @@
 #include <time.h>
 #ifdef __linux__
 #include <linux/if_packet.h>
+#include <linux/if_arp.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #endif
 
 int wait_readable(int fd, int timeout_ms)
@@ -70,6 +74,66 @@ int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)
     (void)fd; (void)group; (void)mode_and_flags;
     errno = ENOTSUP;
     return -1;
+#endif
+}
+
+#ifdef __linux__
+/* One ETHTOOL_ flag of the device: 1 on, 0 off or not known. */
+static int ethtool_flag(int fd, const char *device, unsigned int cmd)
+{
+    struct ifreq ifr;
+    struct ethtool_value eval;
+
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, device, sizeof ifr.ifr_name - 1);
+    eval.cmd = cmd;
+    eval.data = 0;
+    ifr.ifr_data = (char *)&eval;
+    if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+        return 0;
+    return eval.data != 0;
+}
+#endif
+
+size_t immediate_frame_size(const char *device, int snaplen)
+{
+#ifdef __linux__
+    struct ifreq ifr;
+    size_t frame = snaplen > 0 ? (size_t)snaplen : 262144;
+    size_t max_frame, macoff;
+    int fd, ethernet, offload;
+
+    if (strlen(device) >= sizeof ifr.ifr_name)
+        return 0;
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, device, sizeof ifr.ifr_name - 1);
+    if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+        close(fd);
+        return 0;
+    }
+    /* libpcap captures both as DLT_EN10MB. */
+    ethernet = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER || ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK;
+    if (ethernet && ioctl(fd, SIOCGIFMTU, &ifr) == 0) {
+        offload = ethtool_flag(fd, device, ETHTOOL_GTSO) || ethtool_flag(fd, device, ETHTOOL_GGSO)
+                  || ethtool_flag(fd, device, ETHTOOL_GGRO) || ethtool_flag(fd, device, ETHTOOL_GUFO);
+        max_frame = (size_t)ifr.ifr_mtu;
+        if (offload && max_frame < 65535)
+            max_frame = 65535;
+        max_frame += 18;
+        if (frame > max_frame)
+            frame = max_frame;
+    }
+    close(fd);
+    /* The tpacket2 header and sockaddr_ll, room for a 256-byte link-layer
+     * header and a VLAN tag, all 16-byte aligned (TPACKET_ALIGN). */
+    macoff = ((((32 + 20) + 256) + 15) & ~(size_t)15) + 4 - 256;
+    return (macoff + frame + 15) & ~(size_t)15;
+#else
+    (void)device; (void)snaplen;
+    return 0;
 #endif
 }
 

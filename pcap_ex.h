@@ -28,8 +28,13 @@
  * may wait in a kernel ring block before the block is handed over. */
 #define BUFFER_TIMEOUT_MS 100
 
-/* Kernel buffer for immediate=True when buffer_size is 0. */
-#define IMMEDIATE_BUFFER_SIZE (16 * 1024 * 1024)
+/* immediate=True with buffer_size 0: a kernel ring of IMMEDIATE_FRAMES
+ * packets, within IMMEDIATE_BUDGET bytes of buffer size (libpcap's measure:
+ * frames times frame size; see immediate_buffer_size) and never less than
+ * libpcap's own default. */
+#define IMMEDIATE_FRAMES 1000
+#define IMMEDIATE_BUDGET (64 * 1024 * 1024)
+#define LIBPCAP_DEFAULT_BUFFER (2 * 1024 * 1024)
 
 /* Wait until fd is readable or timeout_ms has passed.  Returns 1 when
  * readable, 0 on timeout or when a signal interrupted the wait, -1 on any
@@ -81,6 +86,14 @@ void errno_set(int value);
 /* Join the packet socket fd to fanout group `group` with mode | flags.
  * Returns 0, or -1 with errno set (ENOTSUP where there is no fanout). */
 int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags);
+
+/* The size of one ring frame that libpcap's Linux immediate mode
+ * (TPACKET_V2) gives each packet of `device` at `snaplen`: the snaplen cut to
+ * the interface's MTU plus 18 on Ethernet-like devices (65535 plus 18 when
+ * the device offloads segmentation or reassembly), plus libpcap's frame
+ * header, as pcap-linux.c (create_ring) computes it.  0 where that is not
+ * known (not Linux, no such device). */
+size_t immediate_frame_size(const char *device, int snaplen);
 
 /* Print a socket address from pcap_findalldevs() as text: dotted IPv4,
  * IPv6, or a colon-separated hardware address for AF_PACKET.  Returns the

@@ -122,7 +122,7 @@ class build_ext_checked(build_ext):
 ext = Extension(
     "pcap",
     sources=["pcap.pyx", "pcap_ex.c", "pcap_stream.c"],
-    depends=["pcap_ex.h", "pcap_stream.h", "dlt_names.h", "libpcap.pxd", *glob.glob("*.pxi")],
+    depends=["pcap_ex.h", "pcap_stream.h", "pcap_batch.h", "dlt_names.h", "libpcap.pxd", *glob.glob("*.pxi")],
 )
 
 setup(

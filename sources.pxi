@@ -13,14 +13,18 @@
 #                    modified pcap formats, link types whose pseudo-headers
 #                    libpcap rewrites), from that same buffer
 #
-# Every libpcap call is made with the GIL held, and none of them can wait,
-# so no two threads are ever inside libpcap on one handle.
+# No libpcap call can wait, and every one is made with the GIL held, but
+# those of fill(): readinto() fills the caller's buffers without the GIL.
+# While it does, the source is ``busy`` and every other use of the handle
+# waits for it (pcap._handle), so no two threads are ever inside libpcap, or
+# inside our reader, on one handle.
 
 cdef enum:
     _PACKET = 1         # *hdr and *data are set (valid until the next call)
     _NOTHING_YET = 0    # nothing now: wait until fd is readable, then ask again
     _END = -1           # no more packets: the savefile has ended
     _SKIPPED = 2        # packets were passed over (filter): ask again, after the checks
+    _SLOW = 3           # fill(): the next packet must come from next()
 
 cdef enum:
     # How many records one call may pass over or count before it returns,
@@ -37,9 +41,16 @@ cdef class _Source:
     cdef int write_precision   # the precision a copy of this capture is written with
     cdef str what           # "packets from 'eth0'", "savefile 'x.pcap'": for messages
     cdef object filename    # a savefile's name, for OSError.filename; None when live
+    cdef volatile bint busy # a fill() runs without the GIL: other calls wait
 
     cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         raise NotImplementedError
+
+    cdef int fill(self, batch_fill *f, Py_ssize_t limit) except -3:
+        """Add up to ``limit`` packets to ``f`` (which has room for one),
+        without the GIL: _PACKET or _SKIPPED when it did some work, else
+        what next() would say; _SLOW when next() must give the next one."""
+        return _SLOW
 
     cdef Py_ssize_t count(self, Py_ssize_t limit, int *why) except -1:
         """Count up to ``limit`` packets; *why is _PACKET when the limit was
@@ -81,14 +92,104 @@ cdef class _Source:
 
 
 cdef class _LiveSource(_Source):
+    """Packets from the kernel, a batch at a time: one pcap_dispatch()
+    copies what the ring holds now (at most one batch) into the queue, and
+    next() hands the queued packets out."""
+    cdef packet_queue q
+    cdef lp.bpf_program qprog   # a filter set while packets were queued: applied to them
+    cdef bint qprog_set
+    cdef bint drained           # the last dispatch took all there was: wait before asking
 
     cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
-        cdef int rc = lp.pcap_next_ex(self.p, hdr, data)
-        if rc == 1:
-            return _PACKET
-        if rc == 0 or rc == lp.PCAP_ERROR_BREAK:
-            return _NOTHING_YET
-        self.read_error(rc)
+        cdef queued_packet *qp
+        while True:
+            while self.q.next < self.q.count:
+                qp = &self.q.packets[self.q.next]
+                self.q.next += 1
+                if self.qprog_set and not lp.pcap_offline_filter(&self.qprog, &qp.hdr, self.q.data + qp.offset):
+                    continue
+                hdr[0] = &qp.hdr
+                data[0] = self.q.data + qp.offset
+                return _PACKET
+            if self.drained:
+                # poll() says when more has come; libpcap would ask the
+                # kernel again first.
+                self.drained = False
+                return _NOTHING_YET
+            if self._refill() == 0:
+                return _NOTHING_YET
+
+    cdef int _refill(self) except -1:
+        cdef int rc
+        self._forget_queue_filter()
+        if self.q.packets == NULL and queue_init(&self.q, lp.pcap_snapshot(self.p)) < 0:
+            raise MemoryError()
+        rc = queue_dispatch(self.p, &self.q)
+        if rc < 0 and rc != lp.PCAP_ERROR_BREAK:
+            self.read_error(rc)
+        if self.q.too_large:
+            self.q.too_large = 0
+            raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}",
+                              "libpcap gave a packet longer than the snapshot length")
+        self.drained = <size_t>rc < self.q.batch
+        return self.q.count
+
+    cdef Py_ssize_t count(self, Py_ssize_t limit, int *why) except -1:
+        cdef lp.pcap_pkthdr *hdr
+        cdef const unsigned char *data
+        cdef Py_ssize_t n = 0
+        cdef int rc
+        while n < limit and self.q.next < self.q.count:
+            if self.next(&hdr, &data) == _PACKET:
+                n += 1
+        if n < limit:
+            rc = count_dispatch(self.p, <int>min(limit - n, 0x7fffffff))
+            if rc < 0 and rc != lp.PCAP_ERROR_BREAK:
+                self.read_error(rc)
+            if rc > 0:
+                n += rc
+        why[0] = _PACKET if n == limit else _NOTHING_YET
+        return n
+
+    cdef int fill(self, batch_fill *f, Py_ssize_t limit) except -3:
+        cdef int cnt, rc
+        if self.q.next < self.q.count:
+            return _SLOW            # the queued packets first, in order
+        cnt = <int>min(<Py_ssize_t>batch_room(f), limit, 0x7fffffff)
+        self.busy = True
+        with nogil:
+            rc = batch_dispatch(self.p, cnt, f)
+        self.busy = False
+        if f.too_large:
+            raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}",
+                              f"libpcap gave a packet of {f.too_large} bytes, longer than the snapshot length")
+        if rc < 0 and rc != lp.PCAP_ERROR_BREAK:
+            self.read_error(rc)
+        return _PACKET if rc == cnt else _NOTHING_YET
+
+    cdef int set_filter(self, lp.bpf_program *prog) except -1:
+        cdef int rc = lp.pcap_setfilter(self.p, prog)
+        if rc < 0:
+            lp.pcap_freecode(prog)
+            raise _pcap_error(rc, f"set filter on {self.what}", _text(lp.pcap_geterr(self.p)))
+        self._forget_queue_filter()
+        if self.q.next < self.q.count:
+            # Packets the kernel gave before: they are read with the new filter too.
+            self.qprog = prog[0]
+            self.qprog_set = True
+        else:
+            lp.pcap_freecode(prog)
+        return 0
+
+    cdef void _forget_queue_filter(self) noexcept:
+        if self.qprog_set:
+            lp.pcap_freecode(&self.qprog)
+            self.qprog_set = False
+
+    cdef void release(self) noexcept:
+        self._forget_queue_filter()
+        queue_free(&self.q)
+        _Source.release(self)
 
 
 cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, int timeout_ms,
@@ -118,9 +219,7 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     if rfmon:
         _check_live(p, lp.pcap_set_rfmon(p, 1), "set monitor mode", what)
     if buffer_size == 0 and immediate:
-        # Immediate mode on Linux gives every packet a whole snaplen-sized
-        # ring frame: libpcap's 2 MiB default holds some 30 packets.
-        buffer_size = IMMEDIATE_BUFFER_SIZE
+        buffer_size = _immediate_buffer_size(bname, snaplen)
     if buffer_size > 0:
         _check_live(p, lp.pcap_set_buffer_size(p, buffer_size), "set buffer size", what)
     # Nanosecond stamps where the platform has them; microseconds otherwise.
@@ -146,6 +245,16 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     else:
         src.ns_scale, src.divisor = 1000, 1e6
     return src
+
+
+cdef int _immediate_buffer_size(bytes device, int snaplen):
+    """Immediate mode on Linux gives every packet a ring frame of its own,
+    as big as the snaplen up to the MTU: libpcap's 2 MiB default holds 31
+    of lo's.  Room for IMMEDIATE_FRAMES of them, within IMMEDIATE_BUDGET."""
+    cdef size_t frame = immediate_frame_size(device, snaplen)
+    if frame == 0:
+        return 0
+    return <int>max(LIBPCAP_DEFAULT_BUFFER, min(IMMEDIATE_FRAMES * frame, IMMEDIATE_BUDGET))
 
 
 cdef int _check_live(lp.pcap_t *p, int rc, str action, str what) except -1:
@@ -249,6 +358,17 @@ cdef class _RecordSource(_SavefileSource):
                 n += 1
         why[0] = _PACKET if rc == RECORD_PACKET else _NOTHING_YET if rc == RECORD_WAIT else _END
         return n
+
+    cdef int fill(self, batch_fill *f, Py_ssize_t limit) except -3:
+        cdef const lp.bpf_program *prog = &self.prog if self.prog_set else NULL
+        cdef size_t looked
+        if self.ended:
+            return _SLOW
+        self.busy = True
+        with nogil:
+            looked = record_fill(&self.reader, f, prog, <size_t>min(limit, _SLICE))
+        self.busy = False
+        return _SKIPPED if looked else _SLOW
 
     cdef int set_filter(self, lp.bpf_program *prog) except -1:
         if self.prog_set:
