@@ -78,6 +78,7 @@ cdef class _BatchSink(_Sink):
     """The readbatch() columns: time stamps as machine numbers, packets as bytes."""
     cdef list out
     cdef bytearray stamps
+    cdef bytearray wirelens      # None: not asked for
 
     def __cinit__(self):
         self.counts_only = False
@@ -97,6 +98,10 @@ cdef class _BatchSink(_Sink):
         else:
             sec = h._timestamp_seconds(hdr)
             memcpy(PyByteArray_AS_STRING(self.stamps) + n, &sec, 8)
+        if self.wirelens is not None:
+            n = PyByteArray_GET_SIZE(self.wirelens)
+            PyByteArray_Resize(self.wirelens, n + 4)
+            memcpy(PyByteArray_AS_STRING(self.wirelens) + n, &hdr.len, 4)
         self.count += 1
         return 0
 
@@ -215,6 +220,7 @@ cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double de
     cdef int rc
     h._take_turn()
     src = h._src
+    src.will_wait = wait != _WAIT_NEVER
     h._stop = _STOP_COUNT
     try:
         while cnt <= 0 or n < cnt:

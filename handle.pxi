@@ -72,13 +72,16 @@ cdef class pcap:
             most 100 ms after they arrive (libpcap's buffer timeout), or at
             once with ``immediate``.
     immediate -- deliver each packet as soon as it arrives (no buffering).
-            Each packet then takes a ring frame as big as the snaplen (up
-            to the MTU): on lo, with the default snaplen, the ring holds
-            about 128 packets; give a small snaplen for bursts.
+            Each packet then takes a kernel ring frame as big as the snaplen
+            (up to the MTU); with buffer_size 0 the ring is sized for 1000
+            frames, within 64 MiB of buffer size.  On lo with the default
+            snaplen that is 125 MiB of kernel memory, and 500 packets (lo
+            shows the kernel each packet twice); give a small snaplen for
+            bigger bursts.
     rfmon -- monitor mode (wireless interfaces only).
     timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
     buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default
-            (2 MiB), or 16 MiB with ``immediate``.
+            (2 MiB), or with ``immediate`` room for 1000 frames (above).
 
     Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``,
     waiting for each packet as pypcap does, in nonblocking mode too; it ends
@@ -249,6 +252,7 @@ cdef class pcap:
             # A packet that is there already: the read turn, the source, the
             # pair; anything else goes the long way, through _deliver.
             self._reader = PyThread_get_thread_ident()
+            self._src.will_wait = True     # (as the _deliver below does)
             try:
                 rc = self._src.next(&hdr, &data)
                 if rc == _PACKET:
@@ -337,25 +341,33 @@ cdef class pcap:
         _deliver(self, sink, cnt, self._read_mode(), self._deadline())
         return sink.out
 
-    def readbatch(self, int cnt=1024):
-        """readbatch(cnt=1024) -> (timestamps, packets)
+    def readbatch(self, int cnt=1024, *, wirelens=False):
+        """readbatch(cnt=1024, *, wirelens=False) -> (timestamps, packets)
 
         Up to ``cnt`` packets in two columns, for bulk work: ``timestamps`` is
         an ``array.array`` of float seconds (typecode 'd'), or of int
         nanoseconds (typecode 'q') with ``timestamp_in_ns``; ``packets`` is a
-        list of ``bytes``.  Reads what readpkts(cnt) would, without making a
-        tuple and a timestamp object for every packet.  Both are empty at the
-        end of a savefile, after ``timeout_ms`` with no packet, or at once on a
+        list of ``bytes``.  With ``wirelens=True``, a third column: the
+        packets' lengths on the wire, an ``array.array`` of typecode 'I'.
+        Reads what readpkts(cnt) would, without making a tuple and a
+        timestamp object for every packet.  All are empty at the end of a
+        savefile, after ``timeout_ms`` with no packet, or at once on a
         nonblocking handle with nothing pending.
         """
         cdef _BatchSink sink = _BatchSink.__new__(_BatchSink)
         self._handle()
+        if wirelens:
+            sink.wirelens = bytearray()
         _deliver(self, sink, cnt, self._read_mode(), self._deadline())
         # (array is imported here: importing it costs 0.7 MiB of memory.)
         from array import array
         stamps = array("q" if self._ns else "d")
         stamps.frombytes(sink.stamps)
-        return stamps, sink.out
+        if not wirelens:
+            return stamps, sink.out
+        lengths = array("I")
+        lengths.frombytes(sink.wirelens)
+        return stamps, sink.out, lengths
 
     def readinto(self, records, data, int cnt=-1):
         """readinto(records, data, cnt=-1) -> int

@@ -42,6 +42,7 @@ cdef class _Source:
     cdef str what           # "packets from 'eth0'", "savefile 'x.pcap'": for messages
     cdef object filename    # a savefile's name, for OSError.filename; None when live
     cdef volatile bint busy # a fill() runs without the GIL: other calls wait
+    cdef bint will_wait     # the running read waits when next() has nothing
 
     cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         raise NotImplementedError
@@ -111,9 +112,9 @@ cdef class _LiveSource(_Source):
                 hdr[0] = &qp.hdr
                 data[0] = self.q.data + qp.offset
                 return _PACKET
-            if self.drained:
-                # poll() says when more has come; libpcap would ask the
-                # kernel again first.
+            if self.drained and self.will_wait:
+                # The read waits next, and poll() says when more has come;
+                # libpcap would first ask the kernel again, for nothing.
                 self.drained = False
                 return _NOTHING_YET
             if self._refill() == 0:

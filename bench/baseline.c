@@ -4,8 +4,10 @@
  *   baseline next_ex  FILE [FILTER]   pcap_next_ex loop, counting packets and bytes
  *   baseline dispatch FILE [FILTER]   pcap_dispatch(-1) with a callback that only counts
  *   baseline empty    FILE            pcap_dispatch(-1) with an empty callback
- *   baseline send PORT COUNT SIZE     COUNT UDP datagrams of SIZE payload bytes to
- *                                     127.0.0.1:PORT, as fast as possible
+ *   baseline send PORT COUNT SIZE [FLOWS]
+ *                                     COUNT UDP datagrams of SIZE payload bytes to
+ *                                     127.0.0.1:PORT, as fast as possible, from
+ *                                     FLOWS sockets (1 to 64) in turn
  *
  * Readers print one JSON line: {"packets": N, "bytes": B, "elapsed": S,
  * "hwm_kib": K}: the time taken from before pcap_open_offline to after the
@@ -136,11 +138,11 @@ static int read_file(const char *mode, const char *path, const char *filter)
     return 0;
 }
 
-static int send_udp(int port, long count, int size)
+static int send_udp(int port, long count, int size, int flows)
 {
     struct sockaddr_in to;
     char buf[65536];
-    int sink, s, small = 4096;
+    int sink, socks[64], s, small = 4096;
     long i;
 
     if (count < 0 || count > 300000) {
@@ -156,11 +158,19 @@ static int send_udp(int port, long count, int size)
     for (i = 0; i < size; i++)
         buf[i] = (char)i;
 
+    if (flows < 1 || flows > 64)
+        flows = 1;
     sink = socket(AF_INET, SOCK_DGRAM, 0);
-    s = socket(AF_INET, SOCK_DGRAM, 0);
-    if (sink < 0 || s < 0) {
+    if (sink < 0) {
         perror("baseline: socket");
         return 2;
+    }
+    for (i = 0; i < flows; i++) {
+        socks[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        if (socks[i] < 0) {
+            perror("baseline: socket");
+            return 2;
+        }
     }
     setsockopt(sink, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     if (bind(sink, (struct sockaddr *)&to, sizeof(to)) < 0) {
@@ -169,6 +179,7 @@ static int send_udp(int port, long count, int size)
     }
     double t0 = now();
     for (i = 0; i < count; i++) {
+        s = socks[i % flows];
         if (sendto(s, buf, (size_t)size, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
             if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN) {
                 i--;
@@ -179,7 +190,8 @@ static int send_udp(int port, long count, int size)
         }
     }
     double t1 = now();
-    close(s);
+    for (i = 0; i < flows; i++)
+        close(socks[i]);
     close(sink);
     printf("{\"sent\": %ld, \"elapsed\": %.9f}\n", count, t1 - t0);
     return 0;
@@ -189,9 +201,9 @@ int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "send") != 0)
         return read_file(argv[1], argv[2], argc > 3 ? argv[3] : NULL);
-    if (argc == 5 && strcmp(argv[1], "send") == 0)
-        return send_udp(atoi(argv[2]), atol(argv[3]), atoi(argv[4]));
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "send") == 0)
+        return send_udp(atoi(argv[2]), atol(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 1);
     fprintf(stderr, "usage: baseline next_ex|dispatch|empty FILE [FILTER]\n"
-                    "       baseline send PORT COUNT SIZE\n");
+                    "       baseline send PORT COUNT SIZE [FLOWS]\n");
     return 2;
 }

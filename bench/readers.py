@@ -1,7 +1,7 @@
 """The Python side of the benchmark: one reader or idiom per process.
 
     python bench/readers.py READER FILE [FILTER]
-    python bench/readers.py live PORT COUNT IMMEDIATE
+    python bench/readers.py live PORT COUNT IMMEDIATE [snaplen=N] [fanout=GROUP]
 
 bench/run.py starts this file with the interpreter of the virtual environment
 that holds the package a reader needs (ours: the project's .venv; each peer:
@@ -16,7 +16,8 @@ short read shows in the byte sum; the readers that count in C report null.
 immediate=True when IMMEDIATE is 1), keeps the datagrams sent to PORT, prints
 "ready", reads until COUNT datagrams arrived or a line comes on stdin, and
 prints what it received, the handle's stats() and the CPU seconds this
-process spent meanwhile.
+process spent meanwhile.  snaplen=N opens it with that snaplen; fanout=GROUP
+joins it to that PACKET_FANOUT group (FANOUT_HASH; ours only).
 
 Only the standard library is imported here besides the package measured.
 """
@@ -152,6 +153,87 @@ def ours_next_batch():
     return run
 
 
+def ours_next_batch_np():
+    """next_batch(4096) seen through a numpy view: count, and caplen summed
+    by numpy, without a Python object per packet."""
+    import numpy as np
+    import pcap
+    dtype = np.dtype(pcap.BATCH_RECORD_DTYPE)
+
+    def run(path, _):
+        n = nb = 0
+        p = pcap.pcap(path)
+        while True:
+            records, data = p.next_batch(4096)
+            if not records:
+                return n, nb
+            r = np.frombuffer(records, dtype)
+            n += len(r)
+            nb += int(r["caplen"].sum())
+    return run
+
+
+def ours_readinto_np():
+    """readinto() into the same two buffers each time (records for 4096
+    packets, 4 MiB of data), seen through one numpy view."""
+    import numpy as np
+    import pcap
+    dtype = np.dtype(pcap.BATCH_RECORD_DTYPE)
+
+    def run(path, _):
+        records, data = bytearray(4096 * pcap.BATCH_RECORD_SIZE), bytearray(4 << 20)
+        view = np.frombuffer(records, dtype)
+        n = nb = 0
+        p = pcap.pcap(path)
+        while k := p.readinto(records, data):
+            n += k
+            nb += int(view["caplen"][:k].sum())
+        return n, nb
+    return run
+
+
+def ours_per_second_np():
+    """Bytes per second of capture time, vectorized: next_batch(4096),
+    numpy.bincount of the wire lengths by second."""
+    import numpy as np
+    import pcap
+    dtype = np.dtype(pcap.BATCH_RECORD_DTYPE)
+
+    def run(path, _):
+        per = {}
+        n = 0
+        p = pcap.pcap(path)
+        while True:
+            records, data = p.next_batch(4096)
+            if not records:
+                break
+            r = np.frombuffer(records, dtype)
+            sec = r["timestamp_ns"] // 1_000_000_000
+            first = int(sec[0])
+            sums = np.bincount(sec - first, weights=r["wirelen"])
+            for i in np.flatnonzero(sums):
+                per[first + int(i)] = per.get(first + int(i), 0) + int(sums[i])
+            n += len(r)
+        return n, sum(per.values())
+    return run
+
+
+def ours_per_second_iter():
+    """The same bytes per second with `for ts, buf in p` and p.wirelen."""
+    import pcap
+
+    def run(path, _):
+        per = {}
+        n = 0
+        p = pcap.pcap(path)
+        for ts, buf in p:
+            sec = int(ts)
+            per[sec] = per.get(sec, 0) + p.wirelen
+            n += 1
+        return n, sum(per.values())
+    return run
+
+
 def ours_count():
     import pcap
 
@@ -256,6 +338,46 @@ def pcapy_next_batch():
     return run
 
 
+def pcapy_next_batch_np():
+    """pcapy-ng's next_batch(4096) consumed as ours above: a numpy view of
+    its records (four uint32: sec, usec, offset, caplen), caplen summed."""
+    import numpy as np
+    import pcapy
+
+    def run(path, _):
+        r = pcapy.open_offline(path)
+        n = nb = 0
+        while True:
+            data, meta = r.next_batch(4096)
+            if not meta:
+                return n, nb
+            m = np.frombuffer(meta, dtype="=u4").reshape(-1, 4)
+            n += len(m)
+            nb += int(m[:, 3].sum())
+    return run
+
+
+def pcapy_loop_to_buffer():
+    """pcapy-ng's loop_to_buffer(4096, buf) into one 4 MiB buffer each time
+    (records [u32 caplen][u8 class][bytes], GIL released); counts and bytes
+    from what it returns."""
+    import pcapy
+
+    def run(path, _):
+        r = pcapy.open_offline(path)
+        buf = bytearray(4 << 20)
+        n = nb = 0
+        while True:
+            written, dropped, overflow, used = r.loop_to_buffer(4096, buf)[:4]
+            if not written and not dropped and not overflow:
+                return n, nb
+            if dropped or overflow:
+                raise RuntimeError(f"loop_to_buffer dropped {dropped}, overflowed {overflow}")
+            n += written
+            nb += used - 5 * written
+    return run
+
+
 def pcapy_next():
     import pcapy
 
@@ -325,7 +447,7 @@ def dpkt_reader():
 # --------------------------------------------------------------------------
 # Live capture on lo.
 
-def live(port, count, immediate):
+def live(port, count, immediate, snaplen=None, fanout=None):
     """Capture on lo the UDP datagrams sent to ``port`` until ``count`` came
     or a line (or end of file) arrives on stdin, then report.
 
@@ -343,7 +465,9 @@ def live(port, count, immediate):
         ru = resource.getrusage(resource.RUSAGE_SELF)   # every thread of this process
         return ru.ru_utime + ru.ru_stime
 
-    p = pcap.pcap("lo", immediate=immediate)
+    p = pcap.pcap("lo", immediate=immediate, **({"snaplen": snaplen} if snaplen else {}))
+    if fanout is not None:
+        p.set_fanout(fanout & 0xffff, pcap.FANOUT_HASH)
     p.setfilter(f"udp and dst host 127.0.0.1 and dst port {port}")
     state = {"n": 0, "bytes": 0, "error": None}
     done = threading.Event()
@@ -409,7 +533,10 @@ def peak_rss_kib():
 
 def main(argv):
     if argv[0] == "live":
-        live(int(argv[1]), int(argv[2]), argv[3] == "1")
+        opts = dict(a.split("=", 1) for a in argv[4:])
+        live(int(argv[1]), int(argv[2]), argv[3] == "1",
+             snaplen=int(opts["snaplen"]) if "snaplen" in opts else None,
+             fanout=int(opts["fanout"]) if "fanout" in opts else None)
         return
     name, path = argv[0], argv[1]
     expr = argv[2] if len(argv) > 2 else None

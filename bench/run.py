@@ -52,7 +52,7 @@ LIVE_DRAIN = 3.0            # seconds a capture may take after the sender is don
 PEERS = {
     "pypcap": {"pip": ["pypcap==1.3.0"], "check": "import pcap",
                "dist": "pypcap", "retry": [["Cython<3", "setuptools", "wheel"]]},
-    "pcapy-ng": {"pip": ["pcapy-ng==2.1.0"], "check": "import pcapy", "dist": "pcapy-ng",
+    "pcapy-ng": {"pip": ["pcapy-ng==2.1.0", "numpy"], "check": "import pcapy, numpy", "dist": "pcapy-ng",
                  "retry": [["setuptools", "wheel"]]},
     "python-libpcap": {"pip": ["python-libpcap==0.5.4"], "check": "import pylibpcap.pcap",
                        "dist": "python-libpcap", "retry": [["Cython<3", "setuptools", "wheel"]]},
@@ -63,6 +63,7 @@ PEERS = {
               "dist": "scapy", "retry": []},
 }
 IMPLS = ["ours"] + list(PEERS)
+OURS_PIP = ["numpy"]        # for the readers that view batches with numpy (our module needs none)
 
 
 class Reader:
@@ -92,6 +93,10 @@ SMALL_READERS = [
     Reader("ours_batch", "ours: `readpkts(1024)` until `[]`", "ours"),
     Reader("ours_readbatch", "ours: `readbatch(1024)` until empty, `sum(map(len, bufs))`", "ours"),
     Reader("ours_next_batch", "ours: `next_batch(1024)` until empty, `len(data)`", "ours"),
+    Reader("ours_next_batch_np", "ours: `next_batch(4096)` + numpy view, caplen summed", "ours"),
+    Reader("ours_readinto_np", "ours: `readinto(records, data)` into the same buffers + numpy view", "ours"),
+    Reader("ours_per_second_np", "ours: bytes per second, `next_batch` + `numpy.bincount`", "ours"),
+    Reader("ours_per_second_iter", "ours: bytes per second, `for ts, buf in p` + `p.wirelen`", "ours"),
     Reader("ours_count", "ours: `dispatch(-1)`, no callback (counts in C)", "ours"),
     Reader("next_ex_filter", f"C: `pcap_next_ex` loop, BPF `{gen.FILTER}`", "c", filtered=True),
     Reader("ours_filter_count", f"ours: `setfilter('{gen.FILTER}')` + `dispatch(-1)`", "ours",
@@ -103,6 +108,8 @@ SMALL_READERS = [
     Reader("pcapy_dispatch", "pcapy-ng: `dispatch(-1, cb)`", "pcapy-ng"),
     Reader("pcapy_loop", "pcapy-ng: `loop(0, cb)`", "pcapy-ng"),
     Reader("pcapy_next_batch", "pcapy-ng: `next_batch(1024)` + unpacking", "pcapy-ng"),
+    Reader("pcapy_next_batch_np", "pcapy-ng: `next_batch(4096)` + numpy view, caplen summed", "pcapy-ng"),
+    Reader("pcapy_loop_to_buffer", "pcapy-ng: `loop_to_buffer(4096, buf)` into the same buffer", "pcapy-ng"),
     Reader("pcapy_next", "pcapy-ng: `next()`", "pcapy-ng"),
     Reader("libpcap_iter", "python-libpcap: `for n, t, buf in rpcap(path)`", "python-libpcap"),
     Reader("pcapct_iter", "pcap-ct: `for ts, buf in p`", "pcap-ct"),
@@ -116,12 +123,20 @@ LARGE_READERS = [
     Reader("ours_iter", "ours: `for ts, buf in p`", "ours", kind="large"),
     Reader("pypcap_iter", "pypcap: `for ts, buf in p`", "pypcap", kind="large"),
 ]
-# Live capture on lo: (key, label, impl, immediate)
+# Live capture on lo: (key, label, impl, immediate, options).  Options:
+# count (datagrams, instead of --live-packets), snaplen, workers (processes
+# joined to one PACKET_FANOUT group, FANOUT_HASH), flows (sender sockets).
 LIVE_CONFIGS = [
-    ("ours_default", "ours, default options", "ours", False),
-    ("pypcap_default", "pypcap, default options", "pypcap", False),
-    ("ours_immediate", "ours, `immediate=True`", "ours", True),
-    ("pypcap_immediate", "pypcap, `immediate=True`", "pypcap", True),
+    ("ours_default", "ours, default options", "ours", False, {}),
+    ("pypcap_default", "pypcap, default options", "pypcap", False, {}),
+    ("ours_immediate", "ours, `immediate=True`", "ours", True, {}),
+    ("pypcap_immediate", "pypcap, `immediate=True`", "pypcap", True, {}),
+    ("ours_fanout", "ours, default options, 2 processes in a `FANOUT_HASH` group, 16 flows", "ours", False,
+     {"workers": 2, "flows": 16}),
+    ("ours_burst", "ours, `immediate=True`, a burst of 2,000", "ours", True, {"count": 2000}),
+    ("ours_burst_snaplen", "ours, `immediate=True, snaplen=256`, a burst of 2,000", "ours", True,
+     {"count": 2000, "snaplen": 256}),
+    ("pypcap_burst", "pypcap, `immediate=True`, a burst of 2,000", "pypcap", True, {"count": 2000}),
 ]
 
 
@@ -219,7 +234,7 @@ def ours_env(base, venvs):
     venv = os.path.join(venvs, "ours")
     py = os.path.join(venv, "bin", "python")
     stamp = os.path.join(venv, ".bench-installed")
-    want = json.dumps({"repo": REPO, "base": base})
+    want = json.dumps({"repo": REPO, "base": base, "pip": OURS_PIP})
     if os.path.exists(stamp) and open(stamp).read() == want and os.path.exists(py):
         return py
     shutil.rmtree(venv, ignore_errors=True)
@@ -232,6 +247,11 @@ def ours_env(base, venvs):
                        capture_output=True, text=True)
     with open(os.path.join(r.stdout.strip(), "bench-ours.pth"), "w") as f:
         f.write(REPO + "\n")
+    r = subprocess.run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q"] + OURS_PIP,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        log(f"cannot install {' '.join(OURS_PIP)} for our numpy readers:\n{pip_error(r.stderr)}")
+        return py
     with open(stamp, "w") as f:
         f.write(want)
     return py
@@ -381,21 +401,29 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-def measure_live(impl, immediate, python, baseline, count, timeout):
+def measure_live(impl, immediate, python, baseline, count, timeout, opts=None):
+    """One live round: start the capture process(es), send when all are
+    ready, let them drain, stop them; the sums over the processes."""
+    opts = opts or {}
+    workers = opts.get("workers", 1)
+    count = opts.get("count", count)
     port = free_udp_port()
     cmd = [python, READERS, "live", str(port), str(count), "1" if immediate else "0"]
+    if "snaplen" in opts:
+        cmd.append(f"snaplen={opts['snaplen']}")
+    if workers > 1:
+        cmd.append(f"fanout={port}")
+    ready = threading.Barrier(workers + 1, timeout=timeout)
+    sent = threading.Event()
     sender = {}
 
     def drive(proc):
         line = proc.stdout.readline()     # "ready" once the handle is active
         if line.strip() != b"ready":
+            ready.abort()
             return line
-        r = subprocess.run([baseline, "send", str(port), str(count), str(LIVE_PAYLOAD)],
-                           capture_output=True, text=True, timeout=timeout)
-        if r.returncode != 0:
-            sender["error"] = r.stderr.strip()
-        else:
-            sender.update(last_json(r.stdout))
+        ready.wait()
+        sent.wait(timeout)
         # let the capture drain: it ends by itself once every datagram came
         deadline = time.monotonic() + LIVE_DRAIN
         while time.monotonic() < deadline and not exited(proc.pid):
@@ -407,22 +435,49 @@ def measure_live(impl, immediate, python, baseline, count, timeout):
             pass
         return b""
 
-    code, out, err, ru, timed_out = run_child(cmd, timeout, stdin=subprocess.PIPE, on_start=drive)
-    res = {"sent": sender.get("sent"), "send_elapsed": sender.get("elapsed"),
-           "child_cpu": ru.ru_utime + ru.ru_stime, "maxrss_kib": ru.ru_maxrss}
+    children = [None] * workers
+
+    def child(i):
+        children[i] = run_child(cmd, timeout, stdin=subprocess.PIPE, on_start=drive)
+    threads = [threading.Thread(target=child, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    try:
+        ready.wait()
+        r = subprocess.run([baseline, "send", str(port), str(count), str(LIVE_PAYLOAD), str(opts.get("flows", 1))],
+                           capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            sender["error"] = r.stderr.strip()
+        else:
+            sender.update(last_json(r.stdout))
+    except threading.BrokenBarrierError:
+        sender["error"] = "a capture process did not start"
+    finally:
+        sent.set()
+        for t in threads:
+            t.join()
+    res = {"sent": sender.get("sent"), "send_elapsed": sender.get("elapsed")}
     if "error" in sender:
         res["error"] = "sender: " + sender["error"]
-    elif timed_out:
-        res["error"] = f"timed out after {timeout} s"
-    elif code != 0:
-        res["error"] = f"exit {code}: {err.strip()[-600:]}"
-    else:
-        try:
-            res.update(last_json(out))
-        except ValueError as e:
-            res["error"] = f"{e}: {out[-300:]!r} {err[-300:]!r}"
-    if res.get("error") is None and "error" in res:
-        del res["error"]
+    parts = []
+    for code, out, err, ru, timed_out in children:
+        if timed_out:
+            res.setdefault("error", f"timed out after {timeout} s")
+        elif code != 0:
+            res.setdefault("error", f"exit {code}: {err.strip()[-600:]}")
+        else:
+            try:
+                parts.append(last_json(out))
+            except ValueError as e:
+                res.setdefault("error", f"{e}: {out[-300:]!r} {err[-300:]!r}")
+    if "error" not in res:
+        res.update(parts[0])
+        for key in ("received", "bytes", "ps_recv", "ps_drop", "ps_ifdrop", "cpu"):
+            res[key] = sum(part[key] for part in parts)
+        res["each"] = [part["received"] for part in parts]
+        errors = [part["error"] for part in parts if part.get("error")]
+        if errors:
+            res["error"] = errors[0]
     return res
 
 
@@ -625,7 +680,7 @@ def live_table(live, missing):
     lines = ["| capture on lo | sent | received (median; each round) | kernel drops (median; each round) | "
              "CPU µs per packet (median; min–max) | sender datagrams/s (median) |",
              "|---|---:|---|---|---|---:|"]
-    for key, label, impl, _ in LIVE_CONFIGS:
+    for key, label, impl, *_ in LIVE_CONFIGS:
         if impl in missing:
             lines.append(f"| {label} | – | not installed | – | – | – |")
             continue
@@ -721,6 +776,63 @@ def target_rows(sm, live, missing, live_ran, packets):
         verdict = "met" if a < b else ("met (both 0)" if a == b == 0 else "MISSED")
         rows.append(("live, `immediate=True`: kernel drops", f"median {a:,.0f} vs pypcap {b:,.0f}",
                      "fewer than pypcap", verdict))
+    rows += issue11_live_rows(live)
+    return rows
+
+
+def issue11_file_rows(sm):
+    """The batch targets of issue 11 (high packet rates)."""
+    rows = []
+
+    def rate(key):
+        s = sm.get(key)
+        return s.rate if s and s.ok and s.rate else None
+
+    for name, a, b, need, what in (
+            ("batch: `next_batch` + numpy view", "small:ours_next_batch_np", "small:next_ex", 1.5, "C loop"),
+            ("batch: `next_batch` + numpy view vs pcapy-ng's", "small:ours_next_batch_np",
+             "small:pcapy_next_batch_np", 2, "pcapy-ng `next_batch` + numpy view"),
+            ("caller's buffers: `readinto` + numpy view vs pcapy-ng's `loop_to_buffer`", "small:ours_readinto_np",
+             "small:pcapy_loop_to_buffer", 1, "pcapy-ng `loop_to_buffer`"),
+            ("bytes per second: numpy vs `for ts, buf in p`", "small:ours_per_second_np",
+             "small:ours_per_second_iter", 1, "the same with iteration")):
+        ra, rb = rate(a), rate(b)
+        if ra is None or rb is None:
+            rows.append((name, "n/a", f"≥ {need}× {what}", "not measured"))
+        else:
+            rows.append((name, f"{ra / rb:.2f}×", f"≥ {need}× {what}", "met" if ra / rb >= need else "MISSED"))
+    return rows
+
+
+def issue11_live_rows(live):
+    rows = []
+    od, oi, pi = live.get("ours_default"), live.get("ours_immediate"), live.get("pypcap_immediate")
+    if od and od.cpu_per_pkt:
+        a = median(od.cpu_per_pkt) * 1e6
+        rows.append(("live, default options: CPU per packet", f"{a:.3f} µs", "< 0.177 µs (before issue 11)",
+                     "met" if a < 0.177 else "MISSED"))
+    if oi and pi and oi.cpu_per_pkt and pi.cpu_per_pkt:
+        a, b = median(oi.cpu_per_pkt) * 1e6, median(pi.cpu_per_pkt) * 1e6
+        rows.append(("live, `immediate=True`: CPU per packet", f"{a:.3f} µs vs pypcap {b:.3f} µs",
+                     "< pypcap's", "met" if a < b else "MISSED"))
+    fo = live.get("ours_fanout")
+    if fo and fo.ok_runs:
+        each = [r.get("each", []) for r in fo.ok_runs]
+        once = all(r["received"] == r["sent"] and r["ps_drop"] == 0 and min(r.get("each") or [0]) > 0
+                   for r in fo.ok_runs)
+        rows.append(("fanout over 2 processes: every packet counted once",
+                     "; ".join(f"{sum(e):,} of {r['sent']:,} ({' + '.join(f'{x:,}' for x in e)})"
+                               for e, r in zip(each, fo.ok_runs)),
+                     "all sent, none twice, both processes share", "met" if once else "MISSED"))
+    for key, need in (("ours_burst", "fewer than 50% lost"), ("ours_burst_snaplen", "0 lost in every round")):
+        b = live.get(key)
+        if not (b and b.ok_runs):
+            continue
+        lost = [r["sent"] - r["received"] for r in b.ok_runs]
+        frac = median(lost) / 2000
+        ok = frac < 0.5 if key == "ours_burst" else max(lost) == 0
+        rows.append((f"burst of 2,000 on lo, {'defaults' if key == 'ours_burst' else '`snaplen=256`'}: lost",
+                     f"{fmt_list(lost)} ({100 * frac:.0f}% median)", need, "met" if ok else "MISSED"))
     return rows
 
 
@@ -892,8 +1004,8 @@ def main(argv=None):
                 log(f"  {rd.id}: {res['error'].splitlines()[-1] if res['error'] else '?'}")
         lorder = list(live_configs)
         random.Random(f"live {rnd}").shuffle(lorder)
-        for key, label, impl, immediate in lorder:
-            res = measure_live(impl, immediate, pythons[impl], baseline, args.live_packets, args.timeout)
+        for key, label, impl, immediate, opts in lorder:
+            res = measure_live(impl, immediate, pythons[impl], baseline, args.live_packets, args.timeout, opts)
             live_runs[key].append(res)
             log(f"  live {key}: " + (res["error"] if "error" in res else
                                      f"sent {res['sent']}, received {res['received']}, drops {res['ps_drop']}"))
@@ -930,8 +1042,9 @@ def main(argv=None):
         out.append(live_table(live, missing))
     else:
         out.append(live_note or "skipped")
-    out.append("\n## Targets (issue 5, raised by issue 9 to the figures before its change)\n")
-    out.append(targets_table(target_rows(sm, live, missing, bool(live_configs), small_meta["packets"])))
+    out.append("\n## Targets (issue 5, raised by issue 9 to the figures before its change; issue 11)\n")
+    out.append(targets_table(target_rows(sm, live, missing, bool(live_configs), small_meta["packets"])
+                             + issue11_file_rows(sm)))
     if missing or not_selected:
         out.append("\n## Peers not measured\n")
         for name, why in missing.items():

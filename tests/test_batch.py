@@ -176,3 +176,84 @@ def test_live_readinto_on_lo(live):
             got += unpack(records, data, n)
     assert [b[42:] for _, b, _ in got] == [b"batch %d" % i for i in range(5)]
     assert all(abs(ts - time.time_ns()) < 60 * 10**9 for ts, _, _ in got)
+
+
+def test_readinto_lets_other_threads_run(tmp_path):
+    # The fill runs without the GIL: a thread that notes the time in a loop
+    # gets to run while one readinto() call fills 500,000 records.
+    n = 500_000
+    path = write_pcap(tmp_path / "big.pcap", [(i // 1000, i % 1000, b"x" * 20) for i in range(n)])
+    records, data = bytearray(24 * n), bytearray(20 * n + 65535)   # room for a snaplen at the end
+    with pcap.pcap(str(path)) as p:
+        seen = []
+        stop = threading.Event()
+
+        def note():
+            while not stop.is_set():
+                seen.append(time.perf_counter())
+
+        t = threading.Thread(target=note)
+        t.start()
+        time.sleep(0.05)
+        start = time.perf_counter()
+        got = p.readinto(records, data)
+        end = time.perf_counter()
+        stop.set()
+        t.join()
+    assert got == n
+    inside = [x for x in seen if start + 0.001 < x < end - 0.001]
+    assert end - start > 0.005, "the fill was too quick to tell"
+    assert len(inside) > 100, f"{len(inside)} notes in the {1e3 * (end - start):.1f} ms of the fill"
+
+
+def test_setfilter_and_stats_from_another_thread_during_fills(tmp_path):
+    # Calls from other threads wait while a fill runs without the GIL, then
+    # take effect between two fills: each batch is filtered by one program.
+    n = 200_000
+    path = write_pcap(tmp_path / "f.pcap", [(i, 0, udp_frame(b"p", dport=1000 + i % 2)) for i in range(n)])
+    records, data = bytearray(24 * 5000), bytearray(1 << 20)
+    with pcap.pcap(str(path)) as p:
+        stop = threading.Event()
+        errors = []
+
+        def flip():
+            k = 0
+            while not stop.is_set():
+                try:
+                    p.setfilter(f"udp dst port {1000 + k % 2}")
+                    p.snaplen, p.datalink()
+                except Exception as e:
+                    errors.append(repr(e))
+                k += 1
+
+        t = threading.Thread(target=flip)
+        t.start()
+        total = 0
+        try:
+            while (k := p.readinto(records, data)):
+                ports = {struct.unpack_from("!H", data, off + 36)[0]
+                         for _, _, _, off in struct.iter_unpack(pcap.BATCH_RECORD_FORMAT, records[:24 * k])}
+                assert len(ports) == 1, ports        # one filter for the whole fill
+                total += k
+        finally:
+            stop.set()
+            t.join()
+    assert errors == []
+    assert 0 < total < n
+
+
+@pytest.mark.parametrize("in_ns", [False, True])
+def test_readbatch_wirelens_column(tmp_path, in_ns):
+    pkts = packets(50)
+    path = str(write(tmp_path / "f.pcap", pkts))
+    want = by_iteration(path)
+    with pcap.pcap(path, timestamp_in_ns=in_ns) as p:
+        stamps, bufs, lengths = p.readbatch(30, wirelens=True)
+        rest = p.readbatch(100, wirelens=True)
+        assert p.readbatch(wirelens=True) == (stamps[:0], [], lengths[:0])
+    assert lengths.typecode == "I" and lengths.itemsize == 4
+    assert list(lengths) + list(rest[2]) == [w for _, _, w in want]
+    assert bufs + rest[1] == [b for _, b, _ in want]
+    assert any(w > len(b) for _, b, w in want)
+    with pcap.pcap(path) as p:
+        assert len(p.readbatch(10)) == 2       # as before, without the keyword

@@ -7,6 +7,7 @@ test_every_example_has_cases, so a new example cannot go untested.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from conftest import need
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -42,6 +45,7 @@ class Case:
     live: bool = False
     in_order: bool = False                            # the expect regexes match in this order
     exact_lines: int | None = None                    # the number of lines printed
+    needs: str | None = None                          # an optional module the case needs
 
 
 CASES: dict[str, list[Case]] = {
@@ -161,6 +165,22 @@ CASES: dict[str, list[Case]] = {
                                              r"^  \(000\) ldb      \[0\]$"], in_order=True, exact_lines=9),
         Case(["tcp[tcpflags] & tcp-syn != 0"], [r"^2 packets match"]),
     ],
+    "batch_stats.py": [
+        Case(["-r", SAMPLE], [r"^reading savefile examples/sample\.pcap with numpy, 4096 packets a batch$",
+                              r"^7 packets, 363 bytes captured, 363 bytes on the wire$",
+                              r"^first 2023-11-14 22:13:20\.000000, last 2023-11-14 22:13:21\.500000 \(UTC\), 1\.500 s$",
+                              r"^wire lengths: min 42, median 54, max 71$",
+                              r"^  22:13:20  209$", r"^  22:13:21  154$"], in_order=True, exact_lines=7,
+             needs="numpy"),
+        Case(["-r", SAMPLE, "--no-numpy", "--batch", "2"],
+             [r"with struct, 2 packets a batch$", r"^7 packets, 363 bytes captured, 363 bytes on the wire$",
+              r"^  22:13:20  209$", r"^  22:13:21  154$"], in_order=True, exact_lines=7),
+        Case(["-r", SAMPLE, "udp", "or", "icmp"], [r"filter 'udp or icmp'$", r"^2 packets, 117 bytes captured",
+                                                  r"^  22:13:20  71$", r"^  22:13:21  46$"], in_order=True,
+             needs="numpy"),
+        Case(["-i", "lo", "--seconds", "0.5", "--no-numpy", "udp", "port", "50031"],
+             [r"^reading interface lo with struct", r"^0 packets, 0 bytes captured"], live=True),
+    ],
     "make_sample.py": [
         Case(["{tmp}/sample.pcap"], [r"^wrote .*sample\.pcap$"]),
     ],
@@ -203,6 +223,8 @@ def test_help(script: str, tmp_path: Path) -> None:
 def test_example(script: str, case: Case, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if case.live:
         request.getfixturevalue("live")
+    if case.needs:
+        need(importlib.util.find_spec(case.needs) is not None, f"{case.needs} is not installed (the test extra has it)")
     proc = run(script, case.args, tmp_path)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert proc.stderr == "", proc.stderr

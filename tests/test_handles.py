@@ -312,7 +312,7 @@ def test_garbage_collected_handle_in_cycle_frees_fd(tmp_path):
 # -- threads -----------------------------------------------------------------
 
 SAVEFILE_THREADS = r"""
-    import sys, threading, pcap
+    import struct, sys, threading, pcap
     p = pcap.pcap(sys.argv[1])
     nthreads, how = int(sys.argv[2]), sys.argv[3]
     got = [[] for _ in range(nthreads)]
@@ -330,8 +330,24 @@ SAVEFILE_THREADS = r"""
                     if not r:
                         break
                     got[i].extend(pkt[-4:] for ts, pkt in r)
+            elif how == "readinto":
+                records, data = bytearray(24 * 5), bytearray(1 << 17)
+                while True:
+                    k = p.readinto(records, data)
+                    if not k:
+                        break
+                    for j in range(k):
+                        _, caplen, _, off = struct.unpack_from(pcap.BATCH_RECORD_FORMAT, records, 24 * j)
+                        got[i].append(bytes(data[off + caplen - 4:off + caplen]))
             elif how == "mixed":
-                if i % 3 == 0:
+                if i % 4 == 3:
+                    while True:
+                        recs, data = p.next_batch(4)
+                        if not recs:
+                            break
+                        for _, caplen, _, off in struct.iter_unpack(pcap.BATCH_RECORD_FORMAT, recs):
+                            got[i].append(bytes(data[off + caplen - 4:off + caplen]))
+                elif i % 3 == 0:
                     for ts, pkt in p:
                         got[i].append(pkt[-4:])
                 elif i % 3 == 1:
@@ -355,7 +371,8 @@ SAVEFILE_THREADS = r"""
 """
 
 
-@pytest.mark.parametrize("nthreads, how", [(2, "iter"), (4, "iter"), (2, "readpkts"), (6, "mixed")])
+@pytest.mark.parametrize("nthreads, how", [(2, "iter"), (4, "iter"), (2, "readpkts"), (3, "readinto"),
+                                           (8, "mixed")])
 def test_threads_share_savefile_each_packet_once(tmp_path, nthreads, how):
     n = 30000
     path = write_pcap(tmp_path / "many.pcap",
@@ -374,6 +391,7 @@ SHARED_LIVE = r"""
     port = int(sys.argv[1])
     p = pcap.pcap("lo", timeout_ms=20)
     p.setfilter(f"udp dst port {port}")
+    records, data = bytearray(24 * 64), bytearray(1 << 20)
     stop = threading.Event()
     unexpected = []
     counts = {}
@@ -419,6 +437,8 @@ SHARED_LIVE = r"""
         guard("dispatch-count", lambda: p.dispatch(10)),
         guard("loop", lambda: p.loop(5, lambda ts, pkt: None)),
         guard("readpkts", lambda: p.readpkts()),
+        guard("readinto", lambda: p.readinto(records, data)),
+        guard("next_batch", lambda: p.next_batch(8)),
         guard("stats", lambda: (p.stats(), p.fileno(), p.getnonblock(), p.datalink(), p.snaplen)),
         guard("setnonblock", nb_toggle),
         guard("setfilter", refilter),

@@ -263,6 +263,57 @@ def test_lo_snaplen_cuts_packets(udp, immediate):
     assert buf[42:] == payload[:58]
 
 
+def ring_mib():
+    """Sizes in MiB of this process's packet-socket rings (their mappings)."""
+    sizes = []
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        if "socket:[" in line:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            sizes.append((end - start) / 2**20)
+    return sizes
+
+
+def burst_then_read(p, port, count):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _ in range(count):
+            s.sendto(b"burst", ("127.0.0.1", port))
+    time.sleep(0.3)
+    p.setnonblock(True)
+    got = 0
+    while batch := p.readpkts():
+        got += len(batch)
+    return got
+
+
+@pytest.mark.parametrize("snaplen, frames", [(65535, 1000), (256, 6000)])
+def test_lo_immediate_ring_holds_a_thousand_frames(live, snaplen, frames):
+    # Immediate mode gives each packet a frame of the snaplen (up to the
+    # MTU); the default ring is sized for 1000 of them.  lo shows the kernel
+    # each packet twice (leaving and arriving), so it holds half as many.
+    port = free_port()
+    before = ring_mib()
+    with open_lo(f"udp dst port {port}", immediate=True, snaplen=snaplen) as p:
+        rings = [m for m in ring_mib() if m not in before] or ring_mib()
+        got = burst_then_read(p, port, 2000)
+        st = p.stats()
+    frame_mib = 128 / 1024 if snaplen == 65535 else 336 / 2**20   # a 64 KiB frame fills a 128 KiB block
+    assert max(rings) >= frames * frame_mib * 0.99, rings
+    assert got >= min(2000, frames // 2) - 5, (got, st)
+    assert got <= 2000
+    if got < 2000:
+        assert st.dropped > 0, st
+
+
+def test_lo_immediate_keeps_the_buffer_size_given(live):
+    port = free_port()
+    with open_lo(f"udp dst port {port}", immediate=True, buffer_size=4 << 20) as p:
+        assert max(ring_mib()) <= 9, ring_mib()     # 64 frames of 64 KiB, in 128 KiB blocks
+        got = burst_then_read(p, port, 1000)
+        st = p.stats()
+    assert got < 100, got
+    assert st.dropped >= 1000 * 2 - 2 * got - 10, st
+
+
 def test_lo_live_properties(live):
     p = pcap.pcap("lo", snaplen=1500, promisc=False, timeout_ms=100, timestamp_in_ns=True)
     assert p.name == "lo" and type(p.name) is str
@@ -316,6 +367,47 @@ def test_lo_nonblocking(udp):
     check_lo_packets(got, payloads, udp)
     p.setnonblock(False)
     assert p.getnonblock() is False
+
+
+@pytest.mark.parametrize("read", ["next", "dispatch", "readpkts", "next_batch"])
+def test_lo_new_filter_applies_to_packets_already_taken(read):
+    # A live read takes a batch from the kernel at a time; a filter set after
+    # the first packet of a batch applies to the rest of it too.
+    a, b = UdpTraffic(), UdpTraffic()
+    try:
+        p = open_lo(f"udp and (dst port {a.port} or dst port {b.port})", immediate=True, timeout_ms=2000)
+        sent_a, sent_b = [], []
+        for i in range(20):
+            sent_a += a.send(1, f"a{i}")
+            sent_b += b.send(1, f"b{i}")
+        time.sleep(0.2)
+        first = next(p)[1]
+        assert parse_udp(first, 14)[4] == sent_a[0]
+        p.setfilter(f"udp and dst port {a.port}")
+        p.setnonblock(True)
+        got = []
+        for _ in range(100):
+            if read == "next":
+                got.append(next(p)[1])
+                if len(got) == 19:
+                    break
+                continue
+            if read == "dispatch":
+                batch = []
+                p.dispatch(-1, lambda ts, buf: batch.append(buf))
+            elif read == "readpkts":
+                batch = [buf for _, buf in p.readpkts()]
+            else:
+                records, data = p.next_batch(64)
+                batch = [bytes(data[o:o + c]) for _, c, _, o in struct.iter_unpack(pcap.BATCH_RECORD_FORMAT, records)]
+            if not batch:
+                break
+            got += batch
+        assert [parse_udp(buf, 14)[4] for buf in got] == sent_a[1:]
+        p.close()
+    finally:
+        a.close()
+        b.close()
 
 
 def test_any_device_opens_despite_activate_warning(udp):
