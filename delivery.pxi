@@ -206,12 +206,14 @@ cdef class _FillSink(_Sink):
         return 0
 
 
-cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double deadline) except -1:
+cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double deadline,
+                         bint idle=False) except -1:
     """Move up to ``cnt`` packets (no limit when cnt <= 0) from the source of
     ``h`` to ``sink``; return how many.  Ends early at the end of a
     savefile, on breakloop() or close(), when ``deadline`` (monotonic ms, 0
     for none) passes, and as ``wait`` says when nothing is there.  A source
-    error after packets a keeping sink holds is raised by the next read."""
+    error after packets a keeping sink holds is raised by the next read.
+    ``idle``: the caller just found nothing there; begin with the wait."""
     cdef _Source src
     cdef lp.pcap_pkthdr *hdr
     cdef const unsigned char *data
@@ -230,7 +232,10 @@ cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double de
                 break
             if sink.bounded and not sink.has_room():
                 break
-            if sink.counts_only:
+            if idle:
+                idle = False
+                rc = _NOTHING_YET
+            elif sink.counts_only:
                 m = src.count(_SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n, &rc)
                 n += m
                 sink.count += m

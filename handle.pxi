@@ -246,7 +246,7 @@ cdef class pcap:
         after breakloop()."""
         cdef lp.pcap_pkthdr *hdr
         cdef const unsigned char *data
-        cdef int rc
+        cdef int rc = _SKIPPED      # (no packet tried yet)
         cdef _ItemSink sink
         if self._reader == 0 and not self._closed and not self._break and self._pending is None:
             # A packet that is there already: the read turn, the source, the
@@ -264,7 +264,7 @@ cdef class pcap:
             if rc == _END:
                 raise StopIteration
         sink = _ItemSink.__new__(_ItemSink)
-        if _deliver(self, sink, 1, _WAIT_ALL, 0):
+        if _deliver(self, sink, 1, _WAIT_ALL, 0, rc == _NOTHING_YET):
             return sink.item
         if self._stop == _STOP_CLOSED:
             self._handle()     # ValueError: close() ended the wait

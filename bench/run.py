@@ -476,6 +476,7 @@ def measure_live(impl, immediate, python, baseline, count, timeout, opts=None):
             res[key] = sum(part[key] for part in parts)
         res["each"] = [part["received"] for part in parts]
         errors = [part["error"] for part in parts if part.get("error")]
+        res.pop("error", None)
         if errors:
             res["error"] = errors[0]
     return res

@@ -35,7 +35,7 @@ class Totals:
     def __init__(self, use_numpy: bool) -> None:
         self.use_numpy = use_numpy
         self.packets = self.captured = self.wire = 0
-        self.first = self.last = None
+        self.first = self.last = 0
         self.per_second: dict[int, int] = {}
         self.sizes: list[int] = []
 
@@ -61,7 +61,7 @@ class Totals:
                    int(r["wirelen"].sum()), r["wirelen"].tolist())
 
     def _note(self, first: int, last: int, n: int, captured: int, wire: int, sizes: list[int]) -> None:
-        if self.first is None:
+        if not self.packets:
             self.first = first
         self.last = last
         self.packets += n
