@@ -267,6 +267,7 @@ cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double de
                     continue
             if rc == _END:
                 h._stop = _STOP_END
+                src.at_end()
                 break
             if rc == _PACKET or rc == _SKIPPED:
                 # A slice of C work is done: run signal handlers, see close().

@@ -63,7 +63,12 @@ cdef class pcap:
             None or '' opens ``lookupdev()``.  A name that is an interface of
             this machine opens the interface; otherwise an existing file is
             read as a savefile (pcap in any byte order or precision, pcapng),
-            a regular file or a pipe (a FIFO, ``/dev/stdin``).
+            a regular file or a pipe (a FIFO, ``/dev/stdin``).  A savefile
+            whose content is gzip, bzip2, xz or zstd (with the zstandard
+            package) is read decompressed.  name may also be a binary file
+            object (with readinto or read: io.BytesIO, gzip.open(...), an
+            fsspec file), read in a thread of its own into a pipe; what it
+            raises is raised as PcapError by the read that reaches it.
     snaplen -- bytes kept of each packet (live only).
     promisc -- promiscuous mode (live only).
     timeout_ms -- for dispatch(), readpkts() and readbatch() on a blocking
@@ -108,6 +113,8 @@ cdef class pcap:
     cdef object _wake            # set while an ``async for`` waits: wakes it
     cdef object _pending         # a read error to raise at the next read
     cdef int _stop               # why the last _deliver() ended: _STOP_*
+    cdef bytearray _batch_records   # next_batch()'s buffers, kept for the next call
+    cdef bytearray _batch_data
 
     def __cinit__(self):
         self._closed = True
@@ -121,6 +128,14 @@ cdef class pcap:
             raise RuntimeError("pcap handle is already open")
         if timeout_ms < 0:
             raise ValueError(f"timeout_ms must be 0 or more, not {timeout_ms}")
+        if _is_file_object(name):
+            self._name = _fileobj_name(name)
+            self._ns = bool(timestamp_in_ns)
+            self._timeout_ms = timeout_ms
+            self._src = _open_fileobj(name, self._name)
+            self._precision = lp.PCAP_TSTAMP_PRECISION_NANO
+            self._finish_open()
+            return
         if name is None or (isinstance(name, (str, bytes)) and len(name) == 0):
             name = lookupdev()
         bname = _encode_name(name, "name")
@@ -137,6 +152,9 @@ cdef class pcap:
             self._src = _open_live(bname, self._name, snaplen, bool(promisc), timeout_ms,
                                    bool(immediate), bool(rfmon), buffer_size)
             self._precision = self._src.write_precision
+        self._finish_open()
+
+    cdef void _finish_open(self):
         self._ns_scale = self._src.ns_scale
         self._divisor = self._src.divisor
         self._dloff = dltoff.get(lp.pcap_datalink(self._src.p), 0)
@@ -262,6 +280,7 @@ cdef class pcap:
             finally:
                 self._give_turn()
             if rc == _END:
+                self._src.at_end()
                 raise StopIteration
         sink = _ItemSink.__new__(_ItemSink)
         if _deliver(self, sink, 1, _WAIT_ALL, 0, rc == _NOTHING_YET):
@@ -395,24 +414,34 @@ cdef class pcap:
 
         readinto() with buffers made here: up to ``cnt`` packets, and about
         ``max_bytes`` of their bytes (at least one packet of the snaplen).
-        Returns two bytearrays, cut to what was written: ``records`` of
-        BATCH_RECORD_SIZE bytes a packet, ``data`` their bytes.
+        Returns two new bytearrays of what was written: ``records`` of
+        BATCH_RECORD_SIZE bytes a packet, ``data`` their bytes.  (The handle
+        fills buffers it keeps for the next call, then copies out what was
+        written: an allocation the size of the batch costs less than a
+        fresh one of max_bytes.)
         """
         if cnt <= 0:
             raise ValueError(f"cnt must be 1 or more, not {cnt}")
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
-        # (Not zeroed: only what is written is kept.)
-        records = PyByteArray_FromStringAndSize(NULL, cnt * sizeof(batch_record))
-        data = PyByteArray_FromStringAndSize(NULL, max(max_bytes, lp.pcap_snapshot(p)))
+        cdef Py_ssize_t rsize = cnt * sizeof(batch_record)
+        cdef Py_ssize_t dsize = max(max_bytes, lp.pcap_snapshot(p))
+        cdef bytearray records, data
+        # Taken from the handle for this call (another thread's call makes its own).
+        records, data = self._batch_records, self._batch_data
+        self._batch_records = self._batch_data = None
+        if records is None or PyByteArray_GET_SIZE(records) != rsize:
+            records = PyByteArray_FromStringAndSize(NULL, rsize)
+        if data is None or PyByteArray_GET_SIZE(data) != dsize:
+            data = PyByteArray_FromStringAndSize(NULL, dsize)
         sink.open(records, data, lp.pcap_snapshot(p), self._ns_scale)
         try:
             _deliver(self, sink, cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
-        PyByteArray_Resize(records, sink.f.count * sizeof(batch_record))
-        PyByteArray_Resize(data, sink.f.used)
-        return records, data
+            self._batch_records, self._batch_data = records, data
+        return (PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(records), sink.f.count * sizeof(batch_record)),
+                PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(data), sink.f.used))
 
     def breakloop(self):
         """breakloop()
@@ -517,6 +546,7 @@ cdef class pcap:
         fraction of a second, and the handle is released then.
         """
         self._closed = True
+        self._batch_records = self._batch_data = None
         if self._reader == 0 and self._src is not None:
             self._src.release()
 

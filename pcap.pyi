@@ -12,7 +12,7 @@ import socket
 from array import array
 from collections.abc import AsyncIterator, Callable
 from types import GenericAlias
-from typing import Any, Generic, Literal, NamedTuple, overload
+from typing import Any, Generic, Literal, NamedTuple, Protocol, overload
 
 from typing_extensions import Buffer, Self, TypeVar, TypeVarTuple, Unpack, disjoint_base
 
@@ -21,6 +21,12 @@ _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
 
 _Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+
+class _Readable(Protocol):
+    def read(self, n: int = ..., /) -> bytes: ...
+
+# What pcap.pcap() opens: a name, or a binary file object (readinto or read).
+_Opens = _Path | _Readable
 _Filter = str | bytes | bytearray
 
 __version__: str
@@ -329,7 +335,7 @@ class pcap(Generic[_TS]):
     @overload
     def __init__(
         self: pcap[float],
-        name: _Path | None = None,
+        name: _Opens | None = None,
         snaplen: int = 65535,
         promisc: bool = True,
         timeout_ms: int = 0,
@@ -341,7 +347,7 @@ class pcap(Generic[_TS]):
     @overload
     def __init__(
         self: pcap[int],
-        name: _Path | None = None,
+        name: _Opens | None = None,
         snaplen: int = 65535,
         promisc: bool = True,
         timeout_ms: int = 0,
@@ -354,7 +360,7 @@ class pcap(Generic[_TS]):
     @overload
     def __init__(
         self: pcap[float],
-        name: _Path | None = None,
+        name: _Opens | None = None,
         snaplen: int = 65535,
         promisc: bool = True,
         timeout_ms: int = 0,

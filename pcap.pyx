@@ -12,6 +12,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   errors.pxi     the exceptions, and the two helpers every failure goes through
 #   devices.pxi    interfaces, lookupdev/lookupnet, link-type names
 #   bpf.pxi        BPF programs compiled without a handle
+#   fileobj.pxi    savefiles from Python file objects, and compressed savefiles
 #   sources.pxi    where packets come from: live, our record reader, libpcap's reader
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
 #   handle.pxi     the pcap class: opening, the read turn, waits, settings
@@ -21,6 +22,7 @@ signal handlers in charge, so Ctrl-C always works.
 #    pcap_batch.h (packets gathered without the GIL: batches, the live queue).
 
 import errno as _errno
+import io as _io
 import os as _os
 import types as _types
 
@@ -190,6 +192,7 @@ dltoff = {lp.DLT_NULL: 4, lp.DLT_EN10MB: 14, lp.DLT_IEEE802: 22, lp.DLT_ARCNET: 
 include "errors.pxi"
 include "devices.pxi"
 include "bpf.pxi"
+include "fileobj.pxi"
 include "sources.pxi"
 include "delivery.pxi"
 include "handle.pxi"

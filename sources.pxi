@@ -79,6 +79,10 @@ cdef class _Source:
     cdef int fileno(self):
         return self.fd
 
+    cdef int at_end(self) except -1:
+        """At the end of the packets: raise what ended them early, if anything."""
+        return 0
+
     cdef int read_error(self, int rc) except -1:
         raise _pcap_error(rc, f"reading {self.what}", _text(lp.pcap_geterr(self.p)), self.filename)
 
@@ -268,6 +272,16 @@ cdef class _SavefileSource(_Source):
     """A savefile's descriptor and our buffer of its bytes (pcap_stream.h)."""
     cdef savefile_stream *s
     cdef bint ended          # the file ended, or a damaged record ended it
+    cdef _Feeder feeder      # a file object's feeder (fileobj.pxi), else None
+
+    cdef int at_end(self) except -1:
+        if self.feeder is not None and self.feeder.error is not None:
+            raise _feed_error(self.feeder.error, self.what) from self.feeder.error
+        return 0
+
+    cdef int read_error(self, int rc) except -1:
+        self.at_end()            # what the file object raised explains a cut-short stream
+        return _Source.read_error(self, rc)
 
     cdef int fileno(self):
         return self.s.fd if self.s != NULL else -1
@@ -420,14 +434,8 @@ cdef class _LibpcapSource(_SavefileSource):
 cdef _SavefileSource _open_savefile(bytes path, str name):
     """Open a savefile (a regular file, a FIFO, /dev/stdin...) and choose its
     source.  A FIFO waits here, interruptibly, for its writer and header."""
-    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
     cdef const char *cpath = path
-    cdef savefile_stream *s
-    cdef _SavefileSource src, holder
-    cdef _RecordSource rsrc
-    cdef lp.pcap_t *p
-    cdef FILE *fp
-    cdef int fd, err, r
+    cdef int fd, err
     what = f"savefile {name!r}"
     while True:
         with nogil:
@@ -441,6 +449,23 @@ cdef _SavefileSource _open_savefile(bytes path, str name):
     if is_directory(fd):
         close(fd)
         raise _os_error(_errno.EISDIR, f"cannot read {what}", name)
+    kind = _compression_of(fd)
+    if kind is not None:
+        close(fd)
+        return _open_fileobj(_open_compressed(path, name, kind), name, True)
+    return _savefile_from_fd(fd, name, name, None)
+
+
+cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, _Feeder feeder):
+    """The source for the savefile open on ``fd`` (which it owns from here)."""
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef savefile_stream *s
+    cdef _SavefileSource src, holder
+    cdef _RecordSource rsrc
+    cdef lp.pcap_t *p
+    cdef FILE *fp
+    cdef int r
+    what = f"savefile {name!r}"
     s = <savefile_stream *>calloc(1, sizeof(savefile_stream))
     if s == NULL or stream_init(s, fd) < 0:
         close(fd)
@@ -450,12 +475,16 @@ cdef _SavefileSource _open_savefile(bytes path, str name):
     # and libpcap's handle, and frees them if anything fails.
     holder = _SavefileSource.__new__(_SavefileSource)
     holder.s = s
+    holder.feeder = feeder
+    holder.filename = filename
+    holder.what = what
     while not stream_open_ready(s):
         with nogil:
             r = wait_readable(fd, WAIT_SLICE_MS)
         PyErr_CheckSignals()
     if s.err:
-        raise _os_error(s.err, f"cannot read {what}", name)
+        raise _os_error(s.err, f"cannot read {what}", filename)
+    holder.at_end()      # a file object that failed before its header
     head = PyBytes_FromStringAndSize(<char *>s.buf + s.pos, min(s.limit - s.pos, 65536))
     # Classic files are opened in their own units, so that libpcap hands
     # over their time stamp fields as they are; pcapng in nanoseconds.
@@ -469,7 +498,7 @@ cdef _SavefileSource _open_savefile(bytes path, str name):
     p = lp.pcap_fopen_offline_with_tstamp_precision(fp, open_precision, errbuf)
     if p == NULL:
         fclose(fp)
-        raise _pcap_error(lp.PCAP_ERROR, f"cannot read {name!r} as a savefile", _text(errbuf), name)
+        raise _pcap_error(lp.PCAP_ERROR, f"cannot read {name!r} as a savefile", _text(errbuf), filename)
     holder.p = p
     stream_opened(s, p)
     rsrc = _RecordSource.__new__(_RecordSource)
@@ -480,9 +509,10 @@ cdef _SavefileSource _open_savefile(bytes path, str name):
         (<_LibpcapSource>src).classic = s.format == FORMAT_PCAP
     src.s, src.p = holder.s, holder.p
     holder.s, holder.p = NULL, NULL
+    src.feeder = feeder
     src.fd = fd if s.is_pipe else -1
     src.what = what
-    src.filename = name
+    src.filename = filename
     if open_precision == lp.PCAP_TSTAMP_PRECISION_NANO:
         src.ns_scale, src.divisor = 1, 1e9
     else:

@@ -1,0 +1,239 @@
+"""Savefiles from Python file objects, and compressed savefiles (by their
+first bytes): the same packets as from the file itself, on every read path;
+what the object raises is raised, after the packets before it."""
+import bz2
+import importlib.util
+import gzip
+import io
+import lzma
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import pcap
+from conftest import need, udp_frame, write_pcap, write_pcapng
+
+pytestmark = pytest.mark.usefixtures("watchdog")
+
+
+def packets(n):
+    return [(1700000000 + i, (i * 7919) % 10**6, udp_frame(bytes([i % 256]) * (i % 90), dport=1000 + i % 3))
+            for i in range(n)]
+
+
+def read_all(source, **kw):
+    with pcap.pcap(source, timestamp_in_ns=True, **kw) as p:
+        return [(ts, buf, p.wirelen) for ts, buf in p]
+
+
+@pytest.fixture(params=["pcap-le", "pcap-be-ns", "pcapng"])
+def savefile(request, tmp_path):
+    pkts = packets(3000)
+    if request.param == "pcapng":
+        return write_pcapng(tmp_path / "f.pcapng", pkts)
+    if request.param == "pcap-be-ns":
+        return write_pcap(tmp_path / "f.pcap", [(s, f * 1000 + 7, d) for s, f, d in pkts], byteorder=">", nano=True)
+    return write_pcap(tmp_path / "f.pcap", pkts)
+
+
+class ReadOnly:
+    """A file object with read() only (no readinto)."""
+    def __init__(self, data, chunk=1000):
+        self.f, self.chunk = io.BytesIO(data), chunk
+
+    def read(self, n=-1):
+        return self.f.read(min(n, self.chunk) if n > 0 else self.chunk)
+
+
+OPENERS = {
+    "BytesIO": lambda path: io.BytesIO(path.read_bytes()),
+    "open": lambda path: open(path, "rb"),
+    "read-only": lambda path: ReadOnly(path.read_bytes()),
+    "gzip": lambda path: gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(path.read_bytes()))),
+    "bz2": lambda path: bz2.BZ2File(io.BytesIO(bz2.compress(path.read_bytes()))),
+    "lzma": lambda path: lzma.LZMAFile(io.BytesIO(lzma.compress(path.read_bytes()))),
+}
+
+
+@pytest.mark.parametrize("opener", sorted(OPENERS))
+def test_file_objects_give_the_file_packets(savefile, opener):
+    want = read_all(str(savefile))
+    assert len(want) == 3000
+    assert read_all(OPENERS[opener](savefile)) == want
+
+
+def test_every_read_path_and_the_filter(savefile):
+    want = [w for w in read_all(str(savefile)) if struct.unpack_from("!H", w[1], 36)[0] == 1001]
+    f = lambda: io.BytesIO(savefile.read_bytes())
+    with pcap.pcap(f(), timestamp_in_ns=True) as p:
+        p.setfilter("udp dst port 1001")
+        got = []
+        while batch := p.readpkts(100):
+            got += batch
+    assert [(ts, b) for ts, b, _ in want] == got
+    with pcap.pcap(f()) as p:
+        p.setfilter("udp dst port 1001")
+        assert p.dispatch(-1) == len(want)
+    with pcap.pcap(f()) as p:
+        p.setfilter("udp dst port 1001")
+        n = 0
+        while True:
+            records, data = p.next_batch(64)
+            if not records:
+                break
+            n += len(records) // pcap.BATCH_RECORD_SIZE
+        assert n == len(want)
+    with pcap.pcap(f()) as p:
+        seen = []
+        p.loop(0, lambda ts, buf: seen.append(buf))
+        assert len(seen) == 3000
+        assert p.name == "<BytesIO>"
+
+
+@pytest.mark.parametrize("kind, compress, suffix", [
+    ("gzip", gzip.compress, ".pcap.gz"), ("bzip2", bz2.compress, ".pcap.bz2"),
+    ("xz", lzma.compress, ".pcap.xz"), ("gzip", gzip.compress, ".pcap")])
+def test_compressed_paths_open_decompressed(savefile, tmp_path, kind, compress, suffix):
+    want = read_all(str(savefile))
+    path = tmp_path / ("c" + suffix)          # the content decides, not the name
+    path.write_bytes(compress(savefile.read_bytes()))
+    assert read_all(str(path)) == want
+    with pcap.pcap(path) as p:
+        assert p.name == str(path)
+
+
+def test_zstd_path(savefile, tmp_path):
+    need(importlib.util.find_spec("zstandard") is not None, "zstandard is not installed (the test extra has it)")
+    import zstandard
+    path = tmp_path / "c.pcap.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(savefile.read_bytes()))
+    assert read_all(str(path)) == read_all(str(savefile))
+
+
+def test_zstd_without_the_package_says_which_package(tmp_path):
+    path = tmp_path / "c.pcap.zst"
+    path.write_bytes(b"\x28\xb5\x2f\xfd" + b"\0" * 60)
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules["zstandard"] = None      # as if it were not installed
+        import pcap
+        try:
+            pcap.pcap({str(path)!r})
+        except pcap.PcapError as e:
+            print(e)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert "zstd-compressed, which needs the 'zstandard' package (pip install zstandard)" in out.stdout, out
+
+
+@pytest.mark.parametrize("cut", [1, 500, "half"])
+def test_a_damaged_gzip_stream_is_raised_after_the_packets_before(savefile, tmp_path, cut):
+    data = gzip.compress(savefile.read_bytes())
+    cut = len(data) // 2 if cut == "half" else cut
+    path = tmp_path / "cut.pcap.gz"
+    path.write_bytes(data[:-cut])
+    want = read_all(str(savefile))
+    got = []
+    with pytest.raises(pcap.PcapError, match="file object raised (EOFError|BadGzipFile)") as info:
+        with pcap.pcap(str(path), timestamp_in_ns=True) as p:
+            for ts, buf in p:
+                got.append((ts, buf, p.wirelen))
+    assert isinstance(info.value.__cause__, (EOFError, gzip.BadGzipFile, OSError))
+    assert got == want[:len(got)]
+    # readpkts() returns the packets before, then raises
+    with pcap.pcap(str(path), timestamp_in_ns=True) as p:
+        if cut > 500 and savefile.suffix == ".pcap":
+            first = p.readpkts()
+            assert [(ts, b) for ts, b, _ in want[:len(first)]] == first
+        with pytest.raises(pcap.PcapError, match="file object raised"):
+            while p.readpkts():
+                pass
+
+
+class Failing(io.RawIOBase):
+    def __init__(self, data, at):
+        self.data, self.at, self.pos = data, at, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self.pos >= self.at:
+            raise ConnectionResetError("the server went away")
+        n = min(len(b), self.at - self.pos, 4096)
+        b[:n] = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+
+def test_an_exception_of_the_object_is_raised_not_an_end(savefile):
+    data = savefile.read_bytes()
+    with pcap.pcap(Failing(data, len(data) // 2)) as p:
+        n = 0
+        with pytest.raises(pcap.PcapError, match="ConnectionResetError: the server went away") as info:
+            for _ in p:
+                n += 1
+    assert isinstance(info.value.__cause__, ConnectionResetError)
+    assert 0 < n < 3000
+    with pytest.raises(pcap.PcapError, match="ConnectionResetError"):
+        pcap.pcap(Failing(data, 0))
+
+
+def test_bad_objects():
+    with pytest.raises(TypeError, match="binary file object, not a text one"):
+        pcap.pcap(io.StringIO("abc"))
+    with pytest.raises(pcap.PcapError, match="as a savefile"):
+        pcap.pcap(io.BytesIO(b"not a savefile at all, not at all"))
+    with pytest.raises(pcap.PcapError):
+        pcap.pcap(io.BytesIO(b""))
+
+
+def test_closing_the_handle_stops_the_feeder(savefile):
+    # A big stream read partly: close() ends the feeding thread too.
+    import threading
+    data = savefile.read_bytes() * 1
+    before = threading.active_count()
+    p = pcap.pcap(io.BytesIO(data + data[24:] * 50))
+    next(p)
+    p.close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before
+
+
+BLOCKING = r"""
+    import signal, socket, sys, time, pcap
+    a, b = socket.socketpair()
+    if sys.argv[1] == "header":
+        f = a.makefile("rb")                  # nothing comes at all
+    else:
+        b.sendall(open(sys.argv[2], "rb").read()[:24 + 16 + 10])   # a header, then half a record
+        f = a.makefile("rb")
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    t0 = time.monotonic()
+    try:
+        p = pcap.pcap(f)
+        for _ in p:
+            pass
+    except KeyboardInterrupt:
+        print("interrupted after %.2f s" % (time.monotonic() - t0))
+"""
+
+
+@pytest.mark.parametrize("where", ["header", "record"])
+def test_a_blocking_object_does_not_block_ctrl_c(tmp_path, where):
+    path = write_pcap(tmp_path / "f.pcap", packets(3))
+    code = textwrap.dedent(BLOCKING)
+    out = subprocess.run([sys.executable, "-c", code, where, str(path)], capture_output=True, text=True,
+                         timeout=30)
+    assert out.stdout.startswith("interrupted after"), out
+    assert float(out.stdout.split()[2]) < 0.5 + 0.2, out.stdout
