@@ -160,3 +160,106 @@ cdef str _compression_of(int fd):
         if head.startswith(magic):
             return kind
     return None
+
+
+# -- one savefile in parallel: exact byte ranges ------------------------------
+
+def savefile_ranges(path, int n):
+    """savefile_ranges(path, n) -> list of (start, end)
+
+    Split a classic pcap savefile into ``n`` byte ranges for ``n`` workers:
+    each starts on a record boundary, found by walking the records' headers
+    from the first (exact whatever the packets hold; never a guess from
+    byte patterns), and together they are the whole file after its 24-byte
+    header: the first starts at 24, each ends where the next starts, the
+    last ends at the file's size (a record cut short, or damage, stays in
+    the range where it starts).  Ranges may be empty when the file has
+    fewer records than ``n``.  Read one with open_range(path, start, end).
+    Raises ValueError when ``n`` < 1, PcapError for a file that is not
+    classic pcap (pcapng, a compressed file: split those by files).
+    """
+    if n < 1:
+        raise ValueError(f"n must be 1 or more, not {n}")
+    cdef bytes bpath = _encode_name(path, "path")
+    name = _os.fsdecode(bpath)
+    cdef int fd
+    try:
+        fd = _os.open(bpath, _os.O_RDONLY | _os.O_CLOEXEC)
+    except OSError as e:
+        raise _os_error(e.errno, f"cannot open savefile {name!r}", name) from None
+    cdef uint64_t *targets = NULL
+    cdef uint64_t *out = NULL
+    cdef uint64_t walked = 0
+    cdef int rc, i
+    try:
+        size = _os.fstat(fd).st_size
+        targets = <uint64_t *>malloc(n * sizeof(uint64_t))
+        out = <uint64_t *>malloc(n * sizeof(uint64_t))
+        if targets == NULL or out == NULL:
+            raise MemoryError()
+        body = max(size - 24, 0)
+        for i in range(n - 1):
+            targets[i] = 24 + body * (i + 1) // n
+        with nogil:
+            rc = savefile_boundaries(fd, targets, n - 1, out, &walked)
+        if rc == -2:
+            raise PcapError(f"cannot split savefile {name!r}: it is not a classic pcap file "
+                            f"(pcapng and compressed savefiles are split by files)")
+        if rc < 0:
+            raise _os_error(errno, f"cannot read savefile {name!r}", name)
+        starts = [24] + [out[i] for i in range(n - 1)]
+    finally:
+        free(targets)
+        free(out)
+        _os.close(fd)
+    return [(starts[i], starts[i + 1] if i + 1 < n else size) for i in range(n)]
+
+
+class _RangeReader(_io.RawIOBase):
+    """The 24-byte file header of a classic savefile, then its bytes from
+    start to end: one range of savefile_ranges() as a savefile of its own."""
+
+    def __init__(self, path, start, end):
+        self._fd = _os.open(path, _os.O_RDONLY | _os.O_CLOEXEC)
+        size = _os.fstat(self._fd).st_size
+        if not 24 <= start <= end <= size:
+            _os.close(self._fd)
+            raise ValueError(f"a range must have 24 <= start <= end <= the file's size ({size}), "
+                             f"not ({start}, {end})")
+        self._head = _os.pread(self._fd, 24, 0)
+        self._pos, self._end = start, end
+        self.name = f"{_os.fsdecode(path)}[{start}:{end}]"
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        want = min(len(b), self._end - self._pos)
+        if want <= 0:
+            return 0
+        data = _os.pread(self._fd, want, self._pos)
+        b[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self):
+        if not self.closed and self._fd >= 0:
+            _os.close(self._fd)
+            self._fd = -1
+        super().close()
+
+
+def open_range(path, start, end, **options):
+    """open_range(path, start, end, **options) -> pcap
+
+    A handle reading the records of a classic savefile from byte ``start``
+    to ``end`` (a range of savefile_ranges()), as a savefile of its own with
+    the file's header; ``options`` are pcap()'s (timestamp_in_ns...).
+    """
+    reader = _RangeReader(_encode_name(path, "path"), start, end)
+    return pcap(reader, **options)

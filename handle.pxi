@@ -443,6 +443,31 @@ cdef class pcap:
         return (PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(records), sink.f.count * sizeof(batch_record)),
                 PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(data), sink.f.used))
 
+    def arrow_batches(self, int cnt=65536, Py_ssize_t max_bytes=64 << 20):
+        """arrow_batches(cnt=65536, max_bytes=67108864) -> iterator of pyarrow.RecordBatch
+
+        The packets as Arrow record batches of up to ``cnt`` packets (and
+        about ``max_bytes`` of their bytes), with no Python object per
+        packet: columns ``timestamp`` (timestamp[ns, tz=UTC]), ``caplen``
+        and ``wirelen`` (uint32) and ``data`` (binary: the packet's bytes),
+        and the link type, its name, the snaplen and the source in the
+        schema's metadata (``pcap.linktype``...).  Ends at the end of a
+        savefile, after breakloop() or close(); on a live handle it waits
+        for packets as readinto() does.  Needs pyarrow (the arrow extra).
+        """
+        self._handle()
+        return _arrow_batches(self, cnt, max_bytes)
+
+    def to_arrow(self, int cnt=65536):
+        """to_arrow(cnt=65536) -> pyarrow.Table
+
+        Every remaining packet of a savefile as one Arrow table, built from
+        arrow_batches(cnt).  Needs pyarrow.
+        """
+        pa = _pyarrow("to_arrow()")
+        schema = _arrow_schema(pa, self)
+        return pa.Table.from_batches(list(self.arrow_batches(cnt)), schema=schema)
+
     def breakloop(self):
         """breakloop()
 

@@ -16,6 +16,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   sources.pxi    where packets come from: live, our record reader, libpcap's reader
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
 #   handle.pxi     the pcap class: opening, the read turn, waits, settings
+#   arrow.pxi      Arrow record batches and Parquet (with pyarrow)
 #   aio.pxi        async for
 #   dumper.pxi     writing savefiles
 # C: pcap_ex.c (waits, clock, addresses), pcap_stream.c (savefile bytes and records),
@@ -39,9 +40,9 @@ from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.errno cimport errno
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint32_t, uint64_t
 from libc.stdio cimport FILE, clearerr, fclose, ferror
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from posix.unistd cimport close
 
@@ -103,6 +104,7 @@ cdef extern from "pcap_stream.h" nogil:
     int record_reader_init(record_reader *r, savefile_stream *s, lp.pcap_t *p)
     int record_next(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
     size_t record_count(record_reader *r, size_t limit)
+    int savefile_boundaries(int fd, const uint64_t *targets, size_t n, uint64_t *out, uint64_t *walked)
 
 cdef extern from "pcap_batch.h" nogil:
     struct batch_record:
@@ -125,6 +127,8 @@ cdef extern from "pcap_batch.h" nogil:
     void batch_put(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes)
     size_t record_fill(record_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
     int batch_dispatch(lp.pcap_t *p, int cnt, batch_fill *f)
+    void batch_columns(const unsigned char *records, size_t n, long long *stamps, unsigned int *caplens,
+                       unsigned int *wirelens, int *offsets)
     struct queued_packet:
         lp.pcap_pkthdr hdr
         size_t offset
@@ -196,5 +200,6 @@ include "fileobj.pxi"
 include "sources.pxi"
 include "delivery.pxi"
 include "handle.pxi"
+include "arrow.pxi"
 include "aio.pxi"
 include "dumper.pxi"

@@ -142,6 +142,25 @@ static inline int batch_dispatch(pcap_t *p, int cnt, struct batch_fill *f)
     return pcap_dispatch(p, cnt, batch_handler, (unsigned char *)f);
 }
 
+/* The records of a batch as columns (Arrow's layout): time stamps, caplens,
+ * wire lengths, and the n + 1 int32 offsets of the packets in data (the
+ * caller keeps data under 2 GiB). */
+static inline void batch_columns(const unsigned char *records, size_t n, int64_t *stamps, uint32_t *caplens,
+                                 uint32_t *wirelens, int32_t *offsets)
+{
+    struct batch_record rec;
+    size_t i;
+    offsets[0] = 0;
+    for (i = 0; i < n; i++) {
+        memcpy(&rec, records + i * sizeof rec, sizeof rec);
+        stamps[i] = rec.timestamp_ns;
+        caplens[i] = rec.caplen;
+        wirelens[i] = rec.wirelen;
+        offsets[i] = (int32_t)rec.offset;
+        offsets[i + 1] = (int32_t)(rec.offset + rec.caplen);
+    }
+}
+
 /* ---- the live queue ------------------------------------------------------ */
 
 #define QUEUE_PACKETS 256                 /* most packets one dispatch takes */

@@ -395,3 +395,84 @@ int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr, const un
     s->pos += need;
     return RECORD_PACKET;
 }
+
+/* ---- byte ranges of a classic savefile ------------------------------------ */
+
+int savefile_boundaries(int fd, const uint64_t *targets, size_t n, uint64_t *out, uint64_t *walked)
+{
+    unsigned char head[24], *buf;
+    uint64_t pos, size, base;
+    size_t have = 0, at = 0, next = 0, hdrlen;
+    uint32_t magic, caplen;
+    int swapped;
+    ssize_t got;
+    struct stat st;
+    const size_t chunk = 1 << 20;
+
+    if (fstat(fd, &st) < 0)
+        return -1;
+    size = (uint64_t)st.st_size;
+    if (pread(fd, head, 24, 0) != 24) {
+        errno = EINVAL;
+        return -2;
+    }
+    memcpy(&magic, head, 4);
+    swapped = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u || magic == 0x34cdb2a1u;
+    if (swapped)
+        magic = swap32(magic);
+    if (magic == 0xa1b2c3d4u || magic == 0xa1b23c4du)
+        hdrlen = 16;
+    else if (magic == 0xa1b2cd34u)
+        hdrlen = 24;
+    else {
+        errno = EINVAL;
+        return -2;
+    }
+    buf = malloc(chunk);
+    if (buf == NULL)
+        return -1;
+    /* Walk the chain of records from the first: each record header's caplen
+     * says where the next starts.  A range boundary is the first record start
+     * at or after its target; a record whose header or body the file cuts
+     * short ends the walk, and what is left belongs to the last range. */
+    pos = 24;
+    base = 24;
+    while (next < n) {
+        if (at + hdrlen > have) {
+            /* refill from pos, keeping nothing: pos is a record start */
+            base = pos;
+            got = pread(fd, buf, chunk, (off_t)base);
+            if (got < 0) {
+                if (errno == EINTR)
+                    continue;
+                free(buf);
+                return -1;
+            }
+            have = (size_t)got;
+            at = 0;
+            if (have < hdrlen)
+                break;              /* the end, or a header cut short */
+        }
+        while (next < n && targets[next] <= pos)
+            out[next++] = pos;
+        if (next == n)
+            break;
+        memcpy(&caplen, buf + at + 8, 4);
+        if (swapped)
+            caplen = swap32(caplen);
+        if ((uint64_t)hdrlen + caplen > size - pos)
+            break;                  /* the body is cut short */
+        pos += hdrlen + caplen;
+        if (pos - base <= have)
+            at = (size_t)(pos - base);
+        else
+            have = 0, at = 0;       /* past the buffer: read from pos */
+        if (have == 0 && pos >= size)
+            break;
+    }
+    while (next < n)
+        out[next++] = size;         /* nothing starts there: empty ranges at the end */
+    *walked = pos;
+    free(buf);
+    return 0;
+}

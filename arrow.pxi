@@ -1,0 +1,87 @@
+# --------------------------------------------------------------------------
+# Arrow record batches and Parquet, with pyarrow (an optional extra).
+#
+# A batch is next_batch()'s two buffers: the packets' bytes become the data
+# buffer of the binary column as they are, and the fixed records are split
+# into columns in C (batch_columns), so no Python object is made per packet.
+
+cdef object _pyarrow(str what):
+    import importlib
+    try:
+        return importlib.import_module("pyarrow")
+    except ImportError:
+        raise ModuleNotFoundError(f"{what} needs the 'pyarrow' package (pip install pyarrow, "
+                                  f"or the arrow extra: pip install 'pcap[arrow]')", name="pyarrow") from None
+
+
+cdef object _arrow_schema(pa, pcap h):
+    cdef lp.pcap_t *p = h._handle()
+    cdef int dlt = lp.pcap_datalink(p)
+    name = _text(lp.pcap_datalink_val_to_name(dlt)) if lp.pcap_datalink_val_to_name(dlt) != NULL else ""
+    return pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("caplen", pa.uint32()),
+                      ("wirelen", pa.uint32()), ("data", pa.binary())],
+                     metadata={"pcap.linktype": str(dlt), "pcap.linktype_name": name,
+                               "pcap.snaplen": str(lp.pcap_snapshot(p)), "pcap.source": h._name})
+
+
+cdef object _arrow_batch(pa, schema, bytearray records, bytearray data):
+    cdef Py_ssize_t n = PyByteArray_GET_SIZE(records) // sizeof(batch_record)
+    cdef bytearray stamps = PyByteArray_FromStringAndSize(NULL, n * 8)
+    cdef bytearray caplens = PyByteArray_FromStringAndSize(NULL, n * 4)
+    cdef bytearray wirelens = PyByteArray_FromStringAndSize(NULL, n * 4)
+    cdef bytearray offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4)
+    batch_columns(<const unsigned char *>PyByteArray_AS_STRING(records), n,
+                  <long long *>PyByteArray_AS_STRING(stamps), <unsigned int *>PyByteArray_AS_STRING(caplens),
+                  <unsigned int *>PyByteArray_AS_STRING(wirelens), <int *>PyByteArray_AS_STRING(offsets))
+    buf = pa.py_buffer
+    columns = [pa.Array.from_buffers(schema.field(0).type, n, [None, buf(stamps)]),
+               pa.Array.from_buffers(pa.uint32(), n, [None, buf(caplens)]),
+               pa.Array.from_buffers(pa.uint32(), n, [None, buf(wirelens)]),
+               pa.Array.from_buffers(pa.binary(), n, [None, buf(offsets), buf(data)])]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes):
+    pa = _pyarrow("arrow_batches()")
+    if cnt <= 0:
+        raise ValueError(f"cnt must be 1 or more, not {cnt}")
+    if not 0 < max_bytes < 0x7fffffff:
+        raise ValueError(f"max_bytes must be 1 to 2147483646, not {max_bytes}")
+    schema = _arrow_schema(pa, h)
+    while True:
+        records, data = h.next_batch(cnt, max_bytes)
+        if records:
+            yield _arrow_batch(pa, schema, records, data)
+        elif h._closed or h._stop in (_STOP_END, _STOP_BREAK, _STOP_CLOSED):
+            return
+
+
+def to_parquet(source, where, int cnt=65536, **options):
+    """to_parquet(source, where, cnt=65536, **options) -> int
+
+    Write the packets of ``source`` (a savefile path, a file object, or an
+    open pcap handle, read to its end) to the Parquet file ``where`` (a path
+    or a file object), one row group per ``cnt`` packets, with the columns
+    and metadata of pcap.arrow_batches(); ``options`` go to
+    pyarrow.parquet.ParquetWriter (compression="zstd"...).  Returns the
+    number of packets written.  Needs pyarrow.
+    """
+    _pyarrow("to_parquet()")
+    import pyarrow.parquet as pq
+    h = source if isinstance(source, pcap) else pcap(source)
+    n = 0
+    try:
+        writer = None
+        for batch in h.arrow_batches(cnt):
+            if writer is None:
+                writer = pq.ParquetWriter(where, batch.schema, **options)
+            writer.write_batch(batch)
+            n += batch.num_rows
+        if writer is None:       # no packet: an empty file with the schema
+            pa = _pyarrow("to_parquet()")
+            writer = pq.ParquetWriter(where, _arrow_schema(pa, h), **options)
+        writer.close()
+    finally:
+        if h is not source:
+            h.close()
+    return n

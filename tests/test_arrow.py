@@ -1,0 +1,116 @@
+"""Arrow record batches and Parquet: every value the same as iteration's."""
+import importlib.util
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import pcap
+from conftest import need, udp_frame, write_pcap, write_pcapng
+
+pytestmark = pytest.mark.usefixtures("watchdog")
+
+
+@pytest.fixture(autouse=True)
+def pyarrow():
+    need(importlib.util.find_spec("pyarrow") is not None, "pyarrow is not installed (the test extra has it)")
+
+
+def packets(n):
+    return [(1700000000 + i // 10, (i * 7919) % 10**6, udp_frame(bytes([i % 256]) * (i % 200), dport=1000 + i % 3),
+             None if i % 5 else 400 + i) for i in range(n)]
+
+
+@pytest.fixture(params=["pcap-le", "pcap-be-ns", "pcapng", "pcap-snaplen"])
+def savefile(request, tmp_path):
+    pkts = packets(5000)
+    if request.param == "pcapng":
+        return write_pcapng(tmp_path / "f.pcapng", [(s, f, d) for s, f, d, _ in pkts])
+    if request.param == "pcap-be-ns":
+        return write_pcap(tmp_path / "f.pcap", [(s, f * 1000 + 3, d) for s, f, d, _ in pkts], byteorder=">", nano=True)
+    if request.param == "pcap-snaplen":
+        return write_pcap(tmp_path / "f.pcap", [(s, f, d[:100], w or len(d)) for s, f, d, w in pkts], snaplen=100)
+    return write_pcap(tmp_path / "f.pcap", [(s, f, d) if w is None else (s, f, d, w) for s, f, d, w in pkts])
+
+
+def by_iteration(path, flt=None):
+    with pcap.pcap(str(path), timestamp_in_ns=True) as p:
+        if flt:
+            p.setfilter(flt)
+        return [(ts, buf, p.wirelen) for ts, buf in p]
+
+
+@pytest.mark.parametrize("cnt", [1, 777, 65536])
+def test_batches_hold_what_iteration_gives(savefile, cnt):
+    import pyarrow as pa
+    want = by_iteration(savefile)
+    got = []
+    with pcap.pcap(str(savefile)) as p:
+        for batch in p.arrow_batches(cnt, max_bytes=1 << 16):
+            assert batch.num_rows <= cnt
+            assert batch.schema.field("timestamp").type == pa.timestamp("ns", tz="UTC")
+            stamps = batch.column("timestamp").cast(pa.int64()).to_pylist()
+            got += zip(stamps, batch.column("data").to_pylist(), batch.column("wirelen").to_pylist())
+            assert batch.column("caplen").to_pylist() == [len(b) for b in batch.column("data").to_pylist()]
+    assert got == want
+
+
+def test_table_filter_metadata_and_parquet(savefile, tmp_path):
+    import pyarrow.parquet as pq
+    want = by_iteration(savefile, "udp dst port 1002")
+    with pcap.pcap(str(savefile)) as p:
+        p.setfilter("udp dst port 1002")
+        table = p.to_arrow()
+    assert table.column("data").to_pylist() == [b for _, b, _ in want]
+    meta = table.schema.metadata
+    assert meta[b"pcap.linktype"] == b"1" and meta[b"pcap.linktype_name"] == b"EN10MB"
+    assert meta[b"pcap.snaplen"] == (b"100" if b"snaplen" in str(savefile).encode() else meta[b"pcap.snaplen"])
+    out = tmp_path / "f.parquet"
+    assert pcap.to_parquet(str(savefile), out, cnt=1000, compression="zstd") == 5000
+    back = pq.read_table(out)
+    assert back.num_rows == 5000
+    assert back.column("data").to_pylist() == [b for _, b, _ in by_iteration(savefile)]
+    assert pq.ParquetFile(out).metadata.num_row_groups == 5
+    assert back.schema.metadata[b"pcap.linktype"] == b"1"
+
+
+def test_empty_savefile_gives_an_empty_table(tmp_path):
+    path = write_pcap(tmp_path / "empty.pcap", [])
+    with pcap.pcap(str(path)) as p:
+        assert p.to_arrow().num_rows == 0
+    assert pcap.to_parquet(str(path), tmp_path / "e.parquet") == 0
+
+
+def test_damaged_file_gives_the_batches_before_then_raises(tmp_path):
+    path = write_pcap(tmp_path / "f.pcap", [(s, f, d) for s, f, d, _ in packets(100)])
+    path.write_bytes(path.read_bytes()[:-5])
+    rows = 0
+    with pytest.raises(pcap.PcapError, match="truncated"):
+        with pcap.pcap(str(path)) as p:
+            for batch in p.arrow_batches(30):
+                rows += batch.num_rows
+    assert rows == 99
+
+
+def test_bad_arguments(savefile):
+    with pcap.pcap(str(savefile)) as p:
+        with pytest.raises(ValueError, match="cnt must be 1 or more"):
+            next(p.arrow_batches(0))
+        with pytest.raises(ValueError, match="max_bytes"):
+            next(p.arrow_batches(10, 1 << 40))
+
+
+def test_without_pyarrow_the_error_names_the_package(tmp_path):
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["pyarrow"] = None
+        import pcap
+        p = pcap.pcap("examples/sample.pcap")
+        try:
+            p.to_arrow()
+        except ImportError as e:
+            print(type(e).__name__, e)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert "ModuleNotFoundError to_arrow() needs the 'pyarrow' package (pip install pyarrow" in out.stdout, out
