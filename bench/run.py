@@ -58,12 +58,13 @@ PEERS = {
                        "dist": "python-libpcap", "retry": [["Cython<3", "setuptools", "wheel"]]},
     "pcap-ct": {"pip": ["pcap-ct==1.3.0b3"], "check": "import pcap; pcap.pcap",
                 "dist": "pcap-ct", "retry": []},
-    "dpkt": {"pip": ["dpkt==1.9.8"], "check": "import dpkt.pcap", "dist": "dpkt", "retry": []},
-    "scapy": {"pip": ["scapy==2.8.0"], "check": "from scapy.utils import RawPcapReader",
+    "dpkt": {"pip": ["dpkt==1.9.8", "pyarrow"], "check": "import dpkt.pcap, pyarrow", "dist": "dpkt", "retry": []},
+    "scapy": {"pip": ["scapy==2.8.0", "pyarrow"], "check": "from scapy.utils import RawPcapReader; import pyarrow",
               "dist": "scapy", "retry": []},
 }
 IMPLS = ["ours"] + list(PEERS)
-OURS_PIP = ["numpy"]        # for the readers that view batches with numpy (our module needs none)
+# For the readers that use numpy, pyarrow or Dask (our module needs none of them).
+OURS_PIP = ["numpy", "pyarrow", "pandas", "dask[dataframe]", "distributed"]
 
 
 class Reader:
@@ -118,6 +119,9 @@ SMALL_READERS = [
     Reader("pcapct_iter", "pcap-ct: `for ts, buf in p`", "pcap-ct"),
     Reader("scapy_raw", "scapy: `RawPcapReader`", "scapy"),
     Reader("dpkt_reader", "dpkt: `pcap.Reader`", "dpkt"),
+    Reader("ours_to_arrow", "ours: `p.to_arrow()`: the file as an Arrow table", "ours"),
+    Reader("scapy_to_arrow", "scapy: `RawPcapReader`, the same columns into an Arrow table", "scapy"),
+    Reader("dpkt_to_arrow", "dpkt: `pcap.Reader`, the same columns into an Arrow table", "dpkt"),
     Reader("ours_import", "ours: `import pcap` only", "ours", rate=False),
     Reader("pypcap_import", "pypcap: `import pcap` only", "pypcap", rate=False),
 ]
@@ -372,6 +376,69 @@ def gzip_copy(path):
         shutil.copyfileobj(f, z, 1 << 20)
     os.replace(gz + ".tmp", gz)
     return gz
+
+
+DASK_FILES = 16
+
+
+def dask_runs(python, small, work, rounds, timeout):
+    """Wall times of examples/dask_flows.py --json: DASK_FILES files (hard
+    links to the small file) with 1 and 2 workers; the small file read whole
+    and split into 2 ranges, with 2 workers.  Each variant's result is kept
+    to check that they agree."""
+    folder = os.path.join(work, f"dask{DASK_FILES}")
+    os.makedirs(folder, exist_ok=True)
+    for i in range(DASK_FILES):
+        link = os.path.join(folder, f"part{i:02}.pcap")
+        if os.path.exists(link) and not os.path.samefile(link, small):
+            os.remove(link)
+        if not os.path.exists(link):
+            os.link(small, link)
+    example = os.path.join(REPO, "examples", "dask_flows.py")
+    variants = [(f"{DASK_FILES} files, 1 worker", [folder, "--workers", "1"], DASK_FILES),
+                (f"{DASK_FILES} files, 2 workers", [folder, "--workers", "2"], DASK_FILES),
+                ("1 file read whole, 2 workers", [small, "--workers", "2"], 1),
+                ("1 file split into 2 ranges, 2 workers", [small, "--workers", "2", "--split", "2"], 1)]
+    out = {label: {"walls": [], "results": [], "files": nfiles, "errors": []} for label, _, nfiles in variants}
+    for rnd in range(rounds):
+        for label, args, _ in variants:
+            t0 = time.perf_counter()
+            code, stdout, err, ru, timed_out = run_child([python, example, *args, "--json"], timeout)
+            wall = time.perf_counter() - t0
+            rec = out[label]
+            if timed_out or code != 0:
+                rec["errors"].append(f"timed out after {timeout} s" if timed_out else f"exit {code}: {err.strip()[-300:]}")
+                log(f"  dask {label}: {rec['errors'][-1]}")
+                continue
+            rec["walls"].append(wall)
+            rec["results"].append(last_json(stdout))
+            log(f"  dask {label}: {wall:.2f} s")
+    return out
+
+
+def dask_table(dask, packets):
+    lines = ["| run | files × packets | wall s (median; each round) | packets/s | same result |", "|---|---:|---|---:|---|"]
+    by_files = {}
+    for label, rec in dask.items():
+        for r in rec["results"]:
+            by_files.setdefault(rec["files"], []).append(json.dumps(r, sort_keys=True))
+    one = [json.loads(x) for x in by_files.get(1, [])]
+    for label, rec in dask.items():
+        if not rec["walls"]:
+            lines.append(f"| {label} | – | FAILED: {rec['errors'][0][:100] if rec['errors'] else '?'} | – | – |")
+            continue
+        same = len(set(by_files[rec["files"]])) == 1
+        if rec["files"] > 1 and one:
+            same = same and all(r["packets"] == rec["files"] * one[0]["packets"] and
+                                r["bytes"] == rec["files"] * one[0]["bytes"] for r in rec["results"])
+        w = median(rec["walls"])
+        lines.append(f"| {label} | {rec['files']} × {packets:,} | {w:.2f} ({', '.join(f'{x:.2f}' for x in rec['walls'])}) | "
+                     f"{fmt_rate(rec['files'] * packets / w)} | {'yes' if same else 'NO'} |")
+    lines.append("")
+    lines.append("Wall time of the whole command, from its start (the LocalCluster's start-up included) to its "
+                 "report; \"same result\": every run of a variant printed the same totals and top flows, and "
+                 f"the {DASK_FILES}-file runs {DASK_FILES} times the packets and bytes of the one file.")
+    return "\n".join(lines)
 
 
 def measure_file(reader, pythons, baseline, files, timeout):
@@ -798,8 +865,8 @@ def target_rows(sm, live, missing, live_ran, packets):
     return rows
 
 
-def issue11_file_rows(sm):
-    """The batch targets of issue 11 (high packet rates)."""
+def batch_and_savefile_rows(sm):
+    """The targets of issues 11 (batches) and 12 (compressed files, Arrow)."""
     rows = []
 
     def rate(key):
@@ -813,12 +880,24 @@ def issue11_file_rows(sm):
             ("caller's buffers: `readinto` + numpy view vs pcapy-ng's `loop_to_buffer`", "small:ours_readinto_np",
              "small:pcapy_loop_to_buffer", 1, "pcapy-ng `loop_to_buffer`"),
             ("bytes per second: numpy vs `for ts, buf in p`", "small:ours_per_second_np",
-             "small:ours_per_second_iter", 1, "the same with iteration")):
+             "small:ours_per_second_iter", 1, "the same with iteration"),
+            ("gzip-compressed file vs `zcat | tcpdump -r - -w /dev/null`", "small:ours_gzip",
+             "small:zcat_tcpdump", 1, "`zcat | tcpdump`"),
+            ("gzip-compressed file vs gunzip to a file, then read", "small:ours_gzip",
+             "small:ours_gunzip_then_read", 1, "gunzip, then read")):
         ra, rb = rate(a), rate(b)
         if ra is None or rb is None:
             rows.append((name, "n/a", f"≥ {need}× {what}", "not measured"))
         else:
             rows.append((name, f"{ra / rb:.2f}×", f"≥ {need}× {what}", "met" if ra / rb >= need else "MISSED"))
+    ra = rate("small:ours_to_arrow")
+    peers = [r for r in (rate("small:scapy_to_arrow"), rate("small:dpkt_to_arrow")) if r]
+    if ra and peers:
+        rows.append(("savefile to an Arrow table", f"{ra / max(peers):.1f}× the faster peer",
+                     "≥ 10× the faster of scapy and dpkt building the same columns",
+                     "met" if ra / max(peers) >= 10 else "MISSED"))
+    else:
+        rows.append(("savefile to an Arrow table", "n/a", "≥ 10× scapy and dpkt", "not measured"))
     return rows
 
 
@@ -911,6 +990,7 @@ def main(argv=None):
     ap.add_argument("--live-packets", type=int, default=LIVE_MAX,
                     help=f"datagrams sent per live capture (at most {LIVE_MAX}; 0: no live capture)")
     ap.add_argument("--no-live", action="store_true", help="skip the live capture on lo")
+    ap.add_argument("--no-dask", action="store_true", help="skip the runs of examples/dask_flows.py")
     ap.add_argument("--work-dir", default=os.path.join(HERE, ".work"),
                     help="where the files, the C baseline and the peers' environments go")
     ap.add_argument("--ours-python", default=None, help="interpreter that imports our module "
@@ -1029,6 +1109,11 @@ def main(argv=None):
             log(f"  live {key}: " + (res["error"] if "error" in res else
                                      f"sent {res['sent']}, received {res['received']}, drops {res['ps_drop']}"))
 
+    dask = None
+    if not args.no_dask and "ours" in pythons:
+        log("examples/dask_flows.py runs")
+        dask = dask_runs(pythons["ours"], files["small"][0], work, min(args.rounds, 2), args.timeout * 10)
+
     sm = {}
     for rd in readers:
         sm[rd.id] = Summary(rd, runs[rd.id], files[rd.kind][1])
@@ -1050,6 +1135,9 @@ def main(argv=None):
         out.append(f"\n## Large packets: {lm['packets']:,} packets of {gen.LARGE[0]}-{gen.LARGE[1]} bytes "
                    f"({lm['bytes']:,} bytes)\n")
         out.append(file_table(LARGE_READERS, sm, "large:next_ex", "large:pypcap_iter", missing))
+    if dask is not None:
+        out.append(f"\n## Dask: `examples/dask_flows.py` (bytes and packets per 5-tuple, top talkers)\n")
+        out.append(dask_table(dask, small_meta["packets"]))
     out.append("\n## Memory: peak RSS of the process (VmHWM), small-packet file\n")
     out.append(memory_table(sm, missing))
     out.append(f"\n## Live capture on lo: {args.live_packets:,} UDP datagrams of {LIVE_PAYLOAD} bytes "
@@ -1061,9 +1149,9 @@ def main(argv=None):
         out.append(live_table(live, missing))
     else:
         out.append(live_note or "skipped")
-    out.append("\n## Targets (issue 5, raised by issue 9 to the figures before its change; issue 11)\n")
+    out.append("\n## Targets (issue 5, raised by issue 9 to the figures before its change; issues 11 and 12)\n")
     out.append(targets_table(target_rows(sm, live, missing, bool(live_configs), small_meta["packets"])
-                             + issue11_file_rows(sm)))
+                             + batch_and_savefile_rows(sm)))
     if missing or not_selected:
         out.append("\n## Peers not measured\n")
         for name, why in missing.items():
