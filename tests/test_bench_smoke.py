@@ -29,7 +29,7 @@ def test_bench_smoke_run(tmp_path):
     before = results.read_bytes() if results.exists() else None
     cmd = [sys.executable, str(BENCH / "run.py"), "--packets", "2000", "--rounds", "1",
            "--only", "ours", "--work-dir", str(tmp_path), "--ours-python", sys.executable,
-           "--timeout", "60"]
+           "--timeout", "60", "--no-dask"]
     live = can_capture()
     cmd += ["--live-packets", "1000"] if live else ["--no-live"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
