@@ -1,0 +1,138 @@
+"""examples/dask_flows.py against the same flows computed packet by packet in
+plain Python: every scheduler, worker count and split gives the same."""
+import gzip
+import importlib.util
+import ipaddress
+import json
+import random
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pcap
+from conftest import need, udp_frame, write_pcap, write_pcapng
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "dask_flows.py"
+
+
+@pytest.fixture(autouse=True)
+def dask_installed():
+    for mod in ("dask", "distributed", "pandas", "numpy"):
+        need(importlib.util.find_spec(mod) is not None, f"{mod} is not installed (the test extra has it)")
+
+
+def eth(payload, ethertype):
+    return b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01" + struct.pack("!H", ethertype) + payload
+
+
+def tcp4(src, dst, sport, dport, body=b""):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 0x50, 0x10, 512, 0, 0) + body
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
+                     ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed)
+    return eth(ip + tcp, 0x0800)
+
+
+def ip6(src, dst, nh, l4):
+    return eth(struct.pack("!IHBB16s16s", 6 << 28, len(l4), nh, 64, ipaddress.IPv6Address(src).packed,
+                           ipaddress.IPv6Address(dst).packed) + l4, 0x86DD)
+
+
+def frames(seed, n):
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        k = rnd.randrange(6)
+        body = bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 120)))
+        a, b = f"10.0.{rnd.randrange(3)}.1", f"10.0.{rnd.randrange(3)}.2"
+        if k == 0:
+            f = udp_frame(body, sport=1000 + rnd.randrange(3), dport=53, src=a, dst=b)
+        elif k == 1:
+            f = tcp4(a, b, 40000 + rnd.randrange(2), 443, body)
+        elif k == 2:
+            f = ip6(f"2001:db8::{rnd.randrange(1, 4)}", "2001:db8::ff", 6,
+                    struct.pack("!HHIIBBHHH", 5555, 80, 0, 0, 0x50, 0x10, 0, 0, 0) + body)
+        elif k == 3:
+            f = ip6("fe80::1", "ff02::1", 17, struct.pack("!HHHH", 546, 547, 8 + len(body), 0) + body)
+        elif k == 4:
+            f = eth(b"\x00\x01\x08\x00\x06\x04\x00\x01" + bytes(20), 0x0806)       # ARP: not IP
+        else:
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 1, 0,
+                             ipaddress.IPv4Address(a).packed, ipaddress.IPv4Address(b).packed)
+            f = eth(ip + b"\x08\x00" + bytes(6), 0x0800)                          # ICMP
+        wire = len(f) + (rnd.randrange(1, 900) if i % 7 == 0 else 0)              # cut to a snaplen
+        out.append((1700000000 + i, i % 10**6, f, wire))
+    return out
+
+
+def reference(paths, top=10):
+    flows, packets, total = {}, 0, 0
+    for path in paths:
+        with pcap.pcap(str(path)) as p:
+            for ts, buf in p:
+                packets += 1
+                total += p.wirelen
+                et = struct.unpack_from("!H", buf, 12)[0] if len(buf) >= 14 else 0
+                if et == 0x0800 and len(buf) >= 34:
+                    ihl = (buf[14] & 15) * 4
+                    proto, l4 = buf[23], 14 + ihl
+                    src, dst = str(ipaddress.IPv4Address(buf[26:30])), str(ipaddress.IPv4Address(buf[30:34]))
+                elif et == 0x86DD and len(buf) >= 54:
+                    proto, l4 = buf[20], 54
+                    src, dst = str(ipaddress.IPv6Address(buf[22:38])), str(ipaddress.IPv6Address(buf[38:54]))
+                else:
+                    continue
+                sport = dport = 0
+                if proto in (6, 17) and len(buf) >= l4 + 4:
+                    sport, dport = struct.unpack_from("!HH", buf, l4)
+                key = (proto, src, sport, dst, dport)
+                n, b = flows.get(key, (0, 0))
+                flows[key] = (n + 1, b + p.wirelen)
+    ranked = sorted(flows.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    return {"packets": packets, "bytes": total, "flows": len(flows),
+            "top": [[*k, n, b] for k, (n, b) in ranked[:top]]}
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory):
+    d = tmp_path_factory.mktemp("captures")
+    write_pcap(d / "a.pcap", [(s, f, fr[:100], w) for s, f, fr, w in frames(1, 3000)], snaplen=100)
+    write_pcap(d / "b.pcap", frames(2, 2000), byteorder=">")
+    write_pcapng(d / "c.pcapng", [(s, f, fr) for s, f, fr, _ in frames(3, 1500)])
+    plain = write_pcap(d / "plain.tmp", frames(4, 1000))
+    (d / "d.pcap.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    plain.unlink()
+    return d
+
+
+def run(*args):
+    proc = subprocess.run([sys.executable, str(EXAMPLE), *map(str, args), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_synchronous_and_split_equal_the_reference(captures):
+    want = reference(sorted(p for p in captures.iterdir()))
+    assert want["packets"] == 7500 and want["flows"] > 10
+    assert run(captures, "--scheduler", "synchronous") == want
+    assert run(captures, "--scheduler", "synchronous", "--split", "5") == want
+
+
+@pytest.mark.parametrize("workers, split", [(1, 1), (2, 3)])
+def test_local_cluster_equals_the_reference(captures, workers, split):
+    want = reference(sorted(p for p in captures.iterdir()))
+    assert run(captures, "--workers", workers, "--split", split) == want
+
+
+def test_a_damaged_file_is_an_error_not_a_short_count(tmp_path):
+    path = write_pcap(tmp_path / "cut.pcap", frames(5, 50))
+    path.write_bytes(path.read_bytes()[:-7])
+    proc = subprocess.run([sys.executable, str(EXAMPLE), str(path), "--scheduler", "synchronous", "--split", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("dask_flows: ") and "truncated dump file" in proc.stderr, proc.stderr
