@@ -1112,7 +1112,7 @@ def main(argv=None):
     dask = None
     if not args.no_dask and "ours" in pythons:
         log("examples/dask_flows.py runs")
-        dask = dask_runs(pythons["ours"], files["small"][0], work, min(args.rounds, 2), args.timeout * 10)
+        dask = dask_runs(pythons["ours"], files["small"][0], work, 1, args.timeout * 10)
 
     sm = {}
     for rd in readers:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import logging
 import os
 import sys
 from typing import Any
@@ -46,7 +47,7 @@ def flows_of_batch(records: bytearray, data: bytearray) -> tuple[int, int, dict[
     cap = r["caplen"].astype(np.int64)
     wire = r["wirelen"].astype(np.int64)
     total = (len(r), int(wire.sum()))
-    if not len(r):
+    if not len(u8):                    # no packet bytes at all (every caplen 0): nothing to parse
         return total[0], total[1], None
     last = len(u8) - 1
 
@@ -83,9 +84,13 @@ def address(raw: bytes, v6: bool) -> str:
     return str(ipaddress.IPv6Address(raw) if v6 else ipaddress.IPv4Address(raw[:4]))
 
 
+KEYS = ["v6", "proto", "src_hi", "src_lo", "sport", "dst_hi", "dst_lo", "dport"]
+
+
 def read_part(part: Part) -> Any:
-    """The per-flow sums of one part, as a pandas DataFrame; the part's
-    totals of all packets ride along in a row whose proto is -1."""
+    """The per-flow sums of one part, as a pandas DataFrame of integers
+    (addresses as two uint64 halves); the part's totals of all packets ride
+    along in a row whose proto is -1."""
     import pandas as pd  # type: ignore[import-untyped]
     path, start, end = part
     handle = pcap.pcap(path) if start < 0 else pcap.open_range(path, start, end)
@@ -101,27 +106,22 @@ def read_part(part: Part) -> Any:
             packets += n
             wire_bytes += b
             if ethernet and cols is not None:
-                key = np.concatenate([cols["v6"][:, None].astype(np.uint8), cols["proto"][:, None].astype(np.uint8),
-                                      cols["src"], cols["dst"],
-                                      cols["sport"][:, None].view(np.uint8)[:, :2],
-                                      cols["dport"][:, None].view(np.uint8)[:, :2]], axis=1)
-                uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-                inverse = inverse.reshape(-1)
-                sums = np.bincount(inverse, weights=cols["bytes"]).astype(np.int64)
-                counts = np.bincount(inverse).astype(np.int64)
-                first = np.zeros(len(uniq), np.int64)
-                first[inverse[::-1]] = np.arange(len(inverse))[::-1]
-                frames.append(pd.DataFrame({
-                    "proto": cols["proto"][first],
-                    "src": [address(bytes(row[2:18]), bool(row[0])) for row in uniq],
-                    "sport": cols["sport"][first],
-                    "dst": [address(bytes(row[18:34]), bool(row[0])) for row in uniq],
-                    "dport": cols["dport"][first],
-                    "packets": counts, "bytes": sums}))
-    frames.append(pd.DataFrame({"proto": [-1], "src": [""], "sport": [0], "dst": [""], "dport": [0],
-                                "packets": [packets], "bytes": [wire_bytes]}))
-    out = pd.concat(frames, ignore_index=True)
-    return out.groupby(["proto", "src", "sport", "dst", "dport"], as_index=False).sum()
+                src = np.ascontiguousarray(cols["src"]).view(">u8").astype(np.uint64)
+                dst = np.ascontiguousarray(cols["dst"]).view(">u8").astype(np.uint64)
+                frame = pd.DataFrame({"v6": cols["v6"].astype(np.int64), "proto": cols["proto"],
+                                      "src_hi": src[:, 0], "src_lo": src[:, 1], "sport": cols["sport"],
+                                      "dst_hi": dst[:, 0], "dst_lo": dst[:, 1], "dport": cols["dport"],
+                                      "packets": np.ones(len(src), np.int64), "bytes": cols["bytes"]})
+                frames.append(frame.groupby(KEYS, as_index=False, sort=False).sum())
+    zero = np.zeros(1, np.int64)
+    frames.append(pd.DataFrame({k: zero for k in KEYS} | {"proto": zero - 1, "packets": zero + packets,
+                                                          "bytes": zero + wire_bytes}))
+    frames = [f.astype({k: np.uint64 if k.endswith(("_hi", "_lo")) else np.int64 for k in KEYS}) for f in frames]
+    return pd.concat(frames, ignore_index=True).groupby(KEYS, as_index=False, sort=False).sum()
+
+
+def flow_address(hi: int, lo: int, v6: bool) -> str:
+    return address(int(hi).to_bytes(8, "big") + int(lo).to_bytes(8, "big"), v6)
 
 
 def parts_of(paths: list[str], split: int) -> tuple[list[Part], int]:
@@ -147,21 +147,22 @@ def run(parts: list[Part], scheduler: str, workers: int) -> tuple[Any, str]:
     import dask
     import dask.dataframe as dd
     import pandas as pd
-    meta = pd.DataFrame({"proto": pd.Series(dtype="int64"), "src": pd.Series(dtype="object"),
-                         "sport": pd.Series(dtype="int64"), "dst": pd.Series(dtype="object"),
-                         "dport": pd.Series(dtype="int64"), "packets": pd.Series(dtype="int64"),
-                         "bytes": pd.Series(dtype="int64")})
+    meta = pd.DataFrame({k: pd.Series(dtype="uint64" if k.endswith(("_hi", "_lo")) else "int64")
+                         for k in KEYS + ["packets", "bytes"]})
     with dask.config.set({"dataframe.convert-string": False}):
         frame = dd.from_map(read_part, parts, meta=meta)  # type: ignore[no-untyped-call]
-        graph = frame.groupby(["proto", "src", "sport", "dst", "dport"]).sum(split_out=1).reset_index()
+        graph = frame.groupby(KEYS).sum(split_out=1).reset_index()
         if scheduler == "synchronous":
             return graph.compute(scheduler="synchronous"), "the synchronous scheduler"
         from dask.distributed import Client, LocalCluster
         if scheduler:
             with Client(scheduler) as client:  # type: ignore[no-untyped-call]
                 return client.compute(graph).result(), f"the cluster at {scheduler}"
+        # No dashboard; the scheduler's HTTP server (health, metrics) on a free port rather than on 8787,
+        # which may be taken (a warning on stderr).  Worker logs silenced: a task's error is raised here.
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
-                          dashboard_address=None) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+                          dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                          silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
             return client.compute(graph).result(), f"a LocalCluster of {workers} worker{'s' * (workers != 1)}"
 
 
@@ -182,8 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=10, help="how many flows to list (default 10)")
     ap.add_argument("--json", action="store_true", help="print one line of JSON")
     args = ap.parse_args(argv)
+    if args.split < 1 or args.workers < 1 or args.top < 0:
+        ap.error("--split and --workers must be at least 1, --top at least 0")
 
     parts, nfiles = parts_of(args.paths, args.split)
+    if not parts:
+        print(f"dask_flows: no savefiles ({', '.join('*' + s for s in SUFFIXES)}) in {' '.join(args.paths)}",
+              file=sys.stderr)
+        return 1
     try:
         flows, where = run(parts, args.scheduler, args.workers)
     except pcap.PcapError as e:
@@ -192,10 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     totals = flows[flows["proto"] == -1]
     flows = flows[flows["proto"] != -1]
     packets, wire = int(totals["packets"].sum()), int(totals["bytes"].sum())
-    flows = flows.sort_values(["bytes", "proto", "src", "sport", "dst", "dport"],
-                              ascending=[False, True, True, True, True, True])
-    top = [[int(r.proto), r.src, int(r.sport), r.dst, int(r.dport), int(r.packets), int(r.bytes)]
-           for r in flows.head(args.top).itertuples()]
+    # The top flows by bytes, ties in the order of the 5-tuple with its
+    # addresses as text: only the flows that can be among them become text.
+    ranked = flows.sort_values("bytes", ascending=False)
+    cut = int(ranked["bytes"].iloc[args.top - 1]) if 0 < args.top <= len(ranked) else 0
+    candidates = ranked[ranked["bytes"] >= cut] if args.top else ranked.head(0)
+    rows: list[list[Any]] = [[int(r.proto), flow_address(r.src_hi, r.src_lo, bool(r.v6)), int(r.sport),
+             flow_address(r.dst_hi, r.dst_lo, bool(r.v6)), int(r.dport), int(r.packets), int(r.bytes)]
+            for r in candidates.itertuples()]
+    top = sorted(rows, key=lambda r: (-r[6], r[0], r[1], r[2], r[3], r[4]))[:args.top]
     if args.json:
         print(json.dumps({"packets": packets, "bytes": wire, "flows": len(flows), "top": top}))
         return 0

@@ -105,6 +105,8 @@ def captures(tmp_path_factory):
     plain = write_pcap(d / "plain.tmp", frames(4, 1000))
     (d / "d.pcap.gz").write_bytes(gzip.compress(plain.read_bytes()))
     plain.unlink()
+    # Only records with no captured byte (caplen 0): a batch whose data buffer is empty.
+    write_pcap(d / "e.pcap", [(1700000000 + i, 0, b"", 60 + i) for i in range(40)], snaplen=0)
     return d
 
 
@@ -112,12 +114,13 @@ def run(*args):
     proc = subprocess.run([sys.executable, str(EXAMPLE), *map(str, args), "--json"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""           # no warning (a dashboard port in use) nor worker log
     return json.loads(proc.stdout)
 
 
 def test_synchronous_and_split_equal_the_reference(captures):
     want = reference(sorted(p for p in captures.iterdir()))
-    assert want["packets"] == 7500 and want["flows"] > 10
+    assert want["packets"] == 7540 and want["flows"] > 10
     assert run(captures, "--scheduler", "synchronous") == want
     assert run(captures, "--scheduler", "synchronous", "--split", "5") == want
 
@@ -136,3 +139,19 @@ def test_a_damaged_file_is_an_error_not_a_short_count(tmp_path):
     assert proc.returncode == 1, proc
     assert proc.stdout == ""
     assert proc.stderr.startswith("dask_flows: ") and "truncated dump file" in proc.stderr, proc.stderr
+
+
+def test_a_folder_without_savefiles_is_a_one_line_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a savefile")
+    proc = subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path), "--scheduler", "synchronous"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (1, ""), proc
+    assert proc.stderr.startswith("dask_flows: no savefiles") and proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("bad", [["--workers", "0"], ["--split", "0"], ["--top", "-1"]])
+def test_bad_counts_are_usage_errors(bad):
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "examples/sample.pcap", "--scheduler", "synchronous", *bad],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (2, ""), proc
+    assert "must be at least" in proc.stderr
