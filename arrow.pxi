@@ -43,10 +43,6 @@ cdef object _arrow_batch(pa, schema, bytearray records, bytearray data):
 
 def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes):
     pa = _pyarrow("arrow_batches()")
-    if cnt <= 0:
-        raise ValueError(f"cnt must be 1 or more, not {cnt}")
-    if not 0 < max_bytes < 0x7fffffff:
-        raise ValueError(f"max_bytes must be 1 to 2147483646, not {max_bytes}")
     schema = _arrow_schema(pa, h)
     while True:
         records, data = h.next_batch(cnt, max_bytes)
@@ -56,7 +52,7 @@ def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes):
             return
 
 
-def to_parquet(source, where, int cnt=65536, **options):
+def to_parquet(source, where, cnt=65536, **options):
     """to_parquet(source, where, cnt=65536, **options) -> int
 
     Write the packets of ``source`` (a savefile path, a file object, or an
@@ -67,6 +63,7 @@ def to_parquet(source, where, int cnt=65536, **options):
     number of packets written.  Needs pyarrow.
     """
     _pyarrow("to_parquet()")
+    _int_arg(cnt, "cnt", 1, C_INT_MAX)
     import pyarrow.parquet as pq
     h = source if isinstance(source, pcap) else pcap(source)
     n = 0

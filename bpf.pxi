@@ -20,8 +20,10 @@ cdef class bpf:
     def __cinit__(self):
         self._compiled = False
 
-    def __init__(self, expr, int dlt=lp.DLT_RAW, int snaplen=65535, optimize=True):
+    def __init__(self, expr, dlt=lp.DLT_RAW, snaplen=65535, optimize=True):
         cdef bytes bexpr = _encode_filter(expr)
+        dlt = _int_arg(dlt, "dlt", 0, C_INT_MAX)
+        snaplen = _int_arg(snaplen, "snaplen", 1, MAXIMUM_SNAPLEN)
         cdef lp.pcap_t *dead = lp.pcap_open_dead(dlt, snaplen)
         if dead == NULL:
             raise PcapError(f"bpf: cannot make a handle for link type {dlt}")

@@ -49,23 +49,23 @@ def ex_name(name):
     return name
 
 
-def datalink_name(int dlt):
+def datalink_name(dlt):
     """datalink_name(dlt) -> str: the name of a link type, e.g. 'EN10MB'.
 
     Raises ValueError for a value libpcap does not know.
     """
-    cdef const char *s = lp.pcap_datalink_val_to_name(dlt)
+    cdef const char *s = lp.pcap_datalink_val_to_name(_int_arg(dlt, "dlt", -C_INT_MAX - 1, C_INT_MAX))
     if s == NULL:
         raise ValueError(f"unknown link type {dlt}")
     return _text(s)
 
 
-def datalink_description(int dlt):
+def datalink_description(dlt):
     """datalink_description(dlt) -> str: a description such as 'Ethernet'.
 
     Raises ValueError for a value libpcap does not know.
     """
-    cdef const char *s = lp.pcap_datalink_val_to_description(dlt)
+    cdef const char *s = lp.pcap_datalink_val_to_description(_int_arg(dlt, "dlt", -C_INT_MAX - 1, C_INT_MAX))
     if s == NULL:
         raise ValueError(f"unknown link type {dlt}")
     return _text(s)

@@ -22,13 +22,13 @@ cdef class dumper:
         self._dead = NULL
         self._d = NULL
 
-    def __init__(self, path, int dlt=lp.DLT_EN10MB, int snaplen=65535, nano=False, append=False,
+    def __init__(self, path, dlt=lp.DLT_EN10MB, snaplen=65535, nano=False, append=False,
                  timestamp_in_ns=False):
         cdef bytes bpath = _encode_name(path, "path")
         if self._d != NULL:
             raise RuntimeError("dumper is already open")
-        if snaplen <= 0:
-            raise ValueError(f"snaplen must be positive, not {snaplen}")
+        dlt = _int_arg(dlt, "dlt", 0, C_INT_MAX)
+        snaplen = _int_arg(snaplen, "snaplen", 1, C_INT_MAX)
         self._path = _os.fsdecode(bpath)
         self._snaplen = snaplen
         self._dlt = dlt
@@ -74,9 +74,7 @@ cdef class dumper:
         return _types.GenericAlias(cls, item)
 
     def write(self, ts, buf, wirelen=None):
-        """write(ts, buf, wirelen=None)
-
-        Append one packet: ``buf`` (any bytes-like object) cut to the
+        """Append one packet: ``buf`` (any bytes-like object) cut to the
         snaplen, with original length ``wirelen`` (default ``len(buf)``).
         """
         cdef lp.pcap_pkthdr hdr
@@ -101,9 +99,7 @@ cdef class dumper:
             if wirelen is None:
                 hdr.len = <lp.bpf_u_int32>view.len
             else:
-                if wirelen < view.len or wirelen > 0xffffffff:
-                    raise ValueError(f"wirelen {wirelen} is less than the {view.len} bytes given")
-                hdr.len = <lp.bpf_u_int32>wirelen
+                hdr.len = <lp.bpf_u_int32>_int_arg(wirelen, "wirelen", view.len, 0xffffffff)
             self._write_header(&hdr, <const unsigned char *>view.buf)
         finally:
             PyBuffer_Release(&view)

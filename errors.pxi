@@ -42,15 +42,26 @@ cdef object _with_details(object e, object err, str strerror, object filename):
     return e
 
 
+cdef str _PERM_TEXT = _os.strerror(_errno.EPERM)
+cdef str _ACCES_TEXT = _os.strerror(_errno.EACCES)
+
+
 cdef object _pcap_error(int rc, str what, str detail, object filename=None):
     """The exception for libpcap status ``rc`` while doing ``what``;
     ``detail`` is libpcap's text (pcap_geterr or an errbuf)."""
+    cdef object err = None
     if not detail:
         detail = _text(lp.pcap_statustostr(rc))
     if rc == lp.PCAP_ERROR_PERM_DENIED or rc == lp.PCAP_ERROR_PROMISC_PERM_DENIED:
+        err = _errno.EPERM
+    elif rc == lp.PCAP_ERROR and detail.endswith((_PERM_TEXT, _ACCES_TEXT)):
+        # A missing privilege that libpcap reports only in its text (nflog,
+        # dbus, usbmon...).
+        err = _errno.EPERM if detail.endswith(_PERM_TEXT) else _errno.EACCES
+    if err is not None:
         return _with_details(PcapPermissionError(
             f"{what}: {detail} (capture needs root or CAP_NET_RAW, and "
-            f"CAP_NET_ADMIN for promiscuous mode)"), _errno.EPERM, detail, filename)
+            f"CAP_NET_ADMIN for promiscuous mode)"), err, detail, filename)
     if rc == lp.PCAP_ERROR_NO_SUCH_DEVICE:
         return _with_details(PcapNotFoundError(f"{what}: {detail}"), _errno.ENODEV, detail, filename)
     return _with_details(PcapError(f"{what}: {detail}"), None, detail, filename)
@@ -89,3 +100,46 @@ cdef bytes _encode_filter(object expr):
     if b"\0" in b:
         raise ValueError("filter expression contains a NUL byte")
     return b
+
+
+
+# -- numeric arguments ---------------------------------------------------------
+# One rule for every numeric argument: an int (or an object with __index__)
+# within the argument's range, or TypeError / ValueError naming the argument
+# and the range.  Nothing is clamped or wrapped silently.
+
+cdef enum:
+    C_INT_MAX = 2147483647
+    MAXIMUM_SNAPLEN = 262144      # libpcap's largest snaplen (pcap-int.h)
+
+
+cdef long long _int_arg(object value, str name, long long lo, long long hi,
+                        str meaning=None) except? -1:
+    """``value`` as a C integer in lo..hi; ``meaning`` is added to the range
+    in the message ('0: no limit')."""
+    cdef int overflow = 0
+    cdef long long v
+    if not PyIndex_Check(value):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    v = PyLong_AsLongLongAndOverflow(PyNumber_Index(value), &overflow)
+    if overflow != 0 or v < lo or v > hi:
+        too_small = overflow < 0 or (overflow == 0 and v < lo)
+        limits = f"{lo} or more" if too_small and hi >= C_INT_MAX else f"{lo} to {hi}"
+        if meaning:
+            limits += f" ({meaning})"
+        raise ValueError(f"{name} must be {limits}, not {value!r}")
+    return v
+
+
+cdef int _cnt_arg(object cnt) except? -2:
+    """A packet count for dispatch() and the like: 0 or less is no limit."""
+    if type(cnt) is int and -1 <= <object>cnt <= C_INT_MAX:
+        return <int>cnt               # the common case, with no further call
+    if not PyIndex_Check(cnt):
+        raise TypeError(f"cnt must be an int, not {type(cnt).__name__}")
+    cnt = PyNumber_Index(cnt)
+    if cnt < 0:
+        return -1
+    if cnt <= C_INT_MAX:
+        return <int>cnt
+    raise ValueError(f"cnt must be at most {C_INT_MAX} (0 or less: no limit), not {cnt!r}")

@@ -164,7 +164,7 @@ cdef str _compression_of(int fd):
 
 # -- one savefile in parallel: exact byte ranges ------------------------------
 
-def savefile_ranges(path, int n):
+def savefile_ranges(path, n):
     """savefile_ranges(path, n) -> list of (start, end)
 
     Split a classic pcap savefile into ``n`` byte ranges for ``n`` workers:
@@ -178,8 +178,7 @@ def savefile_ranges(path, int n):
     Raises ValueError when ``n`` < 1, PcapError for a file that is not
     classic pcap (pcapng, a compressed file: split those by files).
     """
-    if n < 1:
-        raise ValueError(f"n must be 1 or more, not {n}")
+    cdef int parts = _int_arg(n, "n", 1, C_INT_MAX)
     cdef bytes bpath = _encode_name(path, "path")
     name = _os.fsdecode(bpath)
     cdef int fd
@@ -193,26 +192,26 @@ def savefile_ranges(path, int n):
     cdef int rc, i
     try:
         size = _os.fstat(fd).st_size
-        targets = <uint64_t *>malloc(n * sizeof(uint64_t))
-        out = <uint64_t *>malloc(n * sizeof(uint64_t))
+        targets = <uint64_t *>malloc(parts * sizeof(uint64_t))
+        out = <uint64_t *>malloc(parts * sizeof(uint64_t))
         if targets == NULL or out == NULL:
             raise MemoryError()
         body = max(size - 24, 0)
-        for i in range(n - 1):
-            targets[i] = 24 + body * (i + 1) // n
+        for i in range(parts - 1):
+            targets[i] = 24 + body * (i + 1) // parts
         with nogil:
-            rc = savefile_boundaries(fd, targets, n - 1, out, &walked)
+            rc = savefile_boundaries(fd, targets, parts - 1, out, &walked)
         if rc == -2:
             raise PcapError(f"cannot split savefile {name!r}: it is not a classic pcap file "
                             f"(pcapng and compressed savefiles are split by files)")
         if rc < 0:
             raise _os_error(errno, f"cannot read savefile {name!r}", name)
-        starts = [24] + [out[i] for i in range(n - 1)]
+        starts = [24] + [out[i] for i in range(parts - 1)]
     finally:
         free(targets)
         free(out)
         _os.close(fd)
-    return [(starts[i], starts[i + 1] if i + 1 < n else size) for i in range(n)]
+    return [(starts[i], starts[i + 1] if i + 1 < parts else size) for i in range(parts)]
 
 
 class _RangeReader(_io.RawIOBase):

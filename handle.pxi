@@ -69,13 +69,16 @@ cdef class pcap:
             object (with readinto or read: io.BytesIO, gzip.open(...), an
             fsspec file), read in a thread of its own into a pipe; what it
             raises is raised as PcapError by the read that reaches it.
-    snaplen -- bytes kept of each packet (live only).
+    snaplen -- bytes kept of each packet (live only): 1 to 262144, or 0
+            for 262144 (as tcpdump's -s 0).
     promisc -- promiscuous mode (live only).
     timeout_ms -- for dispatch(), readpkts() and readbatch() on a blocking
             live handle: return 0 / [] when no packet came for this long; 0
-            waits for ever.  Iteration always waits.  Packets reach Python at
-            most 100 ms after they arrive (libpcap's buffer timeout), or at
-            once with ``immediate``.
+            (the default) waits for ever.  A packet that arrives meanwhile
+            reaches Python within 100 ms (libpcap's buffer timeout, which is
+            never longer here, whatever timeout_ms: pypcap passed timeout_ms
+            on, and so returned timeout_ms worth of packets a call), or at
+            once with ``immediate``.  Iteration always waits.
     immediate -- deliver each packet as soon as it arrives (no buffering).
             Each packet then takes a kernel ring frame as big as the snaplen
             (up to the MTU); with buffer_size 0 the ring is sized for 1000
@@ -87,6 +90,9 @@ cdef class pcap:
     timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
     buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default
             (2 MiB), or with ``immediate`` room for 1000 frames (above).
+
+    A numeric argument out of its range raises ValueError naming it and the
+    range (TypeError when it is not an int).
 
     Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``,
     waiting for each packet as pypcap does, in nonblocking mode too; it ends
@@ -121,13 +127,14 @@ cdef class pcap:
         self._filter = ""
         self._name = ""
 
-    def __init__(self, name=None, int snaplen=65535, promisc=True, int timeout_ms=0,
-                 immediate=False, rfmon=False, timestamp_in_ns=False, int buffer_size=0):
+    def __init__(self, name=None, snaplen=65535, promisc=True, timeout_ms=0,
+                 immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0):
         cdef bytes bname
         if self._src is not None:
             raise RuntimeError("pcap handle is already open")
-        if timeout_ms < 0:
-            raise ValueError(f"timeout_ms must be 0 or more, not {timeout_ms}")
+        cdef int c_snaplen = _int_arg(snaplen, "snaplen", 0, MAXIMUM_SNAPLEN, f"0: {MAXIMUM_SNAPLEN}")
+        timeout_ms = _int_arg(timeout_ms, "timeout_ms", 0, C_INT_MAX, "0: no limit")
+        cdef int c_buffer_size = _int_arg(buffer_size, "buffer_size", 0, C_INT_MAX, "0: libpcap's default")
         if _is_file_object(name):
             self._name = _fileobj_name(name)
             self._ns = bool(timestamp_in_ns)
@@ -149,8 +156,8 @@ cdef class pcap:
             # Interface names never contain '/': this was meant as a file.
             raise _os_error(_errno.ENOENT, f"cannot open savefile {self._name!r}", self._name)
         else:
-            self._src = _open_live(bname, self._name, snaplen, bool(promisc), timeout_ms,
-                                   bool(immediate), bool(rfmon), buffer_size)
+            self._src = _open_live(bname, self._name, c_snaplen, bool(promisc), timeout_ms,
+                                   bool(immediate), bool(rfmon), c_buffer_size)
             self._precision = self._src.write_precision
         self._finish_open()
 
@@ -316,7 +323,7 @@ cdef class pcap:
         cs.args = args
         return cs
 
-    def dispatch(self, int cnt, callback=None, *args):
+    def dispatch(self, cnt, callback=None, *args):
         """dispatch(cnt, callback=None, *args) -> int
 
         Process up to ``cnt`` packets, calling ``callback(timestamp, packet,
@@ -330,9 +337,9 @@ cdef class pcap:
         callback ends the dispatch at once and propagates.
         """
         self._handle()
-        return _deliver(self, self._sink_for(callback, args), cnt, self._read_mode(), self._deadline())
+        return _deliver(self, self._sink_for(callback, args), _cnt_arg(cnt), self._read_mode(), self._deadline())
 
-    def loop(self, int cnt, callback=None, *args):
+    def loop(self, cnt, callback=None, *args):
         """loop(cnt, callback=None, *args) -> int
 
         Call ``callback(timestamp, packet, *args)`` for each packet until
@@ -343,9 +350,9 @@ cdef class pcap:
         for dispatch().  Returns the number of packets processed.
         """
         self._handle()
-        return _deliver(self, self._sink_for(callback, args), cnt, _WAIT_ALL, 0)
+        return _deliver(self, self._sink_for(callback, args), _cnt_arg(cnt), _WAIT_ALL, 0)
 
-    def readpkts(self, int cnt=-1):
+    def readpkts(self, cnt=-1):
         """readpkts(cnt=-1) -> list of (timestamp, packet)
 
         The packets of dispatch(cnt): on a savefile every remaining packet
@@ -357,10 +364,10 @@ cdef class pcap:
         """
         cdef _ListSink sink = _ListSink.__new__(_ListSink)
         self._handle()
-        _deliver(self, sink, cnt, self._read_mode(), self._deadline())
+        _deliver(self, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
         return sink.out
 
-    def readbatch(self, int cnt=1024, *, wirelens=False):
+    def readbatch(self, cnt=1024, *, wirelens=False):
         """readbatch(cnt=1024, *, wirelens=False) -> (timestamps, packets)
 
         Up to ``cnt`` packets in two columns, for bulk work: ``timestamps`` is
@@ -377,7 +384,7 @@ cdef class pcap:
         self._handle()
         if wirelens:
             sink.wirelens = bytearray()
-        _deliver(self, sink, cnt, self._read_mode(), self._deadline())
+        _deliver(self, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
         # (array is imported here: importing it costs 0.7 MiB of memory.)
         from array import array
         stamps = array("q" if self._ns else "d")
@@ -388,7 +395,7 @@ cdef class pcap:
         lengths.frombytes(sink.wirelens)
         return stamps, sink.out, lengths
 
-    def readinto(self, records, data, int cnt=-1):
+    def readinto(self, records, data, cnt=-1):
         """readinto(records, data, cnt=-1) -> int
 
         Read packets into two buffers of the caller's, for bulk work without
@@ -403,13 +410,14 @@ cdef class pcap:
         cannot hold one packet of the snaplen, BufferError or TypeError for
         a buffer that is not writable.
         """
+        cdef int c_cnt = _cnt_arg(cnt)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
         sink.open(records, data, lp.pcap_snapshot(p), self._ns_scale)
-        _deliver(self, sink, cnt, self._read_mode(), self._deadline())
+        _deliver(self, sink, c_cnt, self._read_mode(), self._deadline())
         return sink.count
 
-    def next_batch(self, int cnt=1024, Py_ssize_t max_bytes=1 << 20):
+    def next_batch(self, cnt=1024, max_bytes=1 << 20):
         """next_batch(cnt=1024, max_bytes=1048576) -> (records, data)
 
         readinto() with buffers made here: up to ``cnt`` packets, and about
@@ -420,12 +428,12 @@ cdef class pcap:
         written: an allocation the size of the batch costs less than a
         fresh one of max_bytes.)
         """
-        if cnt <= 0:
-            raise ValueError(f"cnt must be 1 or more, not {cnt}")
+        cdef int c_cnt = _int_arg(cnt, "cnt", 1, C_INT_MAX)
+        cdef Py_ssize_t c_max = _int_arg(max_bytes, "max_bytes", 1, PY_SSIZE_T_MAX)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
-        cdef Py_ssize_t rsize = cnt * sizeof(batch_record)
-        cdef Py_ssize_t dsize = max(max_bytes, lp.pcap_snapshot(p))
+        cdef Py_ssize_t rsize = c_cnt * sizeof(batch_record)
+        cdef Py_ssize_t dsize = max(c_max, lp.pcap_snapshot(p))
         cdef bytearray records, data
         # Taken from the handle for this call (another thread's call makes its own).
         records, data = self._batch_records, self._batch_data
@@ -436,14 +444,14 @@ cdef class pcap:
             data = PyByteArray_FromStringAndSize(NULL, dsize)
         sink.open(records, data, lp.pcap_snapshot(p), self._ns_scale)
         try:
-            _deliver(self, sink, cnt, self._read_mode(), self._deadline())
+            _deliver(self, sink, c_cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
             self._batch_records, self._batch_data = records, data
         return (PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(records), sink.f.count * sizeof(batch_record)),
                 PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(data), sink.f.used))
 
-    def arrow_batches(self, int cnt=65536, Py_ssize_t max_bytes=64 << 20):
+    def arrow_batches(self, cnt=65536, max_bytes=64 << 20):
         """arrow_batches(cnt=65536, max_bytes=67108864) -> iterator of pyarrow.RecordBatch
 
         The packets as Arrow record batches of up to ``cnt`` packets (and
@@ -456,9 +464,11 @@ cdef class pcap:
         for packets as readinto() does.  Needs pyarrow (the arrow extra).
         """
         self._handle()
-        return _arrow_batches(self, cnt, max_bytes)
+        # (max_bytes: an Arrow binary column has 32-bit offsets.)
+        return _arrow_batches(self, _int_arg(cnt, "cnt", 1, C_INT_MAX),
+                              _int_arg(max_bytes, "max_bytes", 1, 0x7ffffffe))
 
-    def to_arrow(self, int cnt=65536):
+    def to_arrow(self, cnt=65536):
         """to_arrow(cnt=65536) -> pyarrow.Table
 
         Every remaining packet of a savefile as one Arrow table, built from
@@ -469,9 +479,7 @@ cdef class pcap:
         return pa.Table.from_batches(list(self.arrow_batches(cnt)), schema=schema)
 
     def breakloop(self):
-        """breakloop()
-
-        Make the running loop() or dispatch() return and the running
+        """Make the running loop() or dispatch() return and the running
         iteration end, within a fraction of a second.  Safe to call from
         another thread, a signal handler or a callback.  When nothing is
         running, the next read returns at once instead.  Raises ValueError
@@ -564,9 +572,7 @@ cdef class pcap:
         return self._src.fileno()
 
     def close(self):
-        """close()
-
-        Release the handle.  Every later call raises ValueError; closing twice
+        """Release the handle.  Every later call raises ValueError; closing twice
         does nothing.  A read running in another thread ends within a
         fraction of a second, and the handle is released then.
         """
@@ -588,11 +594,11 @@ cdef class pcap:
         state = "closed " if self._closed else ""
         return f"<{state}pcap.pcap {kind} {self._name!r}>"
 
-    def setfilter(self, expr, optimize=1):
-        """setfilter(expr, optimize=1)
-
-        Compile the filter expression ``expr`` (str or bytes) and apply it;
-        a read running in another thread sees it from its next packet.
+    def setfilter(self, expr, optimize=True):
+        """Compile the filter expression ``expr`` (str or bytes) and apply it,
+        with libpcap's optimizer unless ``optimize`` is false (pypcap's 1 and
+        0 mean the same); a read running in another thread sees it from its
+        next packet.
         Raises PcapError with libpcap's message when it does not compile;
         the filter in place stays.
         """
@@ -605,21 +611,20 @@ cdef class pcap:
         self._src.set_filter(&prog)
         self._filter = bexpr.decode("utf-8", "replace")
 
-    def setdirection(self, int direction):
+    def setdirection(self, direction):
         """setdirection(direction) -> bool
 
         Capture only packets received (PCAP_D_IN), sent (PCAP_D_OUT) or both
         (PCAP_D_INOUT).  Returns False when the handle cannot do it (a
         savefile, or a platform without support).
         """
-        if direction not in (lp.PCAP_D_INOUT, lp.PCAP_D_IN, lp.PCAP_D_OUT):
-            raise ValueError(f"direction must be PCAP_D_INOUT, PCAP_D_IN or PCAP_D_OUT, not {direction}")
-        return lp.pcap_setdirection(self._handle(), <lp.pcap_direction_t>direction) == 0
+        cdef int d = _int_arg(direction, "direction", -C_INT_MAX, C_INT_MAX)
+        if d not in (lp.PCAP_D_INOUT, lp.PCAP_D_IN, lp.PCAP_D_OUT):
+            raise ValueError(f"direction must be PCAP_D_INOUT, PCAP_D_IN or PCAP_D_OUT, not {direction!r}")
+        return lp.pcap_setdirection(self._handle(), <lp.pcap_direction_t>d) == 0
 
     def setnonblock(self, nonblock=True):
-        """setnonblock(nonblock=True)
-
-        In nonblocking mode readpkts(), readbatch() and dispatch() never
+        """In nonblocking mode readpkts(), readbatch() and dispatch() never
         wait: they return what is pending ([] or 0 when nothing is).
         Iteration, next() and loop() wait for packets in either mode, as
         pypcap's do.
@@ -651,8 +656,9 @@ cdef class pcap:
         finally:
             lp.pcap_free_datalinks(dlts)
 
-    def setdatalink(self, int dlt):
+    def setdatalink(self, dlt):
         """setdatalink(dlt): switch the handle to link type ``dlt``."""
+        dlt = _int_arg(dlt, "dlt", 0, C_INT_MAX)
         cdef lp.pcap_t *p = self._handle()
         cdef int rc = lp.pcap_set_datalink(p, dlt)
         if rc < 0:
@@ -696,7 +702,7 @@ cdef class pcap:
             raise _pcap_error(rc, f"stats on {self._name!r}", _text(lp.pcap_geterr(p)))
         return _stats_type()(st.ps_recv, st.ps_drop, st.ps_ifdrop)
 
-    def set_fanout(self, int group, int mode=PACKET_FANOUT_HASH, int flags=0):
+    def set_fanout(self, group, mode=PACKET_FANOUT_HASH, flags=0):
         """set_fanout(group, mode=FANOUT_HASH, flags=0)
 
         Join the Linux PACKET_FANOUT group ``group`` (0 to 65535) of this
@@ -716,8 +722,9 @@ cdef class pcap:
         refuses (for instance a group of another mode: EINVAL).
         """
         cdef lp.pcap_t *p = self._handle()
-        if not 0 <= group <= 0xffff:
-            raise ValueError(f"group must be 0 to 65535, not {group}")
+        group = _int_arg(group, "group", 0, 0xffff)
+        mode = _int_arg(mode, "mode", 0, 0xff)
+        flags = _int_arg(flags, "flags", 0, 0xff00)
         if mode not in (PACKET_FANOUT_HASH, PACKET_FANOUT_LB, PACKET_FANOUT_CPU, PACKET_FANOUT_ROLLOVER,
                         PACKET_FANOUT_RND, PACKET_FANOUT_QM):
             raise ValueError(f"mode must be one of the FANOUT_ modes, not {mode}")
@@ -747,6 +754,11 @@ cdef class pcap:
 cdef bint _is_savefile(bytes bname) except -1:
     try:
         _os.stat(bname)
+    except PermissionError as e:
+        if b"/" in bname:      # a path into a directory we may not search
+            raise _os_error(e.errno, f"cannot open savefile {_os.fsdecode(bname)!r}",
+                            _os.fsdecode(bname)) from None
+        return False
     except OSError:
         return False
     # An interface of this machine wins over a file of the same name.

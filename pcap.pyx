@@ -1,4 +1,4 @@
-# cython: language_level=3, embedsignature=True
+# cython: language_level=3, auto_pickle=False
 """Packet capture with libpcap: a drop-in for pypcap 1.3.
 
 Open a live interface or a savefile with ``pcap.pcap(name)``, iterate over it
@@ -35,7 +35,8 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.float cimport PyFloat_FromDouble
 from cpython.list cimport PyList_Append
-from cpython.long cimport PyLong_FromLongLong
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
+from cpython.number cimport PyIndex_Check, PyNumber_Index
 from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
@@ -45,6 +46,9 @@ from libc.stdio cimport FILE, clearerr, fclose, ferror
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
 from posix.unistd cimport close
+
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
 
 cdef extern from "pcap_ex.h" nogil:
     enum:
@@ -188,10 +192,12 @@ BATCH_RECORD_FORMAT = "=qIIQ"
 BATCH_RECORD_SIZE = 24
 BATCH_RECORD_DTYPE = [("timestamp_ns", "=i8"), ("caplen", "=u4"), ("wirelen", "=u4"), ("offset", "=u8")]
 
-# Length of the link-layer header for the link types pypcap knew about.
+# Length of the link-layer header for the link types pypcap knew about, by
+# the values of this libpcap's header, and by pypcap 1.3's own values where
+# they differ: its DLT_PFSYNC was 18 (OpenBSD's), libpcap's is 246 here.
 dltoff = {lp.DLT_NULL: 4, lp.DLT_EN10MB: 14, lp.DLT_IEEE802: 22, lp.DLT_ARCNET: 6,
           lp.DLT_SLIP: 16, lp.DLT_PPP: 4, lp.DLT_FDDI: 21, lp.DLT_PFLOG: 48, lp.DLT_PFSYNC: 4,
-          lp.DLT_LOOP: 4, lp.DLT_RAW: 0, lp.DLT_LINUX_SLL: 16}
+          18: 4, lp.DLT_LOOP: 4, lp.DLT_RAW: 0, lp.DLT_LINUX_SLL: 16}
 
 include "errors.pxi"
 include "devices.pxi"

@@ -213,13 +213,7 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     what = f"on {name!r}"
     _check_live(p, lp.pcap_set_snaplen(p, snaplen), "set snaplen", what)
     _check_live(p, lp.pcap_set_promisc(p, 1 if promisc else 0), "set promiscuous mode", what)
-    # libpcap's timeout is the kernel's buffer timeout: with 0, Linux
-    # (TPACKET_V3) hands a ring block over only once it is full, so a quiet
-    # interface would never deliver; with a long one, a packet could miss
-    # the deadline of the dispatch() that waits for it.  Our own waits
-    # enforce timeout_ms; the buffer timeout only bounds the delivery delay.
-    _check_live(p, lp.pcap_set_timeout(p, min(timeout_ms, BUFFER_TIMEOUT_MS) if timeout_ms > 0
-                                       else BUFFER_TIMEOUT_MS), "set timeout", what)
+    _check_live(p, lp.pcap_set_timeout(p, _buffer_timeout(timeout_ms)), "set timeout", what)
     _check_live(p, lp.pcap_set_immediate_mode(p, 1 if immediate else 0), "set immediate mode", what)
     if rfmon:
         _check_live(p, lp.pcap_set_rfmon(p, 1), "set monitor mode", what)
@@ -232,6 +226,10 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     rc = lp.pcap_activate(p)
     if rc < 0:
         detail = _text(lp.pcap_geterr(p))
+        if rc == lp.PCAP_ERROR_PERM_DENIED and not _is_device(bname):
+            # Without the privilege libpcap fails before it looks at the
+            # name: a mistyped one is the error to report, not the privilege.
+            rc, detail = lp.PCAP_ERROR_NO_SUCH_DEVICE, ""
         if rc == lp.PCAP_ERROR_NO_SUCH_DEVICE:
             detail = f"no capture device and no savefile of that name ({detail or _text(lp.pcap_statustostr(rc))})"
         raise _pcap_error(rc, f"cannot open {name!r}", detail)
@@ -250,6 +248,27 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     else:
         src.ns_scale, src.divisor = 1000, 1e6
     return src
+
+
+cdef int _buffer_timeout(int timeout_ms):
+    """libpcap's timeout for a handle of ``timeout_ms``.  It is the kernel's
+    buffer timeout: Linux (TPACKET_V3) hands a ring block of packets over
+    when it is full or when this timer, which ticks from activation, fires.
+    pypcap passes timeout_ms on, so that a call returns about timeout_ms
+    worth of packets, up to timeout_ms late, and a packet that arrives
+    within a call's timeout_ms may still miss it.  Here our own clock
+    enforces timeout_ms as a deadline, and the buffer timeout is at most
+    BUFFER_TIMEOUT_MS: a packet reaches Python within that, and the call
+    that is waiting when it arrives returns it."""
+    if timeout_ms <= 0:
+        return BUFFER_TIMEOUT_MS
+    return min(timeout_ms, BUFFER_TIMEOUT_MS)
+
+
+cdef bint _is_device(bytes bname) except -1:
+    """Whether libpcap could open ``bname``: a network interface, or one of
+    its other devices (any, nflog, usbmon1, ...); needs no privilege."""
+    return is_interface_name(bname) or _os.fsdecode(bname) in findalldevs()
 
 
 cdef int _immediate_buffer_size(bytes device, int snaplen):

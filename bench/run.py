@@ -979,6 +979,17 @@ def loadavg():
         return ["?"] * 3
 
 
+def escape_cell_pipes(markdown):
+    """A '|' inside `code` in a table row ends the cell (on GitHub and in
+    Sphinx alike): write it as '\\|' there."""
+    def row(line):
+        if not line.startswith("|"):
+            return line
+        parts = line.split("`")
+        return "`".join(p.replace("|", "\\|") if i % 2 else p for i, p in enumerate(parts))
+    return "\n".join(row(line) for line in markdown.split("\n"))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Run the benchmark of bench/README.md.")
     ap.add_argument("--packets", type=int, default=FULL_SMALL, help="packets in the small-packet file")
@@ -1187,7 +1198,7 @@ def main(argv=None):
                 f"| load average (1, 5, 15 min) | {' '.join(load_start)} at the start, {' '.join(load_end)} at the end |",
                 ""]
         with open(results_path, "w") as f:
-            f.write("\n".join(head) + "\n" + table + "\n")
+            f.write(escape_cell_pipes("\n".join(head) + "\n" + table) + "\n")
         log(f"wrote {results_path}")
     elif not full:
         log("not a full run: bench/RESULTS.md left as it is")

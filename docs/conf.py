@@ -1,8 +1,9 @@
 """Sphinx configuration.
 
-The manual is README.md: the pages install, tour, c-to-python and traps are
-cut out of it at build time (see _readme_part), so that the README, which
-the tests run snippet by snippet, stays the one source.  The API reference
+The manual is README.md: the pages install, tour, c-to-python, traps,
+examples and tests-and-speed are cut out of it at build time (see
+_readme_part), so that the README, which the tests run snippet by snippet,
+stays the one source; bench-results shows bench/RESULTS.md.  The API reference
 comes from the docstrings of the built module (sphinx.ext.autodoc)."""
 import os
 import re
@@ -24,8 +25,16 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "requirements.txt"]
 myst_heading_anchors = 4          # GitHub's heading anchors, so that the README's links work here
+smartquotes = False              # '' and "quotes" stay as typed, as in the README and the docstrings
 html_theme = "alabaster"
-html_theme_options = {"description": "libpcap for Python", "fixed_sidebar": True}
+# Alabaster's page is 940 px wide, code 660 px of it: at 1140 px (the
+# narrow layout starts below that width) the text is 860 px wide, and
+# _static/pcap.css wraps what is still wider than that (long output lines,
+# wide tables) instead of scrolling it sideways.
+html_theme_options = {"description": "libpcap for Python", "fixed_sidebar": True,
+                      "page_width": "1140px", "sidebar_width": "220px"}
+html_static_path = ["_static"]
+html_css_files = ["pcap.css"]
 autodoc_member_order = "groupwise"
 autodoc_docstring_signature = True   # Cython's embedsignature line becomes the signature
 
@@ -36,7 +45,10 @@ PARTS = {
     "c-to-python": ("## From C to Python", "<!-- c-to-python:end -->"),
     "traps": ("## Traps", "<!-- traps:end -->"),
     "examples": ("## Examples", "## Documentation, tests and speed"),
+    "tests-and-speed": ("## Documentation, tests and speed", None),     # to the end of the README
 }
+# Links of the README to files of the repository -> the page that shows them.
+FILES = {"bench/RESULTS.md": "bench-results.md"}
 PLACEHOLDER = "<!-- the rest of this page is cut out of README.md by conf.py -->"
 
 
@@ -51,7 +63,7 @@ def _readme_parts():
     parts = {}
     for page, (start, end) in PARTS.items():
         i = text.index(start + "\n") + len(start) + 1
-        parts[page] = text[i:text.index(end, i)]
+        parts[page] = text[i:] if end is None else text[i:text.index(end, i)]
     return parts
 
 
@@ -70,8 +82,13 @@ def _readme_part(page):
         other = where.get(anchor, page)
         return f"](#{anchor})" if other == page else f"]({other}.md#{anchor})"
 
+    def file_link(m):
+        return f"]({FILES[m.group(1)]}{m.group(2) or ''})"
+
     text = re.sub(r"^#(#{2,5}) ", r"\1 ", parts[page], flags=re.M)
-    return re.sub(r"\]\(#([\w-]+)\)", link, text)
+    text = re.sub(r"\]\(#([\w-]+)\)", link, text)
+    files = "|".join(re.escape(name) for name in FILES)
+    return re.sub(rf"\]\(({files})(#[\w-]+)?\)", file_link, text)
 
 
 def _example_sources():
@@ -146,11 +163,23 @@ def _clean_signature(app, what, name, obj, options, signature, return_annotation
     show them as Python callers write them."""
     if signature:
         signature = re.sub(r"^\(self,?\s*", "(", signature)
-        signature = re.sub(r"\b(?:unsigned |long )*(?:int|bint|double|long|char)\s+(?=\w)", "", signature)
+        signature = re.sub(r"\b(?:unsigned |long )*(?:int|bint|double|long|char|Py_ssize_t|size_t)\s+(?=\w)",
+                           "", signature)
     return signature, return_annotation
 
 
+CYTHON_INTERNALS = {"__reduce_cython__", "__setstate_cython__", "__pyx_vtable__", "__reduce__", "__setstate__"}
+
+
+def _skip_cython_internals(app, what, name, obj, skip, options):
+    """What Cython adds to every extension type (pickling stubs, the C
+    method table) is no API: keep it off the page whatever :members: or
+    :special-members: say."""
+    return True if name in CYTHON_INTERNALS else None
+
+
 def setup(app):
+    app.connect("autodoc-skip-member", _skip_cython_internals)
     app.connect("autodoc-process-signature", _clean_signature)
     app.connect("source-read", _fill_page)
     app.connect("autodoc-process-docstring", _literal_signature_lines)

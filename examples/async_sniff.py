@@ -22,6 +22,10 @@ import pcap
 from sniff import describe     # the one-line dpkt decoder of sniff.py
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 async def ticker(ticks: list[int]) -> None:
     while True:
         await asyncio.sleep(0.01)
@@ -46,12 +50,6 @@ async def capture(p: pcap.pcap, count: int) -> int:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    if args.read:
-        with pcap.pcap(args.read) as p:
-            n = await capture(p, 0)
-        print(f"{n} packets from {args.read}")
-        return 0
-
     with pcap.pcap(args.interface) as p:
         p.setfilter(f"udp dst port {args.port}")
         ticks = [0]
@@ -62,7 +60,8 @@ async def main_async(args: argparse.Namespace) -> int:
         n = await capture(p, args.count)
         await send_task
         tick_task.cancel()
-        print(f"{n} of {args.count} packets; meanwhile the ticker task ticked {ticks[0]} times")
+        print(f"{n} of {plural(args.count, 'packet')}; "
+              f"meanwhile the ticker task ticked {plural(ticks[0], 'time')}")
         return 0 if n == args.count else 1
 
 
@@ -75,8 +74,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=5.0, help="live: stop after this many seconds")
     ap.add_argument("--port", type=int, default=50018, help="live: UDP port on 127.0.0.1 (default: 50018)")
     args = ap.parse_args(argv)
+    if args.read:
+        # Opened before asyncio.run(): on a pipe the constructor waits for the savefile header.
+        with pcap.pcap(args.read) as p:
+            n = asyncio.run(capture(p, 0))
+        print(f"{plural(n, 'packet')} from {args.read}")
+        return 0
     return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"async_sniff.py: {e}")

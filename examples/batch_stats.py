@@ -8,18 +8,27 @@ With numpy the records are viewed as columns without a copy
 (numpy.dtype(pcap.BATCH_RECORD_DTYPE)) and summed vectorized; without numpy
 (or with --no-numpy) the same figures come from struct.iter_unpack.
 
-    batch_stats.py -r capture.pcap                  a savefile
+    batch_stats.py                                  examples/sample.pcap
+    batch_stats.py -r capture.pcap                  a savefile (or a pipe: -r /dev/stdin)
     batch_stats.py -r capture.pcap tcp port 443     with a BPF filter
     batch_stats.py -i eth0 --seconds 10             live, for 10 seconds
 """
 from __future__ import annotations
 
 import argparse
+import os
 import struct
 import sys
 import time
 
 import pcap
+
+# The savefile shipped beside the examples, as a path from the current directory.
+SAMPLE = os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample.pcap"))
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def columns_struct(records: bytes | bytearray) -> tuple[list[int], list[int], list[int]]:
@@ -75,7 +84,8 @@ def when(ns: int) -> str:
 
 
 def report(t: Totals) -> None:
-    print(f"{t.packets} packets, {t.captured} bytes captured, {t.wire} bytes on the wire")
+    print(f"{plural(t.packets, 'packet')}, {plural(t.captured, 'byte')} captured, "
+          f"{plural(t.wire, 'byte')} on the wire")
     if not t.packets:
         return
     print(f"first {when(t.first)}, last {when(t.last)} (UTC), {(t.last - t.first) / 1e9:.3f} s")
@@ -88,14 +98,17 @@ def report(t: Totals) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Traffic statistics from next_batch(), with numpy when it is there.")
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("-r", metavar="FILE", help="read this savefile (pcap or pcapng)")
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("-r", metavar="FILE",
+                     help="read this savefile, pcap or pcapng (default: examples/sample.pcap)")
     src.add_argument("-i", metavar="IFACE", help="capture on this interface")
     ap.add_argument("--seconds", type=float, default=5.0, help="how long to capture live (default 5)")
     ap.add_argument("--batch", type=int, default=4096, help="packets per next_batch() call (default 4096)")
     ap.add_argument("--no-numpy", action="store_true", help="use struct even when numpy is installed")
     ap.add_argument("expr", nargs="*", help="a BPF filter expression")
     args = ap.parse_args(argv)
+    if not args.i and not args.r:
+        args.r = SAMPLE
 
     use_numpy = not args.no_numpy
     if use_numpy:
@@ -108,22 +121,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.expr:
         p.setfilter(" ".join(args.expr))
     print(f"reading {'savefile ' + args.r if args.r else 'interface ' + args.i} with "
-          f"{'numpy' if use_numpy else 'struct'}, {args.batch} packets a batch"
+          f"{'numpy' if use_numpy else 'struct'}, {plural(args.batch, 'packet')} a batch"
           + (f", filter {p.filter!r}" if p.filter else ""))
     totals = Totals(use_numpy)
     deadline = time.monotonic() + args.seconds
+    status = 0
     with p:
-        while True:
-            records, _data = p.next_batch(args.batch)
-            if records:
-                totals.add(records)
-            elif args.r:
-                break                       # the end of the savefile
-            if args.i and time.monotonic() >= deadline:
-                break
+        try:
+            while True:
+                records, _data = p.next_batch(args.batch)
+                if records:
+                    totals.add(records)
+                elif args.r:
+                    break                   # the end of the savefile
+                if args.i and time.monotonic() >= deadline:
+                    break
+        except KeyboardInterrupt:           # Ctrl-C (e.g. on a pipe): report what was read so far
+            print("interrupted", file=sys.stderr)
+            status = 130
     report(totals)
-    return 0
+    return status
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"batch_stats.py: {e}")

@@ -21,6 +21,10 @@ import pcap
 from sniff import SAMPLE, describe     # examples/sample.pcap and the one-line dpkt decoder
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Compile, print and run a BPF program without a capture handle.")
     ap.add_argument("expr", nargs="*", help="filter expression (default: udp port 53)")
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         except pcap.PcapError as e:
             print(f"does not compile: {e}")
             return 1
-        print(f"{prog!r}: {len(prog)} instructions")
+        print(f"{prog!r}: {plural(len(prog), 'instruction')}")
         for line in prog.dump():
             print(f"  {line}")
         if args.dump_only:
@@ -52,9 +56,15 @@ def main(argv: list[str] | None = None) -> int:
             ok = prog.filter(buf)
             matched += ok
             print(f"  {'match' if ok else '     '} {describe(buf, dlt)}")
-        print(f"{matched} packets match {expr!r}")
+        print(f"{plural(matched, 'packet')} {'matches' if matched == 1 else 'match'} {expr!r}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"bpf_tools.py: {e}")

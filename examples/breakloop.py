@@ -27,15 +27,21 @@ from types import FrameType
 import pcap
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def from_a_thread(p: pcap.pcap, after: float) -> None:
     timer = threading.Timer(after, p.breakloop)
     timer.start()
     t0 = time.monotonic()
     n = 0
-    for ts, buf in p:
-        n += 1
-    print(f"1. timer thread: the for loop ended after {time.monotonic() - t0:.2f} s with {n} packets")
-    timer.join()
+    try:
+        for ts, buf in p:
+            n += 1
+    finally:
+        timer.cancel()              # after Ctrl-C: no breakloop() on a closed handle
+    print(f"1. timer thread: the for loop ended after {time.monotonic() - t0:.2f} s with {plural(n, 'packet')}")
 
 
 def from_the_callback(p: pcap.pcap, port: int) -> None:
@@ -105,4 +111,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"breakloop.py: {e}")

@@ -11,6 +11,7 @@ processes runs it; --scheduler tcp://HOST:8786 uses a running cluster
 fsspec paths opened as file objects), --scheduler synchronous runs it in
 this process.
 
+    dask_flows.py                                 examples/sample.pcap
     dask_flows.py captures/                       every savefile of a folder
     dask_flows.py big.pcap --split 8 --workers 4  one file in 8 byte ranges
     dask_flows.py captures/ --json                one line of JSON
@@ -29,9 +30,15 @@ import numpy as np
 
 import pcap
 
+# The savefile shipped beside the examples.
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample.pcap")
 SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz")
 COLUMNS = ["proto", "src", "sport", "dst", "dport", "packets", "bytes"]
 Part = tuple[str, int, int]          # path, start, end (start -1: the whole file)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def gather(u8: Any, pos: Any, width: int) -> Any:
@@ -163,7 +170,7 @@ def run(parts: list[Part], scheduler: str, workers: int) -> tuple[Any, str]:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
                           dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                           silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
-            return client.compute(graph).result(), f"a LocalCluster of {workers} worker{'s' * (workers != 1)}"
+            return client.compute(graph).result(), f"a LocalCluster of {plural(workers, 'worker')}"
 
 
 def proto_name(proto: int) -> str:
@@ -176,7 +183,9 @@ def endpoint(addr: str, port: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Bytes and packets per 5-tuple over savefiles, on Dask.")
-    ap.add_argument("paths", nargs="+", help="savefiles, or folders of them (*.pcap, *.pcapng, *.cap, *.gz)")
+    ap.add_argument("paths", nargs="*", default=[SAMPLE],
+                    help="savefiles, or folders of them (*.pcap, *.pcapng, *.cap, *.gz; "
+                         "default: examples/sample.pcap)")
     ap.add_argument("--split", type=int, default=1, help="split each classic pcap file into N byte ranges")
     ap.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
     ap.add_argument("--scheduler", default="", help="tcp://HOST:8786 for a running cluster, or synchronous")
@@ -211,9 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"packets": packets, "bytes": wire, "flows": len(flows), "top": top}))
         return 0
-    print(f"{len(parts)} parts from {nfiles} files on {where}")
-    print(f"{packets} packets, {wire} bytes on the wire, {len(flows)} IP flows")
-    print(f"top {args.top} flows by bytes:")
+    print(f"{plural(len(parts), 'part')} from {plural(nfiles, 'file')} on {where}")
+    print(f"{plural(packets, 'packet')}, {plural(wire, 'byte')} on the wire, {plural(len(flows), 'IP flow')}")
+    print(f"top {plural(args.top, 'flow')} by bytes:")
     for proto, src, sport, dst, dport, n, b in top:
         print(f"  {proto_name(proto)} {endpoint(src, sport)} > {endpoint(dst, dport)}  packets {n}  bytes {b}")
     return 0

@@ -89,4 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"dispatch_vs_loop.py: {e}")

@@ -4,10 +4,12 @@
 Each worker opens the interface, joins the same fanout group with
 p.set_fanout(group, pcap.FANOUT_HASH) -- the kernel then hands every packet
 of a flow to the same worker -- and counts packets and bytes per IPv4/IPv6
-5-tuple until --seconds have passed.  The parent prints each worker's flows
-and checks that no flow reached two workers.  Linux only; needs root (or
-CAP_NET_RAW) to open the interface.
+5-tuple until --seconds have passed (or Ctrl-C: the parent then stops the
+workers, prints what they counted so far and exits with status 130).  The parent
+prints each worker's flows and checks that no flow reached two workers.
+Linux only; needs root (or CAP_NET_RAW) to open the interface.
 
+    fanout.py                              on lo, 2 workers, 3 s
     fanout.py -i eth0 -w 4 --seconds 10
     fanout.py --send-test-traffic          on lo, 2 workers, 3 s, UDP to port 50021 from 8 source ports
     fanout.py -i eth0 --json               one line of JSON: each worker's flows
@@ -18,6 +20,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import signal
 import socket
 import struct
 import sys
@@ -52,7 +55,8 @@ def flow_key(frame: bytes) -> str | None:
     return f"{name} {src} > {dst}"
 
 
-def worker(interface: str, group: int, flt: str, seconds: float, ready: Any, results: Any) -> None:
+def worker(interface: str, group: int, flt: str, seconds: float, stop: Any, ready: Any, results: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is for the parent, which then sets stop
     flows: Flows = {}
 
     def count(ts: float, frame: bytes) -> None:
@@ -62,14 +66,18 @@ def worker(interface: str, group: int, flt: str, seconds: float, ready: Any, res
             entry[0] += 1
             entry[1] += len(frame)
 
-    with pcap.pcap(interface, immediate=True, timeout_ms=100) as p:
-        if flt:
-            p.setfilter(flt)
-        p.set_fanout(group, pcap.FANOUT_HASH)
-        ready.put(os.getpid())
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            p.dispatch(-1, count)      # returns within timeout_ms when nothing comes
+    try:
+        with pcap.pcap(interface, immediate=True, timeout_ms=100) as p:
+            if flt:
+                p.setfilter(flt)
+            p.set_fanout(group, pcap.FANOUT_HASH)
+            ready.put(os.getpid())
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and not stop.is_set():
+                p.dispatch(-1, count)      # returns within timeout_ms when nothing comes
+    except pcap.PcapError as e:            # e.g. no root: the parent prints it
+        ready.put(str(e))
+        return
     results.put((os.getpid(), flows))
 
 
@@ -103,19 +111,35 @@ def main(argv: list[str] | None = None) -> int:
     group = args.group or (os.getpid() & 0xFFFF)
     flt = args.filter or ("udp dst port 50021" if args.send_test_traffic else "")
 
+    stop: Any = multiprocessing.Event()
     ready: Any = multiprocessing.Queue()
     results: Any = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=worker, args=(args.interface, group, flt, args.seconds, ready, results))
+    procs = [multiprocessing.Process(target=worker, daemon=True,     # daemon: they end when the parent does
+                                     args=(args.interface, group, flt, args.seconds, stop, ready, results))
              for _ in range(args.workers)]
     for proc in procs:
         proc.start()
-    for _ in procs:
-        ready.get(timeout=30)
+    errors = [msg for msg in (ready.get(timeout=30) for _ in procs) if isinstance(msg, str)]
+    if errors:                                 # a worker could not open the interface
+        for proc in procs:
+            proc.terminate()
+        print(f"fanout.py: {errors[0]}", file=sys.stderr)
+        return 1
     print("ready", flush=True)                 # every worker has joined the group
     sent = send_test_traffic(50021, 8) if args.send_test_traffic else None
-    per_worker = dict(results.get(timeout=args.seconds + 30) for _ in procs)
+    per_worker: dict[int, Flows] = {}
+    interrupted = False
+    while len(per_worker) < len(procs):
+        try:
+            pid, flows = results.get(timeout=args.seconds + 30)
+            per_worker[pid] = flows
+        except KeyboardInterrupt:              # Ctrl-C: the workers stop and send what they counted
+            interrupted = True
+            stop.set()
     for proc in procs:
         proc.join(10)
+    if interrupted:
+        print("interrupted", file=sys.stderr)
 
     owners: dict[str, list[int]] = {}
     for pid, flows in per_worker.items():
@@ -132,9 +156,15 @@ def main(argv: list[str] | None = None) -> int:
             for key, (n, nbytes) in sorted(flows.items()):
                 print(f"  {key}: {plural(n, 'packet')}, {plural(nbytes, 'byte')}")
         print(f"{plural(len(owners), 'flow')}, {len(shared)} seen by more than one worker"
-              + (f"; {sent} datagrams sent" if sent is not None else ""))
-    return 1 if shared else 0
+              + (f"; {plural(sent, 'datagram')} sent" if sent is not None else ""))
+    return 130 if interrupted else 1 if shared else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"fanout.py: {e}")

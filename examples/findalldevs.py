@@ -17,6 +17,10 @@ import sys
 import pcap
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="List the capture devices libpcap can open.")
     ap.add_argument("-l", "--long", action="store_true", help="show flags and IPv4 addresses too")
@@ -33,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                                        ("loopback", dev.is_loopback), ("wireless", dev.is_wireless)) if on]
         ipv4 = [a.addr for a in dev.addresses if a.family == socket.AF_INET and a.addr]
         print(f"{dev.name:18} {','.join(flags) or 'down':26} {' '.join(ipv4)}")
-    print(f"{len(names)} devices")
+    print(plural(len(names), "device"))
     return 0
 
 

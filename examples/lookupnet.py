@@ -28,9 +28,10 @@ def show(dev: str) -> bool:
         print(f"{dev}: error: {e}")
         return False
     network = ipaddress.IPv4Network(f"{socket.inet_ntoa(net)}/{socket.inet_ntoa(mask)}")
+    n = network.num_addresses
     print(f"{dev}: raw {net!r} {mask!r}")
     print(f"{dev}: net {socket.inet_ntoa(net)} mask {socket.inet_ntoa(mask)} -> {network}"
-          f" ({network.num_addresses} addresses)")
+          f" ({n} {'address' if n == 1 else 'addresses'})")
     return True
 
 

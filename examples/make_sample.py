@@ -3,7 +3,9 @@
 TCP handshake, ICMP) with fixed timestamps.  The file is committed; this
 script says how it was made and can make it again byte for byte."""
 import argparse
+import os
 import socket
+import sys
 from typing import Any, Iterator
 
 import dpkt
@@ -12,6 +14,8 @@ import pcap
 
 A, B = socket.inet_aton("192.0.2.1"), socket.inet_aton("192.0.2.53")
 MAC_A, MAC_B = b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02"
+# The shipped savefile, beside this script, as a path from the current directory.
+SAMPLE = os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample.pcap"))
 
 
 def eth(src: bytes, dst: bytes, data: Any, etype: int = dpkt.ethernet.ETH_TYPE_IP) -> bytes:
@@ -44,7 +48,7 @@ def packets() -> Iterator[bytes]:
 def main() -> None:
     ap = argparse.ArgumentParser(description="Write the savefile of the examples: ARP, DNS over UDP, "
                                              "a TCP handshake and ICMP, with fixed timestamps.")
-    ap.add_argument("out", nargs="?", default="examples/sample.pcap",
+    ap.add_argument("out", nargs="?", default=SAMPLE,
                     help="where to write it (default: examples/sample.pcap)")
     args = ap.parse_args()
     with pcap.dumper(args.out) as d:
@@ -54,4 +58,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except pcap.PcapError as e:         # e.g. no permission to write there: one line, not a traceback
+        sys.exit(f"make_sample.py: {e}")

@@ -27,6 +27,10 @@ import pcap
 from sniff import describe     # the one-line dpkt decoder of sniff.py
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def ms_since(t0: float) -> str:
     return f"{(time.monotonic() - t0) * 1000:.2f} ms"
 
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             for i in range(args.count):
                 s.sendto(b"nonblocking %d" % i, ("127.0.0.1", args.port))
-        print(f"sent {args.count} datagrams to 127.0.0.1:{args.port}")
+        print(f"sent {plural(args.count, 'datagram')} to 127.0.0.1:{args.port}")
 
         # Wait with select() on the selectable descriptor, then drain.
         got = 0
@@ -70,10 +74,16 @@ def main(argv: list[str] | None = None) -> int:
             for ts, buf in batch:
                 print(f"  {describe(buf, p.datalink())}")
             got += len(batch)
-            print(f"drained {len(batch)} packets")
-        print(f"{got} of {args.count} packets read")
+            print(f"drained {plural(len(batch), 'packet')}")
+        print(f"{got} of {plural(args.count, 'packet')} read")
         return 0 if got == args.count else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"nonblocking.py: {e}")

@@ -22,10 +22,15 @@ import pcap
 from sniff import SAMPLE, describe     # examples/sample.pcap and the one-line dpkt decoder
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def show(batch: list[tuple[float, bytes]], datalink: int) -> None:
     for ts, buf in batch:
         when = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
-        print(f"  {when:%Y-%m-%d %H:%M:%S.%f} {len(buf):4} bytes  {describe(buf, datalink)}")
+        size = f"{len(buf):4} {'byte' if len(buf) == 1 else 'bytes':5}"
+        print(f"  {when:%Y-%m-%d %H:%M:%S.%f} {size}  {describe(buf, datalink)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
             total = 0
             while True:
                 batch = p.readpkts(args.chunk)
-                print(f"readpkts({args.chunk}) -> {len(batch)} packets")
+                print(f"readpkts({args.chunk}) -> {plural(len(batch), 'packet')}")
                 if not batch:           # [] at the end of the file
                     break
                 show(batch, p.datalink())
                 total += len(batch)
-            print(f"{total} packets")
+            print(plural(total, "packet"))
         return 0
 
     with pcap.pcap(args.interface, timeout_ms=500) as p:
@@ -62,12 +67,18 @@ def main(argv: list[str] | None = None) -> int:
         deadline = time.monotonic() + args.timeout
         while total < args.count and time.monotonic() < deadline:
             batch = p.readpkts()
-            print(f"readpkts() -> {len(batch)} packets")
+            print(f"readpkts() -> {plural(len(batch), 'packet')}")
             show(batch, p.datalink())
             total += len(batch)
-        print(f"{total} of {args.count} packets")
+        print(f"{total} of {plural(args.count, 'packet')}")
         return 0 if total == args.count else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"readpkts.py: {e}")

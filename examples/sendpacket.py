@@ -24,6 +24,10 @@ import pcap
 from sniff import describe     # the one-line dpkt decoder of sniff.py
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def udp_frame(payload: bytes, port: int) -> bytes:
     """An Ethernet/IPv4/UDP frame from 127.0.0.1:40000 to 127.0.0.1:port."""
     lo = socket.inet_aton("127.0.0.1")
@@ -49,19 +53,27 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.count):
             frame = udp_frame(b"frame %d from sendpacket" % i, args.port)
             buf = kinds[i % 3](frame)           # any bytes-like object will do
-            print(f"sendpacket({type(buf).__name__} of {len(frame)} bytes) -> {tx.sendpacket(buf)}")
+            print(f"sendpacket({type(buf).__name__} of {plural(len(frame), 'byte')}) -> {tx.sendpacket(buf)}")
 
         timer = threading.Timer(args.timeout, rx.breakloop)
         timer.start()
         got: list[bytes] = []
-        rx.loop(args.count, lambda ts, buf: got.append(buf))
-        timer.cancel()
+        try:
+            rx.loop(args.count, lambda ts, buf: got.append(buf))
+        finally:
+            timer.cancel()
         for buf in got:
             payload = dpkt.ethernet.Ethernet(buf).data.data.data
             print(f"captured: {describe(buf, rx.datalink())} {payload!r}")
-        print(f"{len(got)} of {args.count} frames seen by the second handle")
+        print(f"{len(got)} of {plural(args.count, 'frame')} seen by the second handle")
         return 0 if len(got) == args.count else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"sendpacket.py: {e}")

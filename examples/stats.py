@@ -26,6 +26,10 @@ import pcap
 from sniff import SAMPLE     # examples/sample.pcap
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Capture a few datagrams and print pcap_stats() counters.")
     ap.add_argument("-i", "--interface", default="lo", help="interface (default: lo)")
@@ -42,10 +46,12 @@ def main(argv: list[str] | None = None) -> int:
                 s.sendto(b"stats %d" % i, ("127.0.0.1", args.port))
         timer = threading.Timer(args.timeout, p.breakloop)    # in case packets go missing
         timer.start()
-        n = p.loop(args.count)          # no callback: count them only
-        timer.cancel()
+        try:
+            n = p.loop(args.count)      # no callback: count them only
+        finally:
+            timer.cancel()
         received, dropped, ifdropped = p.stats()     # unpacks like pypcap's tuple
-        print(f"read {n} packets")
+        print(f"read {plural(n, 'packet')}")
         print(f"after: {p.stats()}")
         print(f"received={received} dropped={dropped} ifdropped={ifdropped}")
         if p.name == "lo":
@@ -60,4 +66,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"stats.py: {e}")

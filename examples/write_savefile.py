@@ -29,6 +29,10 @@ import pcap
 from sniff import SAMPLE, describe     # examples/sample.pcap and the one-line dpkt decoder
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def copy(src: pcap.pcap, out: str, count: int) -> int:
     n = 0
     with src.dump_open(out) as d:
@@ -84,14 +88,16 @@ def main(argv: list[str] | None = None) -> int:
             send(args.port, args.count)
             timer = threading.Timer(args.timeout, p.breakloop)
             timer.start()
-            n = copy(p, out, args.count)
-            timer.cancel()
+            try:
+                n = copy(p, out, args.count)
+            finally:
+                timer.cancel()
     else:
         with pcap.pcap(args.read) as p:
             if args.filter:
                 p.setfilter(" ".join(args.filter))
             n = copy(p, out, -1)
-    print(f"wrote {n} packets to {out} ({os.path.getsize(out)} bytes)")
+    print(f"wrote {plural(n, 'packet')} to {out} ({plural(os.path.getsize(out), 'byte')})")
 
     with pcap.pcap(out) as back:
         print(f"reading it back: link type {pcap.datalink_name(back.datalink())}, snaplen {back.snaplen}")
@@ -101,4 +107,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except pcap.PcapError as e:         # e.g. capturing without root: one line, not a traceback
+        sys.exit(f"write_savefile.py: {e}")

@@ -181,7 +181,7 @@ def test_wirelen_and_snaplen_cut(tmp_path):
         d.write(2, data, wirelen=1500)   # cut to 64, wirelen 1500
         d.write(3, data[:10])            # shorter than the snaplen
         d.write(4, data[:10], wirelen=10)
-        with pytest.raises(ValueError, match="wirelen 9"):
+        with pytest.raises(ValueError, match="^wirelen must be 10 or more, not 9$"):
             d.write(5, data[:10], wirelen=9)
     header, records = parse_pcap(path)
     assert header["snaplen"] == 64

@@ -427,6 +427,38 @@ def test_unprivileged_open_live_permissionerror(nobody, name):
     assert repr(name) in out or name in out
 
 
+def test_unprivileged_errors_say_errno_and_the_real_cause(nobody, public_dir):
+    """Without the privilege: EPERM on a PcapPermissionError; a mistyped
+    interface name is 'no such device' (ENODEV), not a permission error; a
+    path through a directory the user cannot enter is EACCES, not ENOENT."""
+    closed = public_dir / "closed"
+    closed.mkdir(mode=0o700)
+    names = ["lo", "eht0", "nosuch0", str(closed / "x.pcap")]
+    if "nflog" in pcap.findalldevs():
+        names.append("nflog")        # libpcap says EPERM only in its text there
+    code = textwrap.dedent("""
+        import sys, pcap
+        for name in sys.argv[1:]:
+            try:
+                pcap.pcap(name)
+            except OSError as e:
+                print(type(e).__name__, e.errno, e)
+            else:
+                print("opened", name)
+    """)
+    proc = unprivileged([sys.executable, "-c", code, *names])
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == len(names), lines
+    assert lines[0].startswith(f"PcapPermissionError {errno.EPERM} cannot open 'lo'"), lines[0]
+    for line, name in zip(lines[1:3], names[1:3]):
+        assert line.startswith(f"PcapNotFoundError {errno.ENODEV} cannot open '{name}': no capture device"), line
+    assert lines[3].startswith(f"PcapPermissionError {errno.EACCES} cannot open savefile"), lines[3]
+    assert "Permission denied" in lines[3], lines[3]
+    if len(names) == 5:
+        assert lines[4].startswith(f"PcapPermissionError {errno.EPERM} cannot open 'nflog'"), lines[4]
+
+
 def test_unprivileged_missing_file_is_filenotfound(nobody, public_dir):
     code = textwrap.dedent("""
         import sys, pcap

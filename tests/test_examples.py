@@ -2,14 +2,20 @@
 
 Each script has its cases in CASES: the arguments, whether it captures live
 (those need root or CAP_NET_RAW: the `live` fixture) and regular expressions
-that its output must match.  A script without cases fails
-test_every_example_has_cases, so a new example cannot go untested.
+that its output must match.  A script without cases, or without a case that
+runs it with no arguments, fails test_every_example_has_cases, so a new
+example cannot go untested: with no arguments each one must stop by itself
+within NO_ARGS_TIMEOUT seconds, with exit status 0.  The tests at the end
+send SIGINT (Ctrl-C) to scripts waiting on a FIFO or a quiet interface: they
+must end with status 130 and no traceback.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
 import re
+import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,12 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need
+from conftest import free_port, need
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SAMPLE = "examples/sample.pcap"
 TIMEOUT = 30
+NO_ARGS_TIMEOUT = 10        # with no arguments an example stops by itself within this many seconds
 
 # The seven packets of examples/sample.pcap as examples/sniff.py's describe() prints them.
 SAMPLE_LINES = [
@@ -46,11 +53,19 @@ class Case:
     in_order: bool = False                            # the expect regexes match in this order
     exact_lines: int | None = None                    # the number of lines printed
     needs: str | None = None                          # an optional module the case needs
+    err: str | None = None                            # a regex stderr must match (None: stderr is empty)
+    in_tmp: bool = False                              # run a copy of the script placed in the tmp dir
 
 
 CASES: dict[str, list[Case]] = {
     "sniff.py": [
+        Case([], [r"^reading savefile examples/sample\.pcap \(link type EN10MB\)$"] + SAMPLE_LINES + [r"^7 packets$"],
+             in_order=True, exact_lines=9,
+             err=r"\Asniff\.py: no -i or -r, so reading examples/sample\.pcap; "
+                 r"to capture live instead add -i lo -c 10 \(needs root\)\n\Z"),
         Case(["--list"], [r"^lo\s+up\s+127\.0\.0\.1"]),
+        Case(["-r", SAMPLE, "icmp"], [r"filter 'icmp'$", SAMPLE_LINES[6], r"^1 packet$"], in_order=True,
+             exact_lines=3),
         Case(["-r", SAMPLE], ["reading savefile examples/sample.pcap \\(link type EN10MB\\)",
                               r"^22:13:20\.000000 " + SAMPLE_LINES[0]] + SAMPLE_LINES[1:] + [r"^7 packets$"],
              in_order=True),
@@ -63,7 +78,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "findalldevs.py": [
         Case([], [r"^lo$"]),
-        Case(["--long"], [r"^lo\s+up,running,loopback\s+127\.0\.0\.1$", r"^\d+ devices$"]),
+        Case(["--long"], [r"^lo\s+up,running,loopback\s+127\.0\.0\.1$", r"^\d+ devices?$"]),
     ],
     "lookupdev.py": [
         Case([], [r"devices in pcap_findalldevs\(\) order:",
@@ -84,11 +99,14 @@ CASES: dict[str, list[Case]] = {
         Case(["lo"], [r"^lo: up running loopback$", r"^    AF_PACKET 00:00:00:00:00:00$"]),
     ],
     "fanout.py": [
+        Case([], [r"^ready$", r"^worker \d+: \d+ packets? in \d+ flows?$", r"^\d+ flows?, 0 seen by more than one worker$"],
+             live=True, in_order=True),
         Case(["--send-test-traffic"], [r"^ready$", r"^worker \d+: \d+ packets? in \d+ flows?$",
                                        r"^8 flows, 0 seen by more than one worker; 36 datagrams sent$"],
              live=True, in_order=True),
     ],
     "nonblocking.py": [
+        Case([], [r"^sent 5 datagrams to 127\.0\.0\.1:50011$", r"^5 of 5 packets read$"], live=True, in_order=True),
         Case(["-c", "3"], [r"^getnonblock\(\) -> True$",
                            r"^readpkts\(\) -> \[\] after \d+\.\d+ ms$",
                            r"^readbatch\(\) -> \(array\('d'\), \[\]\) after \d+\.\d+ ms$",
@@ -96,7 +114,7 @@ CASES: dict[str, list[Case]] = {
                            r"^sent 3 datagrams to 127\.0\.0\.1:50011$",
                            r"^fd \d+ readable after",
                            r"^  UDP 127\.0\.0\.1:\d+ > 127\.0\.0\.1:50011 len 13$",
-                           r"^3 of 3 packets read$"], live=True, in_order=True),
+                           r"^drained [1-3] packets?$", r"^3 of 3 packets read$"], live=True, in_order=True),
     ],
     "dispatch_vs_loop.py": [
         Case([], [r"^dispatch\(2, cb\) -> 2$", r"^dispatch\(-1, cb\) -> 5$",
@@ -110,13 +128,15 @@ CASES: dict[str, list[Case]] = {
         Case([], [r"^readpkts\(-1\) -> 7 packets$", r"^  2023-11-14 22:13:20\.000000   42 bytes  ARP who-has",
                   r"^readpkts\(-1\) -> 0 packets$", r"^7 packets$"], in_order=True, exact_lines=10),
         Case(["--chunk", "3"], [r"^readpkts\(3\) -> 3 packets$", r"^readpkts\(3\) -> 3 packets$",
-                                r"^readpkts\(3\) -> 1 packets$", r"^readpkts\(3\) -> 0 packets$"],
+                                r"^readpkts\(3\) -> 1 packet$", r"^readpkts\(3\) -> 0 packets$"],
              in_order=True),
         Case(["-i", "lo", "-c", "4"], [r"^readpkts\(\) on a quiet lo: \[\] after timeout_ms=500$",
                                        r"(?s)(UDP 127\.0\.0\.1:\d+ > 127\.0\.0\.1:50013 len 10.*?){4}",
                                        r"^4 of 4 packets$"], live=True, in_order=True),
     ],
     "breakloop.py": [
+        Case([], [r"^1\. timer thread: the for loop ended after 0\.[4-6]\d s with 0 packets$",
+                  r"^3\. callback: loop\(5, cb\) -> 2"], live=True, in_order=True, exact_lines=3),
         Case(["--after", "0.3"],
              [r"^1\. timer thread: the for loop ended after 0\.[345]\d s with 0 packets$",
               r"^2\. SIGALRM handler: dispatch\(0, cb\) -> 0 after 0\.[345]\d s$",
@@ -126,6 +146,8 @@ CASES: dict[str, list[Case]] = {
              live=True),
     ],
     "stats.py": [
+        Case([], [r"^read 20 packets$", r"^after: Stats\(received=40, dropped=0, ifdropped=0\)$"],
+             live=True, in_order=True),
         Case(["-c", "10"], [r"^before: Stats\(received=0, dropped=0, ifdropped=0\)$", r"^read 10 packets$",
                             r"^after: Stats\(received=20, dropped=0, ifdropped=0\)$",
                             r"^a savefile has no counters: .*Statistics aren't available from savefiles"],
@@ -139,6 +161,7 @@ CASES: dict[str, list[Case]] = {
              live=True, in_order=True),
     ],
     "write_savefile.py": [
+        Case([], [r"^wrote 7 packets to \S+out\.pcap \(\d+ bytes\)$"] + SAMPLE_LINES, in_order=True, exact_lines=9),
         Case(["-w", "{tmp}/copy.pcap"],
              [r"^wrote 7 packets to .*copy\.pcap \(\d+ bytes\)$",
               r"^reading it back: link type EN10MB, snaplen 65535$"] + SAMPLE_LINES, in_order=True),
@@ -159,13 +182,16 @@ CASES: dict[str, list[Case]] = {
     "bpf_tools.py": [
         Case([], [r"^link type 1: EN10MB \(Ethernet\)$", r"^bpf\('udp port 53', dlt=1\): 20 instructions$",
                   r"^  \(000\) ldh      \[12\]$", r"^  \(019\) ret      #0$",
-                  r"^  match UDP 192\.0\.2\.1:40000 > 192\.0\.2\.53:53 len 29$", r"^1 packets match 'udp port 53'$"],
+                  r"^  match UDP 192\.0\.2\.1:40000 > 192\.0\.2\.53:53 len 29$", r"^1 packet matches 'udp port 53'$"],
              in_order=True),
         Case(["--dlt", "RAW", "-d", "icmp"], [r"^link type 12: RAW \(Raw IP\)$", r"^bpf\('icmp', dlt=12\): 7 instructions$",
                                              r"^  \(000\) ldb      \[0\]$"], in_order=True, exact_lines=9),
         Case(["tcp[tcpflags] & tcp-syn != 0"], [r"^2 packets match"]),
     ],
     "batch_stats.py": [
+        Case([], [r"^reading savefile examples/sample\.pcap with numpy, 4096 packets a batch$",
+                  r"^7 packets, 363 bytes captured, 363 bytes on the wire$"], in_order=True, exact_lines=7,
+             needs="numpy"),
         Case(["-r", SAMPLE], [r"^reading savefile examples/sample\.pcap with numpy, 4096 packets a batch$",
                               r"^7 packets, 363 bytes captured, 363 bytes on the wire$",
                               r"^first 2023-11-14 22:13:20\.000000, last 2023-11-14 22:13:21\.500000 \(UTC\), 1\.500 s$",
@@ -182,8 +208,10 @@ CASES: dict[str, list[Case]] = {
              [r"^reading interface lo with struct", r"^0 packets, 0 bytes captured"], live=True),
     ],
     "dask_flows.py": [
+        Case([], [r"^1 part from 1 file on a LocalCluster of 2 workers$",
+                  r"^7 packets, 363 bytes on the wire, 4 IP flows$"], in_order=True, needs="distributed"),
         Case([SAMPLE, "--scheduler", "synchronous"],
-             [r"^1 parts from 1 files on the synchronous scheduler$",
+             [r"^1 part from 1 file on the synchronous scheduler$",
               r"^7 packets, 363 bytes on the wire, 4 IP flows$", r"^top 10 flows by bytes:$",
               r"^  TCP 192\.0\.2\.1:40001 > 192\.0\.2\.53:80  packets 2  bytes 108$",
               r"^  UDP 192\.0\.2\.1:40000 > 192\.0\.2\.53:53  packets 1  bytes 71$",
@@ -191,19 +219,23 @@ CASES: dict[str, list[Case]] = {
               r"^  1 192\.0\.2\.1:0 > 192\.0\.2\.53:0  packets 1  bytes 46$"], in_order=True, exact_lines=7,
              needs="dask"),
         Case([SAMPLE, "--split", "3", "--workers", "2"],
-             [r"^3 parts from 1 files on a LocalCluster of 2 workers$", r"^7 packets, 363 bytes on the wire"],
+             [r"^3 parts from 1 file on a LocalCluster of 2 workers$", r"^7 packets, 363 bytes on the wire"],
              in_order=True, needs="distributed"),
     ],
     "make_sample.py": [
+        Case([], [r"^wrote \S+sample\.pcap$"], in_tmp=True),     # a copy: the shipped file stays untouched
         Case(["{tmp}/sample.pcap"], [r"^wrote .*sample\.pcap$"]),
     ],
 }
 
 
-def run(script: str, args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
+def run(script: str, args: list[str], tmp: Path, *, in_tmp: bool = False,
+        cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run an example (with no arguments: within NO_ARGS_TIMEOUT), or with in_tmp a copy of it in tmp."""
     argv = [a.replace("{tmp}", str(tmp)) for a in args]
-    return subprocess.run([sys.executable, str(EXAMPLES / script), *argv], cwd=ROOT, text=True,
-                          capture_output=True, timeout=TIMEOUT,
+    path = Path(shutil.copy(EXAMPLES / script, tmp)) if in_tmp else EXAMPLES / script
+    return subprocess.run([sys.executable, str(path), *argv], cwd=cwd, text=True,
+                          capture_output=True, timeout=TIMEOUT if args else NO_ARGS_TIMEOUT,
                           env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
 
 
@@ -221,6 +253,8 @@ def check(out: str, case: Case) -> None:
 def test_every_example_has_cases() -> None:
     scripts = sorted(p.name for p in EXAMPLES.glob("*.py"))
     assert set(scripts) == set(CASES), f"untested: {set(scripts) - set(CASES)}, gone: {set(CASES) - set(scripts)}"
+    no_args = [s for s, cases in CASES.items() if not any(c.args == [] for c in cases)]
+    assert not no_args, f"no case runs these with no arguments: {no_args}"
 
 
 @pytest.mark.parametrize("script", sorted(CASES))
@@ -238,16 +272,32 @@ def test_example(script: str, case: Case, tmp_path: Path, request: pytest.Fixtur
         request.getfixturevalue("live")
     if case.needs:
         need(importlib.util.find_spec(case.needs) is not None, f"{case.needs} is not installed (the test extra has it)")
-    proc = run(script, case.args, tmp_path)
+    proc = run(script, case.args, tmp_path, in_tmp=case.in_tmp)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    assert proc.stderr == "", proc.stderr
+    if case.err is None:
+        assert proc.stderr == "", proc.stderr
+    else:
+        assert re.search(case.err, proc.stderr, re.M), proc.stderr
     check(proc.stdout, case)
+
+
+def test_sniff_without_arguments_from_another_directory(tmp_path: Path) -> None:
+    """examples/sample.pcap is found beside the script, not in the working directory."""
+    proc = run("sniff.py", [], tmp_path, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^7 packets$", proc.stdout, re.M), proc.stdout
+    assert len(proc.stdout.splitlines()) == 9, proc.stdout
 
 
 def test_make_sample_writes_the_shipped_file(tmp_path: Path) -> None:
     proc = run("make_sample.py", [str(tmp_path / "again.pcap")], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "again.pcap").read_bytes() == (EXAMPLES / "sample.pcap").read_bytes()
+    # With no arguments it writes sample.pcap beside itself, whatever the working directory: here a copy in tmp.
+    (tmp_path / "sub").mkdir()
+    proc = run("make_sample.py", [], tmp_path / "sub", in_tmp=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "sub" / "sample.pcap").read_bytes() == (EXAMPLES / "sample.pcap").read_bytes()
 
 
 def test_breakloop_ctrl_c(live: None) -> None:
@@ -274,3 +324,135 @@ def test_write_savefile_copy_reads_back_the_same_packets(tmp_path: Path) -> None
     proc = run("write_savefile.py", ["-w", str(tmp_path / "copy.pcap")], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert list(pcap.pcap(str(tmp_path / "copy.pcap"))) == list(pcap.pcap(str(ROOT / SAMPLE)))
+
+
+# -- Ctrl-C -------------------------------------------------------------------------
+
+def _sigint_default() -> None:
+    # A shell that starts pytest in the background ignores SIGINT, and children inherit that.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interrupt(script: str, args: list[str], *, fifo: Path | None = None, data: bytes = b"",
+              ready: str | None = None, after: float = 0.5) -> tuple[int, str, str]:
+    """Start an example, wait until it is blocked reading, press Ctrl-C (SIGINT) `after`
+    seconds later; return its exit status, stdout and stderr.  Blocked means: with `fifo`,
+    it has opened the FIFO (then `data` is written into it, the writer stays open); with
+    `ready`, it has printed a line that starts so."""
+    proc = subprocess.Popen([sys.executable, str(EXAMPLES / script), *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_sigint_default)
+    writer = None
+    first = ""
+    try:
+        deadline = time.monotonic() + 10
+        while fifo is not None and writer is None:
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)   # ENXIO until the reader opened it
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the FIFO was never opened"
+                time.sleep(0.01)
+        if writer is not None and data:
+            os.write(writer, data)
+        if ready is not None:
+            assert proc.stdout is not None
+            assert select.select([proc.stdout], [], [], 10)[0], f"no {ready!r} line within 10 s"
+            first = proc.stdout.readline()
+            assert first.startswith(ready), first
+        time.sleep(after)
+        assert proc.poll() is None, f"ended before Ctrl-C: {proc.communicate()}"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, first + out, err
+
+
+FIFO_READERS = [                        # scripts that read a savefile, and their arguments to read the FIFO
+    ("sniff.py", ["-r", "{fifo}"]),
+    ("batch_stats.py", ["-r", "{fifo}"]),
+    ("async_sniff.py", ["-r", "{fifo}"]),
+    ("readpkts.py", ["{fifo}"]),
+    ("dispatch_vs_loop.py", ["{fifo}"]),
+    ("bpf_tools.py", ["-r", "{fifo}"]),
+    ("write_savefile.py", ["-r", "{fifo}", "-w", "{fifo}.out"]),
+]
+FIFO_CONTENTS = {"nothing": 0, "header": 24, "sample": None}    # how much of examples/sample.pcap is written
+
+
+@pytest.mark.parametrize("script,args", FIFO_READERS, ids=[s[:-3] for s, _ in FIFO_READERS])
+@pytest.mark.parametrize("written", ["nothing", "header"])
+def test_ctrl_c_on_a_fifo(script: str, args: list[str], written: str, tmp_path: Path) -> None:
+    """Ctrl-C while the constructor waits for the header, or the read for a packet: status 130, no traceback."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    data = (EXAMPLES / "sample.pcap").read_bytes()[:FIFO_CONTENTS[written]]
+    status, out, err = interrupt(script, [a.replace("{fifo}", str(fifo)) for a in args], fifo=fifo, data=data)
+    assert status == 130, f"exit {status}\n{out}\n{err}"
+    assert "Traceback" not in err, err
+    assert re.search(r"^interrupted$", err, re.M), err
+
+
+@pytest.mark.parametrize("written", sorted(FIFO_CONTENTS))
+def test_sniff_ctrl_c_on_a_fifo_prints_the_count(written: str, tmp_path: Path) -> None:
+    """The README's pipe recipe, with Ctrl-C before (or after) the first packet."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    data = (EXAMPLES / "sample.pcap").read_bytes()[:FIFO_CONTENTS[written]]
+    status, out, err = interrupt("sniff.py", ["-r", str(fifo)], fifo=fifo, data=data)
+    assert status == 130, f"exit {status}\n{out}\n{err}"
+    assert err == "interrupted\n", err
+    last = out.splitlines()[-1]
+    assert last == ("7 packets" if written == "sample" else "0 packets"), out
+    if written != "nothing":
+        assert out.startswith(f"reading savefile {fifo} (link type EN10MB)\n"), out
+
+
+def test_sniff_ctrl_c_live(live: None) -> None:
+    """sniff.py -i lo without -c runs until Ctrl-C; a filter nobody matches keeps it waiting."""
+    expr = f"udp port {free_port()}"
+    status, out, err = interrupt("sniff.py", ["-i", "lo", expr], ready="reading interface lo")
+    assert status == 130, f"exit {status}\n{out}\n{err}"
+    assert err == "interrupted\n", err
+    assert re.search(r"^0 packets\nstats: Stats\(received=0, dropped=0, ifdropped=0\)\n\Z", out, re.M), out
+
+
+def test_fanout_ctrl_c(live: None) -> None:
+    """Ctrl-C stops the workers early: they report, the parent prints and exits 130."""
+    t0 = time.monotonic()
+    status, out, err = interrupt("fanout.py", ["--seconds", "20", "--filter", f"udp port {free_port()}"],
+                                 ready="ready")
+    assert status == 130, f"exit {status}\n{out}\n{err}"
+    assert time.monotonic() - t0 < 10, "the workers did not stop"
+    assert err == "interrupted\n", err
+    assert re.search(r"^0 flows, 0 seen by more than one worker$", out, re.M), out
+
+
+# -- without root ---------------------------------------------------------------------
+
+LIVE_WITHOUT_ARGS = sorted(s for s, cases in CASES.items() if any(c.args == [] and c.live for c in cases))
+
+
+def unprivileged(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, *argv],
+                          cwd="/", text=True, capture_output=True, timeout=NO_ARGS_TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def nobody() -> None:
+    """Whether an unprivileged child (user 65534) can run this interpreter and import pcap."""
+    need(os.geteuid() == 0, "dropping privileges needs root")
+    need(shutil.which("setpriv") is not None, "setpriv missing")
+    proc = unprivileged(["-c", "import pcap, dpkt"])
+    need(proc.returncode == 0, f"user 65534 cannot import pcap and dpkt: {proc.stderr[-300:]}")
+
+
+@pytest.mark.parametrize("script", LIVE_WITHOUT_ARGS)
+def test_live_example_without_root_says_so(script: str, nobody: None) -> None:
+    """As user 65534 a live example ends at once with one line about privileges, not a traceback."""
+    proc = unprivileged([str(EXAMPLES / script)])
+    assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert re.fullmatch(rf"{re.escape(script)}: cannot open 'lo': .*root.*\n", proc.stderr), proc.stderr

@@ -272,7 +272,7 @@ def test_direction_and_precision_values():
 def test_dltoff():
     expected = {pcap.DLT_NULL: 4, pcap.DLT_EN10MB: 14, pcap.DLT_IEEE802: 22, pcap.DLT_ARCNET: 6,
                 pcap.DLT_SLIP: 16, pcap.DLT_PPP: 4, pcap.DLT_FDDI: 21, pcap.DLT_PFLOG: 48,
-                pcap.DLT_PFSYNC: 4, pcap.DLT_LOOP: 4, pcap.DLT_RAW: 0, pcap.DLT_LINUX_SLL: 16}
+                pcap.DLT_PFSYNC: 4, 18: 4, pcap.DLT_LOOP: 4, pcap.DLT_RAW: 0, pcap.DLT_LINUX_SLL: 16}
     assert type(pcap.dltoff) is dict
     assert pcap.dltoff == expected
 

@@ -110,3 +110,42 @@ def test_the_development_venv_type_checks_from_outside_the_repository(tmp_path):
     assert "Revealed type is \"def" in proc.stdout or "Revealed type is \"Overload" in proc.stdout, proc.stdout
     assert "Any" not in proc.stdout.split("use.py:2")[1].splitlines()[0], proc.stdout
     assert "missing library stubs" not in proc.stdout and "Cannot find implementation" not in proc.stdout, proc.stdout
+
+
+def test_readme_capability_venv_lets_an_unprivileged_user_capture(tmp_path):
+    """The README's recipe for capturing without root, run as written (with
+    a temporary directory for /opt/pcap-capture): a venv with a copied
+    interpreter, the module installed from this checkout, the capabilities
+    on that copy; user 65534 then captures on lo with it, and not with the
+    python3 beside it."""
+    need(os.geteuid() == 0, "setcap and setpriv need root")
+    need(shutil.which("setcap") and shutil.which("setpriv"), "setcap or setpriv missing")
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("python3 -m venv --copies /opt/pcap-capture")
+    block = readme[start:readme.index("```", start)].strip().splitlines()
+    assert len(block) == 4 and block[2].startswith("setcap "), block
+    prefix = Path("/tmp") / f"pcap-capture-{os.getpid()}"      # user 65534 cannot enter tmp_path
+    try:
+        script = "set -e\n" + "\n".join(block).replace("/opt/pcap-capture", str(prefix))
+        proc = subprocess.run(["sh", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert "cap_net_admin,cap_net_raw=eip" in proc.stdout, proc.stdout
+        code = textwrap.dedent("""
+            import os, socket, pcap
+            assert os.geteuid() == 65534
+            with pcap.pcap("lo", timeout_ms=2000) as p:
+                p.setfilter("udp dst port 50977 and udp[8:4] = 0x6361702d")
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.sendto(b"cap-venv", ("127.0.0.1", 50977))
+                print([buf[42:] for ts, buf in p.readpkts()])
+        """)
+        setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        run = subprocess.run([*setpriv, str(prefix / "bin" / "python"), "-c", code], cwd="/",
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert run.stdout.strip() == "[b'cap-venv']", run.stdout
+        other = subprocess.run([*setpriv, str(prefix / "bin" / "python3"), "-c", code], cwd="/",
+                               capture_output=True, text=True, timeout=60)
+        assert other.returncode != 0 and "PcapPermissionError" in other.stderr, other.stderr[-2000:]
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)

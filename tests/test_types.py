@@ -39,9 +39,7 @@ ignore_missing_imports = True
 """
 
 STUBTEST_ALLOWLIST = """\
-# Cython's pickling helpers and doctest table: not API
-pcap\\.(.+\\.)?__reduce_cython__
-pcap\\.(.+\\.)?__setstate_cython__
+# Cython's doctest table: not API (auto_pickle is off, so no pickling helpers)
 pcap\\.__test__
 """
 

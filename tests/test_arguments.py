@@ -1,0 +1,180 @@
+"""Numeric arguments (issue 13): one rule everywhere.  An int out of the
+argument's range raises ValueError naming the argument and the range, a
+value that is not an int raises TypeError naming the argument; nothing is
+clamped, wrapped or ignored."""
+import importlib.util
+import os
+import pickle
+import pydoc
+import re
+
+import pytest
+
+import pcap
+from conftest import need
+
+SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "sample.pcap")
+
+BIG = 2 ** 40       # beyond a C int: Cython alone would raise a bare OverflowError
+
+
+def sample():
+    return pcap.pcap(SAMPLE)
+
+
+def fanout(**kw):
+    with sample() as p:
+        p.set_fanout(**{"group": 1, **kw})
+
+
+# (call, argument name, text of the range)
+OUT_OF_RANGE = [
+    (lambda v: pcap.pcap(SAMPLE, snaplen=v), [-1, 262145, BIG], "snaplen", "0 to 262144"),
+    (lambda v: pcap.pcap(SAMPLE, timeout_ms=v), [-1], "timeout_ms", "0 or more"),
+    (lambda v: pcap.pcap(SAMPLE, timeout_ms=v), [BIG], "timeout_ms", "0 to 2147483647"),
+    (lambda v: pcap.pcap(SAMPLE, buffer_size=v), [-1], "buffer_size", "0 or more"),
+    (lambda v: pcap.pcap(SAMPLE, buffer_size=v), [BIG], "buffer_size", "0 to 2147483647"),
+    (lambda v: sample().dispatch(v), [BIG], "cnt", "at most 2147483647"),
+    (lambda v: sample().loop(v), [BIG], "cnt", "at most 2147483647"),
+    (lambda v: sample().readpkts(v), [BIG], "cnt", "at most 2147483647"),
+    (lambda v: sample().readbatch(v), [BIG], "cnt", "at most 2147483647"),
+    (lambda v: sample().readinto(bytearray(240), bytearray(1 << 17), v), [BIG], "cnt", "at most 2147483647"),
+    (lambda v: sample().next_batch(v), [0, -1], "cnt", "1 or more"),
+    (lambda v: sample().next_batch(v), [BIG], "cnt", "1 to 2147483647"),
+    (lambda v: sample().next_batch(10, v), [0, -5], "max_bytes", "1 or more"),
+    (lambda v: pcap.bpf("tcp", snaplen=v), [0, -1, 262145], "snaplen", "1 to 262144"),
+    (lambda v: pcap.bpf("tcp", dlt=v), [-1], "dlt", "0 or more"),
+    (lambda v: pcap.dumper("/dev/null", snaplen=v), [0, -1], "snaplen", "1 or more"),
+    (lambda v: pcap.dumper("/dev/null", dlt=v), [-1], "dlt", "0 or more"),
+    (lambda v: pcap.dumper("/dev/null").write(1, b"abc", wirelen=v), [2, -1], "wirelen", "3 or more"),
+    (lambda v: pcap.dumper("/dev/null").write(1, b"abc", wirelen=v), [1 << 32], "wirelen", "3 to 4294967295"),
+    (lambda v: pcap.savefile_ranges(SAMPLE, v), [0, -3], "n", "1 or more"),
+    (lambda v: fanout(group=v), [-1, 65536], "group", "0 to 65535"),
+    (lambda v: fanout(mode=v), [-1, 256], "mode", "0 to 255"),
+    (lambda v: sample().setdatalink(v), [-1], "dlt", "0 or more"),
+    (lambda v: pcap.datalink_name(v), [BIG], "dlt", "-2147483648 to 2147483647"),
+    (lambda v: pcap.datalink_description(v), [-BIG], "dlt", "-2147483648 or more"),
+]
+
+
+@pytest.mark.parametrize("call,values,name,limits", OUT_OF_RANGE,
+                         ids=[f"{c[2]}-{i}" for i, c in enumerate(OUT_OF_RANGE)])
+def test_out_of_range_is_valueerror_naming_argument_and_range(call, values, name, limits):
+    for v in values:
+        with pytest.raises(ValueError) as e:
+            call(v)
+        msg = str(e.value)
+        assert msg.startswith(f"{name} must be {limits}"), msg
+        assert msg.endswith(f"not {v!r}"), msg
+
+
+NOT_AN_INT = [
+    (lambda v: pcap.pcap(SAMPLE, snaplen=v), "snaplen"),
+    (lambda v: pcap.pcap(SAMPLE, timeout_ms=v), "timeout_ms"),
+    (lambda v: pcap.pcap(SAMPLE, buffer_size=v), "buffer_size"),
+    (lambda v: sample().dispatch(v), "cnt"),
+    (lambda v: sample().readpkts(v), "cnt"),
+    (lambda v: sample().readbatch(v), "cnt"),
+    (lambda v: sample().next_batch(10, v), "max_bytes"),
+    (lambda v: sample().arrow_batches(v), "cnt"),
+    (lambda v: pcap.bpf("tcp", v), "dlt"),
+    (lambda v: pcap.dumper("/dev/null", snaplen=v), "snaplen"),
+    (lambda v: pcap.savefile_ranges(SAMPLE, v), "n"),
+    (lambda v: fanout(flags=v), "flags"),
+    (lambda v: sample().setdirection(v), "direction"),
+]
+
+
+@pytest.mark.parametrize("call,name", NOT_AN_INT, ids=[f"{c[1]}-{i}" for i, c in enumerate(NOT_AN_INT)])
+@pytest.mark.parametrize("value", [1.5, "3", None])
+def test_not_an_int_is_typeerror_naming_argument(call, name, value):
+    with pytest.raises(TypeError, match=f"^{name} must be an int, not {type(value).__name__}$"):
+        call(value)
+
+
+def test_arrow_max_bytes_range():
+    need(importlib.util.find_spec("pyarrow") is not None, "pyarrow is not installed (the test extra has it)")
+    with pytest.raises(ValueError, match=r"^max_bytes must be 1 to 2147483646, not 2147483647$"):
+        sample().arrow_batches(10, 2 ** 31 - 1)
+    with pytest.raises(ValueError, match=r"^cnt must be 1 or more, not 0$"):
+        sample().to_arrow(0)
+    with pytest.raises(ValueError, match=r"^cnt must be 1 or more, not 0$"):
+        pcap.to_parquet(SAMPLE, "/dev/null", cnt=0)
+
+
+def test_index_objects_and_bools_are_ints():
+    """Anything with __index__ is an int, as everywhere in Python."""
+    class Three:
+        def __index__(self):
+            return 3
+    assert len(sample().readpkts(Three())) == 3
+    stamps, bufs = sample().readbatch(True)
+    assert len(bufs) == 1
+
+
+@pytest.mark.parametrize("cnt", [0, -1, -2 ** 31, -BIG])
+def test_a_count_of_zero_or_less_is_no_limit(cnt):
+    assert len(sample().readpkts(cnt)) == 7
+    assert sample().dispatch(cnt) == 7
+    assert sample().loop(cnt) == 7
+
+
+def test_the_range_is_not_checked_only_at_the_edges():
+    """The largest and smallest values accepted are accepted."""
+    with pcap.pcap(SAMPLE, snaplen=262144, timeout_ms=2 ** 31 - 1, buffer_size=2 ** 31 - 1) as p:
+        assert p.timeout_ms == 2 ** 31 - 1
+        assert len(p.readpkts(2 ** 31 - 1)) == 7
+    with pcap.pcap(SAMPLE, snaplen=0) as p:
+        assert len(list(p)) == 7
+    assert len(pcap.bpf("tcp", snaplen=262144)) > 0
+    assert len(pcap.savefile_ranges(SAMPLE, 100)) == 100
+
+
+@pytest.mark.usefixtures("live")
+def test_live_snaplen_zero_is_the_maximum():
+    with pcap.pcap("lo", snaplen=0) as p:
+        assert p.snaplen == 262144
+    with pcap.pcap("lo", snaplen=1) as p:
+        assert p.snaplen == 1
+
+
+# -- what pypcap scripts pass ------------------------------------------------------
+
+def test_setfilter_optimize_takes_bools_and_ints():
+    for optimize in (True, False, 1, 0):
+        with sample() as p:
+            p.setfilter("tcp", optimize=optimize)
+            assert len(p.readpkts()) == 3
+    with sample() as p:
+        p.setfilter("tcp")           # the default optimizes, as bpf() does
+        assert len(p.readpkts()) == 3
+
+
+def test_dltoff_has_pypcaps_keys():
+    """pypcap 1.3 keyed dltoff by its own DLT values: DLT_PFSYNC was 18
+    everywhere (libpcap's is 246 on Linux), DLT_LOOP 108, DLT_RAW 12."""
+    assert pcap.dltoff[18] == 4
+    assert pcap.dltoff[pcap.DLT_PFSYNC] == 4
+    assert pcap.dltoff[108] == 4 and pcap.dltoff[12] == 0
+    expected = {0: 4, 1: 14, 6: 22, 7: 6, 8: 16, 9: 4, 10: 21, 117: 48, 18: 4, 108: 4, 12: 0, 113: 16}
+    for dlt, off in expected.items():
+        assert pcap.dltoff[dlt] == off, dlt
+
+
+# -- help() -----------------------------------------------------------------------
+
+def test_help_shows_python_signatures_without_cython_internals():
+    text = pydoc.render_doc(pcap.pcap, renderer=pydoc.plaintext)
+    assert "pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0" in text
+    assert not re.search(r"\b(int|bint|Py_ssize_t|double) \w+", text.split("Methods defined here")[1]
+                         .split("Data descriptors")[0]), "a C type in a signature"
+    for internal in ("__reduce_cython__", "__setstate_cython__", "__pyx_state"):
+        assert internal not in text
+    for name in ("__next__", "__aiter__"):
+        doc = getattr(pcap.pcap, name).__doc__
+        assert doc and len(doc.split()) > 8, name
+
+
+def test_a_handle_does_not_pickle():
+    with sample() as p, pytest.raises(TypeError):
+        pickle.dumps(p)
