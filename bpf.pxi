@@ -62,8 +62,11 @@ cdef class bpf:
             lp.pcap_freecode(&self._prog)
 
     def filter(self, buf):
-        """filter(buf) -> bool: whether the packet ``buf`` (any bytes-like
-        object, starting at the link-layer header of ``dlt``) matches."""
+        """filter(buf) -> bool
+
+        Whether the packet ``buf`` (any bytes-like object, starting at the
+        link-layer header of ``dlt``) matches.
+        """
         cdef Py_buffer view
         cdef unsigned int r
         if not self._compiled:
@@ -80,8 +83,10 @@ cdef class bpf:
         return self._prog.bf_len if self._compiled else 0
 
     def dump(self):
-        """dump() -> list of str: the program, one instruction a line, as
-        ``tcpdump -d`` prints it."""
+        """dump() -> list of str
+
+        The program, one instruction a line, as ``tcpdump -d`` prints it.
+        """
         cdef unsigned int i
         if not self._compiled:
             return []

@@ -14,7 +14,9 @@ def lookupdev():
     """lookupdev() -> str
 
     The first capture device that is up and is not a loopback interface, in
-    the order of ``pcap_findalldevs``.  Raises PcapError when there is none.
+    the order of ``pcap_findalldevs``: on Linux ``any`` when only loopback
+    interfaces are up, as C's pcap_lookupdev() returns.  Raises PcapError when
+    there is none.
     """
     for dev in interfaces():
         if dev.is_up and not dev.is_loopback:
@@ -23,12 +25,14 @@ def lookupdev():
 
 
 def lookupnet(dev):
-    """lookupnet(dev) -> (net, mask)
+    """lookupnet(dev) -> tuple
 
-    The IPv4 network number and netmask of device ``dev`` (str or bytes),
-    each as 4 bytes in network byte order, as pypcap returns them:
-    ``socket.inet_ntoa(net)`` prints one.  Raises PcapError with libpcap's
-    message when the device has no IPv4 address or does not exist.
+    ``(net, mask)``: the IPv4 network number and netmask of device ``dev``
+    (str or bytes), each as 4 bytes in network byte order, as pypcap returns
+    them: ``socket.inet_ntoa(net)`` prints one.  Both are 0.0.0.0 for
+    libpcap's devices that are not network interfaces (any, nflog...), as
+    in C.  Raises PcapError with libpcap's message for an interface with no
+    IPv4 address or a name that is no device.
     """
     cdef bytes bdev = _encode_name(dev, "device name")
     cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
@@ -50,7 +54,9 @@ def ex_name(name):
 
 
 def datalink_name(dlt):
-    """datalink_name(dlt) -> str: the name of a link type, e.g. 'EN10MB'.
+    """datalink_name(dlt) -> str
+
+    The name of a link type, e.g. 'EN10MB'.
 
     Raises ValueError for a value libpcap does not know.
     """
@@ -61,7 +67,9 @@ def datalink_name(dlt):
 
 
 def datalink_description(dlt):
-    """datalink_description(dlt) -> str: a description such as 'Ethernet'.
+    """datalink_description(dlt) -> str
+
+    A description such as 'Ethernet'.
 
     Raises ValueError for a value libpcap does not know.
     """
@@ -72,7 +80,9 @@ def datalink_description(dlt):
 
 
 def datalink_value(name):
-    """datalink_value(name) -> int: the DLT_ value of a link-type name.
+    """datalink_value(name) -> int
+
+    The DLT_ value of a link-type name.
 
     ``name`` is str, with or without the ``DLT_`` prefix, in any case.
     Raises ValueError for a name libpcap does not know.
@@ -87,7 +97,10 @@ def datalink_value(name):
 
 
 def lib_version():
-    """lib_version() -> str: libpcap's version string."""
+    """lib_version() -> str
+
+    libpcap's version string.
+    """
     return _text(lp.pcap_lib_version())
 
 

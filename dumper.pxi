@@ -114,13 +114,13 @@ cdef class dumper:
         return 0
 
     def flush(self):
-        """flush(): make what was written readable by other processes."""
+        """Make what was written readable by other processes."""
         self._ensure_open()
         if lp.pcap_dump_flush(self._d) < 0:
             raise _os_error(errno, f"flushing {self._path!r}", self._path)
 
     def close(self):
-        """close(): flush and close the file; closing twice does nothing."""
+        """Flush and close the file; closing twice does nothing."""
         cdef int failed = 0
         if self._d != NULL:
             failed = lp.pcap_dump_flush(self._d) < 0

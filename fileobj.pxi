@@ -165,9 +165,10 @@ cdef str _compression_of(int fd):
 # -- one savefile in parallel: exact byte ranges ------------------------------
 
 def savefile_ranges(path, n):
-    """savefile_ranges(path, n) -> list of (start, end)
+    """savefile_ranges(path, n) -> list
 
-    Split a classic pcap savefile into ``n`` byte ranges for ``n`` workers:
+    A list of ``(start, end)`` pairs that split a classic pcap savefile
+    into ``n`` byte ranges for ``n`` workers:
     each starts on a record boundary, found by walking the records' headers
     from the first (exact whatever the packets hold; never a guess from
     byte patterns), and together they are the whole file after its 24-byte

@@ -353,9 +353,9 @@ cdef class pcap:
         return _deliver(self, self._sink_for(callback, args), _cnt_arg(cnt), _WAIT_ALL, 0)
 
     def readpkts(self, cnt=-1):
-        """readpkts(cnt=-1) -> list of (timestamp, packet)
+        """readpkts(cnt=-1) -> list
 
-        The packets of dispatch(cnt): on a savefile every remaining packet
+        A list of ``(timestamp, packet)`` tuples, the packets of dispatch(cnt): on a savefile every remaining packet
         (or the next ``cnt``), on a live handle those pending, waiting for
         the first as dispatch() does.  Returns [] at the end of a savefile,
         after ``timeout_ms`` with no packet, or at once on a nonblocking
@@ -368,9 +368,9 @@ cdef class pcap:
         return sink.out
 
     def readbatch(self, cnt=1024, *, wirelens=False):
-        """readbatch(cnt=1024, *, wirelens=False) -> (timestamps, packets)
+        """readbatch(cnt=1024, *, wirelens=False) -> tuple
 
-        Up to ``cnt`` packets in two columns, for bulk work: ``timestamps`` is
+        ``(timestamps, packets)``: up to ``cnt`` packets in two columns, for bulk work: ``timestamps`` is
         an ``array.array`` of float seconds (typecode 'd'), or of int
         nanoseconds (typecode 'q') with ``timestamp_in_ns``; ``packets`` is a
         list of ``bytes``.  With ``wirelens=True``, a third column: the
@@ -418,9 +418,9 @@ cdef class pcap:
         return sink.count
 
     def next_batch(self, cnt=1024, max_bytes=1 << 20):
-        """next_batch(cnt=1024, max_bytes=1048576) -> (records, data)
+        """next_batch(cnt=1024, max_bytes=1048576) -> tuple
 
-        readinto() with buffers made here: up to ``cnt`` packets, and about
+        ``(records, data)``: readinto() with buffers made here: up to ``cnt`` packets, and about
         ``max_bytes`` of their bytes (at least one packet of the snaplen).
         Returns two new bytearrays of what was written: ``records`` of
         BATCH_RECORD_SIZE bytes a packet, ``data`` their bytes.  (The handle
@@ -635,16 +635,25 @@ cdef class pcap:
         self._nonblock = bool(nonblock)
 
     def getnonblock(self):
-        """getnonblock() -> bool: whether the handle is in nonblocking mode."""
+        """getnonblock() -> bool
+
+        Whether the handle is in nonblocking mode.
+        """
         self._handle()
         return self._nonblock
 
     def datalink(self):
-        """datalink() -> int: the link type, one of the DLT_ constants."""
+        """datalink() -> int
+
+        The link type, one of the DLT_ constants.
+        """
         return lp.pcap_datalink(self._handle())
 
     def datalinks(self):
-        """datalinks() -> list of int: the link types the handle can use."""
+        """datalinks() -> list of int
+
+        The link types the handle can use.
+        """
         cdef int *dlts = NULL
         cdef int n, i
         cdef lp.pcap_t *p = self._handle()
@@ -657,7 +666,7 @@ cdef class pcap:
             lp.pcap_free_datalinks(dlts)
 
     def setdatalink(self, dlt):
-        """setdatalink(dlt): switch the handle to link type ``dlt``."""
+        """Switch the handle to link type ``dlt``."""
         dlt = _int_arg(dlt, "dlt", 0, C_INT_MAX)
         cdef lp.pcap_t *p = self._handle()
         cdef int rc = lp.pcap_set_datalink(p, dlt)
@@ -686,13 +695,17 @@ cdef class pcap:
             PyBuffer_Release(&view)
 
     def geterr(self):
-        """geterr() -> str: libpcap's last error message for this handle."""
+        """geterr() -> str
+
+        libpcap's last error message for this handle.
+        """
         return _text(lp.pcap_geterr(self._handle()))
 
     def stats(self):
-        """stats() -> Stats(received, dropped, ifdropped)
+        """stats() -> Stats
 
-        libpcap's counters for a live handle; unpacks as a 3-tuple.  Raises
+        ``Stats(received, dropped, ifdropped)``: libpcap's counters for a
+        live handle, a named tuple that unpacks as pypcap's 3-tuple.  Raises
         PcapError on a savefile, which has none.
         """
         cdef lp.pcap_stat st

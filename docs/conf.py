@@ -36,7 +36,7 @@ html_theme_options = {"description": "libpcap for Python", "fixed_sidebar": True
 html_static_path = ["_static"]
 html_css_files = ["pcap.css"]
 autodoc_member_order = "groupwise"
-autodoc_docstring_signature = True   # Cython's embedsignature line becomes the signature
+autodoc_docstring_signature = True   # a docstring's first line 'name(args) -> type' is the signature
 
 # Page -> the part of README.md it shows: from the line after `start` up to `end`.
 PARTS = {
@@ -107,24 +107,13 @@ def _fill_page(app, docname, source):
         source[0] = source[0].replace(PLACEHOLDER, text)
 
 
-def _literal_signature_lines(app, what, name, obj, options, lines):
-    """The docstrings start with their own signature line, after the one
-    Cython embeds (which autodoc takes as the signature).  Drop it when it
-    only repeats the signature ('close()'; 'close(): text' keeps the text),
-    and show what comes back as code ('``findalldevs() -> list of str``'),
-    so that '*args' in it opens no emphasis."""
-    short = re.escape(name.rsplit(".", 1)[-1])
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        text = line.strip()
-        if re.fullmatch(rf"{short}\([^)]*\)", text):
-            del lines[i:i + 2 if i + 1 < len(lines) and not lines[i + 1].strip() else i + 1]
-        elif m := re.fullmatch(rf"{short}\([^)]*\):\s*(.+)", text):
-            lines[i] = m.group(1)
-        elif m := re.fullmatch(rf"({short}\(.*?\)\s*->\s*[^:]+?)(?::\s+(.*))?", text):
-            lines[i] = f"``{m.group(1)}``" + (f": {m.group(2)}" if m.group(2) else "")
-        break
+def _clean_signature(app, what, name, obj, options, signature, return_annotation):
+    """A signature that autodoc took from inspect, not from the docstring's
+    first line (breakloop()...), starts with 'self': show it as callers
+    write it."""
+    if signature:
+        signature = re.sub(r"^\(self,?\s*(/,\s*)?", "(", signature)
+    return signature, return_annotation
 
 
 def _argument_lists(app, what, name, obj, options, lines):
@@ -158,16 +147,6 @@ def _escape_trailing_underscores(app, what, name, obj, options, lines):
         lines[i] = "``".join(parts)
 
 
-def _clean_signature(app, what, name, obj, options, signature, return_annotation):
-    """Cython's embedded signatures say 'self' and C types ('int cnt'):
-    show them as Python callers write them."""
-    if signature:
-        signature = re.sub(r"^\(self,?\s*", "(", signature)
-        signature = re.sub(r"\b(?:unsigned |long )*(?:int|bint|double|long|char|Py_ssize_t|size_t)\s+(?=\w)",
-                           "", signature)
-    return signature, return_annotation
-
-
 CYTHON_INTERNALS = {"__reduce_cython__", "__setstate_cython__", "__pyx_vtable__", "__reduce__", "__setstate__"}
 
 
@@ -182,7 +161,6 @@ def setup(app):
     app.connect("autodoc-skip-member", _skip_cython_internals)
     app.connect("autodoc-process-signature", _clean_signature)
     app.connect("source-read", _fill_page)
-    app.connect("autodoc-process-docstring", _literal_signature_lines)
     app.connect("autodoc-process-docstring", _argument_lists)
     app.connect("autodoc-process-docstring", _escape_trailing_underscores)
     return {"parallel_read_safe": True}
