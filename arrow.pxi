@@ -46,10 +46,12 @@ def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes):
     schema = _arrow_schema(pa, h)
     while True:
         records, data = h.next_batch(cnt, max_bytes)
-        if records:
-            yield _arrow_batch(pa, schema, records, data)
-        elif h._closed or h._stop in (_STOP_END, _STOP_BREAK, _STOP_CLOSED):
+        if not records:
+            # The end, a break or close(), or on a live handle no packet
+            # within timeout_ms or (nonblocking) none pending: as readpkts()
+            # returns [], the iterator ends, rather than asking again at once.
             return
+        yield _arrow_batch(pa, schema, records, data)
 
 
 def to_parquet(source, where, cnt=65536, **options):

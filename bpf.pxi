@@ -71,7 +71,7 @@ cdef class bpf:
         cdef unsigned int r
         if not self._compiled:
             raise ValueError("bpf object was not initialised")
-        PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+        _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
         try:
             r = lp.bpf_filter(self._prog.bf_insns, <const unsigned char *>view.buf,
                               <unsigned int>view.len, <unsigned int>view.len)

@@ -175,9 +175,9 @@ cdef class _FillSink(_Sink):
             self.have_data = False
 
     cdef int open(self, records, data, Py_ssize_t largest, long long ns_scale) except -1:
-        PyObject_GetBuffer(records, &self.records, PyBUF_WRITABLE)
+        _get_buffer(records, &self.records, PyBUF_WRITABLE, "records")
         self.have_records = True
-        PyObject_GetBuffer(data, &self.data, PyBUF_WRITABLE)
+        _get_buffer(data, &self.data, PyBUF_WRITABLE, "data")
         self.have_data = True
         if self.data.len < largest:
             raise ValueError(f"data must hold at least one packet of the snaplen, {largest} bytes, "

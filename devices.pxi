@@ -87,7 +87,9 @@ def datalink_value(name):
     ``name`` is str, with or without the ``DLT_`` prefix, in any case.
     Raises ValueError for a name libpcap does not know.
     """
-    cdef bytes b = str(name).encode("ascii", "replace")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be str, not {type(name).__name__}")
+    cdef bytes b = name.encode("ascii", "replace")
     if b.upper().startswith(b"DLT_"):
         b = b[4:]
     cdef int v = lp.pcap_datalink_name_to_val(b)

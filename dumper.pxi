@@ -82,16 +82,17 @@ cdef class dumper:
         cdef long long sec, frac
         self._ensure_open()
         if self._timestamp_in_ns:
-            if not isinstance(ts, int):
-                raise TypeError(f"this dumper takes int nanoseconds, not {type(ts).__name__}")
-            sec, frac = divmod(ts, 1000000000)
+            if not PyIndex_Check(ts):
+                raise TypeError(f"ts must be int nanoseconds for this dumper (timestamp_in_ns=True), "
+                                f"not {type(ts).__name__}")
+            sec, frac = divmod(PyNumber_Index(ts), 1000000000)
             if not self._nano:
                 frac //= 1000
         else:
             sec, frac = _split_seconds(ts, 1000000000 if self._nano else 1000000)
         if sec < 0 or sec > 0xffffffff:
             raise ValueError(f"timestamp out of the range of a savefile (1970 to 2106): {ts!r}")
-        PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+        _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
         try:
             hdr.ts.tv_sec = sec
             hdr.ts.tv_usec = frac
@@ -176,9 +177,14 @@ cdef class dumper:
 cdef tuple _split_seconds(object ts, long long units):
     """Seconds (int or float) -> (whole seconds, fraction in units)."""
     cdef long long sec, frac
-    if isinstance(ts, int):
-        return ts, 0
-    t = float(ts)
+    if PyIndex_Check(ts):                 # int, numpy integers
+        return PyNumber_Index(ts), 0
+    if isinstance(ts, (str, bytes)):
+        raise TypeError(f"ts must be a number of seconds, not {type(ts).__name__}")
+    try:
+        t = float(ts)                     # float, numpy floats, Decimal...
+    except TypeError:
+        raise TypeError(f"ts must be a number of seconds, not {type(ts).__name__}") from None
     sec = <long long>(t // 1)
     frac = <long long>round((t - sec) * units)
     if frac >= units:

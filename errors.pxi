@@ -42,6 +42,20 @@ cdef object _with_details(object e, object err, str strerror, object filename):
     return e
 
 
+cdef int _get_buffer(object obj, Py_buffer *view, int flags, str name) except -1:
+    """PyObject_GetBuffer, with errors that name the argument."""
+    try:
+        PyObject_GetBuffer(obj, view, flags)
+    except TypeError:
+        raise TypeError(f"{name} must be a bytes-like object, not {type(obj).__name__}") from None
+    except BufferError:
+        if flags & PyBUF_WRITABLE:
+            raise TypeError(f"{name} must be a writable buffer (bytearray, mmap, a numpy array...), "
+                            f"not a read-only {type(obj).__name__}") from None
+        raise
+    return 0
+
+
 cdef str _PERM_TEXT = _os.strerror(_errno.EPERM)
 cdef str _ACCES_TEXT = _os.strerror(_errno.EACCES)
 
@@ -83,7 +97,11 @@ cdef object _os_error(int err, str what, object filename):
 
 cdef bytes _encode_name(object name, str what):
     """str, bytes or os.PathLike -> bytes with no NUL."""
-    cdef bytes b = _os.fsencode(name)
+    cdef bytes b
+    try:
+        b = _os.fsencode(name)
+    except TypeError:
+        raise TypeError(f"{what} must be str, bytes or os.PathLike, not {type(name).__name__}") from None
     if b"\0" in b:
         raise ValueError(f"{what} contains a NUL byte: {name!r}")
     return b

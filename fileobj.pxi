@@ -220,6 +220,8 @@ class _RangeReader(_io.RawIOBase):
     start to end: one range of savefile_ranges() as a savefile of its own."""
 
     def __init__(self, path, start, end):
+        start = _int_arg(start, "start", 0, 1 << 62)
+        end = _int_arg(end, "end", 0, 1 << 62)
         self._fd = _os.open(path, _os.O_RDONLY | _os.O_CLOEXEC)
         size = _os.fstat(self._fd).st_size
         if not 24 <= start <= end <= size:

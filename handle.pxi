@@ -145,6 +145,9 @@ cdef class pcap:
             return
         if name is None or (isinstance(name, (str, bytes)) and len(name) == 0):
             name = lookupdev()
+        elif not isinstance(name, (str, bytes, _os.PathLike)):
+            raise TypeError(f"name must be an interface name or a savefile path (str, bytes, os.PathLike) "
+                            f"or a binary file object, not {type(name).__name__}")
         bname = _encode_name(name, "name")
         self._name = _os.fsdecode(bname)
         self._ns = bool(timestamp_in_ns)
@@ -314,6 +317,8 @@ cdef class pcap:
         cdef _DumpSink ds
         if callback is None:
             return _Sink.__new__(_Sink)
+        if not callable(callback) and not isinstance(callback, dumper):
+            raise TypeError(f"callback must be callable, a dumper or None, not {type(callback).__name__}")
         if isinstance(callback, dumper):
             ds = _DumpSink.__new__(_DumpSink)
             ds.d = callback
@@ -407,8 +412,8 @@ cdef class pcap:
         ``cnt`` packets (-1: as many as fit), stopping before the room left
         in ``data`` is less than the snaplen, and waits as readpkts() does.
         Returns how many packets it wrote.  Raises ValueError when ``data``
-        cannot hold one packet of the snaplen, BufferError or TypeError for
-        a buffer that is not writable.
+        cannot hold one packet of the snaplen, TypeError naming the argument
+        for one that is not a writable buffer.
         """
         cdef int c_cnt = _cnt_arg(cnt)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
@@ -460,8 +465,11 @@ cdef class pcap:
         and ``wirelen`` (uint32) and ``data`` (binary: the packet's bytes),
         and the link type, its name, the snaplen and the source in the
         schema's metadata (``pcap.linktype``...).  Ends at the end of a
-        savefile, after breakloop() or close(); on a live handle it waits
-        for packets as readinto() does.  Needs pyarrow (the arrow extra).
+        savefile, after breakloop() or close(), and on a live handle when a
+        read gets no packet, as readpkts() returns []: after ``timeout_ms``,
+        or at once in nonblocking mode when nothing is pending; a blocking
+        handle without a timeout waits for packets.  Needs pyarrow (the
+        arrow extra).
         """
         self._handle()
         # (max_bytes: an Arrow binary column has 32-bit offsets.)
@@ -683,7 +691,7 @@ cdef class pcap:
         cdef Py_buffer view
         cdef int rc
         cdef lp.pcap_t *p = self._handle()
-        PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE)
+        _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
         try:
             if view.len > 0x7fffffff:
                 raise ValueError("packet too large")

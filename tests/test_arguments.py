@@ -92,6 +92,48 @@ def test_not_an_int_is_typeerror_naming_argument(call, name, value):
         call(value)
 
 
+WRONG_TYPE = [
+    (lambda: pcap.pcap(123), r"^name must be an interface name or a savefile path \(str, bytes, os\.PathLike\) "
+                             r"or a binary file object, not int$"),
+    (lambda: pcap.dumper(None), r"^path must be str, bytes or os\.PathLike, not NoneType$"),
+    (lambda: sample().dump_open(3), r"^path must be str, bytes or os\.PathLike, not int$"),
+    (lambda: pcap.lookupnet(5), r"^device name must be str, bytes or os\.PathLike, not int$"),
+    (lambda: pcap.savefile_ranges(5, 2), r"^path must be str, bytes or os\.PathLike, not int$"),
+    (lambda: pcap.bpf("tcp").filter("text"), r"^buf must be a bytes-like object, not str$"),
+    (lambda: sample().readinto("x", bytearray(1 << 17)), r"^records must be a bytes-like object, not str$"),
+    (lambda: sample().readinto(bytes(240), bytearray(1 << 17)), r"^records must be a writable buffer .*not a read-only bytes$"),
+    (lambda: sample().readinto(bytearray(240), bytes(1 << 17)), r"^data must be a writable buffer .*not a read-only bytes$"),
+    (lambda: pcap.datalink_value(1), r"^name must be str, not int$"),
+    (lambda: pcap.open_range(SAMPLE, "24", 100), r"^start must be an int, not str$"),
+    (lambda: pcap.open_range(SAMPLE, 24, 100.0), r"^end must be an int, not float$"),
+    (lambda: sample().dispatch(1, 5), r"^callback must be callable, a dumper or None, not int$"),
+    (lambda: sample().loop(1, "print"), r"^callback must be callable, a dumper or None, not str$"),
+    (lambda: pcap.dumper("/dev/null").write("1.5", b"x"), r"^ts must be a number of seconds, not str$"),
+    (lambda: pcap.dumper("/dev/null").write(1, 5), r"^buf must be a bytes-like object, not int$"),
+    (lambda: pcap.dumper("/dev/null", timestamp_in_ns=True).write(1.5, b"x"),
+     r"^ts must be int nanoseconds for this dumper \(timestamp_in_ns=True\), not float$"),
+]
+
+
+@pytest.mark.parametrize("call,message", WRONG_TYPE, ids=[str(i) for i in range(len(WRONG_TYPE))])
+def test_a_wrong_type_is_typeerror_naming_the_argument(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_dumper_takes_numpy_numbers(tmp_path):
+    need(importlib.util.find_spec("numpy") is not None, "numpy is not installed (the test extra has it)")
+    import numpy as np
+    path = tmp_path / "np.pcap"
+    with pcap.dumper(path) as d:
+        d.write(np.int64(5), b"a")
+        d.write(np.float64(5.5), b"b")
+    with pcap.dumper(tmp_path / "ns.pcap", nano=True, timestamp_in_ns=True) as d:
+        d.write(np.int64(5_000_000_001), b"c")
+    assert [ts for ts, _ in pcap.pcap(path)] == [5.0, 5.5]
+    assert [ts for ts, _ in pcap.pcap(tmp_path / "ns.pcap", timestamp_in_ns=True)] == [5_000_000_001]
+
+
 def test_arrow_max_bytes_range():
     need(importlib.util.find_spec("pyarrow") is not None, "pyarrow is not installed (the test extra has it)")
     with pytest.raises(ValueError, match=r"^max_bytes must be 1 to 2147483646, not 2147483647$"):

@@ -114,3 +114,56 @@ def test_without_pyarrow_the_error_names_the_package(tmp_path):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert "ModuleNotFoundError to_arrow() needs the 'pyarrow' package (pip install pyarrow" in out.stdout, out
+
+
+# -- live handles ---------------------------------------------------------------
+
+def _lo(port, **kw):
+    p = pcap.pcap("lo", **kw)
+    p.setfilter(f"udp dst port {port}")
+    return p
+
+
+def _send(port, n):
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for i in range(n):
+            s.sendto(b"arrow %d" % i, ("127.0.0.1", port))
+
+
+@pytest.mark.usefixtures("live")
+def test_live_nonblocking_batches_end_when_nothing_is_pending():
+    """No spin: in nonblocking mode the iterator yields what is pending and
+    ends, as readpkts() returns []; with nothing pending it ends at once."""
+    import time
+    from conftest import free_port
+    port = free_port()
+    with _lo(port) as p:
+        p.setnonblock(True)
+        t0 = time.monotonic()
+        assert list(p.arrow_batches()) == []
+        assert time.monotonic() - t0 < 0.5
+        _send(port, 5)
+        time.sleep(0.3)               # past the buffer timeout: the kernel has handed them over
+        batches = list(p.arrow_batches())
+        assert sum(b.num_rows for b in batches) == 5
+        assert [bytes(x)[42:] for b in batches for x in b.column("data").to_pylist()] == \
+            [b"arrow %d" % i for i in range(5)]
+
+
+@pytest.mark.usefixtures("live")
+def test_live_batches_end_after_timeout_or_breakloop():
+    import threading
+    import time
+    from conftest import free_port
+    with _lo(free_port(), timeout_ms=200) as p:
+        t0 = time.monotonic()
+        assert list(p.arrow_batches()) == []
+        assert 0.15 < time.monotonic() - t0 < 1.0
+    with _lo(free_port()) as p:            # no timeout: waits until breakloop()
+        timer = threading.Timer(0.3, p.breakloop)
+        timer.start()
+        t0 = time.monotonic()
+        assert list(p.arrow_batches()) == []
+        assert 0.25 < time.monotonic() - t0 < 2.0
+        timer.cancel()
