@@ -503,7 +503,9 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, _Feede
         PyErr_CheckSignals()
     if s.err:
         raise _os_error(s.err, f"cannot read {what}", filename)
-    holder.at_end()      # a file object that failed before its header
+    # A file object that failed: not here, where its header and packets may
+    # still be in the pipe, but when a read reaches the point of failure
+    # (at_end()), or when the header is cut short (in _open_fileobj()).
     head = PyBytes_FromStringAndSize(<char *>s.buf + s.pos, min(s.limit - s.pos, 65536))
     # Classic files are opened in their own units, so that libpcap hands
     # over their time stamp fields as they are; pcapng in nanoseconds.

@@ -186,6 +186,24 @@ def test_an_exception_of_the_object_is_raised_not_an_end(savefile):
         pcap.pcap(Failing(data, 0))
 
 
+@pytest.mark.parametrize("header_only", [False, True])
+def test_a_failure_right_after_the_header_loses_no_packet(header_only):
+    """The object gives the header and 7 packets at once, then raises: the
+    handle opens, the 7 packets come, then the error; never the error
+    alone from the constructor (the feeder thread may fail before the
+    constructor has looked), 100 times."""
+    with open(os.path.join(os.path.dirname(__file__), os.pardir, "examples", "sample.pcap"), "rb") as f:
+        raw = f.read()
+    upto = 24 if header_only else len(raw)
+    for _ in range(100):
+        got = []
+        with pcap.pcap(Failing(raw, upto)) as p:
+            with pytest.raises(pcap.PcapError, match="ConnectionResetError"):
+                for ts, buf in p:
+                    got.append(buf)
+        assert len(got) == (0 if header_only else 7)
+
+
 def test_bad_objects():
     with pytest.raises(TypeError, match="binary file object, not a text one"):
         pcap.pcap(io.StringIO("abc"))
