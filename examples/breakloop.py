@@ -6,13 +6,16 @@ for the next packet for ever.  Stop it with
   1. breakloop() from another thread (here a threading.Timer),
   2. breakloop() from a Python signal handler (here SIGALRM),
   3. breakloop() from the callback of loop() or dispatch(),
-  4. Ctrl-C: KeyboardInterrupt comes out of the wait (try --ctrl-c).
+  4. Ctrl-C: KeyboardInterrupt comes out of the wait (try --ctrl-c); the
+     script prints how long it waited and ends, like every example on
+     Ctrl-C, with "interrupted" on stderr and exit status 130.
 After breakloop() a running loop()/dispatch() returns the number of packets
 processed so far and a running iteration ends with StopIteration, within a
 fraction of a second.  Needs root (or CAP_NET_RAW) to open the interface.
 
     breakloop.py              the first three, on lo
-    breakloop.py --ctrl-c     wait in a for loop until you press Ctrl-C (or --timeout)
+    breakloop.py --ctrl-c     wait in a for loop until you press Ctrl-C (status 130),
+                              or --timeout passes (breakloop(): status 0)
 """
 from __future__ import annotations
 
@@ -85,7 +88,8 @@ def until_ctrl_c(p: pcap.pcap, timeout: float) -> None:
             pass
         print(f"4. no Ctrl-C: breakloop() ended the loop after {time.monotonic() - t0:.2f} s")
     except KeyboardInterrupt:
-        print(f"4. Ctrl-C: KeyboardInterrupt after {time.monotonic() - t0:.2f} s")
+        print(f"4. Ctrl-C: KeyboardInterrupt after {time.monotonic() - t0:.2f} s", flush=True)
+        raise                       # and the script ends as on any Ctrl-C: status 130
     finally:
         timer.cancel()
 
@@ -94,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Stop a live capture with breakloop() or Ctrl-C.")
     ap.add_argument("-i", "--interface", default="lo", help="interface (default: lo)")
     ap.add_argument("--after", type=float, default=0.5, help="seconds before each breakloop() (default: 0.5)")
-    ap.add_argument("--ctrl-c", action="store_true", help="wait for Ctrl-C in a for loop instead")
-    ap.add_argument("--timeout", type=float, default=10.0, help="--ctrl-c: stop anyway after this many seconds")
+    ap.add_argument("--ctrl-c", action="store_true",
+                    help="wait for Ctrl-C in a for loop instead: it stops the loop and ends the script "
+                         "with exit status 130")
+    ap.add_argument("--timeout", type=float, default=10.0,
+                    help="--ctrl-c: breakloop() after this many seconds without Ctrl-C, exit status 0 (default: 10)")
     ap.add_argument("--port", type=int, default=50014, help="UDP port on 127.0.0.1 (default: 50014)")
     args = ap.parse_args(argv)
 

@@ -9,7 +9,8 @@ pandas, and Dask sums the parts.  By default a LocalCluster of --workers
 processes runs it; --scheduler tcp://HOST:8786 uses a running cluster
 (the files must then be readable by every worker: shared storage, or
 fsspec paths opened as file objects), --scheduler synchronous runs it in
-this process.
+this process.  Ctrl-C, also while the cluster starts, shuts the
+LocalCluster and its workers down and exits with status 130.
 
     dask_flows.py                                 examples/sample.pcap
     dask_flows.py captures/                       every savefile of a folder
@@ -18,17 +19,25 @@ this process.
 """
 from __future__ import annotations
 
-import argparse
-import ipaddress
-import json
-import logging
-import os
+import signal
 import sys
-from typing import Any
 
-import numpy as np
+try:
+    import argparse
+    import contextlib
+    import ipaddress
+    import json
+    import logging
+    import multiprocessing.resource_tracker
+    import os
+    from typing import Any, Iterator
 
-import pcap
+    import numpy as np
+
+    import pcap
+except KeyboardInterrupt:               # Ctrl-C while importing: as at the end of this file
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
 
 # The savefile shipped beside the examples.
 SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample.pcap")
@@ -165,16 +174,39 @@ def run(parts: list[Part], scheduler: str, workers: int) -> tuple[Any, str]:
         if scheduler:
             with Client(scheduler) as client:  # type: ignore[no-untyped-call]
                 return client.compute(graph).result(), f"the cluster at {scheduler}"
+        # A terminal's Ctrl-C sends SIGINT to the worker processes too, which would print tracebacks.  New
+        # threads and processes start with the signal mask of the thread that starts them: SIGINT blocked
+        # while the cluster starts, the workers never get it.  Blocked also while the cluster shuts down,
+        # so that a Ctrl-C cannot cut that short; a Ctrl-C meanwhile is raised when the block ends.
+        multiprocessing.resource_tracker.ensure_running()    # (it unblocks SIGINT when it starts)
         # No dashboard; the scheduler's HTTP server (health, metrics) on a free port rather than on 8787,
         # which may be taken (a warning on stderr).  Worker logs silenced: a task's error is raised here.
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
-                          dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                          silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
-            return client.compute(graph).result(), f"a LocalCluster of {plural(workers, 'worker')}"
+        with ctrl_c(signal.SIG_BLOCK), \
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
+                             dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                             silence_logs=logging.CRITICAL) as cluster, \
+                Client(cluster) as client:  # type: ignore[no-untyped-call]
+            with ctrl_c(signal.SIG_UNBLOCK):
+                return client.compute(graph).result(), f"a LocalCluster of {plural(workers, 'worker')}"
+
+
+@contextlib.contextmanager
+def ctrl_c(how: int) -> Iterator[None]:
+    """with ctrl_c(signal.SIG_BLOCK): a Ctrl-C (SIGINT) during the block waits for its end, then
+    raises KeyboardInterrupt as usual; with ctrl_c(signal.SIG_UNBLOCK) it interrupts at once again."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    try:
+        signal.pthread_sigmask(how, [signal.SIGINT])
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}   # IP protocol numbers; others print as numbers
 
 
 def proto_name(proto: int) -> str:
-    return {6: "TCP", 17: "UDP"}.get(proto, str(proto))
+    return PROTOCOLS.get(proto, str(proto))
 
 
 def endpoint(addr: str, port: int) -> str:
@@ -229,4 +261,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        try:
+            status = main()
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)   # done, or shutting down: no more Ctrl-C
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+        print("interrupted", file=sys.stderr)
+        status = 130
+    sys.exit(status)

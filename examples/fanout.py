@@ -5,14 +5,19 @@ Each worker opens the interface, joins the same fanout group with
 p.set_fanout(group, pcap.FANOUT_HASH) -- the kernel then hands every packet
 of a flow to the same worker -- and counts packets and bytes per IPv4/IPv6
 5-tuple until --seconds have passed (or Ctrl-C: the parent then stops the
-workers, prints what they counted so far and exits with status 130).  The parent
-prints each worker's flows and checks that no flow reached two workers.
+workers, prints what they counted so far and exits with status 130).  Once
+every worker has joined, the parent sends its own test traffic: UDP
+datagrams to 127.0.0.1:50021 from 8 source ports, 36 in all (--no-send: none).
+The workers count only those, with the filter 'udp dst port 50021' (--port
+for another port, --filter for another filter), so that on lo the count is
+exactly what was sent.  The parent prints each worker's flows and checks
+that no flow reached two workers.
 Linux only; needs root (or CAP_NET_RAW) to open the interface.
 
-    fanout.py                              on lo, 2 workers, 3 s
-    fanout.py -i eth0 -w 4 --seconds 10
-    fanout.py --send-test-traffic          on lo, 2 workers, 3 s, UDP to port 50021 from 8 source ports
-    fanout.py -i eth0 --json               one line of JSON: each worker's flows
+    fanout.py                              on lo, 2 workers, 3 s: 36 datagrams in 8 flows
+    fanout.py -w 4 --seconds 10 --no-send  count what others send to 127.0.0.1:50021
+    fanout.py -i eth0 --no-send --filter 'tcp or udp' --seconds 10
+    fanout.py --json                       one line of JSON: each worker's flows
 """
 from __future__ import annotations
 
@@ -98,18 +103,23 @@ def send_test_traffic(port: int, sources: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Share an interface's packets among worker processes with PACKET_FANOUT.")
+    ap = argparse.ArgumentParser(description="Share an interface's packets among worker processes with "
+                                             "PACKET_FANOUT, counting the UDP datagrams this script sends.")
     ap.add_argument("-i", "--interface", default="lo", help="interface (default: lo)")
     ap.add_argument("-w", "--workers", type=int, default=2, help="worker processes (default: 2)")
     ap.add_argument("--seconds", type=float, default=3.0, help="how long the workers count (default: 3)")
     ap.add_argument("--group", type=int, default=0, help="fanout group id, 0-65535 (default: this process's pid)")
-    ap.add_argument("--filter", default="", help="BPF filter every worker sets")
+    ap.add_argument("--port", type=int, default=50021,
+                    help="UDP port on 127.0.0.1 the test traffic goes to and the workers filter on (default: 50021)")
+    ap.add_argument("--filter", default="", help="BPF filter every worker sets instead of 'udp dst port PORT'")
+    ap.add_argument("--no-send", action="store_true",
+                    help="send no test traffic: count what others send (the filter is still on the port)")
     ap.add_argument("--send-test-traffic", action="store_true",
-                    help="send UDP datagrams to 127.0.0.1:50021 from 8 source ports (with -i lo)")
+                    help="does nothing: sending is the default now (kept so that old command lines work)")
     ap.add_argument("--json", action="store_true", help="print the results as one line of JSON")
     args = ap.parse_args(argv)
     group = args.group or (os.getpid() & 0xFFFF)
-    flt = args.filter or ("udp dst port 50021" if args.send_test_traffic else "")
+    flt = args.filter or f"udp dst port {args.port}"
 
     stop: Any = multiprocessing.Event()
     ready: Any = multiprocessing.Queue()
@@ -126,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fanout.py: {errors[0]}", file=sys.stderr)
         return 1
     print("ready", flush=True)                 # every worker has joined the group
-    sent = send_test_traffic(50021, 8) if args.send_test_traffic else None
+    sent = None if args.no_send else send_test_traffic(args.port, 8)
     per_worker: dict[int, Flows] = {}
     interrupted = False
     while len(per_worker) < len(procs):
@@ -155,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"worker {pid}: {plural(total, 'packet')} in {plural(len(flows), 'flow')}")
             for key, (n, nbytes) in sorted(flows.items()):
                 print(f"  {key}: {plural(n, 'packet')}, {plural(nbytes, 'byte')}")
+        counted = sum(n for flows in per_worker.values() for n, _ in flows.values())
         print(f"{plural(len(owners), 'flow')}, {len(shared)} seen by more than one worker"
-              + (f"; {plural(sent, 'datagram')} sent" if sent is not None else ""))
+              + (f"; {plural(sent, 'datagram')} sent, {counted} counted" if sent is not None else ""))
     return 130 if interrupted else 1 if shared else 0
 
 

@@ -155,3 +155,27 @@ def test_bad_counts_are_usage_errors(bad):
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (2, ""), proc
     assert "must be at least" in proc.stderr
+
+
+def test_flows_print_the_protocols_name_or_its_number(tmp_path):
+    """ICMP, ICMPv6, TCP and UDP by name; a protocol without one (GRE, 47) by its number."""
+    def ip4(proto, l4):
+        return eth(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0,
+                               ipaddress.IPv4Address("10.0.0.1").packed, ipaddress.IPv4Address("10.0.0.2").packed)
+                   + l4, 0x0800)
+    packets = [ip4(1, b"\x08\x00" + bytes(30)),                                     # ICMP echo: 66 bytes
+               ip6("2001:db8::1", "2001:db8::2", 58, b"\x80\x00" + bytes(20)),      # ICMPv6 echo: 76 bytes
+               ip4(47, bytes(16)),                                                  # GRE: 50 bytes
+               tcp4("10.0.0.1", "10.0.0.2", 40000, 80),                             # 54 bytes
+               udp_frame(b"x", sport=1000, dport=53, src="10.0.0.1", dst="10.0.0.2")]
+    path = write_pcap(tmp_path / "protocols.pcap", [(1700000000 + i, 0, f) for i, f in enumerate(packets)])
+    proc = subprocess.run([sys.executable, str(EXAMPLE), str(path), "--scheduler", "synchronous"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, ""), proc
+    assert proc.stdout.splitlines()[3:] == [
+        "  ICMPv6 [2001:db8::1]:0 > [2001:db8::2]:0  packets 1  bytes 76",
+        "  ICMP 10.0.0.1:0 > 10.0.0.2:0  packets 1  bytes 66",
+        "  TCP 10.0.0.1:40000 > 10.0.0.2:80  packets 1  bytes 54",
+        "  47 10.0.0.1:0 > 10.0.0.2:0  packets 1  bytes 50",
+        "  UDP 10.0.0.1:1000 > 10.0.0.2:53  packets 1  bytes 43",
+    ], proc.stdout

@@ -6,12 +6,14 @@ that its output must match.  A script without cases, or without a case that
 runs it with no arguments, fails test_every_example_has_cases, so a new
 example cannot go untested: with no arguments each one must stop by itself
 within NO_ARGS_TIMEOUT seconds, with exit status 0.  The tests at the end
-send SIGINT (Ctrl-C) to scripts waiting on a FIFO or a quiet interface: they
-must end with status 130 and no traceback.
+send SIGINT (Ctrl-C) to scripts waiting on a FIFO or a quiet interface, to the
+script alone or to its whole process group as a terminal does: they must end
+with status 130 and no traceback, leaving no process of theirs running.
 """
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import select
@@ -99,11 +101,15 @@ CASES: dict[str, list[Case]] = {
         Case(["lo"], [r"^lo: up running loopback$", r"^    AF_PACKET 00:00:00:00:00:00$"]),
     ],
     "fanout.py": [
-        Case([], [r"^ready$", r"^worker \d+: \d+ packets? in \d+ flows?$", r"^\d+ flows?, 0 seen by more than one worker$"],
-             live=True, in_order=True),
+        Case([], [r"^ready$", r"^worker \d+: \d+ packets? in \d+ flows?$",
+                  r"^8 flows, 0 seen by more than one worker; 36 datagrams sent, 36 counted$"],
+             live=True, in_order=True, exact_lines=12),     # ready, 2 workers, 8 flows, the total
         Case(["--send-test-traffic"], [r"^ready$", r"^worker \d+: \d+ packets? in \d+ flows?$",
-                                       r"^8 flows, 0 seen by more than one worker; 36 datagrams sent$"],
-             live=True, in_order=True),
+                                       r"^8 flows, 0 seen by more than one worker; 36 datagrams sent, 36 counted$"],
+             live=True, in_order=True, exact_lines=12),     # a no-op now: old command lines still work
+        Case(["--no-send", "--seconds", "0.5", "--port", str(free_port())],
+             [r"^ready$", r"^worker \d+: 0 packets in 0 flows$", r"^worker \d+: 0 packets in 0 flows$",
+              r"^0 flows, 0 seen by more than one worker$"], live=True, in_order=True, exact_lines=4),
     ],
     "nonblocking.py": [
         Case([], [r"^sent 5 datagrams to 127\.0\.0\.1:50011$", r"^5 of 5 packets read$"], live=True, in_order=True),
@@ -142,8 +148,10 @@ CASES: dict[str, list[Case]] = {
               r"^2\. SIGALRM handler: dispatch\(0, cb\) -> 0 after 0\.[345]\d s$",
               r"^3\. callback: loop\(5, cb\) -> 2: breakloop\(\) after the 2nd of 5 datagrams$"],
              live=True, in_order=True),
-        Case(["--ctrl-c", "--timeout", "0.3"], [r"^4\. no Ctrl-C: breakloop\(\) ended the loop after 0\.[345]\d s$"],
-             live=True),
+        Case(["--ctrl-c", "--timeout", "0.3"],
+             [r"^waiting on lo in a for loop: press Ctrl-C \(breakloop\(\) after 0\.3 s anyway\)$",
+              r"^4\. no Ctrl-C: breakloop\(\) ended the loop after 0\.[345]\d s$"], live=True, in_order=True,
+             exact_lines=2),
     ],
     "stats.py": [
         Case([], [r"^read 20 packets$", r"^after: Stats\(received=40, dropped=0, ifdropped=0\)$"],
@@ -216,11 +224,16 @@ CASES: dict[str, list[Case]] = {
               r"^  TCP 192\.0\.2\.1:40001 > 192\.0\.2\.53:80  packets 2  bytes 108$",
               r"^  UDP 192\.0\.2\.1:40000 > 192\.0\.2\.53:53  packets 1  bytes 71$",
               r"^  TCP 192\.0\.2\.53:80 > 192\.0\.2\.1:40001  packets 1  bytes 54$",
-              r"^  1 192\.0\.2\.1:0 > 192\.0\.2\.53:0  packets 1  bytes 46$"], in_order=True, exact_lines=7,
+              r"^  ICMP 192\.0\.2\.1:0 > 192\.0\.2\.53:0  packets 1  bytes 46$"], in_order=True, exact_lines=7,
              needs="dask"),
-        Case([SAMPLE, "--split", "3", "--workers", "2"],
-             [r"^3 parts from 1 file on a LocalCluster of 2 workers$", r"^7 packets, 363 bytes on the wire"],
-             in_order=True, needs="distributed"),
+        Case([SAMPLE, "--split", "3", "--workers", "2"],             # the README's console session
+             [r"^3 parts from 1 file on a LocalCluster of 2 workers$",
+              r"^7 packets, 363 bytes on the wire, 4 IP flows$", r"^top 10 flows by bytes:$",
+              r"^  TCP 192\.0\.2\.1:40001 > 192\.0\.2\.53:80  packets 2  bytes 108$",
+              r"^  UDP 192\.0\.2\.1:40000 > 192\.0\.2\.53:53  packets 1  bytes 71$",
+              r"^  TCP 192\.0\.2\.53:80 > 192\.0\.2\.1:40001  packets 1  bytes 54$",
+              r"^  ICMP 192\.0\.2\.1:0 > 192\.0\.2\.53:0  packets 1  bytes 46$"], in_order=True, exact_lines=7,
+             needs="distributed"),
     ],
     "make_sample.py": [
         Case([], [r"^wrote \S+sample\.pcap$"], in_tmp=True),     # a copy: the shipped file stays untouched
@@ -301,22 +314,15 @@ def test_make_sample_writes_the_shipped_file(tmp_path: Path) -> None:
 
 
 def test_breakloop_ctrl_c(live: None) -> None:
-    """breakloop.py --ctrl-c: SIGINT during the wait is a KeyboardInterrupt, caught by the script."""
-    proc = subprocess.Popen([sys.executable, str(EXAMPLES / "breakloop.py"), "--ctrl-c", "--timeout", "20"],
-                            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert first.startswith("waiting on lo in a for loop"), first
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, err
-    assert re.search(r"^4\. Ctrl-C: KeyboardInterrupt after 0\.\d\d s$", out, re.M), out
+    """breakloop.py --ctrl-c: SIGINT during the wait is a KeyboardInterrupt out of the for loop; the
+    script prints how long it waited, then ends as on any Ctrl-C: "interrupted" and status 130."""
+    status, out, err = interrupt("breakloop.py", ["--ctrl-c", "--timeout", "20"],
+                                 ready="waiting on lo in a for loop", after=0.3)
+    assert status == 130, f"exit {status}\n{out}\n{err}"
+    assert err == "interrupted\n", err
+    lines = out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("waiting on lo in a for loop: press Ctrl-C"), out
+    assert re.fullmatch(r"4\. Ctrl-C: KeyboardInterrupt after 0\.[3-9]\d s", lines[1]), out
 
 
 def test_write_savefile_copy_reads_back_the_same_packets(tmp_path: Path) -> None:
@@ -333,14 +339,30 @@ def _sigint_default() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def session_members(sid: int) -> list[int]:
+    """The processes of session `sid` still running (zombies left out)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _ppid, _pgrp, session = stat.read_text().rsplit(")", 1)[1].split()[:4]
+        except (OSError, ValueError):
+            continue                    # gone meanwhile
+        if int(session) == sid and state != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
 def interrupt(script: str, args: list[str], *, fifo: Path | None = None, data: bytes = b"",
-              ready: str | None = None, after: float = 0.5) -> tuple[int, str, str]:
-    """Start an example, wait until it is blocked reading, press Ctrl-C (SIGINT) `after`
-    seconds later; return its exit status, stdout and stderr.  Blocked means: with `fifo`,
-    it has opened the FIFO (then `data` is written into it, the writer stays open); with
-    `ready`, it has printed a line that starts so."""
+              ready: str | None = None, after: float = 0.5, group: bool = False) -> tuple[int, str, str]:
+    """Start an example in a session of its own, wait until it is blocked reading, press Ctrl-C
+    (SIGINT) `after` seconds later; return its exit status, stdout and stderr.  Blocked means: with
+    `fifo`, it has opened the FIFO (then `data` is written into it, the writer stays open); with
+    `ready`, it has printed a line that starts so.  With `group` the SIGINT goes to its whole
+    process group, as a terminal's Ctrl-C does, else to the script's process alone.  Every process
+    it started must have ended within 10 s of its own end."""
     proc = subprocess.Popen([sys.executable, str(EXAMPLES / script), *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_sigint_default)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_sigint_default,
+                            start_new_session=True)
     writer = None
     first = ""
     try:
@@ -360,14 +382,24 @@ def interrupt(script: str, args: list[str], *, fifo: Path | None = None, data: b
             assert first.startswith(ready), first
         time.sleep(after)
         assert proc.poll() is None, f"ended before Ctrl-C: {proc.communicate()}"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        if group:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
     finally:
         if writer is not None:
             os.close(writer)
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    deadline = time.monotonic() + 10
+    while session_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = session_members(proc.pid)
+    for pid in left:                    # its own children, left behind: end them, then fail
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"{script} left processes running after Ctrl-C: {left}\n{err}"
     return proc.returncode, first + out, err
 
 
@@ -420,15 +452,59 @@ def test_sniff_ctrl_c_live(live: None) -> None:
     assert re.search(r"^0 packets\nstats: Stats\(received=0, dropped=0, ifdropped=0\)\n\Z", out, re.M), out
 
 
-def test_fanout_ctrl_c(live: None) -> None:
-    """Ctrl-C stops the workers early: they report, the parent prints and exits 130."""
+@pytest.mark.parametrize("group", [False, True], ids=["process", "group"])
+@pytest.mark.parametrize("send", [False, True], ids=["quiet", "sent"])
+def test_fanout_ctrl_c(send: bool, group: bool, live: None) -> None:
+    """Ctrl-C stops the workers early: they report what they counted so far (nothing, or the 36
+    datagrams sent), the parent prints it and exits 130."""
     t0 = time.monotonic()
-    status, out, err = interrupt("fanout.py", ["--seconds", "20", "--filter", f"udp port {free_port()}"],
-                                 ready="ready")
+    args = ["--seconds", "20", "--port", str(free_port())] + ([] if send else ["--no-send"])
+    status, out, err = interrupt("fanout.py", args, ready="ready", group=group)
     assert status == 130, f"exit {status}\n{out}\n{err}"
     assert time.monotonic() - t0 < 10, "the workers did not stop"
     assert err == "interrupted\n", err
-    assert re.search(r"^0 flows, 0 seen by more than one worker$", out, re.M), out
+    last = out.splitlines()[-1]
+    assert last == ("8 flows, 0 seen by more than one worker; 36 datagrams sent, 36 counted" if send
+                    else "0 flows, 0 seen by more than one worker"), out
+
+
+def test_fanout_counts_exactly_what_it_sent(live: None) -> None:
+    """With no arguments the workers count the 36 datagrams it sends to 127.0.0.1:50021 and nothing
+    else of lo's traffic: 8 flows, the i-th source port sending i + 1 datagrams."""
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "fanout.py"), "--json"], cwd=ROOT, text=True,
+                          capture_output=True, timeout=NO_ARGS_TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    flows = {key: n for worker in result["workers"].values() for key, (n, _) in worker.items()}
+    assert all(re.fullmatch(r"udp 127\.0\.0\.1:\d+ > 127\.0\.0\.1:50021", key) for key in flows), flows
+    assert sorted(flows.values()) == list(range(1, 9)) and result["sent"] == 36, flows
+    assert result["shared_flows"] == []
+
+
+@pytest.fixture
+def dask_fifo(tmp_path: Path) -> Path:
+    """A FIFO nobody writes to: dask_flows.py's worker blocks reading it, the run never ends by itself."""
+    for mod in ("dask", "distributed", "pandas", "numpy"):
+        need(importlib.util.find_spec(mod) is not None, f"{mod} is not installed (the test extra has it)")
+    fifo = tmp_path / "never.pcap"
+    os.mkfifo(fifo)
+    return fifo
+
+
+@pytest.mark.parametrize("group", [False, True], ids=["process", "group"])
+@pytest.mark.parametrize("when", [0.3, 1.0, 2.5, "reading"])
+def test_dask_flows_ctrl_c(when: float | str, group: bool, dask_fifo: Path) -> None:
+    """Ctrl-C while dask_flows.py imports, starts its LocalCluster or computes (a worker blocked
+    reading the FIFO): one line, status 130, and the cluster's processes all gone (interrupt()
+    checks that).  With `group` the workers get the SIGINT too, as from a terminal."""
+    t0 = time.monotonic()
+    if when == "reading":
+        status, out, err = interrupt("dask_flows.py", [str(dask_fifo)], fifo=dask_fifo, after=0.3, group=group)
+    else:
+        assert isinstance(when, float)
+        status, out, err = interrupt("dask_flows.py", [str(dask_fifo)], after=when, group=group)
+    assert (status, out, err) == (130, "", "interrupted\n"), f"exit {status}\n{out}\n{err}"
+    assert time.monotonic() - t0 < 25
 
 
 # -- without root ---------------------------------------------------------------------
