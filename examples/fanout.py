@@ -22,6 +22,7 @@ Linux only; needs root (or CAP_NET_RAW) to open the interface.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -91,10 +92,14 @@ def plural(n: int, word: str) -> str:
 
 
 def send_test_traffic(port: int, sources: int) -> int:
-    """Datagrams to 127.0.0.1:port from `sources` source ports, i + 1 from the i-th."""
+    """Datagrams to 127.0.0.1:port from `sources` source ports, i + 1 from the i-th.
+
+    All the sockets stay open until the last datagram is sent: a port freed by a closed socket
+    can be handed to the next one, and two flows would then count as one."""
     sent = 0
-    for i in range(sources):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with contextlib.ExitStack() as stack:
+        senders = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM)) for _ in range(sources)]
+        for i, s in enumerate(senders):
             s.bind(("127.0.0.1", 0))
             for j in range(i + 1):
                 s.sendto(b"fanout %d %d" % (i, j), ("127.0.0.1", port))
