@@ -652,7 +652,7 @@ def test_nonblocking_mode(live):
                 assert p.readbatch()[1] == []
             else:
                 assert p.dispatch(-1, lambda ts, pkt: None) == 0
-            assert time.monotonic() - t0 < 0.05, f"nonblocking {method} waited"
+            assert time.monotonic() - t0 < 0.2, f"nonblocking {method} waited"
         # next() waits for a packet in nonblocking mode too, as pypcap's does
         with Later(0.3, lambda: send_udp(port, [b"w0"])):
             t0 = time.monotonic()
@@ -690,7 +690,7 @@ def test_nonblocking_dispatch_ignores_timeout(live):
         t0 = time.monotonic()
         assert p.dispatch(-1, lambda ts, pkt: None) == 0
         assert p.readpkts() == []
-        assert time.monotonic() - t0 < 0.05
+        assert time.monotonic() - t0 < 0.2      # (a blocking read would take the 2 s)
 
 
 def test_setnonblock_savefile_reports_mode_and_reads_everything(tmp_path):
