@@ -36,7 +36,10 @@ from cpython.exc cimport PyErr_CheckSignals
 from cpython.float cimport PyFloat_FromDouble
 from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
+from cpython.dict cimport PyDict_DelItemString
 from cpython.number cimport PyIndex_Check, PyNumber_Index
+from cpython.object cimport PyTypeObject
+from cpython.type cimport PyType_Modified
 from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
@@ -209,3 +212,12 @@ include "handle.pxi"
 include "arrow.pxi"
 include "aio.pxi"
 include "dumper.pxi"
+
+# help(pcap.pcap) lists what the type's dict holds, Cython's vtable capsule
+# among it.  Only a module that cimports this one reads the capsule, and
+# there is no pcap.pxd to cimport; instances and Python subclasses take the
+# table from the module itself.
+for _t in (pcap, dumper):
+    PyDict_DelItemString(<object>(<PyTypeObject *>_t).tp_dict, "__pyx_vtable__")
+    PyType_Modified(_t)
+del _t

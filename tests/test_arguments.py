@@ -210,11 +210,47 @@ def test_help_shows_python_signatures_without_cython_internals():
     assert "pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0" in text
     assert not re.search(r"\b(int|bint|Py_ssize_t|double) \w+", text.split("Methods defined here")[1]
                          .split("Data descriptors")[0]), "a C type in a signature"
-    for internal in ("__reduce_cython__", "__setstate_cython__", "__pyx_state"):
+    for internal in ("__reduce_cython__", "__setstate_cython__", "__pyx_state", "__pyx_vtable__"):
         assert internal not in text
+    assert "__pyx_vtable__" not in pydoc.render_doc(pcap.dumper, renderer=pydoc.plaintext)
     for name in ("__next__", "__aiter__"):
         doc = getattr(pcap.pcap, name).__doc__
         assert doc and len(doc.split()) > 8, name
+
+
+def test_python_subclasses_read_and_write_without_the_vtable_capsule(tmp_path):
+    """With the capsule gone from the types' dicts (help() showed it), a
+    subclass's methods still reach the C ones: every read path, the
+    filter, and a dumper subclass writing what it read."""
+    class Handle(pcap.pcap):
+        def count(self):
+            return sum(1 for _ in self)
+
+    class Writer(pcap.dumper):
+        pass
+
+    with pcap.pcap(SAMPLE) as p:
+        want = p.readpkts()
+    with Handle(SAMPLE) as p:
+        assert p.count() == len(want) == 7
+    with Handle(SAMPLE) as p:
+        assert p.readpkts() == want
+    with Handle(SAMPLE) as p:
+        got = []
+        assert p.dispatch(-1, lambda ts, buf: got.append((ts, buf))) == 7 and got == want
+    with Handle(SAMPLE) as p:
+        records, data = p.next_batch()
+        assert len(records) == 7 * pcap.BATCH_RECORD_SIZE and len(data) == sum(len(b) for _, b in want)
+    with Handle(SAMPLE) as p:
+        p.setfilter("tcp")
+        tcp = p.readpkts()
+        assert 0 < len(tcp) < 7
+    out = tmp_path / "sub.pcap"
+    with Writer(str(out), dlt=pcap.DLT_EN10MB) as d:
+        for ts, buf in want:
+            d.write(ts, buf)
+    with pcap.pcap(str(out)) as p:
+        assert p.readpkts() == want
 
 
 def test_a_handle_does_not_pickle():
