@@ -247,6 +247,7 @@ cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double de
                     rc = src.fill(&fs.f, _SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n)
                 finally:
                     n += fs.f.count - m
+                    fs.count = fs.f.count    # (also when fill() raised after packets)
                 fs.synced()
                 if rc == _SLOW:
                     rc = src.next(&hdr, &data)
