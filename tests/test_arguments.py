@@ -154,6 +154,29 @@ def test_index_objects_and_bools_are_ints():
     assert len(bufs) == 1
 
 
+@pytest.mark.parametrize("kind", ["int", "index", "numpy"])
+def test_a_count_at_the_edge_of_a_c_int_is_taken_whatever_its_type(kind):
+    """cnt 2**31 - 1 is the largest; 2**31 is refused, for an int, an
+    __index__ object or a numpy integer alike."""
+    if kind == "numpy":
+        need(importlib.util.find_spec("numpy") is not None, "numpy is not installed (the test extra has it)")
+        import numpy
+        make = numpy.int64
+    elif kind == "index":
+        class make:
+            def __init__(self, v):
+                self.v = v
+
+            def __index__(self):
+                return self.v
+    else:
+        make = int
+    assert sample().dispatch(make(2 ** 31 - 1)) == 7
+    assert len(sample().readpkts(make(2 ** 31 - 1))) == 7
+    with pytest.raises(ValueError, match=r"^cnt must be .*2147483647.*not 2147483648$"):
+        sample().dispatch(make(2 ** 31))
+
+
 @pytest.mark.parametrize("cnt", [0, -1, -2 ** 31, -BIG])
 def test_a_count_of_zero_or_less_is_no_limit(cnt):
     assert len(sample().readpkts(cnt)) == 7

@@ -257,3 +257,43 @@ def test_readbatch_wirelens_column(tmp_path, in_ns):
     assert any(w > len(b) for _, b, w in want)
     with pcap.pcap(path) as p:
         assert len(p.readbatch(10)) == 2       # as before, without the keyword
+
+
+def records_of(records, count):
+    return [struct.unpack_from(pcap.BATCH_RECORD_FORMAT, records, i * pcap.BATCH_RECORD_SIZE) for i in range(count)]
+
+
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+def test_a_record_longer_than_the_snaplen_is_cut_as_iteration_cuts_it(tmp_path, byteorder):
+    """A record whose caplen is over the file's snaplen (but within what
+    libpcap accepts) comes cut to the snaplen, in batches as in iteration,
+    with its bytes packed by the cut length."""
+    path = str(write_pcap(tmp_path / "over.pcap", [(1, 0, bytes(range(200))), (2, 0, bytes(50) + b"\xff" * 10)],
+                          byteorder=byteorder, snaplen=100))
+    with pcap.pcap(path) as p:
+        want = [(buf, p.wirelen) for _, buf in p]
+    assert [(len(b), w) for b, w in want] == [(100, 200), (60, 60)]
+    records, data = bytearray(10 * pcap.BATCH_RECORD_SIZE), bytearray(4096)
+    with pcap.pcap(path) as p:
+        n = p.readinto(records, data)
+    assert n == 2
+    got = records_of(records, n)
+    assert [(caplen, wirelen, off) for _, caplen, wirelen, off in got] == [(100, 200, 0), (60, 60, 100)]
+    assert [bytes(data[off:off + caplen]) for _, caplen, _, off in got] == [b for b, _ in want]
+    with pcap.pcap(path) as p:
+        records, data = p.next_batch()
+    assert records_of(records, 2) == got and bytes(data) == b"".join(b for b, _ in want)
+
+
+@pytest.mark.parametrize("seconds, stamp", [(2 ** 64 - 10 ** 10, -2 ** 63), (10 ** 10, 2 ** 63 - 1)],
+                         ids=["before-1678", "after-2262"])
+def test_batch_timestamps_beyond_int64_nanoseconds_are_clamped(tmp_path, seconds, stamp):
+    """pcapng seconds past what int64 nanoseconds hold (if_tsresol 0): iteration
+    gives Python's exact integer, the batch record the nearest int64."""
+    path = str(write_pcapng(tmp_path / "far.pcapng", [(seconds, 0, udp_frame(b"far"))], tsresol=0))
+    with pcap.pcap(path, timestamp_in_ns=True) as p:
+        [(ts, _)] = list(p)
+    assert ts == (seconds - 2 ** 64 if seconds >= 2 ** 63 else seconds) * 10 ** 9
+    with pcap.pcap(path) as p:
+        records, _ = p.next_batch()
+    assert records_of(records, 1)[0][0] == stamp

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 import pcap
-from conftest import need, udp_frame, write_pcap
+from conftest import need, udp_frame, write_pcap, write_pcapng
 
 MAGIC_US = 0xA1B2C3D4
 MAGIC_NS = 0xA1B23C4D
@@ -580,3 +580,55 @@ def test_copy_of_an_other_endian_capture_keeps_every_field(tmp_path):
     with pcap.pcap(str(out)) as c:
         c.loop(0, lambda ts, buf: wirelens.append(c.wirelen))
     assert wirelens == [200 + i if i % 3 else len(udp_frame(b"x" * (i % 50))) for i in range(60)]
+
+
+@pytest.mark.parametrize("how", ["loop", "dispatch"])
+def test_a_nanosecond_source_copied_into_a_microsecond_dumper_truncates_as_write_does(tmp_path, how):
+    """The dumper as a callback of a ns handle writes what write() writes
+    for the same int nanoseconds: the fraction cut, not rounded (999 ns
+    stays in its microsecond)."""
+    src = str(write_pcap(tmp_path / "ns.pcap", [(1000, 123456789, bytes(60)), (1001, 999999999, bytes(60))],
+                         nano=True))
+    copied, written = tmp_path / "copied.pcap", tmp_path / "written.pcap"
+    with pcap.pcap(src) as p, pcap.dumper(str(copied), nano=False) as d:
+        getattr(p, how)(0 if how == "loop" else -1, d)
+    with pcap.dumper(str(written), nano=False, timestamp_in_ns=True) as d:
+        d.write(1000123456789, bytes(60))
+        d.write(1001999999999, bytes(60))
+    raw = copied.read_bytes()
+    assert struct.unpack_from("<II", raw, 24) == (1000, 123456)
+    assert struct.unpack_from("<II", raw, 24 + 16 + 60) == (1001, 999999)
+    assert raw == written.read_bytes()
+
+
+@pytest.mark.parametrize("how", ["loop", "dispatch", "write"])
+def test_packets_copied_into_a_dumper_with_a_smaller_snaplen_are_cut_in_the_file(tmp_path, how):
+    """The record's caplen is the dumper's snaplen, the wire length the
+    packet's: read back through libpcap the cut would not show, so this
+    reads the file's bytes."""
+    src = str(write_pcap(tmp_path / "s60.pcap", [(1, i, bytes([i]) * 60) for i in range(3)]))
+    out = tmp_path / "s30.pcap"
+    with pcap.pcap(src) as p, pcap.dumper(str(out), snaplen=30) as d:
+        if how == "write":
+            for ts, buf in p:
+                d.write(ts, buf)
+        else:
+            getattr(p, how)(0 if how == "loop" else -1, d)
+    raw = out.read_bytes()
+    assert len(raw) == 24 + 3 * (16 + 30)
+    for i in range(3):
+        at = 24 + i * 46
+        assert struct.unpack_from("<IIII", raw, at) == (1, i, 30, 60)
+        assert raw[at + 16:at + 46] == bytes([i]) * 30
+
+
+@pytest.mark.parametrize("tsresol, nano", [(6, False), (3, False), (9, True), (0x80 | 20, True), (0x80 | 10, False)],
+                         ids=["1e-6", "1e-3", "1e-9", "2^-20", "2^-10"])
+def test_dump_open_of_a_pcapng_file_keeps_its_precision(tmp_path, tsresol, nano):
+    """dump_open() writes nanoseconds when the source's resolution is finer
+    than a microsecond (2^-20 s is, just; 2^-10 s is not)."""
+    src = str(write_pcapng(tmp_path / "r.pcapng", [(0, 1, udp_frame(b"r"))], tsresol=tsresol))
+    with pcap.pcap(src) as p, p.dump_open(str(tmp_path / "o.pcap")) as d:
+        assert d.nano is nano
+    magic = struct.unpack_from("<I", (tmp_path / "o.pcap").read_bytes())[0]
+    assert magic == (0xA1B23C4D if nano else 0xA1B2C3D4)

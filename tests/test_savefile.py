@@ -622,3 +622,35 @@ def test_interleaved_reads_over_a_long_file(tmp_path):
     got += out
     check_packets(got, rest, True)
     assert list(p) == [] and p.readpkts() == [] and p.dispatch(-1, cb) == 0
+
+
+def test_counting_without_a_callback_stops_at_cnt(tmp_path):
+    """dispatch(cnt) and loop(cnt) with no callback count in C: exactly cnt
+    packets, the next read getting the one after them."""
+    path = str(write_pcap(tmp_path / "ten.pcap", [(1, i, udp_frame(bytes([i]) * 10)) for i in range(10)]))
+    with pcap.pcap(path) as p:
+        assert p.dispatch(3) == 3
+        assert next(p)[1][-1] == 3
+    with pcap.pcap(path) as p:
+        assert p.loop(3) == 3
+        assert [buf[-1] for _, buf in p.readpkts()] == list(range(3, 10))
+    with pcap.pcap(path) as p:
+        assert p.dispatch(4) == 4 and p.dispatch(4) == 4 and p.dispatch(4) == 2 and p.dispatch(4) == 0
+
+
+@pytest.mark.parametrize("read", ["readpkts", "readbatch", "readinto", "next_batch", "dispatch", "iteration"])
+def test_a_damaged_first_record_raises_at_the_first_read(tmp_path, read):
+    """Nothing comes before the damage, so no read returns empty first:
+    the first one raises libpcap's words."""
+    whole = write_pcap(tmp_path / "one.pcap", [(1, 0, udp_frame(b"x"))]).read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(whole[:24 + 8])                  # half a record header
+    with pcap.pcap(str(cut)) as p, pytest.raises(pcap.PcapError, match="truncated dump file"):
+        if read == "readinto":
+            p.readinto(bytearray(24 * 16), bytearray(1 << 17))
+        elif read == "dispatch":
+            p.dispatch(-1, lambda ts, buf: None)
+        elif read == "iteration":
+            list(p)
+        else:
+            getattr(p, read)()

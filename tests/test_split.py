@@ -1,5 +1,6 @@
 """savefile_ranges(): exact record-boundary ranges; open_range() reads one."""
 import random
+import struct
 
 import pytest
 
@@ -78,3 +79,30 @@ def test_bad_input(tmp_path):
         pcap.open_range(str(path), 0, 10)
     with pytest.raises(ValueError, match="24 <= start <= end"):
         pcap.open_range(str(path), 24, 10**9)
+
+
+def test_each_range_starts_at_the_first_record_at_or_after_its_share(tmp_path):
+    """Equal records put the shares exactly on record starts: a record that
+    starts on its share begins that range (not the next one)."""
+    path = write_pcap(tmp_path / "f.pcap", [(1700000000, i, bytes([i]) * 84) for i in range(4)])   # 100-byte records
+    assert pcap.savefile_ranges(str(path), 2) == [(24, 224), (224, 424)]
+    assert pcap.savefile_ranges(str(path), 4) == [(24, 124), (124, 224), (224, 324), (324, 424)]
+    assert pcap.savefile_ranges(str(path), 3) == [(24, 224), (224, 324), (324, 424)]
+
+
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+def test_the_modified_format_splits_on_its_24_byte_record_headers(tmp_path, byteorder):
+    """Alexey Kuznetsov's format (magic 0xa1b2cd34): records have 8 more
+    header bytes (ifindex, protocol, pkt_type), and the walk steps over them."""
+    path = tmp_path / "kuznetsov.pcap"
+    with open(path, "wb") as f:
+        f.write(struct.pack(byteorder + "IHHiIII", 0xA1B2CD34, 2, 4, 0, 0, 65535, 1))
+        for i in range(6):
+            frame = udp_frame(bytes([i]) * 18)                  # 60 bytes: 84-byte records
+            f.write(struct.pack(byteorder + "IIII", 1700000000 + i, i, len(frame), len(frame)))
+            f.write(struct.pack(byteorder + "iHBB", 1, 0x0800, 0, 0) + frame)
+    ranges = pcap.savefile_ranges(str(path), 3)
+    assert ranges == [(24, 192), (192, 360), (360, 528)]
+    whole = read(path)
+    assert len(whole) == 6
+    assert sum((read_range(path, s, e) for s, e in ranges), []) == whole
