@@ -32,17 +32,17 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyOb
 from cpython.bytearray cimport (PyByteArray_AS_STRING, PyByteArray_FromStringAndSize, PyByteArray_GET_SIZE,
                                  PyByteArray_Resize)
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.dict cimport PyDict_DelItemString
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.float cimport PyFloat_FromDouble
 from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
-from cpython.dict cimport PyDict_DelItemString
 from cpython.number cimport PyIndex_Check, PyNumber_Index
 from cpython.object cimport PyTypeObject
-from cpython.type cimport PyType_Modified
 from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.type cimport PyType_Modified
 from libc.errno cimport errno
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdio cimport FILE, clearerr, fclose, ferror
@@ -218,6 +218,7 @@ include "dumper.pxi"
 # there is no pcap.pxd to cimport; instances and Python subclasses take the
 # table from the module itself.
 for _t in (pcap, dumper):
-    PyDict_DelItemString(<object>(<PyTypeObject *>_t).tp_dict, "__pyx_vtable__")
-    PyType_Modified(_t)
+    if "__pyx_vtable__" in _t.__dict__:
+        PyDict_DelItemString(<object>(<PyTypeObject *>_t).tp_dict, "__pyx_vtable__")
+        PyType_Modified(_t)
 del _t
