@@ -1,57 +1,34 @@
 # --------------------------------------------------------------------------
-# Where packets go, and the one loop that takes them there.
+# Where packets go (sinks), and the one loop that takes them there.
 #
-# A sink receives packets: the (timestamp, packet) of next() and ``async
+# A sink receives packets: the (timestamp, packet) of iteration and ``async
 # for``, a Python callback, the readpkts() list, the readbatch() columns, a
-# count, a dumper.  _deliver() moves packets from the handle's source to a
-# sink; dispatch(), loop(), iteration, readpkts(), readbatch() and ``async
-# for`` all go through it, so that the read turn, the waits, and the break,
-# close, deadline and signal checks each exist once, here.
-
-cdef enum:
-    _WAIT_NEVER = 0     # what is there now: nonblocking reads, ``async for``
-    _WAIT_FIRST = 1     # wait for a first packet, then take what is there (live dispatch)
-    _WAIT_ALL = 2       # wait until cnt packets or the end (loop, iteration, savefiles)
-
-cdef enum:
-    # Why a delivery ended (pcap._stop).
-    _STOP_COUNT = 0     # cnt packets delivered
-    _STOP_IDLE = 1      # nothing there, and no (more) waiting: the mode, or the deadline
-    _STOP_END = 2       # the savefile ended
-    _STOP_BREAK = 3     # breakloop()
-    _STOP_CLOSED = 4    # close()
-
+# dumper, one at a time through take(); or it is a batch (pcap_batch.h) that
+# the source fills itself: readinto(), next_batch() and Arrow, and counting
+# (a batch with no buffers).  _deliver() moves packets from a source to a
+# sink for every read there is; the turn (turn.pxi) guards it and does its
+# waits, so that the break, close, deadline and signal checks each exist
+# once.
 
 cdef class _Sink:
-    """Counts packets, in C (dispatch() and loop() without a callback)."""
-    cdef Py_ssize_t count
-    cdef bint counts_only      # the source may count for it: nothing per packet
-    cdef bint keeps_packets    # a failure after some packets: return those, raise next time
-    cdef bint bounded          # has_room() can end the delivery before cnt
-    cdef bint fills            # a _FillSink: the source may fill it itself
+    cdef batch_fill *batch      # not NULL: the source fills this batch (fill()); else take()
 
-    def __cinit__(self):
-        self.counts_only = True
+    cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
+        raise NotImplementedError
 
-    cdef bint has_room(self):
-        return True
-
-    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
-        self.count += 1
-        return 0
+    cdef object held(self):
+        """The Python objects the read has made so far (None: none)."""
+        return None
 
 
 cdef class _ItemSink(_Sink):
-    """One (timestamp, packet) pair: next(), ``async for``."""
+    """One (timestamp, packet) pair: iteration, ``async for``."""
     cdef object item
+    cdef _Turn turn             # where the packet's wire length is kept (pcap.wirelen)
 
-    def __cinit__(self):
-        self.counts_only = False
-
-    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
-        h._wirelen = hdr.len
-        self.item = _pair(h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
-        self.count += 1
+    cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
+        self.turn.wirelen = hdr.len
+        self.item = _pair(_clock_stamp(clock, hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
         return 0
 
 
@@ -60,65 +37,63 @@ cdef class _ListSink(_Sink):
     cdef list out
 
     def __cinit__(self):
-        self.counts_only = False
-        self.keeps_packets = True
         self.out = []
 
-    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
-        item = _pair(h._timestamp(hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+    cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
+        item = _pair(_clock_stamp(clock, hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
         # Holds no containers: keep the collector from walking millions of
         # these in a long readpkts() list.
         PyObject_GC_UnTrack(item)
         PyList_Append(self.out, item)
-        self.count += 1
         return 0
+
+    cdef object held(self):
+        return self.out
 
 
 cdef class _BatchSink(_Sink):
-    """The readbatch() columns: time stamps as machine numbers, packets as bytes."""
+    """The readbatch() columns: time stamps as machine numbers (int64
+    nanoseconds clamped as in every fixed-width column), packets as bytes."""
     cdef list out
     cdef bytearray stamps
     cdef bytearray wirelens      # None: not asked for
 
     def __cinit__(self):
-        self.counts_only = False
-        self.keeps_packets = True
         self.out = []
         self.stamps = bytearray()
 
-    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+    cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
         cdef Py_ssize_t n = PyByteArray_GET_SIZE(self.stamps)
         cdef long long ns
         cdef double sec
         PyList_Append(self.out, PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
         PyByteArray_Resize(self.stamps, n + 8)
-        if h._ns:
-            ns = h._timestamp_ns(hdr)
+        if clock.as_ns:
+            ns = batch_stamp(hdr, clock.ns_scale)
             memcpy(PyByteArray_AS_STRING(self.stamps) + n, &ns, 8)
         else:
-            sec = h._timestamp_seconds(hdr)
+            sec = _clock_seconds(clock, hdr)
             memcpy(PyByteArray_AS_STRING(self.stamps) + n, &sec, 8)
         if self.wirelens is not None:
             n = PyByteArray_GET_SIZE(self.wirelens)
             PyByteArray_Resize(self.wirelens, n + 4)
             memcpy(PyByteArray_AS_STRING(self.wirelens) + n, &hdr.len, 4)
-        self.count += 1
         return 0
+
+    cdef object held(self):
+        return self.out
 
 
 cdef class _CallbackSink(_Sink):
     """callback(timestamp, packet, *args) for each packet: dispatch(), loop()."""
     cdef object callback
     cdef tuple args
+    cdef _Turn turn
 
-    def __cinit__(self):
-        self.counts_only = False
-
-    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
-        h._wirelen = hdr.len
-        ts = h._timestamp(hdr)
+    cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
+        self.turn.wirelen = hdr.len
+        ts = _clock_stamp(clock, hdr)
         buf = PyBytes_FromStringAndSize(<const char *>data, hdr.caplen)
-        self.count += 1
         if self.args:
             self.callback(ts, buf, *self.args)
         else:
@@ -131,36 +106,37 @@ cdef class _DumpSink(_Sink):
     bytes and wire length (dispatch() and loop() given a dumper)."""
     cdef dumper d
 
-    def __cinit__(self):
-        self.counts_only = False
-
-    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
+    cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
         cdef lp.pcap_pkthdr out
-        cdef long long frac_ns = <long long>hdr.ts.tv_usec * h._src.ns_scale
+        cdef long long frac_ns = <long long>hdr.ts.tv_usec * clock.ns_scale
         out.ts.tv_sec = hdr.ts.tv_sec
         out.ts.tv_usec = frac_ns if self.d._nano else frac_ns // 1000
         out.caplen = hdr.caplen
         out.len = hdr.len
         self.d._write_header(&out, data)
-        self.count += 1
         return 0
+
+
+cdef class _CountSink(_Sink):
+    """Counts packets, in C: dispatch() and loop() without a callback.  A
+    batch with no buffers, which the sources fill as any other."""
+    cdef batch_fill f
+
+    def __cinit__(self):
+        self.f.capacity = <size_t>-1
+        self.batch = &self.f
 
 
 cdef class _FillSink(_Sink):
     """readinto(): fixed records in one buffer, the packets' bytes one after
-    the other in another, both the caller's (pcap_batch.h).  The sources
-    fill it without the GIL where they can (fill()); take() is for the
-    packets that come through next()."""
+    the other in another, both the caller's (pcap_batch.h)."""
     cdef batch_fill f
     cdef Py_buffer records
     cdef Py_buffer data
     cdef bint have_records, have_data
 
     def __cinit__(self):
-        self.counts_only = False
-        self.keeps_packets = True
-        self.bounded = True
-        self.fills = True
+        self.batch = &self.f
 
     def __dealloc__(self):
         self.release()
@@ -174,7 +150,7 @@ cdef class _FillSink(_Sink):
             PyBuffer_Release(&self.data)
             self.have_data = False
 
-    cdef int open(self, records, data, Py_ssize_t largest, long long ns_scale) except -1:
+    cdef int open(self, records, data, Py_ssize_t largest, const _Clock *clock) except -1:
         _get_buffer(records, &self.records, PyBUF_WRITABLE, "records")
         self.have_records = True
         _get_buffer(data, &self.data, PyBUF_WRITABLE, "data")
@@ -187,107 +163,97 @@ cdef class _FillSink(_Sink):
         self.f.data = <unsigned char *>self.data.buf
         self.f.size = self.data.len
         self.f.largest = largest
-        self.f.ns_scale = ns_scale
-        return 0
-
-    cdef bint has_room(self):
-        return batch_has_room(&self.f)
-
-    cdef int take(self, pcap h, const lp.pcap_pkthdr *hdr, const unsigned char *data) except -1:
-        batch_put(&self.f, hdr, data)
-        self.synced()
-        return 0
-
-    cdef int synced(self) except -1:
-        self.count = self.f.count
-        if self.f.too_large:
-            raise _pcap_error(lp.PCAP_ERROR, "filling a batch",
-                              f"a packet of {self.f.too_large} bytes is longer than the snapshot length")
+        self.f.ns_scale = clock.ns_scale
         return 0
 
 
-cdef Py_ssize_t _deliver(pcap h, _Sink sink, Py_ssize_t cnt, int wait, double deadline,
-                         bint idle=False) except -1:
-    """Move up to ``cnt`` packets (no limit when cnt <= 0) from the source of
-    ``h`` to ``sink``; return how many.  Ends early at the end of a
+cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, double deadline) except -1:
+    """Move up to ``cnt`` packets (no limit when cnt <= 0) from the source
+    of ``turn`` to ``sink``; return how many.  Ends early at the end of a
     savefile, on breakloop() or close(), when ``deadline`` (monotonic ms, 0
-    for none) passes, and as ``wait`` says when nothing is there.  A source
-    error after packets a keeping sink holds is raised by the next read.
-    ``idle``: the caller just found nothing there; begin with the wait."""
+    for none) passes, when a batch is full, and as ``wait`` says when
+    nothing is there; turn.stop says which, turn.moved how many packets
+    went (also when it raised)."""
     cdef _Source src
+    cdef batch_fill *f = sink.batch
     cdef lp.pcap_pkthdr *hdr
     cdef const unsigned char *data
-    cdef Py_ssize_t n = 0, m
-    cdef _FillSink fs
-    cdef int rc
-    h._take_turn()
-    src = h._src
-    src.will_wait = wait != _WAIT_NEVER
-    h._stop = _STOP_COUNT
+    cdef Py_ssize_t n = 0, before
+    cdef int rc, why = _GO
+    turn.moved = 0
+    src = turn.take()
     try:
-        while cnt <= 0 or n < cnt:
-            if h._break:
-                h._break = False
-                h._stop = _STOP_BREAK
+        while True:
+            if turn.broken or turn.closed:
+                why = turn.why()
+                if why != _GO:
+                    break
+            if cnt > 0 and n >= cnt:
+                why = _STOP_COUNT
                 break
-            if sink.bounded and not sink.has_room():
-                break
-            if idle:
-                idle = False
-                rc = _NOTHING_YET
-            elif sink.counts_only:
-                m = src.count(_SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n, &rc)
-                n += m
-                sink.count += m
-            elif sink.fills:
-                # Without the GIL, as far as the source can (pcap_batch.h).
-                fs = <_FillSink>sink
-                m = fs.f.count
-                try:
-                    rc = src.fill(&fs.f, _SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n)
-                finally:
-                    n += fs.f.count - m
-                    fs.count = fs.f.count    # (also when fill() raised after packets)
-                fs.synced()
-                if rc == _SLOW:
-                    rc = src.next(&hdr, &data)
-                    if rc == _PACKET:
-                        sink.take(h, hdr, data)
-                        n += 1
-                        rc = _SKIPPED   # (the checks below, then on)
-            else:
-                rc = src.next(&hdr, &data)
+            if f == NULL:
+                rc = src.next(wait, &hdr, &data)
                 if rc == _PACKET:
-                    sink.take(h, hdr, data)
+                    sink.take(hdr, data, &src.clock)
                     n += 1
-                    if n % 1024 == 0:
-                        PyErr_CheckSignals()
-                    if h._closed:
-                        h._stop = _STOP_CLOSED
-                        break
+                    if n & 1023 == 0:
+                        why = turn.checkpoint()
+                        if why != _GO:
+                            break
                     continue
+            else:
+                if not batch_has_room(f):
+                    why = _STOP_COUNT
+                    break
+                before = f.count
+                turn.in_fill = True
+                try:
+                    rc = src.fill(wait, f, _SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n)
+                finally:
+                    turn.in_fill = False
+                    n += f.count - before      # (also when fill() raised after packets)
+                if f.too_large:
+                    raise _too_long(src.what, f.too_large)
             if rc == _END:
-                h._stop = _STOP_END
+                why = _STOP_END
                 src.at_end()
                 break
             if rc == _PACKET or rc == _SKIPPED:
                 # A slice of C work is done: run signal handlers, see close().
-                PyErr_CheckSignals()
-                if h._closed:
-                    h._stop = _STOP_CLOSED
+                why = turn.checkpoint()
+                if why != _GO:
                     break
                 continue
             if wait == _WAIT_NEVER or (wait == _WAIT_FIRST and n > 0):
-                h._stop = _STOP_IDLE
+                why = _STOP_IDLE
                 break
-            if not h._wait(src.fd, deadline):
-                h._stop = (_STOP_CLOSED if h._closed else
-                           _STOP_IDLE if deadline > 0 and monotonic_ms() >= deadline else _STOP_BREAK)
+            why = turn.wait(src.fd, deadline)
+            if why != _GO:
                 break
-    except PcapError as e:
-        if n == 0 or not sink.keeps_packets:
-            raise
-        h._pending = e
     finally:
-        h._give_turn()
+        turn.stop = why
+        turn.moved = n
+        turn.give()
     return n
+
+
+cdef Py_ssize_t _deliver_keeping(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, double deadline) except -1:
+    """_deliver() for a sink that gives its packets back (a list, columns,
+    a batch): a source error after some packets returns those, and the
+    next read raises it.  An exception from elsewhere (Ctrl-C's
+    KeyboardInterrupt, a signal handler's) ends the read at once and takes
+    the packets made so far along as its ``packets_read``: freeing millions
+    of them would hold it up for most of a second, and the code that
+    catches it may want them."""
+    try:
+        return _deliver(turn, sink, cnt, wait, deadline)
+    except PcapError as e:
+        if turn.moved == 0:
+            raise
+        turn.pending = e
+        return turn.moved
+    except BaseException as e:
+        held = sink.held()
+        if held and hasattr(e, "__dict__"):
+            e.packets_read = held
+        raise

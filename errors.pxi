@@ -81,6 +81,22 @@ cdef object _pcap_error(int rc, str what, str detail, object filename=None):
     return _with_details(PcapError(f"{what}: {detail}"), None, detail, filename)
 
 
+cdef int _check(lp.pcap_t *p, int rc, str action, object filename=None, const char *errbuf=NULL) except -1:
+    """``rc``, a libpcap status code, when it is not a failure; else raise
+    the exception for it while doing ``action``, in the words of errbuf or,
+    without one, of pcap_geterr(p).  Warnings (positive codes) pass."""
+    if rc >= 0:
+        return rc
+    raise _pcap_error(rc, action, _text(errbuf if errbuf != NULL else lp.pcap_geterr(p)), filename)
+
+
+cdef object _too_long(str what, size_t caplen):
+    """A packet longer than the snapshot length (only a libpcap that breaks
+    its own limit gives one): never cut or dropped in silence."""
+    size = f"a packet of {caplen} bytes" if caplen else "a packet"
+    return _pcap_error(lp.PCAP_ERROR, f"reading {what}", f"libpcap gave {size}, longer than the snapshot length")
+
+
 cdef object _os_error(int err, str what, object filename):
     """The exception for errno ``err`` while doing ``what`` on ``filename``."""
     cdef str strerror = _os.strerror(err)

@@ -1,17 +1,11 @@
 # --------------------------------------------------------------------------
-# The capture handle: a source (sources.pxi), read through _deliver()
-# (delivery.pxi), and the settings of the handle.
+# The capture handle: a source (sources.pxi), its turn (turn.pxi), every
+# read through _deliver() (delivery.pxi), and the settings of the handle.
 #
-# Threads.  Every libpcap call is made with the GIL held and none of them
-# waits, so the GIL is the guard around libpcap: stats(), setfilter(),
-# sendpacket(), close() and the rest, from any thread, run between two
-# reads.  What needs more is a read: it holds pointers into the source's
-# buffer while it makes Python objects (which may run other threads' code),
-# and it waits with the GIL released.  So a read takes the handle's read
-# turn (_take_turn); another thread's read waits for it, in bounded slices;
-# a read from inside a read of the same thread (a callback, a signal
-# handler) raises RuntimeError; close() during a read closes the handle for
-# Python at once and frees it when the read gives the turn back.
+# Threads.  No libpcap call waits.  Those outside a read (stats(),
+# setfilter(), sendpacket()...) are made with the GIL held, from any
+# thread, and wait for a running fill() to come out (_Turn.handle()); a
+# fill() calls libpcap (pcap_dispatch) or our reader without the GIL.
 
 cdef object _stats_class = None
 
@@ -39,9 +33,6 @@ def __dir__():
 
 
 _SAVEFILE_SUFFIXES = (b".pcap", b".pcapng", b".cap", b".dmp")
-
-# Seconds whose nanoseconds (plus any fraction field) fit a long long.
-cdef long long _NS_SAFE_SECONDS = 9223360000LL
 
 
 cdef inline tuple _pair(object a, object b):
@@ -103,27 +94,24 @@ cdef class pcap:
     name that contains a NUL byte.
     """
     cdef _Source _src
-    cdef bint _closed
+    cdef _Turn _turn
+    cdef _ItemSink _item         # iteration's sink, made once
     cdef bint _nonblock
     cdef bint _ns
-    cdef volatile bint _break
-    cdef unsigned long _reader   # the thread whose read holds the turn, 0 for none
     cdef int _timeout_ms
-    cdef long long _ns_scale     # the source's: nanoseconds per unit of tv_usec
-    cdef double _divisor         # the source's: units of tv_usec per second
     cdef int _precision
     cdef int _dloff
-    cdef unsigned int _wirelen   # wire length of the packet last delivered
     cdef str _name
     cdef str _filter
     cdef object _wake            # set while an ``async for`` waits: wakes it
-    cdef object _pending         # a read error to raise at the next read
-    cdef int _stop               # why the last _deliver() ended: _STOP_*
     cdef bytearray _batch_records   # next_batch()'s buffers, kept for the next call
     cdef bytearray _batch_data
 
     def __cinit__(self):
-        self._closed = True
+        self._turn = _Turn.__new__(_Turn)
+        self._turn.closed = True
+        self._item = _ItemSink.__new__(_ItemSink)
+        self._item.turn = self._turn
         self._filter = ""
         self._name = ""
 
@@ -165,98 +153,17 @@ cdef class pcap:
         self._finish_open()
 
     cdef void _finish_open(self):
-        self._ns_scale = self._src.ns_scale
-        self._divisor = self._src.divisor
+        self._src.clock.as_ns = self._ns
+        self._turn.src = self._src
         self._dloff = dltoff.get(lp.pcap_datalink(self._src.p), 0)
-        self._closed = False
+        self._turn.closed = False
 
     def __dealloc__(self):
         if self._src is not None:
             self._src.release()
 
-    # -- the guard -------------------------------------------------------------
-
     cdef inline lp.pcap_t *_handle(self) except NULL:
-        """libpcap's handle, for a call under the GIL; ValueError once closed."""
-        if self._closed:
-            raise ValueError("operation on a closed pcap handle")
-        if self._src.busy:
-            self._wait_not_busy()
-        return self._src.p
-
-    cdef int _wait_not_busy(self) except -1:
-        """Wait for another thread's readinto() to leave the source."""
-        while self._src.busy:
-            with nogil:
-                wait_readable(-1, 1)
-        if self._closed:
-            raise ValueError("operation on a closed pcap handle")
-        return 0
-
-    cdef int _take_turn(self) except -1:
-        cdef unsigned long me = PyThread_get_thread_ident()
-        self._handle()
-        while self._reader != 0:
-            if self._reader == me:
-                raise RuntimeError("a pcap handle cannot be read from inside one of its own reads "
-                                   "(a callback, or a signal handler during a wait)")
-            with nogil:
-                wait_readable(-1, 1)
-            PyErr_CheckSignals()
-            self._handle()
-        if self._pending is not None:
-            exc = self._pending
-            self._pending = None
-            raise exc
-        self._reader = me
-        return 0
-
-    cdef inline void _give_turn(self) noexcept:
-        self._reader = 0
-        if self._closed:
-            self._src.release()      # a close() that came during the read
-
-    cdef bint _wait(self, int fd, double deadline) except -1:
-        """One bounded wait for ``fd`` to become readable, with the GIL
-        released.  False when the read should end: the deadline passed,
-        breakloop() or close() was called."""
-        cdef int slice_ms = WAIT_SLICE_MS
-        cdef int r
-        cdef double now
-        if deadline > 0:
-            now = monotonic_ms()
-            if now >= deadline:
-                return False
-            if deadline - now < slice_ms:
-                slice_ms = <int>(deadline - now) + 1
-        with nogil:
-            r = wait_readable(fd, slice_ms)
-        if r < 0:
-            raise _os_error(errno, f"waiting for packets on {self._name!r}", None)
-        PyErr_CheckSignals()
-        if self._closed:
-            return False
-        if self._break:
-            self._break = False
-            return False
-        return True
-
-    # -- timestamps ------------------------------------------------------------
-
-    cdef inline long long _timestamp_ns(self, const lp.pcap_pkthdr *hdr) noexcept:
-        return <long long>hdr.ts.tv_sec * 1000000000LL + <long long>hdr.ts.tv_usec * self._ns_scale
-
-    cdef inline double _timestamp_seconds(self, const lp.pcap_pkthdr *hdr) noexcept:
-        return <double>hdr.ts.tv_sec + <double>hdr.ts.tv_usec / self._divisor
-
-    cdef inline object _timestamp(self, const lp.pcap_pkthdr *hdr):
-        cdef long long sec = hdr.ts.tv_sec
-        if not self._ns:
-            return PyFloat_FromDouble(self._timestamp_seconds(hdr))
-        if -_NS_SAFE_SECONDS < sec < _NS_SAFE_SECONDS:
-            return PyLong_FromLongLong(self._timestamp_ns(hdr))
-        # pcapng seconds are 64-bit: past 2262 in Python's own integers.
-        return <object>sec * 1000000000 + <object>(<long long>hdr.ts.tv_usec * self._ns_scale)
+        return self._turn.handle()
 
     # -- reading ---------------------------------------------------------------
 
@@ -272,30 +179,10 @@ cdef class pcap:
         """The next (timestamp, packet), waiting for it (also in nonblocking
         mode, as pypcap does); StopIteration at the end of a savefile or
         after breakloop()."""
-        cdef lp.pcap_pkthdr *hdr
-        cdef const unsigned char *data
-        cdef int rc = _SKIPPED      # (no packet tried yet)
-        cdef _ItemSink sink
-        if self._reader == 0 and not self._closed and not self._break and self._pending is None:
-            # A packet that is there already: the read turn, the source, the
-            # pair; anything else goes the long way, through _deliver.
-            self._reader = PyThread_get_thread_ident()
-            self._src.will_wait = True     # (as the _deliver below does)
-            try:
-                rc = self._src.next(&hdr, &data)
-                if rc == _PACKET:
-                    self._wirelen = hdr.len
-                    return _pair(self._timestamp(hdr),
-                                 PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
-            finally:
-                self._give_turn()
-            if rc == _END:
-                self._src.at_end()
-                raise StopIteration
-        sink = _ItemSink.__new__(_ItemSink)
-        if _deliver(self, sink, 1, _WAIT_ALL, 0, rc == _NOTHING_YET):
-            return sink.item
-        if self._stop == _STOP_CLOSED:
+        if _deliver(self._turn, self._item, 1, _WAIT_ALL, 0):
+            item, self._item.item = self._item.item, None
+            return item
+        if self._turn.stop == _STOP_CLOSED:
             self._handle()     # ValueError: close() ended the wait
         raise StopIteration
 
@@ -316,7 +203,7 @@ cdef class pcap:
         cdef _CallbackSink cs
         cdef _DumpSink ds
         if callback is None:
-            return _Sink.__new__(_Sink)
+            return _CountSink.__new__(_CountSink)
         if not callable(callback) and not isinstance(callback, dumper):
             raise TypeError(f"callback must be callable, a dumper or None, not {type(callback).__name__}")
         if isinstance(callback, dumper):
@@ -326,6 +213,7 @@ cdef class pcap:
         cs = _CallbackSink.__new__(_CallbackSink)
         cs.callback = callback
         cs.args = args
+        cs.turn = self._turn
         return cs
 
     def dispatch(self, cnt, callback=None, *args):
@@ -342,7 +230,7 @@ cdef class pcap:
         callback ends the dispatch at once and propagates.
         """
         self._handle()
-        return _deliver(self, self._sink_for(callback, args), _cnt_arg(cnt), self._read_mode(), self._deadline())
+        return _deliver(self._turn, self._sink_for(callback, args), _cnt_arg(cnt), self._read_mode(), self._deadline())
 
     def loop(self, cnt, callback=None, *args):
         """loop(cnt, callback=None, *args) -> int
@@ -355,7 +243,7 @@ cdef class pcap:
         for dispatch().  Returns the number of packets processed.
         """
         self._handle()
-        return _deliver(self, self._sink_for(callback, args), _cnt_arg(cnt), _WAIT_ALL, 0)
+        return _deliver(self._turn, self._sink_for(callback, args), _cnt_arg(cnt), _WAIT_ALL, 0)
 
     def readpkts(self, cnt=-1):
         """readpkts(cnt=-1) -> list
@@ -369,7 +257,7 @@ cdef class pcap:
         """
         cdef _ListSink sink = _ListSink.__new__(_ListSink)
         self._handle()
-        _deliver(self, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
+        _deliver_keeping(self._turn, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
         return sink.out
 
     def readbatch(self, cnt=1024, *, wirelens=False):
@@ -389,7 +277,7 @@ cdef class pcap:
         self._handle()
         if wirelens:
             sink.wirelens = bytearray()
-        _deliver(self, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
+        _deliver_keeping(self._turn, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
         # (array is imported here: importing it costs 0.7 MiB of memory.)
         from array import array
         stamps = array("q" if self._ns else "d")
@@ -418,9 +306,9 @@ cdef class pcap:
         cdef int c_cnt = _cnt_arg(cnt)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
-        sink.open(records, data, lp.pcap_snapshot(p), self._ns_scale)
-        _deliver(self, sink, c_cnt, self._read_mode(), self._deadline())
-        return sink.count
+        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock)
+        _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
+        return sink.f.count
 
     def next_batch(self, cnt=1024, max_bytes=1 << 20):
         """next_batch(cnt=1024, max_bytes=1048576) -> tuple
@@ -447,9 +335,9 @@ cdef class pcap:
             records = PyByteArray_FromStringAndSize(NULL, rsize)
         if data is None or PyByteArray_GET_SIZE(data) != dsize:
             data = PyByteArray_FromStringAndSize(NULL, dsize)
-        sink.open(records, data, lp.pcap_snapshot(p), self._ns_scale)
+        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock)
         try:
-            _deliver(self, sink, c_cnt, self._read_mode(), self._deadline())
+            _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
             self._batch_records, self._batch_data = records, data
@@ -494,7 +382,7 @@ cdef class pcap:
         on a closed handle.
         """
         self._handle()
-        self._break = True
+        self._turn.broken = True
         wake = self._wake
         if wake is not None:
             wake()
@@ -509,10 +397,10 @@ cdef class pcap:
         """The next packet without waiting, for ``async for``: None when
         none is there yet, False when the read is over (the end of a
         savefile, breakloop(), close())."""
-        cdef _ItemSink sink = _ItemSink.__new__(_ItemSink)
-        if _deliver(self, sink, 1, _WAIT_NEVER, 0):
-            return sink.item
-        return None if self._stop == _STOP_IDLE else False
+        if _deliver(self._turn, self._item, 1, _WAIT_NEVER, 0):
+            item, self._item.item = self._item.item, None
+            return item
+        return None if self._turn.stop == _STOP_IDLE else False
 
     # -- settings ----------------------------------------------------------------
 
@@ -539,7 +427,7 @@ cdef class pcap:
     @property
     def closed(self):
         """True once close() was called."""
-        return self._closed
+        return self._turn.closed
 
     @property
     def fd(self):
@@ -567,7 +455,7 @@ cdef class pcap:
         iteration or a dispatch()/loop() callback (the packet's ``len`` in
         libpcap's header; more than ``len(packet)`` when it was cut to the
         snaplen).  0 before the first packet."""
-        return self._wirelen
+        return self._turn.wirelen
 
     def fileno(self):
         """fileno() -> int
@@ -584,10 +472,8 @@ cdef class pcap:
         does nothing.  A read running in another thread ends within a
         fraction of a second, and the handle is released then.
         """
-        self._closed = True
         self._batch_records = self._batch_data = None
-        if self._reader == 0 and self._src is not None:
-            self._src.release()
+        self._turn.close()
 
     def __enter__(self):
         self._handle()
@@ -599,7 +485,7 @@ cdef class pcap:
 
     def __repr__(self):
         kind = "live" if self._src is not None and self._src.live else "savefile"
-        state = "closed " if self._closed else ""
+        state = "closed " if self._turn.closed else ""
         return f"<{state}pcap.pcap {kind} {self._name!r}>"
 
     def setfilter(self, expr, optimize=True):
@@ -613,9 +499,8 @@ cdef class pcap:
         cdef bytes bexpr = _encode_filter(expr)
         cdef lp.bpf_program prog
         cdef lp.pcap_t *p = self._handle()
-        if lp.pcap_compile(p, &prog, bexpr, 1 if optimize else 0, lp.PCAP_NETMASK_UNKNOWN) < 0:
-            raise _pcap_error(lp.PCAP_ERROR, f"compile filter {expr!r} on {self._name!r}",
-                              _text(lp.pcap_geterr(p)))
+        _check(p, lp.pcap_compile(p, &prog, bexpr, 1 if optimize else 0, lp.PCAP_NETMASK_UNKNOWN),
+               f"compile filter {expr!r} on {self._name!r}")
         self._src.set_filter(&prog)
         self._filter = bexpr.decode("utf-8", "replace")
 
@@ -665,9 +550,7 @@ cdef class pcap:
         cdef int *dlts = NULL
         cdef int n, i
         cdef lp.pcap_t *p = self._handle()
-        n = lp.pcap_list_datalinks(p, &dlts)
-        if n < 0:
-            raise _pcap_error(n, f"list link types of {self._name!r}", _text(lp.pcap_geterr(p)))
+        n = _check(p, lp.pcap_list_datalinks(p, &dlts), f"list link types of {self._name!r}")
         try:
             return [dlts[i] for i in range(n)]
         finally:
@@ -677,9 +560,7 @@ cdef class pcap:
         """Switch the handle to link type ``dlt``."""
         dlt = _int_arg(dlt, "dlt", 0, C_INT_MAX)
         cdef lp.pcap_t *p = self._handle()
-        cdef int rc = lp.pcap_set_datalink(p, dlt)
-        if rc < 0:
-            raise _pcap_error(rc, f"set link type {dlt} on {self._name!r}", _text(lp.pcap_geterr(p)))
+        _check(p, lp.pcap_set_datalink(p, dlt), f"set link type {dlt} on {self._name!r}")
         self._dloff = dltoff.get(dlt, 0)
 
     def sendpacket(self, buf):
@@ -689,15 +570,13 @@ cdef class pcap:
         included) on the interface and return its length.
         """
         cdef Py_buffer view
-        cdef int rc
         cdef lp.pcap_t *p = self._handle()
         _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
         try:
             if view.len > 0x7fffffff:
                 raise ValueError("packet too large")
-            rc = lp.pcap_sendpacket(p, <const unsigned char *>view.buf, <int>view.len)
-            if rc < 0:
-                raise _pcap_error(rc, f"send packet on {self._name!r}", _text(lp.pcap_geterr(p)))
+            _check(p, lp.pcap_sendpacket(p, <const unsigned char *>view.buf, <int>view.len),
+                   f"send packet on {self._name!r}")
             return view.len
         finally:
             PyBuffer_Release(&view)
@@ -718,9 +597,7 @@ cdef class pcap:
         """
         cdef lp.pcap_stat st
         cdef lp.pcap_t *p = self._handle()
-        cdef int rc = lp.pcap_stats(p, &st)
-        if rc < 0:
-            raise _pcap_error(rc, f"stats on {self._name!r}", _text(lp.pcap_geterr(p)))
+        _check(p, lp.pcap_stats(p, &st), f"stats on {self._name!r}")
         return _stats_type()(st.ps_recv, st.ps_drop, st.ps_ifdrop)
 
     def set_fanout(self, group, mode=PACKET_FANOUT_HASH, flags=0):

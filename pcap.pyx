@@ -14,8 +14,9 @@ signal handlers in charge, so Ctrl-C always works.
 #   bpf.pxi        BPF programs compiled without a handle
 #   fileobj.pxi    savefiles from Python file objects, and compressed savefiles
 #   sources.pxi    where packets come from: live, our record reader, libpcap's reader
+#   turn.pxi       the read turn (a handle's only guard) and the one wait
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
-#   handle.pxi     the pcap class: opening, the read turn, waits, settings
+#   handle.pxi     the pcap class: opening, the reads, settings
 #   arrow.pxi      Arrow record batches and Parquet (with pyarrow)
 #   aio.pxi        async for
 #   dumper.pxi     writing savefiles
@@ -27,6 +28,7 @@ import io as _io
 import os as _os
 import types as _types
 
+cimport cython
 cimport libpcap as lp
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytearray cimport (PyByteArray_AS_STRING, PyByteArray_FromStringAndSize, PyByteArray_GET_SIZE,
@@ -39,7 +41,7 @@ from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.number cimport PyIndex_Check, PyNumber_Index
 from cpython.object cimport PyTypeObject
-from cpython.pythread cimport PyThread_get_thread_ident
+from cpython.pystate cimport PyThreadState_Get
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.type cimport PyType_Modified
@@ -100,7 +102,7 @@ cdef extern from "pcap_stream.h" nogil:
     void stream_opened(savefile_stream *s, lp.pcap_t *p)
     size_t stream_frame(savefile_stream *s)
     int stream_may_grow(const savefile_stream *s)
-    FILE *stream_file(savefile_stream *s)
+    FILE *stream_file(savefile_stream *s, int buffered)
     struct record_reader:
         pass
     enum:
@@ -110,7 +112,6 @@ cdef extern from "pcap_stream.h" nogil:
         RECORD_LIBPCAP
     int record_reader_init(record_reader *r, savefile_stream *s, lp.pcap_t *p)
     int record_next(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
-    size_t record_count(record_reader *r, size_t limit)
     int savefile_boundaries(int fd, const uint64_t *targets, size_t n, uint64_t *out, uint64_t *walked)
 
 cdef extern from "pcap_batch.h" nogil:
@@ -134,6 +135,8 @@ cdef extern from "pcap_batch.h" nogil:
     void batch_put(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes)
     size_t record_fill(record_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
     int batch_dispatch(lp.pcap_t *p, int cnt, batch_fill *f)
+    long long NS_SAFE_SECONDS
+    long long batch_stamp(const lp.pcap_pkthdr *h, long long ns_scale)
     void batch_columns(const unsigned char *records, size_t n, long long *stamps, unsigned int *caplens,
                        unsigned int *wirelens, int *offsets)
     struct queued_packet:
@@ -149,7 +152,14 @@ cdef extern from "pcap_batch.h" nogil:
     int queue_init(packet_queue *q, size_t snaplen)
     void queue_free(packet_queue *q)
     int queue_dispatch(lp.pcap_t *p, packet_queue *q)
-    int count_dispatch(lp.pcap_t *p, int cnt)
+
+cdef extern from "pcapng_records.h" nogil:
+    struct pcapng_reader:
+        pass
+    int pcapng_reader_scan(pcapng_reader *r, savefile_stream *s)
+    int pcapng_reader_init(pcapng_reader *r, lp.pcap_t *p)
+    int pcapng_next(pcapng_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
+    size_t pcapng_fill(pcapng_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
 
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object op)
@@ -207,6 +217,7 @@ include "devices.pxi"
 include "bpf.pxi"
 include "fileobj.pxi"
 include "sources.pxi"
+include "turn.pxi"
 include "delivery.pxi"
 include "handle.pxi"
 include "arrow.pxi"

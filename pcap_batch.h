@@ -34,6 +34,8 @@ typedef char batch_record_is_24_bytes[sizeof(struct batch_record) == 24 ? 1 : -1
 /* Seconds whose nanoseconds (plus any fraction field) fit an int64. */
 #define NS_SAFE_SECONDS 9223360000LL
 
+/* A batch with no buffers (records and data NULL) only counts: counting
+ * packets is filling such a batch. */
 struct batch_fill {
     unsigned char *records; /* capacity records */
     size_t capacity;
@@ -49,15 +51,15 @@ struct batch_fill {
 /* Whether one more packet of any size up to largest fits. */
 static inline int batch_has_room(const struct batch_fill *f)
 {
-    return f->count < f->capacity && f->size - f->used >= f->largest;
+    return f->count < f->capacity && (f->data == NULL || f->size - f->used >= f->largest);
 }
 
 /* How many packets certainly fit: a bound for pcap_dispatch(), which
  * cannot be stopped half-way. */
 static inline size_t batch_room(const struct batch_fill *f)
 {
-    size_t by_bytes = (f->size - f->used) / (f->largest ? f->largest : 1);
     size_t by_records = f->capacity - f->count;
+    size_t by_bytes = f->data == NULL ? by_records : (f->size - f->used) / (f->largest ? f->largest : 1);
     return by_bytes < by_records ? by_bytes : by_records;
 }
 
@@ -77,6 +79,10 @@ static inline int64_t batch_stamp(const struct pcap_pkthdr *h, int64_t ns_scale)
 static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes)
 {
     struct batch_record rec;
+    if (f->data == NULL) {
+        f->count++;
+        return;
+    }
     if (f->count >= f->capacity || h->caplen > f->size - f->used) {
         if (!f->too_large)
             f->too_large = h->caplen ? h->caplen : 1;
@@ -238,17 +244,6 @@ static inline int queue_dispatch(pcap_t *p, struct packet_queue *q)
 {
     q->used = q->count = q->next = 0;
     return pcap_dispatch(p, (int)q->batch, queue_handler, (unsigned char *)q);
-}
-
-static inline void count_handler(unsigned char *user, const struct pcap_pkthdr *h, const unsigned char *bytes)
-{
-    (void)user; (void)h; (void)bytes;
-}
-
-/* Count what the kernel holds now, at most cnt (>= 1) packets. */
-static inline int count_dispatch(pcap_t *p, int cnt)
-{
-    return pcap_dispatch(p, cnt, count_handler, NULL);
 }
 
 #endif

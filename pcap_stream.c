@@ -306,7 +306,7 @@ static int leave_open(void *cookie)
     return 0;
 }
 
-FILE *stream_file(struct savefile_stream *s)
+FILE *stream_file(struct savefile_stream *s, int buffered)
 {
     FILE *fp;
 #if defined(__GLIBC__) || defined(__linux__)
@@ -316,23 +316,15 @@ FILE *stream_file(struct savefile_stream *s)
     fp = funopen(s, (int (*)(void *, char *, int))serve, NULL, NULL, leave_open);
 #endif
     if (fp != NULL)
-        setvbuf(fp, NULL, _IONBF, 0);
+        setvbuf(fp, NULL, buffered ? _IOFBF : _IONBF, STREAM_BUFFER);
     return fp;
 }
 
 /* ---- classic records -------------------------------------------------- */
 
-int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_t *p)
+int link_type_rewritten(int dlt, int swapped)
 {
-    uint32_t magic;
-
-    memset(r, 0, sizeof(*r));
-    if (s->format != FORMAT_PCAP || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4)
-        return 0;
-    memcpy(&magic, s->head, 4);
-    if (magic == 0xa1b2cd34 || magic == 0x34cdb2a1)
-        return 0;   /* the modified format: longer record headers */
-    switch (pcap_datalink(p)) {
+    switch (dlt) {
     /* Link types whose records libpcap changes after reading them
      * (pcapint_post_process and swap_pseudo_headers, libpcap 1.8 to 1.10):
      * pseudo-headers in the writer's byte order, and a length fix for Linux
@@ -347,17 +339,29 @@ int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_
 #ifdef DLT_USBPCAP
     case DLT_USBPCAP:
 #endif
-        return 0;
+        return 1;
     case DLT_PFLOG: case DLT_LINUX_SLL: case DLT_USB_LINUX: case DLT_NFLOG:
 #ifdef DLT_LINUX_SLL2
     case DLT_LINUX_SLL2:
 #endif
-        if (s->swapped)
-            return 0;
-        break;
+        return swapped;
     default:
-        break;
+        return 0;
     }
+}
+
+int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_t *p)
+{
+    uint32_t magic;
+
+    memset(r, 0, sizeof(*r));
+    if (s->format != FORMAT_PCAP || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4)
+        return 0;
+    memcpy(&magic, s->head, 4);
+    if (magic == 0xa1b2cd34 || magic == 0x34cdb2a1)
+        return 0;   /* the modified format: longer record headers */
+    if (link_type_rewritten(pcap_datalink(p), s->swapped))
+        return 0;
     r->s = s;
     r->swapped = s->swapped;
     r->snapshot = (uint32_t)pcap_snapshot(p);

@@ -80,9 +80,17 @@ static inline int stream_may_grow(const struct savefile_stream *s)
     return s->is_pipe && !s->eof && !s->err;
 }
 
-/* A FILE that serves libpcap from the stream, unbuffered, so that libpcap
- * consumes exactly what it asks for.  Closing it leaves the stream alone. */
-FILE *stream_file(struct savefile_stream *s);
+/* A FILE that serves libpcap from the stream.  Unbuffered, libpcap
+ * consumes exactly what it asks for, so that our readers can go on from
+ * where it stopped; buffered, for a file libpcap reads alone, it reads
+ * through stdio at stdio's speed (an unbuffered FILE costs a call through
+ * the cookie for every few bytes).  Closing it leaves the stream alone. */
+FILE *stream_file(struct savefile_stream *s, int buffered);
+
+/* Whether libpcap changes the records of link type dlt after reading them
+ * (or limits their length itself), in a file of the other byte order when
+ * swapped: those are libpcap's to read. */
+int link_type_rewritten(int dlt, int swapped);
 
 /* ---- classic records, read without libpcap ------------------------------ */
 

@@ -121,8 +121,8 @@ class build_ext_checked(build_ext):
 
 ext = Extension(
     "pcap",
-    sources=["pcap.pyx", "pcap_ex.c", "pcap_stream.c"],
-    depends=["pcap_ex.h", "pcap_stream.h", "pcap_batch.h", "dlt_names.h", "libpcap.pxd", *glob.glob("*.pxi")],
+    sources=["pcap.pyx", "pcap_ex.c", "pcap_stream.c", "pcapng_records.c"],
+    depends=["pcap_ex.h", "pcap_stream.h", "pcap_batch.h", "pcapng_records.h", "dlt_names.h", "libpcap.pxd", *glob.glob("*.pxi")],
 )
 
 setup(

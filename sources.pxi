@@ -1,80 +1,109 @@
 # --------------------------------------------------------------------------
 # Where packets come from.
 #
-# A source gives the next packet, or says why it has none, and never waits:
-# the delivery loop (delivery.pxi) does every wait, on the source's
-# descriptor, in bounded slices.  One source per way of reading, chosen once
-# when the handle opens:
+# A source is two methods, and never waits: the read loop (delivery.pxi)
+# does every wait, on the source's descriptor, through the handle's turn
+# (turn.pxi).
 #
-#   _LiveSource      a live interface, through pcap_next_ex (nonblocking)
+#   next(mode, &hdr, &data)   the next packet, or why there is none now
+#   fill(mode, batch, limit)  up to ``limit`` packets into a batch
+#                             (pcap_batch.h), without the GIL where the
+#                             source can; a source that cannot falls back
+#                             on its own next()
+#
+# ``mode`` is how the running read waits (_WAIT_*): a live source that has
+# just emptied the kernel's ring does not ask it again for a read that
+# waits next anyway.  One source per way of reading, chosen once at open:
+#
+#   _LiveSource      a live interface: pcap_dispatch() copies what the ring
+#                    holds into a queue (or straight into a batch)
 #   _RecordSource    a classic pcap savefile (a file or a pipe), read from
 #                    our own buffer by record_next() (pcap_stream.h)
 #   _LibpcapSource   everything else libpcap reads (pcapng, the old and
 #                    modified pcap formats, link types whose pseudo-headers
-#                    libpcap rewrites), from that same buffer
+#                    libpcap rewrites), through a FILE over that buffer
 #
-# No libpcap call can wait, and every one is made with the GIL held, but
-# those of fill(): readinto() fills the caller's buffers without the GIL.
-# While it does, the source is ``busy`` and every other use of the handle
-# waits for it (pcap._handle), so no two threads are ever inside libpcap, or
-# inside our reader, on one handle.
+# Each source owns its clock: the unit of its time stamp fraction, and the
+# handle's choice of float seconds or int nanoseconds.
 
 cdef enum:
-    _PACKET = 1         # *hdr and *data are set (valid until the next call)
+    _PACKET = 1         # next(): *hdr and *data are set (valid until the next call); fill(): packets were added
     _NOTHING_YET = 0    # nothing now: wait until fd is readable, then ask again
     _END = -1           # no more packets: the savefile has ended
-    _SKIPPED = 2        # packets were passed over (filter): ask again, after the checks
-    _SLOW = 3           # fill(): the next packet must come from next()
+    _SKIPPED = 2        # records were passed over (filter): ask again, after the checks
 
 cdef enum:
-    # How many records one call may pass over or count before it returns,
-    # so that the loop checks signals, breakloop() and close() in between.
+    _WAIT_NEVER = 0     # what is there now: nonblocking reads, ``async for``
+    _WAIT_FIRST = 1     # wait for a first packet, then take what is there (live dispatch)
+    _WAIT_ALL = 2       # wait until cnt packets or the end (loop, iteration, savefiles)
+
+cdef enum:
+    # How many records one call may pass over or add to a batch before it
+    # returns, so that the loop checks signals, breakloop() and close().
     _SLICE = 65536
+
+
+cdef struct _Clock:
+    long long ns_scale      # nanoseconds per unit of the time stamp fraction (tv_usec)
+    double divisor          # units of the fraction per second
+    bint as_ns              # timestamps as int nanoseconds (timestamp_in_ns)
+
+cdef inline void _clock_set(_Clock *c, int precision) noexcept:
+    if precision == lp.PCAP_TSTAMP_PRECISION_NANO:
+        c.ns_scale, c.divisor = 1, 1e9
+    else:
+        c.ns_scale, c.divisor = 1000, 1e6
+
+@cython.cdivision(True)
+cdef inline double _clock_seconds(const _Clock *c, const lp.pcap_pkthdr *hdr) noexcept:
+    return <double>hdr.ts.tv_sec + <double>hdr.ts.tv_usec / c.divisor
+
+cdef inline object _clock_stamp(const _Clock *c, const lp.pcap_pkthdr *hdr):
+    """The time stamp as Python gets it one packet at a time: float seconds,
+    or int nanoseconds, exact also past 2262 (pcapng seconds are 64-bit).
+    Fixed-width int64 columns (readbatch(), readinto(), Arrow) clamp
+    instead: batch_stamp()."""
+    cdef long long sec = hdr.ts.tv_sec
+    if not c.as_ns:
+        return PyFloat_FromDouble(_clock_seconds(c, hdr))
+    if -NS_SAFE_SECONDS < sec < NS_SAFE_SECONDS:
+        return PyLong_FromLongLong(batch_stamp(hdr, c.ns_scale))
+    return <object>sec * 1000000000 + <object>(<long long>hdr.ts.tv_usec * c.ns_scale)
 
 
 cdef class _Source:
     cdef lp.pcap_t *p       # libpcap's handle: the live one, or the savefile libpcap opened
     cdef int fd             # readable when packets may be waiting; -1 when reads never wait
     cdef bint live
-    cdef long long ns_scale # nanoseconds per unit of tv_usec
-    cdef double divisor     # units of tv_usec per second
+    cdef _Clock clock
     cdef int write_precision   # the precision a copy of this capture is written with
     cdef str what           # "packets from 'eth0'", "savefile 'x.pcap'": for messages
     cdef object filename    # a savefile's name, for OSError.filename; None when live
-    cdef volatile bint busy # a fill() runs without the GIL: other calls wait
-    cdef bint will_wait     # the running read waits when next() has nothing
 
-    cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+    cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         raise NotImplementedError
 
-    cdef int fill(self, batch_fill *f, Py_ssize_t limit) except -3:
-        """Add up to ``limit`` packets to ``f`` (which has room for one),
-        without the GIL: _PACKET or _SKIPPED when it did some work, else
-        what next() would say; _SLOW when next() must give the next one."""
-        return _SLOW
-
-    cdef Py_ssize_t count(self, Py_ssize_t limit, int *why) except -1:
-        """Count up to ``limit`` packets; *why is _PACKET when the limit was
-        reached, or what next() said when it stopped short."""
+    cdef int fill(self, int mode, batch_fill *f, Py_ssize_t limit) except -3:
+        """Add up to ``limit`` packets to ``f``, which has room for one:
+        _PACKET when it added some or passed records over, else what next()
+        said.  This one takes them from next(), with the GIL."""
         cdef lp.pcap_pkthdr *hdr
         cdef const unsigned char *data
         cdef Py_ssize_t n = 0
         cdef int rc = _PACKET
-        while n < limit:
-            rc = self.next(&hdr, &data)
+        while n < limit and batch_has_room(f) and not f.too_large:
+            rc = self.next(mode, &hdr, &data)
             if rc != _PACKET:
                 break
+            batch_put(f, hdr, data)
             n += 1
-        why[0] = rc
-        return n
+        return _PACKET if n else rc
 
     cdef int set_filter(self, lp.bpf_program *prog) except -1:
         """Apply ``prog``, a program compiled for this handle; frees it."""
         cdef int rc = lp.pcap_setfilter(self.p, prog)
         lp.pcap_freecode(prog)
-        if rc < 0:
-            raise _pcap_error(rc, f"set filter on {self.what}", _text(lp.pcap_geterr(self.p)))
-        return 0
+        return _check(self.p, rc, f"set filter on {self.what}")
 
     cdef int fileno(self):
         return self.fd
@@ -84,7 +113,7 @@ cdef class _Source:
         return 0
 
     cdef int read_error(self, int rc) except -1:
-        raise _pcap_error(rc, f"reading {self.what}", _text(lp.pcap_geterr(self.p)), self.filename)
+        return _check(self.p, rc, f"reading {self.what}", self.filename)
 
     cdef void release(self) noexcept:
         if self.p != NULL:
@@ -97,15 +126,15 @@ cdef class _Source:
 
 
 cdef class _LiveSource(_Source):
-    """Packets from the kernel, a batch at a time: one pcap_dispatch()
-    copies what the ring holds now (at most one batch) into the queue, and
-    next() hands the queued packets out."""
+    """Packets from the kernel.  next() hands out a queue that one
+    pcap_dispatch() fills with what the ring holds (at most one batch);
+    fill() has pcap_dispatch() copy straight into the caller's batch."""
     cdef packet_queue q
     cdef lp.bpf_program qprog   # a filter set while packets were queued: applied to them
     cdef bint qprog_set
     cdef bint drained           # the last dispatch took all there was: wait before asking
 
-    cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+    cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         cdef queued_packet *qp
         while True:
             while self.q.next < self.q.count:
@@ -116,7 +145,7 @@ cdef class _LiveSource(_Source):
                 hdr[0] = &qp.hdr
                 data[0] = self.q.data + qp.offset
                 return _PACKET
-            if self.drained and self.will_wait:
+            if self.drained and mode != _WAIT_NEVER:
                 # The read waits next, and poll() says when more has come;
                 # libpcap would first ask the kernel again, for nothing.
                 self.drained = False
@@ -130,61 +159,36 @@ cdef class _LiveSource(_Source):
         if self.q.packets == NULL and queue_init(&self.q, lp.pcap_snapshot(self.p)) < 0:
             raise MemoryError()
         rc = queue_dispatch(self.p, &self.q)
-        if rc < 0 and rc != lp.PCAP_ERROR_BREAK:
+        if rc != lp.PCAP_ERROR_BREAK:
             self.read_error(rc)
         if self.q.too_large:
             self.q.too_large = 0
-            raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}",
-                              "libpcap gave a packet longer than the snapshot length")
+            raise _too_long(self.what, 0)
         self.drained = <size_t>rc < self.q.batch
         return self.q.count
 
-    cdef Py_ssize_t count(self, Py_ssize_t limit, int *why) except -1:
-        cdef lp.pcap_pkthdr *hdr
-        cdef const unsigned char *data
-        cdef Py_ssize_t n = 0
-        cdef int rc
-        while n < limit and self.q.next < self.q.count:
-            if self.next(&hdr, &data) == _PACKET:
-                n += 1
-        if n < limit:
-            rc = count_dispatch(self.p, <int>min(limit - n, 0x7fffffff))
-            if rc < 0 and rc != lp.PCAP_ERROR_BREAK:
-                self.read_error(rc)
-            if rc > 0:
-                n += rc
-        why[0] = _PACKET if n == limit else _NOTHING_YET
-        return n
-
-    cdef int fill(self, batch_fill *f, Py_ssize_t limit) except -3:
+    cdef int fill(self, int mode, batch_fill *f, Py_ssize_t limit) except -3:
         cdef int cnt, rc
         if self.q.next < self.q.count:
-            return _SLOW            # the queued packets first, in order
+            return _Source.fill(self, mode, f, limit)   # the queued packets first, in order
         cnt = <int>min(<Py_ssize_t>batch_room(f), limit, 0x7fffffff)
-        self.busy = True
         with nogil:
             rc = batch_dispatch(self.p, cnt, f)
-        self.busy = False
-        if f.too_large:
-            raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}",
-                              f"libpcap gave a packet of {f.too_large} bytes, longer than the snapshot length")
-        if rc < 0 and rc != lp.PCAP_ERROR_BREAK:
+        if rc != lp.PCAP_ERROR_BREAK:
             self.read_error(rc)
         return _PACKET if rc == cnt else _NOTHING_YET
 
     cdef int set_filter(self, lp.bpf_program *prog) except -1:
         cdef int rc = lp.pcap_setfilter(self.p, prog)
-        if rc < 0:
-            lp.pcap_freecode(prog)
-            raise _pcap_error(rc, f"set filter on {self.what}", _text(lp.pcap_geterr(self.p)))
-        self._forget_queue_filter()
-        if self.q.next < self.q.count:
+        if rc == 0:
+            self._forget_queue_filter()
+        if rc == 0 and self.q.next < self.q.count:
             # Packets the kernel gave before: they are read with the new filter too.
             self.qprog = prog[0]
             self.qprog_set = True
         else:
             lp.pcap_freecode(prog)
-        return 0
+        return _check(self.p, rc, f"set filter on {self.what}")
 
     cdef void _forget_queue_filter(self) noexcept:
         if self.qprog_set:
@@ -210,43 +214,39 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     if p == NULL:
         raise _pcap_error(lp.PCAP_ERROR, f"cannot open {name!r}", _text(errbuf))
     src.p = p      # closed by src from here on
-    what = f"on {name!r}"
-    _check_live(p, lp.pcap_set_snaplen(p, snaplen), "set snaplen", what)
-    _check_live(p, lp.pcap_set_promisc(p, 1 if promisc else 0), "set promiscuous mode", what)
-    _check_live(p, lp.pcap_set_timeout(p, _buffer_timeout(timeout_ms)), "set timeout", what)
-    _check_live(p, lp.pcap_set_immediate_mode(p, 1 if immediate else 0), "set immediate mode", what)
+    on = f"on {name!r}"
+    _check(p, lp.pcap_set_snaplen(p, snaplen), f"set snaplen {on}")
+    _check(p, lp.pcap_set_promisc(p, 1 if promisc else 0), f"set promiscuous mode {on}")
+    _check(p, lp.pcap_set_timeout(p, _buffer_timeout(timeout_ms)), f"set timeout {on}")
+    _check(p, lp.pcap_set_immediate_mode(p, 1 if immediate else 0), f"set immediate mode {on}")
     if rfmon:
-        _check_live(p, lp.pcap_set_rfmon(p, 1), "set monitor mode", what)
+        _check(p, lp.pcap_set_rfmon(p, 1), f"set monitor mode {on}")
     if buffer_size == 0 and immediate:
         buffer_size = _immediate_buffer_size(bname, snaplen)
     if buffer_size > 0:
-        _check_live(p, lp.pcap_set_buffer_size(p, buffer_size), "set buffer size", what)
+        _check(p, lp.pcap_set_buffer_size(p, buffer_size), f"set buffer size {on}")
     # Nanosecond stamps where the platform has them; microseconds otherwise.
     lp.pcap_set_tstamp_precision(p, lp.PCAP_TSTAMP_PRECISION_NANO)
     rc = lp.pcap_activate(p)
-    if rc < 0:
-        detail = _text(lp.pcap_geterr(p))
-        if rc == lp.PCAP_ERROR_PERM_DENIED and not _is_device(bname):
-            # Without the privilege libpcap fails before it looks at the
-            # name: a mistyped one is the error to report, not the privilege.
-            rc, detail = lp.PCAP_ERROR_NO_SUCH_DEVICE, ""
-        if rc == lp.PCAP_ERROR_NO_SUCH_DEVICE:
-            detail = f"no capture device and no savefile of that name ({detail or _text(lp.pcap_statustostr(rc))})"
-        raise _pcap_error(rc, f"cannot open {name!r}", detail)
+    if rc == lp.PCAP_ERROR_PERM_DENIED and not _is_device(bname):
+        # Without the privilege libpcap fails before it looks at the name:
+        # a mistyped one is the error to report, not the privilege.
+        rc = lp.PCAP_ERROR_NO_SUCH_DEVICE
+        lp.pcap_geterr(p)[0] = 0
+    if rc == lp.PCAP_ERROR_NO_SUCH_DEVICE:
+        detail = _text(lp.pcap_geterr(p)) or _text(lp.pcap_statustostr(rc))
+        raise _pcap_error(rc, f"cannot open {name!r}", f"no capture device and no savefile of that name ({detail})")
+    _check(p, rc, f"cannot open {name!r}")
     if rc > 0:
         import warnings
         warnings.warn(f"{name}: {_text(lp.pcap_statustostr(rc))} {_text(lp.pcap_geterr(p))}".strip(),
                       RuntimeWarning, stacklevel=3)
     # libpcap itself is always nonblocking: every wait is ours, so that it
     # can be bounded, interrupted and timed out.
-    if lp.pcap_setnonblock(p, 1, errbuf) < 0:
-        raise _pcap_error(lp.PCAP_ERROR, f"cannot make {name!r} nonblocking", _text(errbuf))
+    _check(p, lp.pcap_setnonblock(p, 1, errbuf), f"cannot make {name!r} nonblocking", None, errbuf)
     src.fd = lp.pcap_get_selectable_fd(p)
     src.write_precision = lp.pcap_get_tstamp_precision(p)
-    if src.write_precision == lp.PCAP_TSTAMP_PRECISION_NANO:
-        src.ns_scale, src.divisor = 1, 1e9
-    else:
-        src.ns_scale, src.divisor = 1000, 1e6
+    _clock_set(&src.clock, src.write_precision)
     return src
 
 
@@ -281,12 +281,6 @@ cdef int _immediate_buffer_size(bytes device, int snaplen):
     return <int>max(LIBPCAP_DEFAULT_BUFFER, min(IMMEDIATE_FRAMES * frame, IMMEDIATE_BUDGET))
 
 
-cdef int _check_live(lp.pcap_t *p, int rc, str action, str what) except -1:
-    if rc < 0:
-        raise _pcap_error(rc, f"{action} {what}", _text(lp.pcap_geterr(p)))
-    return rc
-
-
 cdef class _SavefileSource(_Source):
     """A savefile's descriptor and our buffer of its bytes (pcap_stream.h)."""
     cdef savefile_stream *s
@@ -299,7 +293,9 @@ cdef class _SavefileSource(_Source):
         return 0
 
     cdef int read_error(self, int rc) except -1:
-        self.at_end()            # what the file object raised explains a cut-short stream
+        # (Called with a failure only.)  What the file object raised
+        # explains a stream cut short.
+        self.at_end()
         return _Source.read_error(self, rc)
 
     cdef int fileno(self):
@@ -323,23 +319,34 @@ cdef inline void _unsigned_stamps(lp.pcap_pkthdr *hdr) noexcept:
 
 
 cdef class _RecordSource(_SavefileSource):
+    """Records read here, from our buffer: classic pcap (record_next) or
+    pcapng (pcapng_next); any record they do not read plainly, libpcap
+    reads from the stream's position (_libpcap_record)."""
     cdef record_reader reader
+    cdef pcapng_reader ng
+    cdef bint is_ng
     cdef lp.bpf_program prog     # the filter, applied here: libpcap never sees these records
     cdef bint prog_set
 
-    cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
-        cdef int rc = record_next(&self.reader, hdr, data)
-        if rc == RECORD_LIBPCAP:
-            rc = self._libpcap_record(hdr, data)
+    cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        cdef int rc = self._record(hdr, data)
         if rc == RECORD_PACKET:
             if not self.prog_set or lp.pcap_offline_filter(&self.prog, hdr[0], data[0]):
                 return _PACKET
             return self._next_matching(hdr, data)
         return _NOTHING_YET if rc == RECORD_WAIT else _END
 
+    cdef inline int _record(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        cdef int rc = pcapng_next(&self.ng, hdr, data) if self.is_ng else record_next(&self.reader, hdr, data)
+        if rc == RECORD_LIBPCAP:
+            rc = self._libpcap_record(hdr, data)
+        return rc
+
     cdef int _libpcap_record(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         """libpcap reads the record at the stream's position: one that is
-        cut short, longer than the snapshot length or impossible."""
+        cut short, longer than the snapshot length or impossible; in pcapng,
+        the blocks up to the next packet that is not plain (the readers
+        make sure they have all come)."""
         cdef int rc
         if self.ended:
             return RECORD_END
@@ -347,7 +354,8 @@ cdef class _RecordSource(_SavefileSource):
         clearerr(lp.pcap_file(self.p))
         rc = lp.pcap_next_ex(self.p, hdr, data)
         if rc == 1:
-            _unsigned_stamps(hdr[0])
+            if not self.is_ng:
+                _unsigned_stamps(hdr[0])
             return RECORD_PACKET
         self.ended = True                    # a damaged record ends the file, as with libpcap
         if rc == lp.PCAP_ERROR_BREAK:
@@ -358,9 +366,7 @@ cdef class _RecordSource(_SavefileSource):
         cdef int rc
         cdef int examined = 1
         while examined < _SLICE:
-            rc = record_next(&self.reader, hdr, data)
-            if rc == RECORD_LIBPCAP:
-                rc = self._libpcap_record(hdr, data)
+            rc = self._record(hdr, data)
             if rc != RECORD_PACKET:
                 return _NOTHING_YET if rc == RECORD_WAIT else _END
             if lp.pcap_offline_filter(&self.prog, hdr[0], data[0]):
@@ -368,41 +374,20 @@ cdef class _RecordSource(_SavefileSource):
             examined += 1
         return _SKIPPED
 
-    cdef Py_ssize_t count(self, Py_ssize_t limit, int *why) except -1:
-        # Counting (with the filter, if any) stays in C: at most `limit`
-        # records are looked at.
-        cdef lp.pcap_pkthdr *hdr
-        cdef const unsigned char *data
-        cdef Py_ssize_t n = 0, examined = 0
-        cdef int rc = RECORD_PACKET
-        cdef bint filtered = self.prog_set
-        while examined < limit:
-            if not filtered:
-                n += record_count(&self.reader, limit - examined)
-                examined = n
-                if examined == limit:
-                    break
-            rc = record_next(&self.reader, &hdr, &data)
-            if rc == RECORD_LIBPCAP:
-                rc = self._libpcap_record(&hdr, &data)
-            if rc != RECORD_PACKET:
-                break
-            examined += 1
-            if not filtered or lp.pcap_offline_filter(&self.prog, hdr, data):
-                n += 1
-        why[0] = _PACKET if rc == RECORD_PACKET else _NOTHING_YET if rc == RECORD_WAIT else _END
-        return n
-
-    cdef int fill(self, batch_fill *f, Py_ssize_t limit) except -3:
+    cdef int fill(self, int mode, batch_fill *f, Py_ssize_t limit) except -3:
+        # The plain records without the GIL; a record that needs more (a
+        # pipe to wait for, libpcap's reading, the end) through next().
         cdef const lp.bpf_program *prog = &self.prog if self.prog_set else NULL
-        cdef size_t looked
-        if self.ended:
-            return _SLOW
-        self.busy = True
-        with nogil:
-            looked = record_fill(&self.reader, f, prog, <size_t>min(limit, _SLICE))
-        self.busy = False
-        return _SKIPPED if looked else _SLOW
+        cdef size_t looked = 0
+        if not self.ended:
+            with nogil:
+                if self.is_ng:
+                    looked = pcapng_fill(&self.ng, f, prog, <size_t>limit)
+                else:
+                    looked = record_fill(&self.reader, f, prog, <size_t>limit)
+        if looked:
+            return _PACKET
+        return _Source.fill(self, mode, f, 1)
 
     cdef int set_filter(self, lp.bpf_program *prog) except -1:
         if self.prog_set:
@@ -421,33 +406,43 @@ cdef class _RecordSource(_SavefileSource):
 cdef class _LibpcapSource(_SavefileSource):
     cdef bint classic        # a classic pcap file: time stamp fields are unsigned
 
-    cdef int next(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+    cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         cdef savefile_stream *s = self.s
-        cdef size_t need
         cdef int rc
         if self.ended:
             return _END
-        if stream_may_grow(s) and s.limit <= s.pos:
-            # libpcap would block in fread(): show it only whole units.
-            need = stream_frame(s)
-            if s.limit <= s.pos:
-                stream_fill(s, max(need, s.end - s.pos + 1))
-                stream_frame(s)
-                if s.limit <= s.pos and stream_may_grow(s):
+        while True:
+            clearerr(lp.pcap_file(self.p))      # its end may have been only the end of what had come
+            rc = lp.pcap_next_ex(self.p, hdr, data)
+            if rc == 1:
+                if self.classic:
+                    _unsigned_stamps(hdr[0])
+                return _PACKET
+            if rc != lp.PCAP_ERROR_BREAK:
+                self.ended = True
+                self.read_error(rc)
+            # The end of a unit, and of what libpcap was shown.  A pipe may
+            # have brought more: show libpcap the units now whole (it would
+            # block in fread() in the middle of one).
+            if not _show_more(s):
+                if stream_may_grow(s):
                     return _NOTHING_YET
-        clearerr(lp.pcap_file(self.p))      # its end was only the end of what had come
-        rc = lp.pcap_next_ex(self.p, hdr, data)
-        if rc == 1:
-            if self.classic:
-                _unsigned_stamps(hdr[0])
-            return _PACKET
-        if rc == lp.PCAP_ERROR_BREAK:
-            if stream_may_grow(s):
-                return _NOTHING_YET      # it read the units that had come, none a packet
-            self.ended = True
-            return _END
-        self.ended = True
-        self.read_error(rc)
+                self.ended = True
+                return _END
+
+
+cdef bint _show_more(savefile_stream *s) noexcept:
+    """Once libpcap has read all it was shown of a pipe: show it the units
+    that have come whole since (all of it once the pipe has ended); whether
+    there are any."""
+    cdef size_t need
+    if not s.is_pipe:
+        return False             # a regular file: libpcap is shown all of it
+    need = stream_frame(s)
+    if s.limit <= s.pos and stream_may_grow(s):
+        stream_fill(s, max(need, s.end - s.pos + 1))     # (may move pos and limit)
+        stream_frame(s)
+    return s.limit > s.pos
 
 
 cdef _SavefileSource _open_savefile(bytes path, str name):
@@ -462,7 +457,7 @@ cdef _SavefileSource _open_savefile(bytes path, str name):
             err = errno
         if fd >= 0:
             break
-        PyErr_CheckSignals()
+        _sleep_on(-1, 0, what)
         if err != _errno.EINTR:
             raise _os_error(err, f"cannot open {what}", name)
     if is_directory(fd):
@@ -483,7 +478,7 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, _Feede
     cdef _RecordSource rsrc
     cdef lp.pcap_t *p
     cdef FILE *fp
-    cdef int r
+    cdef int ng_plain
     what = f"savefile {name!r}"
     s = <savefile_stream *>calloc(1, sizeof(savefile_stream))
     if s == NULL or stream_init(s, fd) < 0:
@@ -498,9 +493,7 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, _Feede
     holder.filename = filename
     holder.what = what
     while not stream_open_ready(s):
-        with nogil:
-            r = wait_readable(fd, WAIT_SLICE_MS)
-        PyErr_CheckSignals()
+        _sleep_on(fd, WAIT_SLICE_MS, what)
     if s.err:
         raise _os_error(s.err, f"cannot read {what}", filename)
     # A file object that failed: not here, where its header and packets may
@@ -512,7 +505,11 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, _Feede
     precision = _savefile_precision(head)
     open_precision = precision if s.format == FORMAT_PCAP else lp.PCAP_TSTAMP_PRECISION_NANO
     s.serve_all = not s.is_pipe
-    fp = stream_file(s)
+    # pcapng whose first interface we can read is read here, else libpcap
+    # reads it all, through a buffer.
+    rsrc = _RecordSource.__new__(_RecordSource)
+    ng_plain = pcapng_reader_scan(&rsrc.ng, s)
+    fp = stream_file(s, s.format == FORMAT_PCAPNG and not ng_plain)
     if fp == NULL:
         raise MemoryError()
     errbuf[0] = 0
@@ -522,8 +519,8 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, _Feede
         raise _pcap_error(lp.PCAP_ERROR, f"cannot read {name!r} as a savefile", _text(errbuf), filename)
     holder.p = p
     stream_opened(s, p)
-    rsrc = _RecordSource.__new__(_RecordSource)
-    if record_reader_init(&rsrc.reader, s, p):
+    rsrc.is_ng = s.format == FORMAT_PCAPNG
+    if (pcapng_reader_init(&rsrc.ng, p) if rsrc.is_ng and ng_plain else record_reader_init(&rsrc.reader, s, p)):
         src = rsrc
     else:
         src = _LibpcapSource.__new__(_LibpcapSource)
@@ -534,10 +531,7 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, _Feede
     src.fd = fd if s.is_pipe else -1
     src.what = what
     src.filename = filename
-    if open_precision == lp.PCAP_TSTAMP_PRECISION_NANO:
-        src.ns_scale, src.divisor = 1, 1e9
-    else:
-        src.ns_scale, src.divisor = 1000, 1e6
+    _clock_set(&src.clock, open_precision)
     src.write_precision = precision
     return src
 

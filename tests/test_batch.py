@@ -1,5 +1,6 @@
 """readinto() and next_batch(): packets into two buffers, no Python object
 per packet, with every field iteration gives (and the wire length)."""
+import importlib.util
 import mmap
 import os
 import socket
@@ -285,15 +286,38 @@ def test_a_record_longer_than_the_snaplen_is_cut_as_iteration_cuts_it(tmp_path, 
     assert records_of(records, 2) == got and bytes(data) == b"".join(b for b, _ in want)
 
 
-@pytest.mark.parametrize("seconds, stamp", [(2 ** 64 - 10 ** 10, -2 ** 63), (10 ** 10, 2 ** 63 - 1)],
-                         ids=["before-1678", "after-2262"])
-def test_batch_timestamps_beyond_int64_nanoseconds_are_clamped(tmp_path, seconds, stamp):
-    """pcapng seconds past what int64 nanoseconds hold (if_tsresol 0): iteration
-    gives Python's exact integer, the batch record the nearest int64."""
-    path = str(write_pcapng(tmp_path / "far.pcapng", [(seconds, 0, udp_frame(b"far"))], tsresol=0))
+@pytest.mark.parametrize("seconds, tsresol, stamp", [(2 ** 64 - 10 ** 10, 0, -2 ** 63), (10 ** 10, 0, 2 ** 63 - 1),
+                                                    (9_300_000_000, 9, 2 ** 63 - 1)],
+                         ids=["before-1678", "after-2262", "after-2262-ns"])
+def test_timestamps_beyond_int64_nanoseconds_one_rule(tmp_path, seconds, tsresol, stamp):
+    """pcapng seconds past what int64 nanoseconds hold (if_tsresol 0, read by
+    libpcap; if_tsresol 9, read by the module's own pcapng reader): every
+    read that gives Python integers gives the exact time, every fixed-width
+    int64 column (readbatch, readinto, next_batch, Arrow) the nearest int64."""
+    path = str(write_pcapng(tmp_path / "far.pcapng", [(seconds, 0, udp_frame(b"far"))], tsresol=tsresol))
+    exact = (seconds - 2 ** 64 if seconds >= 2 ** 63 else seconds) * 10 ** 9
     with pcap.pcap(path, timestamp_in_ns=True) as p:
         [(ts, _)] = list(p)
-    assert ts == (seconds - 2 ** 64 if seconds >= 2 ** 63 else seconds) * 10 ** 9
+    assert ts == exact
+    with pcap.pcap(path, timestamp_in_ns=True) as p:
+        [(ts, _)] = p.readpkts()
+    assert ts == exact
+    got = []
+    with pcap.pcap(path, timestamp_in_ns=True) as p:
+        p.loop(0, lambda ts, buf: got.append(ts))
+    assert got == [exact]
+    with pcap.pcap(path, timestamp_in_ns=True) as p:
+        stamps, _ = p.readbatch()
+    assert stamps.typecode == "q" and list(stamps) == [stamp]
     with pcap.pcap(path) as p:
         records, _ = p.next_batch()
     assert records_of(records, 1)[0][0] == stamp
+    records, data = bytearray(pcap.BATCH_RECORD_SIZE), bytearray(65536)
+    with pcap.pcap(path) as p:
+        assert p.readinto(records, data) == 1
+    assert records_of(records, 1)[0][0] == stamp
+    need(importlib.util.find_spec("pyarrow") is not None, "pyarrow is not installed (the test extra installs it)")
+    import pyarrow as pa
+    with pcap.pcap(path) as p:
+        table = p.to_arrow()
+    assert table.column("timestamp").cast(pa.int64()).to_pylist() == [stamp]
