@@ -15,7 +15,7 @@ PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SOURCES := pyproject.toml setup.py pcap.pyx $(wildcard *.pxi) pcap_ex.c pcap_ex.h pcap_stream.c pcap_stream.h dlt_names.h libpcap.pxd pcap.pyi
+SOURCES := pyproject.toml setup.py pcap.pyx pcap.pyi $(filter-out pcap.c,$(wildcard *.c)) $(wildcard *.h *.pxd *.pxi)
 APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils
 
 .PHONY: demo test matrix wheel bench docs setup system-packages clean
