@@ -1,5 +1,7 @@
-/* Opening a savefile's path, and errno, for Cython: open() with O_CLOEXEC,
- * fstat() and the errno lvalue are not all in Cython's own declarations. */
+/* Files by path: opening a savefile for the opener in sources.pxi (the open
+ * flags and the stat macros stay here, so that the Cython side names none),
+ * and errno, which the dumper clears before libpcap opens a file, to tell
+ * libpcap's own failures from the system's. */
 #ifndef FILES_H
 #define FILES_H
 

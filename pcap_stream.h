@@ -111,6 +111,8 @@ enum {
     RECORD_LIBPCAP = 2      /* libpcap must read the record at pos (see above) */
 };
 
+/* record_next() out of line: what its inline case does not take (a record
+ * not yet whole in the buffer, the end, one for libpcap). */
 int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr, const unsigned char **data);
 
 /* The pcap_pkthdr libpcap makes of a classic record header. */

@@ -1,6 +1,6 @@
 /* Waiting on a descriptor for a bounded time, and the clock that measures
- * deadlines: said in C because poll() with a timeout and CLOCK_MONOTONIC
- * have no Cython declarations to lean on. */
+ * the deadlines: the part of every wait that runs without the GIL.  The
+ * loop around it (signals, breakloop, close) is in Cython. */
 #ifndef WAIT_H
 #define WAIT_H
 
