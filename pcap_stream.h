@@ -49,6 +49,7 @@ struct savefile_stream {
     size_t record_header;   /* classic: RECORD_HEADER, or MODIFIED_RECORD_HEADER */
     int lengths_swapped;    /* classic before 2.4: 0 no, 1 yes, 2 when caplen > len */
     uint32_t max_caplen;    /* classic: libpcap's largest caplen for the link type */
+    char *file_buffer;      /* the stdio buffer of a pcapng stream_file() */
 };
 
 /* Set up a stream over fd (not owned).  Returns 0, or -1 out of memory. */
@@ -80,8 +81,13 @@ static inline int stream_may_grow(const struct savefile_stream *s)
     return s->is_pipe && !s->eof && !s->err;
 }
 
-/* A FILE that serves libpcap from the stream, unbuffered, so that libpcap
- * consumes exactly what it asks for.  Closing it leaves the stream alone. */
+/* A FILE that serves libpcap from the stream (on a pipe, never past
+ * limit): for a classic file unbuffered, so that libpcap consumes exactly
+ * what it asks for; for pcapng fully buffered, so that pos runs ahead of
+ * libpcap by what the FILE holds (on a pipe whole units only).  Made once
+ * format is known (after stream_open_ready); NULL out of memory.  Closing it
+ * leaves the stream alone; close it before stream_free(), which frees its
+ * buffer. */
 FILE *stream_file(struct savefile_stream *s);
 
 /* ---- classic records, read without libpcap ------------------------------ */
