@@ -57,14 +57,20 @@ struct classic_format {
     size_t record_header;   /* RECORD_HEADER, or MODIFIED_RECORD_HEADER */
 };
 
+static inline int is_classic_magic(uint32_t magic)
+{
+    return magic == PCAP_MAGIC_MICRO || magic == PCAP_MAGIC_NANO || magic == PCAP_MAGIC_MODIFIED;
+}
+
 /* Whether magic (the file's first four bytes, read in our byte order) is
- * that of a classic file libpcap reads; if so, fill *fmt. */
+ * that of a classic file libpcap reads, in either byte order; if so, fill
+ * *fmt. */
 static inline int classic_format_of(uint32_t magic, struct classic_format *fmt)
 {
-    int swapped = magic != PCAP_MAGIC_MICRO && magic != PCAP_MAGIC_NANO && magic != PCAP_MAGIC_MODIFIED;
+    int swapped = !is_classic_magic(magic);
     if (swapped)
         magic = swap32(magic);
-    if (magic != PCAP_MAGIC_MICRO && magic != PCAP_MAGIC_NANO && magic != PCAP_MAGIC_MODIFIED)
+    if (!is_classic_magic(magic))
         return 0;
     fmt->swapped = swapped;
     fmt->record_header = magic == PCAP_MAGIC_MODIFIED ? MODIFIED_RECORD_HEADER : RECORD_HEADER;
