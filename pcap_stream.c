@@ -243,6 +243,9 @@ void stream_opened(struct savefile_stream *s, pcap_t *p)
 
 /* ---- the FILE libpcap reads ------------------------------------------- */
 
+/* The FILE's read: what the stream holds, so that libpcap's fread() never
+ * waits; on a pipe only up to limit (whole units) until the pipe ends, a
+ * regular file read on demand. */
 static ssize_t serve(void *cookie, char *out, size_t n)
 {
     struct savefile_stream *s = cookie;
@@ -266,6 +269,8 @@ static ssize_t serve(void *cookie, char *out, size_t n)
     return (ssize_t)n;
 }
 
+/* The FILE's close, from pcap_close(): the stream and its descriptor are
+ * the module's, freed and closed by the source that owns them. */
 static int leave_open(void *cookie)
 {
     (void)cookie;
