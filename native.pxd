@@ -8,6 +8,7 @@ from libc.stdio cimport FILE
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
+    void PyObject_GC_UnTrack(object op)
 
 cdef extern from "wait.h" nogil:
     enum:
@@ -113,9 +114,6 @@ cdef extern from "packet_batch.h" nogil:
     void queue_free(packet_queue *q)
     int queue_dispatch(lp.pcap_t *p, packet_queue *q)
     int count_dispatch(lp.pcap_t *p, int cnt)
-
-cdef extern from "Python.h":
-    void PyObject_GC_UnTrack(object op)
 
 cdef extern from "dlt_names.h":
     struct dlt_name:
