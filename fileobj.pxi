@@ -14,6 +14,11 @@ _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz")
                (b"\x28\xb5\x2f\xfd", "zstd"))
 
 
+# How long the feeder waits before asking a nonblocking stream that had
+# nothing again.
+cdef double _FEEDER_PAUSE_S = 0.001
+
+
 cdef class _Feeder:
     """Copies a file object into a pipe, in a thread of its own."""
     cdef object f
@@ -38,13 +43,13 @@ cdef class _Feeder:
                 if readinto is not None:
                     n = readinto(view)
                     if n is None:          # a nonblocking raw stream with nothing yet
-                        _time_sleep(0.001)
+                        _time_sleep(_FEEDER_PAUSE_S)
                         continue
                     chunk = view[:n]
                 else:
                     chunk = f.read(1 << 16)
                     if chunk is None:
-                        _time_sleep(0.001)
+                        _time_sleep(_FEEDER_PAUSE_S)
                         continue
                     if not isinstance(chunk, (bytes, bytearray, memoryview)):
                         raise TypeError(f"a savefile must be a binary file object: read() gave "

@@ -2,25 +2,15 @@
 #include "pcap_stream.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STREAM_BUFFER (64 * 1024)
+#include "wait.h"
 
-/* libpcap's largest pcapng block before it has seen an unusual link type
- * (INITIAL_MAX_BLOCKSIZE in sf-pcapng.c), and its largest classic caplen for
- * most link types (MAXIMUM_SNAPLEN; max_snaplen_for_dlt in pcap-common.c). */
-#define PCAPNG_MAX_BLOCK (16u * 1024 * 1024)
-#define MAXIMUM_SNAPLEN 262144u
-
-#define BT_SHB 0x0A0D0D0Au
-#define BT_IDB 0x00000001u
-#define BT_PB 0x00000002u
-#define BT_SPB 0x00000003u
-#define BT_EPB 0x00000006u
-#define BYTE_ORDER_MAGIC 0x1A2B3C4Du
+#define STREAM_BUFFER (64 * 1024)   /* the stream's first buffer, and a regular file's reads */
+#define FILE_BUFFER (64 * 1024)     /* the stdio buffer of a pcapng FILE */
 
 int stream_init(struct savefile_stream *s, int fd)
 {
@@ -39,7 +29,9 @@ int stream_init(struct savefile_stream *s, int fd)
 void stream_free(struct savefile_stream *s)
 {
     free(s->buf);
+    free(s->file_buffer);
     s->buf = NULL;
+    s->file_buffer = NULL;
 }
 
 /* Room to read more of the `want` bytes wanted after pos: move the
@@ -70,20 +62,6 @@ static int make_room(struct savefile_stream *s, size_t want)
     return 0;
 }
 
-static int readable_now(int fd)
-{
-    struct pollfd pfd;
-    int rc;
-
-    pfd.fd = fd;
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    do
-        rc = poll(&pfd, 1, 0);
-    while (rc < 0 && errno == EINTR);
-    return rc > 0;
-}
-
 size_t stream_fill(struct savefile_stream *s, size_t want)
 {
     ssize_t got;
@@ -94,7 +72,7 @@ size_t stream_fill(struct savefile_stream *s, size_t want)
             break;
         }
         /* A readable pipe gives what it holds at once: read() cannot wait. */
-        if (s->is_pipe && !readable_now(s->fd))
+        if (s->is_pipe && wait_readable(s->fd, 0) <= 0)
             break;
         got = read(s->fd, s->buf + s->end, s->size - s->end);
         if (got < 0) {
@@ -112,6 +90,7 @@ size_t stream_fill(struct savefile_stream *s, size_t want)
     return s->end - s->pos;
 }
 
+/* A 32-bit field of a pcapng block, in our byte order. */
 static uint32_t get32(const struct savefile_stream *s, const unsigned char *p)
 {
     uint32_t v;
@@ -126,25 +105,26 @@ static uint32_t get32(const struct savefile_stream *s, const unsigned char *p)
 static size_t unit_size(const struct savefile_stream *s, const unsigned char *u, size_t avail)
 {
     if (s->format == FORMAT_PCAP) {
-        uint32_t caplen, wirelen;
+        struct classic_record rec;
+        uint32_t caplen;
         if (avail < s->record_header)
             return s->record_header;
-        caplen = get32(s, u + 8);
-        wirelen = get32(s, u + 12);
-        if (s->lengths_swapped == 1 || (s->lengths_swapped == 2 && caplen > wirelen))
-            caplen = wirelen;
+        classic_record_read(u, s->swapped, &rec);
+        caplen = rec.caplen;
+        if (s->lengths_swapped == 1 || (s->lengths_swapped == 2 && caplen > rec.len))
+            caplen = rec.len;
         if (caplen > s->max_caplen)
             return s->record_header;
         return s->record_header + caplen;
     } else {
         uint32_t total;
-        if (avail < 8)
-            return 8;
+        if (avail < PCAPNG_BLOCK_HEADER)
+            return PCAPNG_BLOCK_HEADER;
         total = get32(s, u + 4);
         /* (A length that is not a multiple of 4 is refused at the header
          * from libpcap 1.9 on, read whole by 1.8: wait for all of it.) */
-        if (total < 12 || total > PCAPNG_MAX_BLOCK)
-            return 8;
+        if (total < PCAPNG_MIN_BLOCK || total > PCAPNG_MAX_BLOCK)
+            return PCAPNG_BLOCK_HEADER;
         return total;
     }
 }
@@ -171,9 +151,10 @@ size_t stream_frame(struct savefile_stream *s)
 
 int stream_open_ready(struct savefile_stream *s)
 {
-    size_t avail = stream_fill(s, 24);
+    size_t avail = stream_fill(s, PCAP_FILE_HEADER);
     size_t at, size;
     uint32_t magic, type;
+    struct classic_format classic;
 
     if (avail < 4 && stream_may_grow(s))
         return 0;
@@ -181,27 +162,23 @@ int stream_open_ready(struct savefile_stream *s)
         s->limit = s->end;   /* all there is: libpcap says what it makes of it */
         return 1;
     }
-    memcpy(s->head, s->buf + s->pos, avail < sizeof(s->head) ? avail : sizeof(s->head));
     memcpy(&magic, s->buf + s->pos, 4);
-    switch (magic) {
-    case 0xa1b2c3d4: case 0xa1b23c4d: case 0xa1b2cd34:
-    case 0xd4c3b2a1: case 0x4d3cb2a1: case 0x34cdb2a1:
+    if (classic_format_of(magic, &classic)) {
         s->format = FORMAT_PCAP;
-        s->swapped = (magic & 0xff) == 0xa1;
-        s->record_header = (magic == 0xa1b2cd34 || magic == 0x34cdb2a1) ? 24 : 16;
+        s->swapped = classic.swapped;
+        s->record_header = classic.record_header;
         s->max_caplen = MAXIMUM_SNAPLEN;
-        if (avail < 24 && stream_may_grow(s))
+        if (avail < PCAP_FILE_HEADER && stream_may_grow(s))
             return 0;
-        s->limit = s->pos + (avail < 24 ? avail : 24);
+        s->limit = s->pos + (avail < PCAP_FILE_HEADER ? avail : PCAP_FILE_HEADER);
         return 1;
-    case BT_SHB:
-        break;
-    default:
+    }
+    if (magic != BT_SHB) {
         s->limit = s->pos + 4;   /* libpcap knows no other format */
         return 1;
     }
     s->format = FORMAT_PCAPNG;
-    if (avail < 12) {
+    if (avail < PCAPNG_MIN_BLOCK) {
         if (stream_may_grow(s))
             return 0;
         s->limit = s->end;
@@ -209,7 +186,7 @@ int stream_open_ready(struct savefile_stream *s)
     }
     memcpy(&magic, s->buf + s->pos + 8, 4);
     if (magic != BYTE_ORDER_MAGIC && swap32(magic) != BYTE_ORDER_MAGIC) {
-        s->limit = s->pos + 12;
+        s->limit = s->pos + PCAPNG_MIN_BLOCK;
         return 1;
     }
     s->swapped = magic != BYTE_ORDER_MAGIC;
@@ -218,22 +195,22 @@ int stream_open_ready(struct savefile_stream *s)
      * may move the bytes. */
     at = 0;
     for (;;) {
-        avail = stream_fill(s, at + 8) - at;
-        if (at + 8 > s->end - s->pos)
+        avail = stream_fill(s, at + PCAPNG_BLOCK_HEADER) - at;
+        if (at + PCAPNG_BLOCK_HEADER > s->end - s->pos)
             break;
         size = unit_size(s, s->buf + s->pos + at, avail);
-        if (at == 0 && get32(s, s->buf + s->pos + 4) < 28) {
-            s->limit = s->pos + 12;   /* a section header too short: refused at once */
+        if (at == 0 && get32(s, s->buf + s->pos + 4) < PCAPNG_MIN_SHB) {
+            s->limit = s->pos + PCAPNG_MIN_BLOCK;   /* a section header too short: refused at once */
             return 1;
         }
-        if (at == 0 && size == 8) {
+        if (at == 0 && size == PCAPNG_BLOCK_HEADER) {
             /* A huge section header: libpcap 1.10.5 and later refuse it at
              * once, earlier ones read on to the end of the file. */
             stream_fill(s, s->end - s->pos + 1);
             break;
         }
-        if (size == 8) {   /* a length libpcap refuses: it reads no further */
-            s->limit = s->pos + at + 8;
+        if (size == PCAPNG_BLOCK_HEADER) {   /* a length libpcap refuses: it reads no further */
+            s->limit = s->pos + at + PCAPNG_BLOCK_HEADER;
             return 1;
         }
         if (stream_fill(s, at + size) < at + size)
@@ -261,22 +238,14 @@ void stream_opened(struct savefile_stream *s, pcap_t *p)
         s->lengths_swapped = minor < 3 ? 1 : minor == 3 ? 2 : 0;
     else
         s->lengths_swapped = major == 543;
-    switch (pcap_datalink(p)) {
-#ifdef DLT_DBUS
-    case DLT_DBUS: s->max_caplen = 128u * 1024 * 1024; break;
-#endif
-#ifdef DLT_EBHSCR
-    case DLT_EBHSCR: s->max_caplen = 8u * 1024 * 1024; break;
-#endif
-#ifdef DLT_USBPCAP
-    case DLT_USBPCAP: s->max_caplen = 1024u * 1024; break;
-#endif
-    default: s->max_caplen = MAXIMUM_SNAPLEN; break;
-    }
+    s->max_caplen = max_caplen_for_dlt(pcap_datalink(p));
 }
 
 /* ---- the FILE libpcap reads ------------------------------------------- */
 
+/* The FILE's read: what the stream holds, so that libpcap's fread() never
+ * waits; on a pipe only up to limit (whole units) until the pipe ends, a
+ * regular file read on demand. */
 static ssize_t serve(void *cookie, char *out, size_t n)
 {
     struct savefile_stream *s = cookie;
@@ -300,6 +269,8 @@ static ssize_t serve(void *cookie, char *out, size_t n)
     return (ssize_t)n;
 }
 
+/* The FILE's close, from pcap_close(): the stream and its descriptor are
+ * the module's, freed and closed by the source that owns them. */
 static int leave_open(void *cookie)
 {
     (void)cookie;
@@ -315,8 +286,26 @@ FILE *stream_file(struct savefile_stream *s, int buffered)
 #else
     fp = funopen(s, (int (*)(void *, char *, int))serve, NULL, NULL, leave_open);
 #endif
-    if (fp != NULL)
-        setvbuf(fp, NULL, buffered ? _IOFBF : _IONBF, STREAM_BUFFER);
+    if (fp == NULL)
+        return NULL;
+    /* Unbuffered where our readers read records from the stream itself and
+     * hand libpcap only the odd one: both must see the same position, with
+     * nothing read ahead into a FILE buffer.  Buffered where libpcap reads
+     * the whole file (pcapng our reader cannot follow), which it freads in
+     * several small pieces a block: unbuffered, every piece is a call
+     * through the cookie (pcapng was read 28 times slower than libpcap
+     * reads a plain file).  Our own buffer, because glibc sizes the one it
+     * allocates by BUFSIZ.  (setvbuf must come before any I/O on the FILE.) */
+    if (buffered) {
+        s->file_buffer = malloc(FILE_BUFFER);
+        if (s->file_buffer == NULL) {
+            fclose(fp);
+            return NULL;
+        }
+        setvbuf(fp, s->file_buffer, _IOFBF, FILE_BUFFER);
+    } else {
+        setvbuf(fp, NULL, _IONBF, 0);
+    }
     return fp;
 }
 
@@ -352,27 +341,29 @@ int link_type_rewritten(int dlt, int swapped)
 
 int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_t *p)
 {
-    uint32_t magic;
-
     memset(r, 0, sizeof(*r));
     if (s->format != FORMAT_PCAP || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4)
         return 0;
-    memcpy(&magic, s->head, 4);
-    if (magic == 0xa1b2cd34 || magic == 0x34cdb2a1)
+    if (s->record_header != RECORD_HEADER)
         return 0;   /* the modified format: longer record headers */
     if (link_type_rewritten(pcap_datalink(p), s->swapped))
         return 0;
     r->s = s;
     r->swapped = s->swapped;
-    r->snapshot = (uint32_t)pcap_snapshot(p);
     r->max_caplen = MAXIMUM_SNAPLEN;
+    /* Some libpcaps keep a file's absurd snaplen as it is; a record longer
+     * than max_caplen is libpcap's to refuse, whatever it says, and never
+     * one to read ahead for. */
+    r->snapshot = (uint32_t)pcap_snapshot(p);
+    if (r->snapshot > r->max_caplen)
+        r->snapshot = r->max_caplen;
     return 1;
 }
 
 int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr, const unsigned char **data)
 {
     struct savefile_stream *s = r->s;
-    uint32_t f[4];
+    struct classic_record rec;
     size_t need;
 
     if (stream_fill(s, RECORD_HEADER) < RECORD_HEADER) {
@@ -382,101 +373,13 @@ int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr, const un
          * libpcap reports in its own words. */
         return s->pos == s->end && !s->err ? RECORD_END : RECORD_LIBPCAP;
     }
-    record_fields(r, s->buf + s->pos, f);
-    if (f[2] > r->max_caplen)
+    classic_record_read(s->buf + s->pos, r->swapped, &rec);
+    if (rec.caplen > r->max_caplen)
         return RECORD_LIBPCAP;       /* libpcap refuses it once it has read the header */
-    need = RECORD_HEADER + (size_t)f[2];
+    need = RECORD_HEADER + (size_t)rec.caplen;
     if (stream_fill(s, need) < need)
         return stream_may_grow(s) ? RECORD_WAIT : RECORD_LIBPCAP;
-    if (f[2] > r->snapshot)
+    if (rec.caplen > r->snapshot)
         return RECORD_LIBPCAP;       /* libpcap cuts it to the snapshot length */
-    r->hdr.ts.tv_sec = (time_t)f[0];
-    r->hdr.ts.tv_usec = (suseconds_t)f[1];
-    r->hdr.caplen = f[2];
-    r->hdr.len = f[3];
-    *hdr = &r->hdr;
-    *data = s->buf + s->pos + RECORD_HEADER;
-    s->pos += need;
-    return RECORD_PACKET;
-}
-
-/* ---- byte ranges of a classic savefile ------------------------------------ */
-
-int savefile_boundaries(int fd, const uint64_t *targets, size_t n, uint64_t *out, uint64_t *walked)
-{
-    unsigned char head[24], *buf;
-    uint64_t pos, size, base;
-    size_t have = 0, at = 0, next = 0, hdrlen;
-    uint32_t magic, caplen;
-    int swapped;
-    ssize_t got;
-    struct stat st;
-    const size_t chunk = 1 << 20;
-
-    if (fstat(fd, &st) < 0)
-        return -1;
-    size = (uint64_t)st.st_size;
-    if (pread(fd, head, 24, 0) != 24) {
-        errno = EINVAL;
-        return -2;
-    }
-    memcpy(&magic, head, 4);
-    swapped = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u || magic == 0x34cdb2a1u;
-    if (swapped)
-        magic = swap32(magic);
-    if (magic == 0xa1b2c3d4u || magic == 0xa1b23c4du)
-        hdrlen = 16;
-    else if (magic == 0xa1b2cd34u)
-        hdrlen = 24;
-    else {
-        errno = EINVAL;
-        return -2;
-    }
-    buf = malloc(chunk);
-    if (buf == NULL)
-        return -1;
-    /* Walk the chain of records from the first: each record header's caplen
-     * says where the next starts.  A range boundary is the first record start
-     * at or after its target; a record whose header or body the file cuts
-     * short ends the walk, and what is left belongs to the last range. */
-    pos = 24;
-    base = 24;
-    while (next < n) {
-        if (at + hdrlen > have) {
-            /* refill from pos, keeping nothing: pos is a record start */
-            base = pos;
-            got = pread(fd, buf, chunk, (off_t)base);
-            if (got < 0) {
-                if (errno == EINTR)
-                    continue;
-                free(buf);
-                return -1;
-            }
-            have = (size_t)got;
-            at = 0;
-            if (have < hdrlen)
-                break;              /* the end, or a header cut short */
-        }
-        while (next < n && targets[next] <= pos)
-            out[next++] = pos;
-        if (next == n)
-            break;
-        memcpy(&caplen, buf + at + 8, 4);
-        if (swapped)
-            caplen = swap32(caplen);
-        if ((uint64_t)hdrlen + caplen > size - pos)
-            break;                  /* the body is cut short */
-        pos += hdrlen + caplen;
-        if (pos - base <= have)
-            at = (size_t)(pos - base);
-        else
-            have = 0, at = 0;       /* past the buffer: read from pos */
-        if (have == 0 && pos >= size)
-            break;
-    }
-    while (next < n)
-        out[next++] = size;         /* nothing starts there: empty ranges at the end */
-    *walked = pos;
-    free(buf);
-    return 0;
+    return record_take(r, &rec, hdr, data);
 }

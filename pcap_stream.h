@@ -26,8 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/types.h>
+
+#include "savefile_format.h"
 
 enum { FORMAT_UNKNOWN = 0, FORMAT_PCAP = 1, FORMAT_PCAPNG = 2 };
 
@@ -45,10 +46,10 @@ struct savefile_stream {
     /* Framing of the units that libpcap reads (see stream_frame). */
     int format;
     int swapped;            /* the file's byte order is not ours */
-    size_t record_header;   /* classic: 16, or 24 for the modified format */
+    size_t record_header;   /* classic: RECORD_HEADER, or MODIFIED_RECORD_HEADER */
     int lengths_swapped;    /* classic before 2.4: 0 no, 1 yes, 2 when caplen > len */
     uint32_t max_caplen;    /* classic: libpcap's largest caplen for the link type */
-    unsigned char head[16]; /* magic and what follows, kept for the format checks */
+    char *file_buffer;      /* the stdio buffer of a pcapng stream_file() */
 };
 
 /* Set up a stream over fd (not owned).  Returns 0, or -1 out of memory. */
@@ -80,11 +81,13 @@ static inline int stream_may_grow(const struct savefile_stream *s)
     return s->is_pipe && !s->eof && !s->err;
 }
 
-/* A FILE that serves libpcap from the stream.  Unbuffered, libpcap
- * consumes exactly what it asks for, so that our readers can go on from
- * where it stopped; buffered, for a file libpcap reads alone, it reads
- * through stdio at stdio's speed (an unbuffered FILE costs a call through
- * the cookie for every few bytes).  Closing it leaves the stream alone. */
+/* A FILE that serves libpcap from the stream (on a pipe, never past
+ * limit).  Unbuffered, libpcap consumes exactly what it asks for, so that
+ * our readers go on from where it stopped; buffered, for a file libpcap
+ * reads alone, pos runs ahead of libpcap by what the FILE holds (on a pipe
+ * whole units only).  Made once format is known (after stream_open_ready);
+ * NULL out of memory.  Closing it leaves the stream alone; close it before
+ * stream_free(), which frees its buffer. */
 FILE *stream_file(struct savefile_stream *s, int buffered);
 
 /* Whether libpcap changes the records of link type dlt after reading them
@@ -112,8 +115,6 @@ struct record_reader {
  * libpcap would; if so, set r up to go on from where libpcap stopped. */
 int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_t *p);
 
-#define RECORD_HEADER 16
-
 enum {
     RECORD_PACKET = 1,      /* *hdr and *data set, valid until the next call */
     RECORD_WAIT = 0,        /* a pipe has not delivered the whole record yet */
@@ -121,21 +122,32 @@ enum {
     RECORD_LIBPCAP = 2      /* libpcap must read the record at pos (see above) */
 };
 
+/* record_next() out of line: what its inline case does not take (a record
+ * not yet whole in the buffer, the end, one for libpcap). */
 int record_next_slow(struct record_reader *r, struct pcap_pkthdr **hdr, const unsigned char **data);
 
-static inline uint32_t swap32(uint32_t v)
+/* The pcap_pkthdr libpcap makes of a classic record header. */
+static inline void record_pkthdr(const struct classic_record *rec, struct pcap_pkthdr *h)
 {
-    return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >> 8) & 0xff00) | (v >> 24);
+    /* Both time stamp fields are unsigned 32-bit, as the format says. */
+    h->ts.tv_sec = (time_t)rec->sec;
+    h->ts.tv_usec = (suseconds_t)rec->frac;
+    h->caplen = rec->caplen;
+    h->len = rec->len;
 }
 
-/* The four fields of the record header at p, in our byte order. */
-static inline void record_fields(const struct record_reader *r, const unsigned char *p, uint32_t f[4])
+/* Hand out the record at pos, whose header is rec and whose caplen bytes
+ * are in the buffer, and consume it. */
+static inline int record_take(struct record_reader *r, const struct classic_record *rec,
+                              struct pcap_pkthdr **hdr, const unsigned char **data)
 {
-    memcpy(f, p, RECORD_HEADER);
-    if (r->swapped) {
-        f[0] = swap32(f[0]); f[1] = swap32(f[1]);
-        f[2] = swap32(f[2]); f[3] = swap32(f[3]);
-    }
+    struct savefile_stream *s = r->s;
+
+    record_pkthdr(rec, &r->hdr);
+    *hdr = &r->hdr;
+    *data = s->buf + s->pos + RECORD_HEADER;
+    s->pos += RECORD_HEADER + (size_t)rec->caplen;
+    return RECORD_PACKET;
 }
 
 /* The next record: RECORD_PACKET, _WAIT, _END or _LIBPCAP.  The common case
@@ -145,56 +157,14 @@ static inline int record_next(struct record_reader *r, struct pcap_pkthdr **hdr,
 {
     struct savefile_stream *s = r->s;
     size_t avail = s->end - s->pos;
-    uint32_t f[4];
+    struct classic_record rec;
 
     if (avail >= RECORD_HEADER) {
-        record_fields(r, s->buf + s->pos, f);
-        if (f[2] <= r->snapshot && avail - RECORD_HEADER >= (size_t)f[2]) {
-            /* Both time stamp fields are unsigned 32-bit, as the format says. */
-            r->hdr.ts.tv_sec = (time_t)f[0];
-            r->hdr.ts.tv_usec = (suseconds_t)f[1];
-            r->hdr.caplen = f[2];
-            r->hdr.len = f[3];
-            *hdr = &r->hdr;
-            *data = s->buf + s->pos + RECORD_HEADER;
-            s->pos += RECORD_HEADER + (size_t)f[2];
-            return RECORD_PACKET;
-        }
+        classic_record_read(s->buf + s->pos, r->swapped, &rec);
+        if (rec.caplen <= r->snapshot && avail - RECORD_HEADER >= (size_t)rec.caplen)
+            return record_take(r, &rec, hdr, data);
     }
     return record_next_slow(r, hdr, data);
 }
-
-/* Counting without a filter: pass over up to `limit` records that
- * record_next would take in its inline case, without making their headers;
- * returns how many.  Stops early where record_next has more to do. */
-static inline size_t record_count(struct record_reader *r, size_t limit)
-{
-    struct savefile_stream *s = r->s;
-    const unsigned char *buf = s->buf;
-    size_t pos = s->pos, end = s->end, n = 0;
-    uint32_t caplen;
-
-    while (n < limit && end - pos >= RECORD_HEADER) {
-        memcpy(&caplen, buf + pos + 8, 4);
-        if (r->swapped)
-            caplen = swap32(caplen);
-        if (caplen > r->snapshot || end - pos - RECORD_HEADER < (size_t)caplen)
-            break;
-        pos += RECORD_HEADER + (size_t)caplen;
-        n++;
-    }
-    s->pos = pos;
-    return n;
-}
-
-/* ---- byte ranges of a classic savefile ------------------------------------ */
-
-/* For each of the n ascending byte offsets in targets, the offset of the
- * first record that starts at or after it (the file's size when none does),
- * walking the records' headers from the first: exact, whatever the packets
- * hold.  *walked is where the walk ended (the end of the last whole record).
- * Returns 0; -2 with errno EINVAL when fd is not a classic pcap file; -1
- * with errno set on a read error or out of memory. */
-int savefile_boundaries(int fd, const uint64_t *targets, size_t n, uint64_t *out, uint64_t *walked);
 
 #endif

@@ -1,10 +1,5 @@
 #include "pcapng_records.h"
 
-#define BT_SHB 0x0A0D0D0Au
-#define BT_IDB 0x00000001u
-#define BT_PB 0x00000002u
-#define BT_SPB 0x00000003u
-#define PCAPNG_MAX_BLOCK (16u * 1024 * 1024)   /* libpcap's INITIAL_MAX_BLOCKSIZE */
 #define OPT_ENDOFOPT 0
 #define OPT_IF_TSRESOL 9
 #define OPT_IF_TSOFFSET 14
@@ -64,9 +59,9 @@ int pcapng_reader_scan(struct pcapng_reader *r, struct savefile_stream *s)
     r->swapped = s->swapped;
     if (s->format != FORMAT_PCAPNG)
         return 0;
-    while (s->pos + at + 12 <= s->limit) {
+    while (s->pos + at + PCAPNG_MIN_BLOCK <= s->limit) {
         total = pcapng_get32(r, s->buf + s->pos + at + 4);
-        if (total < 12 || total % 4 || s->pos + at + total > s->limit)
+        if (total < PCAPNG_MIN_BLOCK || total % 4 || s->pos + at + total > s->limit)
             break;
         if (pcapng_get32(r, s->buf + s->pos + at) == BT_IDB)
             note_interface(r, s->buf + s->pos + at, total);
@@ -95,12 +90,12 @@ static size_t libpcap_span(struct pcapng_reader *r)
             return stream_may_grow(s) ? 0 : s->end - s->pos;
         type = pcapng_get32(r, s->buf + s->pos + at);
         total = pcapng_get32(r, s->buf + s->pos + at + 4);
-        if (total < 12 || total % 4 || total > PCAPNG_MAX_BLOCK)
+        if (total < PCAPNG_MIN_BLOCK || total % 4 || total > PCAPNG_MAX_BLOCK)
             return at + 8;                 /* libpcap refuses it at its header */
         if (stream_fill(s, at + total) < at + total)
             return stream_may_grow(s) ? 0 : s->end - s->pos;
         at += total;
-        if (type == PCAPNG_EPB || type == BT_SPB || type == BT_PB)
+        if (type == BT_EPB || type == BT_SPB || type == BT_PB)
             return at;
     }
 }
@@ -125,10 +120,10 @@ int pcapng_next_slow(struct pcapng_reader *r, struct pcap_pkthdr **hdr, const un
         return RECORD_PACKET;
     }
     /* libpcap reads these blocks: note the interfaces among them first. */
-    for (at = 0; at + 12 <= span; at += total) {
+    for (at = 0; at + PCAPNG_MIN_BLOCK <= span; at += total) {
         type = pcapng_get32(r, s->buf + s->pos + at);
         total = pcapng_get32(r, s->buf + s->pos + at + 4);
-        if (total < 12 || total % 4 || at + total > span)
+        if (total < PCAPNG_MIN_BLOCK || total % 4 || at + total > span)
             break;
         if (type == BT_SHB)
             r->libpcap_only = 1;       /* a new section: libpcap reads it all */

@@ -14,8 +14,9 @@
 #ifndef PCAPNG_RECORDS_H
 #define PCAPNG_RECORDS_H
 
-#include "pcap_batch.h"
+#include "packet_batch.h"
 #include "pcap_stream.h"
+#include "savefile_format.h"
 
 /* Interfaces whose packets are read here; the packets of later ones go to libpcap. */
 #define PCAPNG_INTERFACES 64
@@ -54,7 +55,6 @@ static inline uint32_t pcapng_get32(const struct pcapng_reader *r, const unsigne
     return r->swapped ? swap32(v) : v;
 }
 
-#define PCAPNG_EPB 6u
 #define PCAPNG_EPB_MIN 32u      /* block header, the five fields, the trailer */
 
 /* The Enhanced Packet Block at p (avail bytes there) as libpcap reads it,
@@ -66,7 +66,7 @@ static inline uint32_t pcapng_plain_epb(struct pcapng_reader *r, const unsigned 
     uint64_t t;
     const struct pcapng_interface *ifc;
 
-    if (avail < PCAPNG_EPB_MIN || pcapng_get32(r, p) != PCAPNG_EPB)
+    if (avail < PCAPNG_EPB_MIN || pcapng_get32(r, p) != BT_EPB)
         return 0;
     total = pcapng_get32(r, p + 4);
     id = pcapng_get32(r, p + 8);

@@ -119,10 +119,12 @@ class build_ext_checked(build_ext):
             self.copy_file("pcap.pyi", os.path.join(target, "__init__.pyi"))
 
 
+# Every C file beside pcap.pyx is the module's, but pcap.c, which Cython
+# writes; any header or declaration file changed rebuilds it.
 ext = Extension(
     "pcap",
-    sources=["pcap.pyx", "pcap_ex.c", "pcap_stream.c", "pcapng_records.c"],
-    depends=["pcap_ex.h", "pcap_stream.h", "pcap_batch.h", "pcapng_records.h", "dlt_names.h", "libpcap.pxd", *glob.glob("*.pxi")],
+    sources=["pcap.pyx", *sorted(set(glob.glob("*.c")) - {"pcap.c"})],
+    depends=sorted(glob.glob("*.h") + glob.glob("*.pxd") + glob.glob("*.pxi")),
 )
 
 setup(

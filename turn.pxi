@@ -31,21 +31,38 @@ cdef enum:
     _TURN_PAUSE_MS = 1
 
 
+cdef enum:
+    # How often a long read that never waits (a savefile, a busy link) lets
+    # go of the GIL for the other threads: less often than Python's switch
+    # interval (5 ms), because a thread that wants the GIL asks for it only
+    # once it has waited that long without the GIL changing hands.  Let go
+    # of more often, the GIL changes hands back to the reader each time, the
+    # request never comes, and the other thread waits for the whole read.
+    _GIL_TURN_MS = 10
+
+cdef double _gil_let_go = 0     # monotonic ms when a read last let go of the GIL
+
+
 cdef bint _sleep_on(int fd, int ms, str what) except -1:
     """Wait up to ``ms`` milliseconds (0: not at all) for ``fd`` (-1: none)
     to be readable, with the GIL released; then run Python's signal
     handlers, so that Ctrl-C raises KeyboardInterrupt here.  Returns
-    whether ``fd`` is readable.  Also with ``ms`` 0 the GIL is let go for a
-    moment: a long read of a savefile lets other threads run."""
+    whether ``fd`` is readable.  With ``ms`` 0 the GIL is let go of every
+    _GIL_TURN_MS, so that a long read lets other threads run."""
+    global _gil_let_go
     cdef int r = 0
+    cdef double now
     if ms > 0:
         with nogil:
             r = wait_readable(fd, ms)
         if r < 0:
             raise _os_error(errno, f"waiting for {what}", None)
     else:
-        with nogil:
-            pass
+        now = monotonic_ms()
+        if now - _gil_let_go >= _GIL_TURN_MS:
+            with nogil:
+                pass
+            _gil_let_go = now
     PyErr_CheckSignals()
     return r > 0
 

@@ -963,8 +963,8 @@ def source_state(so_path):
         r = subprocess.run(["git", "-C", REPO] + list(a), capture_output=True, text=True)
         return r.stdout.strip() if r.returncode == 0 else ""
     commit = git("rev-parse", "--short", "HEAD") or "?"
-    dirty = git("status", "--porcelain", "--", "pcap.pyx", "pcap_ex.c", "pcap_ex.h", "libpcap.pxd",
-                "dlt.pxi", "setup.py", "pyproject.toml")
+    dirty = git("status", "--porcelain", "--", "pcap.pyx", ":(glob)*.[ch]", ":(glob)*.pxd", ":(glob)*.pxi",
+                "setup.py", "pyproject.toml")
     try:
         built = datetime.datetime.fromtimestamp(os.path.getmtime(so_path)).strftime("%Y-%m-%d %H:%M:%S")
     except OSError:

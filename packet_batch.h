@@ -2,22 +2,22 @@
  *
  *   batch_fill    readinto() and next_batch(): fixed records in one buffer,
  *                 the packets' bytes one after the other in another, both
- *                 the caller's.  Filled by record_fill() from our record
- *                 reader and by pcap_dispatch() through batch_handler, both
- *                 without the GIL.
+ *                 the caller's; with no buffers, a count.  Filled by
+ *                 record_fill() and pcapng_fill() from our readers and by
+ *                 batch_dispatch(), all without the GIL.
  *   packet_queue  what one pcap_dispatch() on a live handle took from the
  *                 kernel, copied out of the ring, then handed out a packet
  *                 at a time (iteration, callbacks, lists).
  *
  * Nothing here calls Python, and nothing here touches a pcap_t except the
- * pcap_dispatch() the caller makes. */
-#ifndef PCAP_BATCH_H
-#define PCAP_BATCH_H
+ * pcap_dispatch() the caller makes.  What runs once a packet stays inline
+ * here; the rest is in packet_batch.c. */
+#ifndef PACKET_BATCH_H
+#define PACKET_BATCH_H
 
 #include <pcap.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "pcap_stream.h"
@@ -98,12 +98,6 @@ static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, 
     f->count++;
 }
 
-/* pcap_dispatch() callback; user is the batch_fill. */
-static inline void batch_handler(unsigned char *user, const struct pcap_pkthdr *h, const unsigned char *bytes)
-{
-    batch_put((struct batch_fill *)user, h, bytes);
-}
-
 /* Fill f from the records that record_next() takes inline (whole, within
  * the snapshot length), keeping those that match prog (NULL: all), until f is
  * full or `limit` records were looked at.  Reads more of the file as it goes
@@ -111,61 +105,16 @@ static inline void batch_handler(unsigned char *user, const struct pcap_pkthdr *
  * the next one needs record_next() (a pipe must be waited for, a record for
  * libpcap, the end).  Calls nothing that needs the GIL, and nothing of
  * libpcap's but the filter. */
-static inline size_t record_fill(struct record_reader *r, struct batch_fill *f,
-                                 const struct bpf_program *prog, size_t limit)
-{
-    struct savefile_stream *s = r->s;
-    size_t looked = 0, need;
-    uint32_t fields[4];
-    struct pcap_pkthdr h;
-    const unsigned char *bytes;
-
-    while (looked < limit && batch_has_room(f)) {
-        if (s->end - s->pos < RECORD_HEADER && stream_fill(s, RECORD_HEADER) < RECORD_HEADER)
-            break;
-        record_fields(r, s->buf + s->pos, fields);
-        if (fields[2] > r->snapshot)
-            break;
-        need = RECORD_HEADER + (size_t)fields[2];
-        if (s->end - s->pos < need && stream_fill(s, need) < need)
-            break;
-        h.ts.tv_sec = (time_t)fields[0];
-        h.ts.tv_usec = (suseconds_t)fields[1];
-        h.caplen = fields[2];
-        h.len = fields[3];
-        bytes = s->buf + s->pos + RECORD_HEADER;
-        s->pos += need;
-        looked++;
-        if (prog == NULL || pcap_offline_filter(prog, &h, bytes))
-            batch_put(f, &h, bytes);
-    }
-    return looked;
-}
+size_t record_fill(struct record_reader *r, struct batch_fill *f, const struct bpf_program *prog, size_t limit);
 
 /* pcap_dispatch() into a batch, at most cnt (>= 1) packets. */
-static inline int batch_dispatch(pcap_t *p, int cnt, struct batch_fill *f)
-{
-    return pcap_dispatch(p, cnt, batch_handler, (unsigned char *)f);
-}
+int batch_dispatch(pcap_t *p, int cnt, struct batch_fill *f);
 
 /* The records of a batch as columns (Arrow's layout): time stamps, caplens,
  * wire lengths, and the n + 1 int32 offsets of the packets in data (the
  * caller keeps data under 2 GiB). */
-static inline void batch_columns(const unsigned char *records, size_t n, int64_t *stamps, uint32_t *caplens,
-                                 uint32_t *wirelens, int32_t *offsets)
-{
-    struct batch_record rec;
-    size_t i;
-    offsets[0] = 0;
-    for (i = 0; i < n; i++) {
-        memcpy(&rec, records + i * sizeof rec, sizeof rec);
-        stamps[i] = rec.timestamp_ns;
-        caplens[i] = rec.caplen;
-        wirelens[i] = rec.wirelen;
-        offsets[i] = (int32_t)rec.offset;
-        offsets[i + 1] = (int32_t)(rec.offset + rec.caplen);
-    }
-}
+void batch_columns(const unsigned char *records, size_t n, int64_t *stamps, uint32_t *caplens,
+                   uint32_t *wirelens, int32_t *offsets);
 
 /* ---- the live queue ------------------------------------------------------ */
 
@@ -191,59 +140,13 @@ struct packet_queue {
 /* Set up a queue for packets of at most snaplen bytes.  Returns 0, or -1
  * out of memory.  (The data is allocated, not touched: pages are only
  * used as packets fill them.) */
-static inline int queue_init(struct packet_queue *q, size_t snaplen)
-{
-    size_t per = snaplen ? snaplen : 1;
-    q->batch = QUEUE_BYTES / per;
-    if (q->batch > QUEUE_PACKETS)
-        q->batch = QUEUE_PACKETS;
-    if (q->batch == 0)
-        q->batch = 1;
-    q->size = q->batch * per;
-    q->packets = (struct queued_packet *)malloc(q->batch * sizeof *q->packets);
-    q->data = (unsigned char *)malloc(q->size);
-    q->used = q->count = q->next = 0;
-    q->too_large = 0;
-    if (q->packets == NULL || q->data == NULL) {
-        free(q->packets);
-        free(q->data);
-        q->packets = NULL;
-        q->data = NULL;
-        return -1;
-    }
-    return 0;
-}
+int queue_init(struct packet_queue *q, size_t snaplen);
 
-static inline void queue_free(struct packet_queue *q)
-{
-    free(q->packets);
-    free(q->data);
-    q->packets = NULL;
-    q->data = NULL;
-    q->count = q->next = 0;
-}
-
-/* pcap_dispatch() callback; user is the (empty, reset) queue. */
-static inline void queue_handler(unsigned char *user, const struct pcap_pkthdr *h, const unsigned char *bytes)
-{
-    struct packet_queue *q = (struct packet_queue *)user;
-    if (q->count >= q->batch || h->caplen > q->size - q->used) {
-        q->too_large = 1;
-        return;
-    }
-    q->packets[q->count].hdr = *h;
-    q->packets[q->count].offset = q->used;
-    memcpy(q->data + q->used, bytes, h->caplen);
-    q->used += h->caplen;
-    q->count++;
-}
+/* Free what queue_init() allocated. */
+void queue_free(struct packet_queue *q);
 
 /* Empty the queue and refill it with what the kernel holds now, at most
  * one batch: pcap_dispatch()'s count, or its error. */
-static inline int queue_dispatch(pcap_t *p, struct packet_queue *q)
-{
-    q->used = q->count = q->next = 0;
-    return pcap_dispatch(p, (int)q->batch, queue_handler, (unsigned char *)q);
-}
+int queue_dispatch(pcap_t *p, struct packet_queue *q);
 
 #endif

@@ -1,15 +1,12 @@
-/* The small part of the binding that is easier to say in C than in Cython:
- * waiting on a descriptor with a bound, a monotonic clock, and printing the
- * addresses of pcap_findalldevs() whatever their family.  Reading savefiles
- * is in pcap_stream.h. */
-#ifndef PCAP_EX_H
-#define PCAP_EX_H
+/* Network interfaces, as far as libpcap leaves them to us: whether a name
+ * is one, its addresses as text, the size of its capture ring in immediate
+ * mode, and Linux packet fanout; with the fallbacks for what older headers
+ * leave out. */
+#ifndef NETDEV_H
+#define NETDEV_H
 
 #include <pcap.h>
 #include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-#include <stdio.h>
 #include <sys/socket.h>   /* struct sockaddr: libpcap 1.8's pcap.h leaves it out */
 
 /* libpcap 1.8 has no wireless flag (1.9 added it): there, no interface is
@@ -18,44 +15,20 @@
 #define PCAP_IF_WIRELESS 0
 #endif
 
-/* Longest single wait with the GIL released.  Between two waits the caller
- * takes the GIL back to run Python's signal handlers and to notice
- * breakloop() or close() from other threads, so this bounds how late those
- * are seen. */
-#define WAIT_SLICE_MS 50
-
 /* Buffer timeout given to libpcap when timeout_ms is 0: how long a packet
  * may wait in a kernel ring block before the block is handed over. */
 #define BUFFER_TIMEOUT_MS 100
 
 /* immediate=True with buffer_size 0: a kernel ring of IMMEDIATE_FRAMES
  * packets, within IMMEDIATE_BUDGET bytes of buffer size (libpcap's measure:
- * frames times frame size; see immediate_buffer_size) and never less than
+ * frames times frame size; see _immediate_buffer_size in sources.pxi) and never less than
  * libpcap's own default. */
 #define IMMEDIATE_FRAMES 1000
 #define IMMEDIATE_BUDGET (64 * 1024 * 1024)
 #define LIBPCAP_DEFAULT_BUFFER (2 * 1024 * 1024)
 
-/* Wait until fd is readable or timeout_ms has passed.  Returns 1 when
- * readable, 0 on timeout or when a signal interrupted the wait, -1 on any
- * other error (errno set).  Safe to call without the GIL. */
-int wait_readable(int fd, int timeout_ms);
-
-/* Milliseconds on the monotonic clock. */
-double monotonic_ms(void);
-
 /* Whether name is a network interface of this machine. */
 int is_interface_name(const char *name);
-
-/* open(path, O_RDONLY | O_CLOEXEC): may wait (a FIFO waits for its writer);
- * -1 with errno set on failure. */
-int open_readonly(const char *path);
-
-/* Whether fd is a directory. */
-int is_directory(int fd);
-
-/* errno = value, for Cython. */
-void errno_set(int value);
 
 /* Linux PACKET_FANOUT (linux/if_packet.h): the modes and flags, with the
  * kernel's values where the headers are too old to name them. */

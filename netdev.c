@@ -1,19 +1,13 @@
-#include "pcap_ex.h"
+#include "netdev.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <time.h>
 #ifdef __linux__
 #include <linux/if_packet.h>
 #include <linux/if_arp.h>
@@ -22,47 +16,9 @@
 #include <sys/ioctl.h>
 #endif
 
-int wait_readable(int fd, int timeout_ms)
-{
-    struct pollfd pfd;
-    int rc;
-
-    pfd.fd = fd;
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    rc = poll(&pfd, 1, timeout_ms);
-    if (rc < 0)
-        return errno == EINTR ? 0 : -1;
-    /* POLLERR/POLLHUP also count as readable: the next read reports them. */
-    return rc > 0 ? 1 : 0;
-}
-
-double monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 int is_interface_name(const char *name)
 {
     return if_nametoindex(name) != 0;
-}
-
-int open_readonly(const char *path)
-{
-    return open(path, O_RDONLY | O_CLOEXEC);
-}
-
-int is_directory(int fd)
-{
-    struct stat st;
-    return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-void errno_set(int value)
-{
-    errno = value;
 }
 
 int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)

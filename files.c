@@ -1,0 +1,21 @@
+#include "files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+int open_readonly(const char *path)
+{
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int is_directory(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void errno_set(int value)
+{
+    errno = value;
+}

@@ -1,0 +1,131 @@
+# The module's own C, and the few C names of Python.h that Cython's
+# cpython/ declarations leave out, as pcap.pyx and its .pxi files use them.
+# Only declarations: this is no module, and nothing imports it at run time.
+
+cimport libpcap as lp
+from libc.stdint cimport uint64_t
+from libc.stdio cimport FILE
+
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
+    void PyObject_GC_UnTrack(object op)
+
+cdef extern from "wait.h" nogil:
+    enum:
+        WAIT_SLICE_MS
+    int wait_readable(int fd, int timeout_ms)
+    double monotonic_ms()
+
+cdef extern from "files.h" nogil:
+    int open_readonly(const char *path)
+    int is_directory(int fd)
+    void errno_set "errno_set"(int value)
+
+cdef extern from "netdev.h" nogil:
+    enum:
+        BUFFER_TIMEOUT_MS
+        IMMEDIATE_FRAMES
+        IMMEDIATE_BUDGET
+        LIBPCAP_DEFAULT_BUFFER
+    size_t immediate_frame_size(const char *device, int snaplen)
+    int sockaddr_to_text(const lp.sockaddr *sa, char *buf, size_t buflen)
+    int is_interface_name(const char *name)
+    enum:
+        PACKET_FANOUT_HASH
+        PACKET_FANOUT_LB
+        PACKET_FANOUT_CPU
+        PACKET_FANOUT_ROLLOVER
+        PACKET_FANOUT_RND
+        PACKET_FANOUT_QM
+        PACKET_FANOUT_FLAG_ROLLOVER
+        PACKET_FANOUT_FLAG_DEFRAG
+    int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)
+
+cdef extern from "pcap_stream.h" nogil:
+    enum:
+        FORMAT_PCAP
+        FORMAT_PCAPNG
+    struct savefile_stream:
+        int fd
+        int is_pipe
+        int err
+        unsigned char *buf
+        size_t pos
+        size_t end
+        size_t limit
+        int serve_all
+        int format
+    int stream_init(savefile_stream *s, int fd)
+    void stream_free(savefile_stream *s)
+    size_t stream_fill(savefile_stream *s, size_t want)
+    int stream_open_ready(savefile_stream *s)
+    void stream_opened(savefile_stream *s, lp.pcap_t *p)
+    size_t stream_frame(savefile_stream *s)
+    int stream_may_grow(const savefile_stream *s)
+    FILE *stream_file(savefile_stream *s, int buffered)
+    struct record_reader:
+        pass
+    enum:
+        RECORD_PACKET
+        RECORD_WAIT
+        RECORD_END
+        RECORD_LIBPCAP
+    int record_reader_init(record_reader *r, savefile_stream *s, lp.pcap_t *p)
+    int record_next(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
+
+cdef extern from "savefile_split.h" nogil:
+    int savefile_boundaries(int fd, const uint64_t *targets, size_t n, uint64_t *out, uint64_t *walked)
+
+cdef extern from "packet_batch.h" nogil:
+    struct batch_record:
+        long long timestamp_ns
+        unsigned int caplen
+        unsigned int wirelen
+        unsigned long long offset
+    struct batch_fill:
+        unsigned char *records
+        size_t capacity
+        size_t count
+        unsigned char *data
+        size_t size
+        size_t used
+        size_t largest
+        long long ns_scale
+        size_t too_large
+    int batch_has_room(const batch_fill *f)
+    size_t batch_room(const batch_fill *f)
+    void batch_put(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes)
+    size_t record_fill(record_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
+    int batch_dispatch(lp.pcap_t *p, int cnt, batch_fill *f)
+    long long NS_SAFE_SECONDS
+    long long batch_stamp(const lp.pcap_pkthdr *h, long long ns_scale)
+    void batch_columns(const unsigned char *records, size_t n, long long *stamps, unsigned int *caplens,
+                       unsigned int *wirelens, int *offsets)
+    struct queued_packet:
+        lp.pcap_pkthdr hdr
+        size_t offset
+    struct packet_queue:
+        queued_packet *packets
+        unsigned char *data
+        size_t count
+        size_t next
+        size_t batch
+        int too_large
+    int queue_init(packet_queue *q, size_t snaplen)
+    void queue_free(packet_queue *q)
+    int queue_dispatch(lp.pcap_t *p, packet_queue *q)
+
+cdef extern from "pcapng_records.h" nogil:
+    struct pcapng_reader:
+        pass
+    int pcapng_reader_scan(pcapng_reader *r, savefile_stream *s)
+    int pcapng_reader_init(pcapng_reader *r, lp.pcap_t *p)
+    int pcapng_next(pcapng_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
+    size_t pcapng_fill(pcapng_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
+
+cdef extern from "dlt_names.h":
+    struct dlt_name:
+        const char *name
+        int value
+    const dlt_name DLT_NAMES[]
+    size_t DLT_NAMES_COUNT
