@@ -24,6 +24,7 @@ cdef class bpf:
         cdef bytes bexpr = _encode_filter(expr)
         dlt = _int_arg(dlt, "dlt", 0, C_INT_MAX)
         snaplen = _int_arg(snaplen, "snaplen", 1, MAXIMUM_SNAPLEN)
+        cdef bint c_optimize = _bool_arg(optimize, "optimize")
         cdef lp.pcap_t *dead = lp.pcap_open_dead(dlt, snaplen)
         if dead == NULL:
             raise PcapError(f"bpf: cannot make a handle for link type {dlt}")
@@ -31,7 +32,7 @@ cdef class bpf:
             if self._compiled:
                 lp.pcap_freecode(&self._prog)
                 self._compiled = False
-            if lp.pcap_compile(dead, &self._prog, bexpr, 1 if optimize else 0,
+            if lp.pcap_compile(dead, &self._prog, bexpr, c_optimize,
                                lp.PCAP_NETMASK_UNKNOWN) < 0:
                 raise _pcap_error(lp.PCAP_ERROR, f"bpf {bexpr.decode('utf-8', 'replace')!r}",
                              _text(lp.pcap_geterr(dead)))

@@ -32,10 +32,11 @@ cdef class dumper:
         self._path = _os.fsdecode(bpath)
         self._snaplen = snaplen
         self._dlt = dlt
-        self._nano = bool(nano)
-        self._timestamp_in_ns = bool(timestamp_in_ns)
+        self._nano = _bool_arg(nano, "nano")
+        self._timestamp_in_ns = _bool_arg(timestamp_in_ns, "timestamp_in_ns")
+        append = _bool_arg(append, "append")
         self._dead = lp.pcap_open_dead_with_tstamp_precision(
-            dlt, snaplen, lp.PCAP_TSTAMP_PRECISION_NANO if nano else lp.PCAP_TSTAMP_PRECISION_MICRO)
+            dlt, snaplen, lp.PCAP_TSTAMP_PRECISION_NANO if self._nano else lp.PCAP_TSTAMP_PRECISION_MICRO)
         if self._dead == NULL:
             raise PcapError(f"dumper: cannot make a handle for link type {dlt}")
         errno_set(0)
@@ -122,15 +123,16 @@ cdef class dumper:
 
     def close(self):
         """Flush and close the file; closing twice does nothing."""
-        cdef int failed = 0
+        cdef int err = -1
         if self._d != NULL:
-            failed = lp.pcap_dump_flush(self._d) < 0
+            if lp.pcap_dump_flush(self._d) < 0:
+                err = errno        # now: closing may change errno
             lp.pcap_dump_close(self._d)
             self._d = NULL
             lp.pcap_close(self._dead)
             self._dead = NULL
-            if failed:
-                raise _os_error(errno, f"writing {self._path!r}", self._path)
+            if err >= 0:
+                raise _os_error(err, f"writing {self._path!r}", self._path)
 
     @property
     def closed(self):
