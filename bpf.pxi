@@ -9,7 +9,8 @@ cdef class bpf:
     (``pcap_open_dead`` + ``pcap_compile``).  ``filter(buf)`` runs it on one
     packet.  ``len(b)`` is its number of instructions and ``dump()`` lists them
     as ``tcpdump -d`` does.  Raises PcapError with libpcap's message when the
-    expression does not compile.
+    expression does not compile.  ``optimize`` is True or False (or 1 or 0);
+    anything else raises TypeError.
     """
     cdef lp.bpf_program _prog
     cdef bint _compiled

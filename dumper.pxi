@@ -8,7 +8,9 @@ cdef class dumper:
     appending to an existing one with ``append=True``.  ``nano=True`` writes
     nanosecond timestamps.  ``write(ts, buf)`` takes ``ts`` as seconds (int or
     float), or int nanoseconds when ``timestamp_in_ns`` is true.  Raises
-    PcapError (an OSError) naming the path when it cannot be opened.
+    PcapError (an OSError) naming the path when it cannot be opened.  The
+    flags ``nano``, ``append`` and ``timestamp_in_ns`` are True or False (or
+    1 or 0); anything else raises TypeError naming it.
     """
     cdef lp.pcap_t *_dead
     cdef lp.pcap_dumper_t *_d

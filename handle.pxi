@@ -610,9 +610,9 @@ cdef class pcap:
 
     def setfilter(self, expr, optimize=True):
         """Compile the filter expression ``expr`` (str or bytes) and apply it,
-        with libpcap's optimizer unless ``optimize`` is false (pypcap's 1 and
-        0 mean the same); a read running in another thread sees it from its
-        next packet.
+        with libpcap's optimizer unless ``optimize`` is False (pypcap's 1 and
+        0 mean the same; anything else raises TypeError); a read running in
+        another thread sees it from its next packet.
         Raises PcapError with libpcap's message when it does not compile;
         the filter in place stays.
         """
