@@ -9,7 +9,8 @@ cdef class bpf:
     (``pcap_open_dead`` + ``pcap_compile``).  ``filter(buf)`` runs it on one
     packet.  ``len(b)`` is its number of instructions and ``dump()`` lists them
     as ``tcpdump -d`` does.  Raises PcapError with libpcap's message when the
-    expression does not compile.
+    expression does not compile.  ``optimize`` is True or False (or 1 or 0);
+    anything else raises TypeError.
     """
     cdef lp.bpf_program _prog
     cdef bint _compiled
@@ -24,17 +25,16 @@ cdef class bpf:
         cdef bytes bexpr = _encode_filter(expr)
         dlt = _int_arg(dlt, "dlt", 0, C_INT_MAX)
         snaplen = _int_arg(snaplen, "snaplen", 1, MAXIMUM_SNAPLEN)
+        cdef bint c_optimize = _bool_arg(optimize, "optimize")
         cdef lp.pcap_t *dead = lp.pcap_open_dead(dlt, snaplen)
         if dead == NULL:
-            raise PcapError(f"bpf: cannot make a handle for link type {dlt}")
+            raise _pcap_error(lp.PCAP_ERROR, f"bpf: cannot make a handle for link type {dlt}", "out of memory")
         try:
             if self._compiled:
                 lp.pcap_freecode(&self._prog)
                 self._compiled = False
-            if lp.pcap_compile(dead, &self._prog, bexpr, 1 if optimize else 0,
-                               lp.PCAP_NETMASK_UNKNOWN) < 0:
-                raise _pcap_error(lp.PCAP_ERROR, f"bpf {bexpr.decode('utf-8', 'replace')!r}",
-                             _text(lp.pcap_geterr(dead)))
+            _check(dead, lp.pcap_compile(dead, &self._prog, bexpr, c_optimize, lp.PCAP_NETMASK_UNKNOWN),
+                   f"bpf {bexpr.decode('utf-8', 'replace')!r}")
             self._compiled = True
         finally:
             lp.pcap_close(dead)

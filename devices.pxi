@@ -21,25 +21,35 @@ def lookupdev():
     for dev in interfaces():
         if dev.is_up and not dev.is_loopback:
             return dev.name
-    raise PcapError("lookupdev: no capture device is up apart from loopback")
+    raise _pcap_error(lp.PCAP_ERROR, "lookupdev", "no capture device is up apart from loopback")
 
 
 def lookupnet(dev):
     """lookupnet(dev) -> tuple
 
     ``(net, mask)``: the IPv4 network number and netmask of device ``dev``
-    (str or bytes), each as 4 bytes in network byte order, as pypcap returns
-    them: ``socket.inet_ntoa(net)`` prints one.  Both are 0.0.0.0 for
-    libpcap's devices that are not network interfaces (any, nflog...), as
-    in C.  Raises PcapError with libpcap's message for an interface with no
-    IPv4 address or a name that is no device.
+    (str, bytes or os.PathLike), each as 4 bytes in network byte order, as
+    pypcap returns them: ``socket.inet_ntoa(net)`` prints one.  Both are
+    0.0.0.0 for every device ``findalldevs()`` lists that is not a network
+    interface (any, nflog, dbus-system, bluetooth-monitor...): such a device
+    has no address to look up.  Raises PcapError with libpcap's message for
+    a network interface with no IPv4 address, PcapNotFoundError (errno
+    ENODEV) for a name that is no device.
     """
     cdef bytes bdev = _encode_name(dev, "device name")
     cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
     cdef lp.bpf_u_int32 net = 0, mask = 0
     errbuf[0] = 0
-    if lp.pcap_lookupnet(bdev, &net, &mask, errbuf) < 0:
-        raise _pcap_error(lp.PCAP_ERROR, f"lookupnet {_os.fsdecode(bdev)!r}", _text(errbuf))
+    cdef int rc = lp.pcap_lookupnet(bdev, &net, &mask, errbuf)
+    name = _os.fsdecode(bdev)
+    if rc != 0 and not is_interface_name(bdev):
+        # libpcap answers 0.0.0.0 itself for any, bluetooth and usbmon
+        # only; its other devices (nflog, nfqueue, dbus...) get
+        # SIOCGIFADDR's "No such device".
+        if name not in findalldevs():
+            raise _pcap_error(lp.PCAP_ERROR_NO_SUCH_DEVICE, f"lookupnet {name!r}", _text(errbuf))
+        rc = net = mask = 0
+    _check(NULL, rc, f"lookupnet {name!r}", None, errbuf)
     return (PyBytes_FromStringAndSize(<char *>&net, 4),
             PyBytes_FromStringAndSize(<char *>&mask, 4))
 
@@ -165,8 +175,7 @@ def interfaces():
     cdef int fam
     from socket import AddressFamily   # here: importing socket costs 1 MiB of memory
     errbuf[0] = 0
-    if lp.pcap_findalldevs(&devs, errbuf) < 0:
-        raise _pcap_error(lp.PCAP_ERROR, "findalldevs", _text(errbuf))
+    _check(NULL, lp.pcap_findalldevs(&devs, errbuf), "findalldevs", None, errbuf)
     result = []
     try:
         d = devs

@@ -8,7 +8,9 @@ cdef class dumper:
     appending to an existing one with ``append=True``.  ``nano=True`` writes
     nanosecond timestamps.  ``write(ts, buf)`` takes ``ts`` as seconds (int or
     float), or int nanoseconds when ``timestamp_in_ns`` is true.  Raises
-    PcapError (an OSError) naming the path when it cannot be opened.
+    PcapError (an OSError) naming the path when it cannot be opened.  The
+    flags ``nano``, ``append`` and ``timestamp_in_ns`` are True or False (or
+    1 or 0); anything else raises TypeError naming it.
     """
     cdef lp.pcap_t *_dead
     cdef lp.pcap_dumper_t *_d
@@ -32,12 +34,13 @@ cdef class dumper:
         self._path = _os.fsdecode(bpath)
         self._snaplen = snaplen
         self._dlt = dlt
-        self._nano = bool(nano)
-        self._timestamp_in_ns = bool(timestamp_in_ns)
+        self._nano = _bool_arg(nano, "nano")
+        self._timestamp_in_ns = _bool_arg(timestamp_in_ns, "timestamp_in_ns")
+        append = _bool_arg(append, "append")
         self._dead = lp.pcap_open_dead_with_tstamp_precision(
-            dlt, snaplen, lp.PCAP_TSTAMP_PRECISION_NANO if nano else lp.PCAP_TSTAMP_PRECISION_MICRO)
+            dlt, snaplen, lp.PCAP_TSTAMP_PRECISION_NANO if self._nano else lp.PCAP_TSTAMP_PRECISION_MICRO)
         if self._dead == NULL:
-            raise PcapError(f"dumper: cannot make a handle for link type {dlt}")
+            raise _pcap_error(lp.PCAP_ERROR, f"dumper: cannot make a handle for link type {dlt}", "out of memory")
         errno_set(0)
         # (libpcap before 1.9 does not create a missing file to append to.)
         if append and _os.path.exists(bpath):
@@ -122,15 +125,16 @@ cdef class dumper:
 
     def close(self):
         """Flush and close the file; closing twice does nothing."""
-        cdef int failed = 0
+        cdef int err = -1
         if self._d != NULL:
-            failed = lp.pcap_dump_flush(self._d) < 0
+            if lp.pcap_dump_flush(self._d) < 0:
+                err = errno        # now: closing may change errno
             lp.pcap_dump_close(self._d)
             self._d = NULL
             lp.pcap_close(self._dead)
             self._dead = NULL
-            if failed:
-                raise _os_error(errno, f"writing {self._path!r}", self._path)
+            if err >= 0:
+                raise _os_error(err, f"writing {self._path!r}", self._path)
 
     @property
     def closed(self):

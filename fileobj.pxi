@@ -132,7 +132,7 @@ cdef _SavefileSource _open_fileobj(object f, str name, bint owns=False):
 
 
 cdef object _feed_error(object error, str what):
-    return PcapError(f"reading {what}: its file object raised {type(error).__name__}: {error}")
+    return _pcap_error(lp.PCAP_ERROR, f"reading {what}", f"its file object raised {type(error).__name__}: {error}")
 
 
 cdef object _open_compressed(bytes path, str name, str kind):
@@ -150,8 +150,8 @@ cdef object _open_compressed(bytes path, str name, str kind):
     try:
         zstandard = importlib.import_module("zstandard")
     except ImportError:
-        raise PcapError(f"cannot read savefile {name!r}: it is zstd-compressed, which needs the "
-                        f"'zstandard' package (pip install zstandard)") from None
+        raise _pcap_error(lp.PCAP_ERROR, f"cannot read savefile {name!r}", "it is zstd-compressed, which needs "
+                          "the 'zstandard' package (pip install zstandard)", name) from None
     return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
 
 
@@ -208,9 +208,9 @@ def savefile_ranges(path, n):
         with nogil:
             rc = savefile_boundaries(fd, targets, parts - 1, out, &walked)
         if rc == -2:
-            raise PcapError(f"cannot split savefile {name!r}: it is not a classic pcap file "
-                            f"(pcapng and compressed savefiles are split by files)")
-        if rc < 0:
+            raise _pcap_error(lp.PCAP_ERROR, f"cannot split savefile {name!r}", "it is not a classic pcap file "
+                              "(pcapng and compressed savefiles are split by files)", name)
+        if rc != 0:
             raise _os_error(errno, f"cannot read savefile {name!r}", name)
         starts = [24] + [out[i] for i in range(parts - 1)]
     finally:

@@ -83,7 +83,9 @@ cdef class pcap:
             (2 MiB), or with ``immediate`` room for 1000 frames (above).
 
     A numeric argument out of its range raises ValueError naming it and the
-    range (TypeError when it is not an int).
+    range (TypeError when it is not an int).  A flag (promisc, immediate,
+    rfmon, timestamp_in_ns) is True or False, or pypcap's 1 or 0: anything
+    else raises TypeError naming it (ValueError for another int).
 
     Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``,
     waiting for each packet as pypcap does, in nonblocking mode too; it ends
@@ -123,9 +125,13 @@ cdef class pcap:
         cdef int c_snaplen = _int_arg(snaplen, "snaplen", 0, MAXIMUM_SNAPLEN, f"0: {MAXIMUM_SNAPLEN}")
         timeout_ms = _int_arg(timeout_ms, "timeout_ms", 0, C_INT_MAX, "0: no limit")
         cdef int c_buffer_size = _int_arg(buffer_size, "buffer_size", 0, C_INT_MAX, "0: libpcap's default")
+        cdef bint c_promisc = _bool_arg(promisc, "promisc")
+        cdef bint c_immediate = _bool_arg(immediate, "immediate")
+        cdef bint c_rfmon = _bool_arg(rfmon, "rfmon")
+        cdef bint c_ns = _bool_arg(timestamp_in_ns, "timestamp_in_ns")
         if _is_file_object(name):
             self._name = _fileobj_name(name)
-            self._ns = bool(timestamp_in_ns)
+            self._ns = c_ns
             self._timeout_ms = timeout_ms
             self._src = _open_fileobj(name, self._name)
             self._precision = lp.PCAP_TSTAMP_PRECISION_NANO
@@ -138,7 +144,7 @@ cdef class pcap:
                             f"or a binary file object, not {type(name).__name__}")
         bname = _encode_name(name, "name")
         self._name = _os.fsdecode(bname)
-        self._ns = bool(timestamp_in_ns)
+        self._ns = c_ns
         self._timeout_ms = timeout_ms
         if _is_savefile(bname):
             self._src = _open_savefile(bname, self._name)
@@ -147,8 +153,8 @@ cdef class pcap:
             # Interface names never contain '/': this was meant as a file.
             raise _os_error(_errno.ENOENT, f"cannot open savefile {self._name!r}", self._name)
         else:
-            self._src = _open_live(bname, self._name, c_snaplen, bool(promisc), timeout_ms,
-                                   bool(immediate), bool(rfmon), c_buffer_size)
+            self._src = _open_live(bname, self._name, c_snaplen, c_promisc, timeout_ms,
+                                   c_immediate, c_rfmon, c_buffer_size)
             self._precision = self._src.write_precision
         self._finish_open()
 
@@ -275,7 +281,7 @@ cdef class pcap:
         """
         cdef _BatchSink sink = _BatchSink.__new__(_BatchSink)
         self._handle()
-        if wirelens:
+        if _bool_arg(wirelens, "wirelens"):
             sink.wirelens = bytearray()
         _deliver_keeping(self._turn, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
         # (array is imported here: importing it costs 0.7 MiB of memory.)
@@ -490,16 +496,16 @@ cdef class pcap:
 
     def setfilter(self, expr, optimize=True):
         """Compile the filter expression ``expr`` (str or bytes) and apply it,
-        with libpcap's optimizer unless ``optimize`` is false (pypcap's 1 and
-        0 mean the same); a read running in another thread sees it from its
-        next packet.
+        with libpcap's optimizer unless ``optimize`` is False (pypcap's 1 and
+        0 mean the same; anything else raises TypeError); a read running in
+        another thread sees it from its next packet.
         Raises PcapError with libpcap's message when it does not compile;
         the filter in place stays.
         """
         cdef bytes bexpr = _encode_filter(expr)
         cdef lp.bpf_program prog
         cdef lp.pcap_t *p = self._handle()
-        _check(p, lp.pcap_compile(p, &prog, bexpr, 1 if optimize else 0, lp.PCAP_NETMASK_UNKNOWN),
+        _check(p, lp.pcap_compile(p, &prog, bexpr, _bool_arg(optimize, "optimize"), lp.PCAP_NETMASK_UNKNOWN),
                f"compile filter {expr!r} on {self._name!r}")
         self._src.set_filter(&prog)
         self._filter = bexpr.decode("utf-8", "replace")
@@ -520,12 +526,13 @@ cdef class pcap:
         """In nonblocking mode readpkts(), readbatch() and dispatch() never
         wait: they return what is pending ([] or 0 when nothing is).
         Iteration, next() and loop() wait for packets in either mode, as
-        pypcap's do.
+        pypcap's do.  ``nonblock`` is True or False (or 1 or 0); anything
+        else raises TypeError, and the mode stays as it was.
         """
         # libpcap is always nonblocking for live handles (every wait is ours),
         # and a savefile never blocks inside libpcap: the mode is ours to keep.
         self._handle()
-        self._nonblock = bool(nonblock)
+        self._nonblock = _bool_arg(nonblock, "nonblock")
 
     def getnonblock(self):
         """getnonblock() -> bool
@@ -567,14 +574,19 @@ cdef class pcap:
         """sendpacket(buf) -> int
 
         Send the raw packet ``buf`` (any bytes-like object, link-layer header
-        included) on the interface and return its length.
+        included) on the interface and return its length.  Raises ValueError
+        for an empty ``buf``, TypeError for one that is not bytes-like, and
+        PcapError with libpcap's message when the send fails.
         """
         cdef Py_buffer view
         cdef lp.pcap_t *p = self._handle()
         _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
         try:
+            # (libpcap's own refusal of 0 bytes appends a stale errno's text.)
+            if view.len == 0:
+                raise ValueError("buf must hold a packet, not 0 bytes")
             if view.len > 0x7fffffff:
-                raise ValueError("packet too large")
+                raise ValueError(f"buf must be at most 2147483647 bytes, not {view.len}")
             _check(p, lp.pcap_sendpacket(p, <const unsigned char *>view.buf, <int>view.len),
                    f"send packet on {self._name!r}")
             return view.len

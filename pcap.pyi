@@ -28,6 +28,10 @@ class _Readable(Protocol):
 # What pcap.pcap() opens: a name, or a binary file object (readinto or read).
 _Opens = _Path | _Readable
 _Filter = str | bytes | bytearray
+# A flag (promisc, immediate, nonblock, optimize, append, nano...): True or
+# False, or pypcap's 1 and 0 (numpy's bool too).  Anything else raises
+# TypeError, another int ValueError, naming the argument.
+_Flag = bool | Literal[0, 1]
 
 __version__: str
 
@@ -312,7 +316,7 @@ class interface:
 
 @disjoint_base
 class bpf:
-    def __init__(self, expr: _Filter, dlt: int = ..., snaplen: int = 65535, optimize: bool | int = True) -> None: ...
+    def __init__(self, expr: _Filter, dlt: int = ..., snaplen: int = 65535, optimize: _Flag = True) -> None: ...
     @property
     def expr(self) -> str: ...
     @property
@@ -337,11 +341,11 @@ class pcap(Generic[_TS]):
         self: pcap[float],
         name: _Opens | None = None,
         snaplen: int = 65535,
-        promisc: bool = True,
+        promisc: _Flag = True,
         timeout_ms: int = 0,
-        immediate: bool = False,
-        rfmon: bool = False,
-        timestamp_in_ns: Literal[False] = False,
+        immediate: _Flag = False,
+        rfmon: _Flag = False,
+        timestamp_in_ns: Literal[False, 0] = False,
         buffer_size: int = 0,
     ) -> None: ...
     @overload
@@ -349,12 +353,12 @@ class pcap(Generic[_TS]):
         self: pcap[int],
         name: _Opens | None = None,
         snaplen: int = 65535,
-        promisc: bool = True,
+        promisc: _Flag = True,
         timeout_ms: int = 0,
-        immediate: bool = False,
-        rfmon: bool = False,
+        immediate: _Flag = False,
+        rfmon: _Flag = False,
         *,
-        timestamp_in_ns: Literal[True],
+        timestamp_in_ns: Literal[True, 1],
         buffer_size: int = 0,
     ) -> None: ...
     @overload
@@ -362,11 +366,11 @@ class pcap(Generic[_TS]):
         self: pcap[float],
         name: _Opens | None = None,
         snaplen: int = 65535,
-        promisc: bool = True,
+        promisc: _Flag = True,
         timeout_ms: int = 0,
-        immediate: bool = False,
-        rfmon: bool = False,
-        timestamp_in_ns: bool = False,
+        immediate: _Flag = False,
+        rfmon: _Flag = False,
+        timestamp_in_ns: _Flag = False,
         buffer_size: int = 0,
     ) -> None: ...
     # reading
@@ -389,9 +393,9 @@ class pcap(Generic[_TS]):
     def loop(self, cnt: int, callback: Callable[[_TS, bytes, Unpack[_Ts]], object], *args: Unpack[_Ts]) -> int: ...
     def readpkts(self, cnt: int = -1) -> list[tuple[_TS, bytes]]: ...
     @overload
-    def readbatch(self, cnt: int = 1024, *, wirelens: Literal[False] = False) -> tuple[array[_TS], list[bytes]]: ...
+    def readbatch(self, cnt: int = 1024, *, wirelens: Literal[False, 0] = False) -> tuple[array[_TS], list[bytes]]: ...
     @overload
-    def readbatch(self, cnt: int = 1024, *, wirelens: Literal[True]) -> tuple[array[_TS], list[bytes], array[int]]: ...
+    def readbatch(self, cnt: int = 1024, *, wirelens: Literal[True, 1]) -> tuple[array[_TS], list[bytes], array[int]]: ...
     def readinto(self, records: Buffer, data: Buffer, cnt: int = -1) -> int: ...
     def next_batch(self, cnt: int = 1024, max_bytes: int = 1048576) -> tuple[bytearray, bytearray]: ...
     def arrow_batches(self, cnt: int = 65536, max_bytes: int = 67108864) -> Iterator[Any]: ...
@@ -422,9 +426,9 @@ class pcap(Generic[_TS]):
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> Literal[False]: ...
-    def setfilter(self, expr: _Filter, optimize: bool | int = True) -> None: ...
+    def setfilter(self, expr: _Filter, optimize: _Flag = True) -> None: ...
     def setdirection(self, direction: int) -> bool: ...
-    def setnonblock(self, nonblock: bool = True) -> None: ...
+    def setnonblock(self, nonblock: _Flag = True) -> None: ...
     def getnonblock(self) -> bool: ...
     def datalink(self) -> int: ...
     def datalinks(self) -> list[int]: ...
@@ -433,7 +437,7 @@ class pcap(Generic[_TS]):
     def geterr(self) -> str: ...
     def stats(self) -> Stats: ...
     def set_fanout(self, group: int, mode: int = 0, flags: int = 0) -> None: ...
-    def dump_open(self, path: _Path, append: bool = False) -> dumper[_TS]: ...
+    def dump_open(self, path: _Path, append: _Flag = False) -> dumper[_TS]: ...
 
 # -- writing savefiles --------------------------------------------------------
 
@@ -445,9 +449,9 @@ class dumper(Generic[_TS]):
         path: _Path,
         dlt: int = ...,
         snaplen: int = 65535,
-        nano: bool = False,
-        append: bool = False,
-        timestamp_in_ns: Literal[False] = False,
+        nano: _Flag = False,
+        append: _Flag = False,
+        timestamp_in_ns: Literal[False, 0] = False,
     ) -> None: ...
     @overload
     def __init__(
@@ -455,10 +459,10 @@ class dumper(Generic[_TS]):
         path: _Path,
         dlt: int = ...,
         snaplen: int = 65535,
-        nano: bool = False,
-        append: bool = False,
+        nano: _Flag = False,
+        append: _Flag = False,
         *,
-        timestamp_in_ns: Literal[True],
+        timestamp_in_ns: Literal[True, 1],
     ) -> None: ...
     @overload
     def __init__(
@@ -466,9 +470,9 @@ class dumper(Generic[_TS]):
         path: _Path,
         dlt: int = ...,
         snaplen: int = 65535,
-        nano: bool = False,
-        append: bool = False,
-        timestamp_in_ns: bool = False,
+        nano: _Flag = False,
+        append: _Flag = False,
+        timestamp_in_ns: _Flag = False,
     ) -> None: ...
     @property
     def path(self) -> str: ...
@@ -495,6 +499,6 @@ class dumper(Generic[_TS]):
 def to_parquet(source: _Opens | pcap[Any], where: _Path | Any, cnt: int = 65536, **options: Any) -> int: ...
 def savefile_ranges(path: _Path, n: int) -> list[tuple[int, int]]: ...
 @overload
-def open_range(path: _Path, start: int, end: int, *, timestamp_in_ns: Literal[True], **options: Any) -> pcap[int]: ...
+def open_range(path: _Path, start: int, end: int, *, timestamp_in_ns: Literal[True, 1], **options: Any) -> pcap[int]: ...
 @overload
 def open_range(path: _Path, start: int, end: int, **options: Any) -> pcap[float]: ...

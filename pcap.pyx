@@ -10,6 +10,7 @@ signal handlers in charge, so Ctrl-C always works.
 # The module, one file a concern:
 #   dlt_names.h    the DLT_* link-type names (tools/gen_dlt.py)
 #   errors.pxi     the exceptions, and the two helpers every failure goes through
+#   arguments.pxi  checks of what callers pass: names, filters, buffers, numbers, flags
 #   devices.pxi    interfaces, lookupdev/lookupnet, link-type names
 #   bpf.pxi        BPF programs compiled without a handle
 #   fileobj.pxi    savefiles from Python file objects, and compressed savefiles
@@ -101,6 +102,7 @@ dltoff = {lp.DLT_NULL: 4, lp.DLT_EN10MB: 14, lp.DLT_IEEE802: 22, lp.DLT_ARCNET: 
           18: 4, lp.DLT_LOOP: 4, lp.DLT_RAW: 0, lp.DLT_LINUX_SLL: 16}
 
 include "errors.pxi"
+include "arguments.pxi"
 include "devices.pxi"
 include "bpf.pxi"
 include "fileobj.pxi"

@@ -19,6 +19,7 @@ import socket
 import sys
 
 import pcap
+from optional_packages import require
 from sniff import describe     # the one-line dpkt decoder of sniff.py
 
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=5.0, help="live: stop after this many seconds")
     ap.add_argument("--port", type=int, default=50018, help="live: UDP port on 127.0.0.1 (default: 50018)")
     args = ap.parse_args(argv)
+    require("dpkt")
     if args.read:
         # Opened before asyncio.run(): on a pipe the constructor waits for the savefile header.
         with pcap.pcap(args.read) as p:

@@ -18,6 +18,7 @@ import argparse
 import sys
 
 import pcap
+from optional_packages import require
 from sniff import SAMPLE, describe     # examples/sample.pcap and the one-line dpkt decoder
 
 
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dlt", help="link type name such as EN10MB or RAW (default: the savefile's)")
     ap.add_argument("-d", "--dump-only", action="store_true", help="only print the program")
     args = ap.parse_args(argv)
+    require("dpkt")
     expr = " ".join(args.expr) or "udp port 53"
 
     with pcap.pcap(args.read) as p:

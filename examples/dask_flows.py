@@ -32,9 +32,11 @@ try:
     import os
     from typing import Any, Iterator
 
-    import numpy as np
-
     import pcap
+    from optional_packages import optional, require
+
+    with optional():
+        import numpy as np
 except KeyboardInterrupt:               # Ctrl-C while importing: as at the end of this file
     print("interrupted", file=sys.stderr)
     sys.exit(130)
@@ -226,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.split < 1 or args.workers < 1 or args.top < 0:
         ap.error("--split and --workers must be at least 1, --top at least 0")
+    require("numpy", "pandas", "pyarrow", "dask", *([] if args.scheduler == "synchronous" else ["distributed"]))
 
     parts, nfiles = parts_of(args.paths, args.split)
     if not parts:

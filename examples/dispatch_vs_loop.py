@@ -26,6 +26,7 @@ import threading
 import time
 
 import pcap
+from optional_packages import require
 from sniff import SAMPLE, describe     # examples/sample.pcap and the one-line dpkt decoder
 
 
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-i", "--interface", help="capture live on this interface instead (e.g. lo; needs root)")
     ap.add_argument("--port", type=int, default=50012, help="UDP port for the live test traffic (default: 50012)")
     args = ap.parse_args(argv)
+    require("dpkt")
     return live(args.interface, args.port) if args.interface else savefile(args.file)
 
 

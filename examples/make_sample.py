@@ -2,15 +2,19 @@
 """Write examples/sample.pcap: a few Ethernet packets (ARP, DNS over UDP, a
 TCP handshake, ICMP) with fixed timestamps.  The file is committed; this
 script says how it was made and can make it again byte for byte."""
+from __future__ import annotations
+
 import argparse
 import os
 import socket
 import sys
 from typing import Any, Iterator
 
-import dpkt
-
 import pcap
+from optional_packages import optional, require
+
+with optional():
+    import dpkt
 
 A, B = socket.inet_aton("192.0.2.1"), socket.inet_aton("192.0.2.53")
 MAC_A, MAC_B = b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02"
@@ -18,7 +22,9 @@ MAC_A, MAC_B = b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02"
 SAMPLE = os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample.pcap"))
 
 
-def eth(src: bytes, dst: bytes, data: Any, etype: int = dpkt.ethernet.ETH_TYPE_IP) -> bytes:
+def eth(src: bytes, dst: bytes, data: Any, etype: int | None = None) -> bytes:
+    """An Ethernet frame; ``etype`` None: IPv4."""
+    etype = dpkt.ethernet.ETH_TYPE_IP if etype is None else etype
     return bytes(dpkt.ethernet.Ethernet(src=src, dst=dst, type=etype, data=data))
 
 
@@ -51,6 +57,7 @@ def main() -> None:
     ap.add_argument("out", nargs="?", default=SAMPLE,
                     help="where to write it (default: examples/sample.pcap)")
     args = ap.parse_args()
+    require("dpkt")
     with pcap.dumper(args.out) as d:
         for i, frame in enumerate(packets()):
             d.write(1700000000 + i * 0.25, frame)

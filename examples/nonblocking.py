@@ -24,6 +24,7 @@ import sys
 import time
 
 import pcap
+from optional_packages import require
 from sniff import describe     # the one-line dpkt decoder of sniff.py
 
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=5.0, help="give up after this many seconds (default: 5)")
     ap.add_argument("--port", type=int, default=50011, help="UDP port on 127.0.0.1 (default: 50011)")
     args = ap.parse_args(argv)
+    require("dpkt")
 
     with pcap.pcap(args.interface) as p:
         p.setfilter(f"udp dst port {args.port}")

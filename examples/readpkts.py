@@ -19,6 +19,7 @@ import sys
 import time
 
 import pcap
+from optional_packages import require
 from sniff import SAMPLE, describe     # examples/sample.pcap and the one-line dpkt decoder
 
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=5.0, help="live: give up after this many seconds")
     ap.add_argument("--port", type=int, default=50013, help="live: UDP port on 127.0.0.1 (default: 50013)")
     args = ap.parse_args(argv)
+    require("dpkt")
 
     if not args.interface:
         with pcap.pcap(args.file) as p:

@@ -18,10 +18,12 @@ import socket
 import sys
 import threading
 
-import dpkt
-
 import pcap
+from optional_packages import optional, require
 from sniff import describe     # the one-line dpkt decoder of sniff.py
+
+with optional():
+    import dpkt
 
 
 def plural(n: int, word: str) -> str:
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=5.0, help="stop waiting after this many seconds")
     ap.add_argument("--port", type=int, default=50016, help="UDP destination port (default: 50016)")
     args = ap.parse_args(argv)
+    require("dpkt")
 
     with pcap.pcap(args.interface) as rx, pcap.pcap(args.interface) as tx:
         rx.setfilter(f"udp dst port {args.port}")

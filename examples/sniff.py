@@ -20,9 +20,11 @@ import socket
 import sys
 import threading
 
-import dpkt
-
 import pcap
+from optional_packages import optional, require
+
+with optional():
+    import dpkt
 
 # The savefile shipped beside the examples, as a path from the current directory.
 SAMPLE = os.path.relpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sample.pcap"))
@@ -95,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             addrs = ", ".join(a.addr for a in dev.addresses if a.addr and a.family in (socket.AF_INET, socket.AF_INET6))
             print(f"{dev.name:20} {'up' if dev.is_up else 'down':4} {addrs}")
         return 0
+    require("dpkt")
     if args.send_test_traffic and not args.interface:
         ap.error("--send-test-traffic needs -i, e.g. -i lo")
     if not args.interface and not args.read:

@@ -23,10 +23,12 @@ import sys
 import tempfile
 import threading
 
-import dpkt
-
 import pcap
+from optional_packages import optional, require
 from sniff import SAMPLE, describe     # examples/sample.pcap and the one-line dpkt decoder
+
+with optional():
+    import dpkt
 
 
 def plural(n: int, word: str) -> str:
@@ -78,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=5.0, help="live: stop after this many seconds")
     ap.add_argument("--port", type=int, default=50017, help="live: UDP port on 127.0.0.1 (default: 50017)")
     args = ap.parse_args(argv)
+    require("dpkt")
 
     out = args.write or os.path.join(tempfile.mkdtemp(), "out.pcap")
     if args.scratch:

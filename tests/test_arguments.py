@@ -279,3 +279,128 @@ def test_python_subclasses_read_and_write_without_the_vtable_capsule(tmp_path):
 def test_a_handle_does_not_pickle():
     with sample() as p, pytest.raises(TypeError):
         pickle.dumps(p)
+
+
+# -- flags (issue 19) ----------------------------------------------------------
+# One rule for every boolean argument: True/False, numpy's bool, or pypcap's
+# 1/0.  Anything else raises, naming the argument: setnonblock("no") used to
+# turn nonblocking mode on by the string's truth.
+
+def _appended(tmp_path, v):
+    path = tmp_path / "append.pcap"
+    with pcap.dumper(path) as d:
+        d.write(1, b"first")
+    with pcap.dumper(path, append=v) as d:
+        d.write(2, b"second")
+    return len(pcap.pcap(path).readpkts()) == 2
+
+
+def _dump_open_appended(tmp_path, v):
+    path = tmp_path / "dump_open.pcap"
+    path.unlink(missing_ok=True)
+    for _ in range(2):
+        with sample() as p, p.dump_open(path, append=v) as d:
+            p.loop(1, d)
+    return len(pcap.pcap(path).readpkts()) == 2
+
+
+def _nonblock(tmp_path, v):
+    with sample() as p:
+        p.setnonblock(v)
+        return p.getnonblock()
+
+
+def _optimized(tmp_path, v):
+    expr = "tcp port 80 or tcp port 80"
+    return len(pcap.bpf(expr, dlt=pcap.DLT_EN10MB, optimize=v)) < len(pcap.bpf(expr, dlt=pcap.DLT_EN10MB,
+                                                                                   optimize=False))
+
+
+def _setfilter_optimize(tmp_path, v):
+    with sample() as p:
+        p.setfilter("tcp", optimize=v)
+        return len(p.readpkts()) == 3      # (what the optimizer did is not visible here)
+
+
+def _savefile_flag(name):
+    def opened(tmp_path, v):
+        with pcap.pcap(SAMPLE, **{name: v}) as p:
+            return p.timestamp_in_ns if name == "timestamp_in_ns" else True
+    return opened
+
+
+# (argument name, call(tmp_path, value) -> what the value did, or None when it has no visible effect)
+FLAGS = [
+    ("promisc", _savefile_flag("promisc"), None),
+    ("immediate", _savefile_flag("immediate"), None),
+    ("rfmon", _savefile_flag("rfmon"), None),
+    ("timestamp_in_ns", _savefile_flag("timestamp_in_ns"), True),
+    ("nonblock", _nonblock, True),
+    ("optimize", _setfilter_optimize, None),
+    ("optimize", _optimized, True),
+    ("wirelens", lambda tmp, v: len(sample().readbatch(2, wirelens=v)) == 3, True),
+    ("nano", lambda tmp, v: pcap.dumper(tmp / "n.pcap", nano=v).nano, True),
+    ("timestamp_in_ns", lambda tmp, v: pcap.dumper(tmp / "t.pcap", timestamp_in_ns=v).timestamp_in_ns, True),
+    ("append", _appended, True),
+    ("append", _dump_open_appended, True),
+]
+FLAG_IDS = [f"{name}-{i}" for i, (name, _, _) in enumerate(FLAGS)]
+
+
+def _np_bools():
+    need(importlib.util.find_spec("numpy") is not None, "numpy is not installed (the test extra has it)")
+    import numpy as np
+    return [(np.True_, True), (np.False_, False), (np.int8(1), True), (np.uint64(0), False)]
+
+
+@pytest.mark.parametrize("name,call,visible", FLAGS, ids=FLAG_IDS)
+def test_a_flag_takes_bools_and_pypcaps_ints(tmp_path, name, call, visible):
+    for value, meant in [(True, True), (False, False), (1, True), (0, False), *_np_bools()]:
+        got = call(tmp_path, value)
+        if visible:
+            assert got is meant, (name, value, got)
+        else:
+            assert got is True, (name, value, got)
+
+
+@pytest.mark.parametrize("name,call,visible", FLAGS, ids=FLAG_IDS)
+@pytest.mark.parametrize("value", ["no", "", None, 1.0, b"\x01", [True]], ids=repr)
+def test_a_flag_refuses_what_is_not_a_bool(tmp_path, name, call, visible, value):
+    with pytest.raises(TypeError, match=f"^{name} must be True or False, not {type(value).__name__}$"):
+        call(tmp_path, value)
+
+
+@pytest.mark.parametrize("name,call,visible", FLAGS, ids=FLAG_IDS)
+@pytest.mark.parametrize("value", [2, -1, 2 ** 70])
+def test_a_flag_refuses_other_ints(tmp_path, name, call, visible, value):
+    with pytest.raises(ValueError, match=rf"^{name} must be True or False \(or 1 or 0\), not {value}$"):
+        call(tmp_path, value)
+
+
+def test_setnonblock_no_leaves_the_mode_alone():
+    with sample() as p:
+        with pytest.raises(TypeError, match="^nonblock must be True or False, not str$"):
+            p.setnonblock("no")
+        assert p.getnonblock() is False
+
+
+@pytest.mark.usefixtures("live")
+def test_live_flags_take_pypcaps_ints():
+    with pcap.pcap("lo", promisc=1, immediate=1, rfmon=0, timeout_ms=1) as p:
+        assert (p.name, p.snaplen) == ("lo", 65535)
+    with pytest.raises(TypeError, match="^promisc must be True or False, not str$"):
+        pcap.pcap("lo", promisc="false")
+    with pytest.raises(TypeError, match="^immediate must be True or False, not NoneType$"):
+        pcap.pcap("lo", immediate=None)
+
+
+# -- sendpacket (issue 19) ---------------------------------------------------------
+
+@pytest.mark.usefixtures("live")
+@pytest.mark.parametrize("empty", [b"", bytearray(), memoryview(b"")], ids=lambda b: type(b).__name__)
+def test_sendpacket_of_nothing_says_so_without_a_stale_errno(empty):
+    """libpcap refuses 0 bytes with the text of whatever errno was left over
+    ("must be positive: No such device")."""
+    with pcap.pcap("lo") as p:
+        with pytest.raises(ValueError, match=r"^buf must hold a packet, not 0 bytes$"):
+            p.sendpacket(empty)

@@ -34,6 +34,7 @@ EXAMPLES = ROOT / "examples"
 SAMPLE = "examples/sample.pcap"
 TIMEOUT = 30
 NO_ARGS_TIMEOUT = 10        # with no arguments an example stops by itself within this many seconds
+HELPERS = {"optional_packages.py"}      # modules of examples/ that the scripts import, not scripts
 
 # The seven packets of examples/sample.pcap as examples/sniff.py's describe() prints them.
 SAMPLE_LINES = [
@@ -247,6 +248,9 @@ def run(script: str, args: list[str], tmp: Path, *, in_tmp: bool = False,
     """Run an example (with no arguments: within NO_ARGS_TIMEOUT), or with in_tmp a copy of it in tmp."""
     argv = [a.replace("{tmp}", str(tmp)) for a in args]
     path = Path(shutil.copy(EXAMPLES / script, tmp)) if in_tmp else EXAMPLES / script
+    if in_tmp:
+        for helper in HELPERS:          # the modules of examples/ that the scripts import
+            shutil.copy(EXAMPLES / helper, tmp)
     return subprocess.run([sys.executable, str(path), *argv], cwd=cwd, text=True,
                           capture_output=True, timeout=TIMEOUT if args else NO_ARGS_TIMEOUT,
                           env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
@@ -264,7 +268,7 @@ def check(out: str, case: Case) -> None:
 
 
 def test_every_example_has_cases() -> None:
-    scripts = sorted(p.name for p in EXAMPLES.glob("*.py"))
+    scripts = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in HELPERS)
     assert set(scripts) == set(CASES), f"untested: {set(scripts) - set(CASES)}, gone: {set(CASES) - set(scripts)}"
     no_args = [s for s, cases in CASES.items() if not any(c.args == [] for c in cases)]
     assert not no_args, f"no case runs these with no arguments: {no_args}"
@@ -532,3 +536,86 @@ def test_live_example_without_root_says_so(script: str, nobody: None) -> None:
     proc = unprivileged([str(EXAMPLES / script)])
     assert proc.returncode == 1, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert re.fullmatch(rf"{re.escape(script)}: cannot open 'lo': .*root.*\n", proc.stderr), proc.stderr
+
+
+# -- without the optional packages (issue 19) ----------------------------------------
+# A plain `pip install .` has no dpkt, numpy or dask: an example that needs one
+# says which, and how to install it, in one line with status 2; --help works
+# without it; the others run as usual.
+
+HIDE = """
+import os, runpy, sys
+for name in sys.argv[1].split(","):
+    if name:
+        sys.modules[name] = None        # `import name` now fails as if it were not installed
+sys.argv = sys.argv[2:]
+sys.path.insert(0, os.path.dirname(sys.argv[0]))
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+sys.path.insert(0, str(EXAMPLES))
+from optional_packages import EXIT_MISSING, PACKAGES  # noqa: E402
+
+# What each example needs beyond pcap (with no arguments), in the order it checks.
+NEEDS = {script: ["dpkt"] for script in ["async_sniff.py", "bpf_tools.py", "dispatch_vs_loop.py", "make_sample.py",
+                                         "nonblocking.py", "readpkts.py", "sendpacket.py", "sniff.py",
+                                         "write_savefile.py"]}
+NEEDS["dask_flows.py"] = ["numpy", "pandas", "pyarrow", "dask", "distributed"]
+
+
+def run_without(hidden: list[str], script: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", HIDE, ",".join(hidden), str(EXAMPLES / script), *args],
+                          cwd=ROOT, text=True, capture_output=True, timeout=NO_ARGS_TIMEOUT,
+                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+
+
+def missing_line(script: str, module: str) -> str:
+    return (f"{script} needs the '{module}' package (pip install {PACKAGES[module]}, "
+            f"or the examples extra: pip install 'pcap[examples]')\n")
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_an_example_without_the_optional_packages(script: str, request: pytest.FixtureRequest) -> None:
+    if any(c.args == [] and c.live for c in CASES[script]):
+        request.getfixturevalue("live")
+    proc = run_without(list(PACKAGES), script, [])
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if script in NEEDS:
+        assert (proc.returncode, proc.stdout) == (EXIT_MISSING, ""), f"exit {proc.returncode}\n{proc.stdout}"
+        assert proc.stderr == missing_line(script, NEEDS[script][0])
+    else:
+        assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr}"
+
+
+@pytest.mark.parametrize("script,module", [(s, m) for s, ms in NEEDS.items() for m in ms])
+def test_each_missing_package_is_named(script: str, module: str) -> None:
+    need(all(importlib.util.find_spec(m) is not None for m in NEEDS[script]),
+         f"{script} needs {NEEDS[script]} installed (the test extra has them)")
+    proc = run_without([module], script, [])
+    assert (proc.returncode, proc.stderr) == (EXIT_MISSING, missing_line(script, module)), proc.stdout
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_help_without_the_optional_packages(script: str) -> None:
+    proc = run_without(list(PACKAGES), script, ["--help"])
+    assert (proc.returncode, proc.stderr) == (0, ""), proc.stderr
+    assert proc.stdout.startswith("usage: "), proc.stdout
+
+
+def test_the_examples_extra_installs_every_optional_package() -> None:
+    import tomllib
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["examples"]
+    names = {re.match(r"[\w-]+(\[[\w,]+\])?", req).group(0) for req in extra}
+    assert names == {spec.strip("'") for spec in PACKAGES.values()}
+
+
+def test_every_import_of_the_examples_is_pcap_the_stdlib_a_sibling_or_optional() -> None:
+    """A new third-party import in an example must go into PACKAGES (and so into the extra)."""
+    import ast
+    siblings = {p.stem for p in EXAMPLES.glob("*.py")}
+    allowed = set(sys.stdlib_module_names) | siblings | set(PACKAGES) | {"pcap"}
+    for path in EXAMPLES.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            for name in names:
+                assert name.partition(".")[0] in allowed, f"{path.name} imports {name}"
