@@ -454,6 +454,17 @@ def wait_readable(p, timeout):
     return bool(r)
 
 
+class Alarm(Exception):
+    """What ``raiser()``'s signal handler raises."""
+
+
+def raiser(message):
+    """A signal handler that raises Alarm(message)."""
+    def handler(signum, frame):
+        raise Alarm(message)
+    return handler
+
+
 class Later:
     """Run fn after delay seconds in a thread; .at is when it ran (monotonic)."""
 
