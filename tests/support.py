@@ -102,11 +102,19 @@ def packets(n, *, start=1_700_000_000, per_second=1, size=90, cut_every=0):
     return out
 
 
-def numbered_savefile(tmp_path, n=5, name="numbered.pcap"):
-    """A classic pcap file of ``n`` small UDP packets; packet ``i`` holds
-    ``b"pkt%d" % i`` and has timestamp ``1000 + i + i * 1e-6``. Returns its
-    path as ``str``."""
-    return str(write_pcap(pathlib.Path(tmp_path) / name, [(1000 + i, i, udp_frame(b"pkt%d" % i)) for i in range(n)]))
+def numbered(n, *, start=1000, first=0, payload=b"pkt%d", wrap=10**6):
+    """UDP packets ``first`` to ``first + n - 1`` for ``write_pcap``: packet
+    ``i`` is ``(start + i, i % wrap, udp_frame(payload % i))``, a timestamp
+    of ``start + i`` seconds and ``i % wrap`` microseconds."""
+    return [(start + i, i % wrap, udp_frame(payload % i)) for i in range(first, first + n)]
+
+
+def numbered_savefile(tmp_path, n=5, name="numbered.pcap", *, fmt="pcap", **kw):
+    """A savefile (``fmt`` "pcap" or "pcapng", microseconds) of
+    ``numbered(n, **kw)``: by default packet ``i`` holds ``b"pkt%d" % i`` and
+    has timestamp ``1000 + i + i * 1e-6``. Returns its path as ``str``."""
+    writer = {"pcap": write_pcap, "pcapng": write_pcapng}[fmt]
+    return str(writer(pathlib.Path(tmp_path) / name, numbered(n, **kw)))
 
 
 # -- savefiles -----------------------------------------------------------------------
@@ -389,6 +397,14 @@ def read_all(p, sink, *, count=None, workdir=None, batch=7):
     else:
         raise AssertionError(f"no sink {sink!r}")
     return got
+
+
+def read_source(source, sink="iter", **kw):
+    """Open ``source`` (a path or a file object) with ``pcap.pcap(source,
+    timestamp_in_ns=True, **kw)`` and ``read_all()`` of it through ``sink``."""
+    import pcap
+    with pcap.pcap(source if hasattr(source, "read") else os.fspath(source), timestamp_in_ns=True, **kw) as p:
+        return read_all(p, sink)
 
 
 def pcap_record_size():

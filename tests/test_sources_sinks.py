@@ -5,7 +5,6 @@ with ``readinto()``; ``test_read_filtered[...]`` does the same with a BPF
 filter set. What comes out is compared with what went in, never with
 another read by the module."""
 import io
-import os
 import socket
 import struct
 import time
