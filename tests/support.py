@@ -279,15 +279,15 @@ class FifoWriter:
 
 # -- reading all packets of a handle through one sink --------------------------------
 
-SINKS = ["iter", "dispatch", "loop", "readpkts", "readbatch", "readinto", "next_batch",
+SINKS = ["iter", "next", "dispatch", "loop", "readpkts", "readbatch", "readinto", "next_batch",
          "count-dispatch", "count-loop", "dumper", "arrow_batches", "to_arrow", "async"]
 
 # Sinks that give each packet's wire length (the rest give None for it).
-SINKS_WITH_WIRELEN = {"iter", "dispatch", "loop", "readbatch", "readinto", "next_batch",
+SINKS_WITH_WIRELEN = {"iter", "next", "dispatch", "loop", "readbatch", "readinto", "next_batch",
                       "dumper", "arrow_batches", "to_arrow"}
 
 
-def read_all(p, sink, *, count=None, workdir=None, batch=7):
+def read_all(p, sink, *, count=None, workdir=None, batch=7, into=None):
     """Read every packet of handle ``p`` through ``sink`` (one of ``SINKS``).
 
     Returns ``[(timestamp, bytes, wirelen or None), ...]`` in the order the
@@ -297,16 +297,24 @@ def read_all(p, sink, *, count=None, workdir=None, batch=7):
     stop after that many packets (a live handle has no end); otherwise read
     until the source ends. ``batch``: how many packets a bulk call asks for,
     small so that a read spans many calls. ``workdir``: where ``dumper``
-    writes its file."""
+    writes its file. ``into``: a list to append the packets to as they come,
+    so that the caller has those before an exception."""
     def enough(got):
         return count is not None and len(got) >= count
 
-    got = []
+    got = [] if into is None else into
     if sink == "iter":
         for ts, buf in p:
             got.append((ts, buf, p.wirelen))
             if enough(got):
                 break
+    elif sink == "next":
+        while not enough(got):
+            try:
+                ts, buf = next(p)
+            except StopIteration:
+                break
+            got.append((ts, buf, p.wirelen))
     elif sink in ("dispatch", "loop"):
         def cb(ts, buf, *args):
             assert args == ("extra",), args
@@ -319,13 +327,13 @@ def read_all(p, sink, *, count=None, workdir=None, batch=7):
                 before = len(got)
                 n = p.dispatch(batch, cb, "extra")
                 assert n == len(got) - before, f"dispatch returned {n} for {len(got) - before} callbacks"
-                assert n <= batch
-                if n == 0 and count is None:
+                assert batch <= 0 or n <= batch
+                if n <= 0 and count is None:
                     break
     elif sink == "readpkts":
         while not enough(got):
             pkts = p.readpkts(batch)
-            assert len(pkts) <= batch
+            assert batch <= 0 or len(pkts) <= batch
             if not pkts and count is None:
                 break
             got += [(ts, buf, None) for ts, buf in pkts]
@@ -367,8 +375,8 @@ def read_all(p, sink, *, count=None, workdir=None, batch=7):
             n = p.loop(count or 0, d)
         header, recs = parse_pcap(path)
         unit = 1 if header["nano"] else 1000
-        got = [(sec * 10**9 + frac * unit, data, orig) for sec, frac, incl, orig, data in recs]
-        assert n == len(got), f"loop returned {n}, the dumper wrote {len(got)}"
+        got += [(sec * 10**9 + frac * unit, data, orig) for sec, frac, incl, orig, data in recs]
+        assert n == len(recs), f"loop returned {n}, the dumper wrote {len(recs)}"
         assert all(incl == len(data) for _, _, incl, _, data in recs)
     elif sink in ("arrow_batches", "to_arrow"):
         import pyarrow as pa
