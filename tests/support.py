@@ -190,6 +190,23 @@ def write_savefile(path, fmt, packets, *, snaplen=65535):
     return path
 
 
+def savefile_fixture(pkts, formats, variants=None):
+    """A pytest fixture (assign it to a module-level name) parametrized over
+    ``formats`` (keys of ``FORMATS``) and ``variants`` (a dict of an id to a
+    format and the snaplen to cut to): each writes ``pkts`` with
+    ``write_savefile()`` into ``tmp_path`` and gives the path, named by
+    the id (``pcapng-le-us.pcapng``, ``pcap-snaplen.pcap``)."""
+    cases = {fmt: (fmt, 65535) for fmt in formats}
+    cases.update(variants or {})
+
+    @pytest.fixture(params=list(cases))
+    def savefile(request, tmp_path):
+        fmt, snaplen = cases[request.param]
+        suffix = "pcapng" if fmt.startswith("pcapng") else "pcap"
+        return write_savefile(tmp_path / f"{request.param}.{suffix}", fmt, pkts, snaplen=snaplen)
+    return savefile
+
+
 def expected(fmt, packets, *, snaplen=65535):
     """What a reader of ``write_savefile(path, fmt, packets, snaplen=...)``
     must give: ``[(timestamp in int ns, data, wirelen), ...]``."""
@@ -326,9 +343,12 @@ def read_all(p, sink, *, count=None, workdir=None, batch=7, into=None):
             while not enough(got):
                 before = len(got)
                 n = p.dispatch(batch, cb, "extra")
+                if n == -2:          # PCAP_ERROR_BREAK: breakloop() ended it before any packet
+                    assert len(got) == before, f"dispatch returned -2 after {len(got) - before} callbacks"
+                    break
                 assert n == len(got) - before, f"dispatch returned {n} for {len(got) - before} callbacks"
                 assert batch <= 0 or n <= batch
-                if n <= 0 and count is None:
+                if n == 0 and count is None:
                     break
     elif sink == "readpkts":
         while not enough(got):

@@ -5,7 +5,8 @@ import textwrap
 import pytest
 
 import pcap
-from support import free_port, need, open_lo, packets, read_all, run_python, send_udp, write_pcap, write_savefile
+from support import (free_port, need, open_lo, packets, read_all, run_python, savefile_fixture, send_udp, write_pcap,
+                     write_savefile)
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
@@ -15,15 +16,10 @@ def pyarrow():
     need(importlib.util.find_spec("pyarrow") is not None, "pyarrow is not installed (the test extra has it)")
 
 
-@pytest.fixture(params=["pcap-le-us", "pcap-be-ns", "pcapng-le-us", "pcap-snaplen"])
-def savefile(request, tmp_path):
-    """5,000 packets, every 5th with a wire length over its length; in
-    pcap-snaplen, cut to a snaplen of 100."""
-    pkts = packets(5000, per_second=10, size=200, cut_every=5)
-    path = tmp_path / f"{request.param}.pcap"
-    if request.param == "pcap-snaplen":
-        return write_savefile(path, "pcap-le-us", pkts, snaplen=100)
-    return write_savefile(path, request.param, pkts)
+# 5,000 packets, every 5th with a wire length over its length; in
+# pcap-snaplen, cut to a snaplen of 100.
+savefile = savefile_fixture(packets(5000, per_second=10, size=200, cut_every=5),
+                            ["pcap-le-us", "pcap-be-ns", "pcapng-le-us"], {"pcap-snaplen": ("pcap-le-us", 100)})
 
 
 def by_iteration(path, flt=None):

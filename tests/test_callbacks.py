@@ -3,10 +3,8 @@ propagates with its traceback, a wrong arity raises TypeError, extra
 arguments are passed on, and a callback may use its handle but not read
 from it.
 
-Every wait here is bounded: children run with subprocess timeouts, and
-in-process waits have a breakloop() timer or a deadline behind them, plus a
-faulthandler watchdog that ends the whole run if the module hangs anyway.
-"""
+Every wait is bounded (a breakloop() timer, a deadline or a subprocess
+timeout, and the watchdog fixture behind them)."""
 import time
 
 import pytest

@@ -17,7 +17,7 @@ from support import need, numbered, read_all, run_async, run_unprivileged, write
 pytestmark = pytest.mark.usefixtures("watchdog")
 
 
-def packets(n):
+def damaged_packets(n):
     """Packet i holds b"damaged-%02d" % i, at 2000 + i + i * 1e-6 s."""
     return numbered(n, start=2000, payload=b"damaged-%02d")
 
@@ -51,7 +51,7 @@ EXPECTED_TS = [2000 + i + i / 1e6 for i in range(5)]
 @pytest.mark.parametrize("cut", [1, 5, 20])
 @pytest.mark.parametrize("how", HOWS)
 def test_truncated_last_record_data(tmp_path, how, cut):
-    path = write_pcap(tmp_path / "t.pcap", packets(5))
+    path = write_pcap(tmp_path / "t.pcap", damaged_packets(5))
     data = path.read_bytes()
     path.write_bytes(data[:-cut])
     with pcap.pcap(str(path)) as p:
@@ -65,7 +65,7 @@ def test_truncated_last_record_data(tmp_path, how, cut):
 
 @pytest.mark.parametrize("how", ["iter", "readpkts", "dispatch", "loop"])
 def test_truncated_record_header(tmp_path, how):
-    path = write_pcap(tmp_path / "h.pcap", packets(3))
+    path = write_pcap(tmp_path / "h.pcap", damaged_packets(3))
     with open(path, "ab") as f:
         f.write(struct.pack("<II", 5000, 0))     # half a record header
     with pcap.pcap(str(path)) as p:
@@ -78,7 +78,7 @@ def test_truncated_record_header(tmp_path, how):
 @pytest.mark.parametrize("how", ["dispatch-count", "loop-count"])
 def test_truncated_last_record_counting(tmp_path, how):
     """Counting without a callback (done in C) reports the damage too."""
-    path = write_pcap(tmp_path / "c.pcap", packets(5))
+    path = write_pcap(tmp_path / "c.pcap", damaged_packets(5))
     path.write_bytes(path.read_bytes()[:-3])
     with pcap.pcap(str(path)) as p:
         got, exc = read_until_error(p, how)
@@ -87,7 +87,7 @@ def test_truncated_last_record_counting(tmp_path, how):
 
 
 def test_truncated_last_record_async_for(tmp_path):
-    path = write_pcap(tmp_path / "a.pcap", packets(5))
+    path = write_pcap(tmp_path / "a.pcap", damaged_packets(5))
     path.write_bytes(path.read_bytes()[:-3])
 
     async def main(got):
@@ -102,7 +102,7 @@ def test_truncated_last_record_async_for(tmp_path):
 
 def test_truncated_error_is_raised_once_then_end(tmp_path):
     """After the error the handle is at the end: it does not repeat packets."""
-    path = write_pcap(tmp_path / "t.pcap", packets(5))
+    path = write_pcap(tmp_path / "t.pcap", damaged_packets(5))
     path.write_bytes(path.read_bytes()[:-3])
     with pcap.pcap(str(path)) as p:
         got, exc = read_until_error(p, "iter")
@@ -113,7 +113,7 @@ def test_truncated_error_is_raised_once_then_end(tmp_path):
 
 @pytest.mark.parametrize("how", ["iter", "readpkts", "dispatch", "loop"])
 def test_truncated_pcapng_block(tmp_path, how):
-    path = write_pcapng(tmp_path / "t.pcapng", packets(4))
+    path = write_pcapng(tmp_path / "t.pcapng", damaged_packets(4))
     path.write_bytes(path.read_bytes()[:-6])
     with pcap.pcap(str(path)) as p:
         got, exc = read_until_error(p, how)
@@ -124,7 +124,7 @@ def test_truncated_pcapng_block(tmp_path, how):
 
 def test_bad_record_length(tmp_path):
     """A record whose caplen is absurd: earlier packets, then libpcap's message."""
-    path = write_pcap(tmp_path / "big.pcap", packets(2))
+    path = write_pcap(tmp_path / "big.pcap", damaged_packets(2))
     with open(path, "ab") as f:
         f.write(struct.pack("<IIII", 3000, 0, 0x7FFFFFF0, 0x7FFFFFF0) + b"x" * 64)
     with pcap.pcap(str(path)) as p:
@@ -136,7 +136,7 @@ def test_bad_record_length(tmp_path):
 
 @pytest.mark.parametrize("size", [0, 3, 10, 23])
 def test_truncated_file_header(tmp_path, size):
-    full = write_pcap(tmp_path / "full.pcap", packets(1)).read_bytes()
+    full = write_pcap(tmp_path / "full.pcap", damaged_packets(1)).read_bytes()
     path = tmp_path / "head.pcap"
     path.write_bytes(full[:size])
     with pytest.raises(pcap.PcapError, match="head.pcap") as ei:
@@ -164,7 +164,7 @@ def test_random_records_after_valid_header(tmp_path, seed, how):
     """A good header, then garbage: an error, never a silent end or a crash."""
     rng = random.Random(1000 + seed)
     path = tmp_path / "g.pcap"
-    good = write_pcap(tmp_path / "good.pcap", packets(2)).read_bytes()
+    good = write_pcap(tmp_path / "good.pcap", damaged_packets(2)).read_bytes()
     path.write_bytes(good + bytes(rng.randrange(256) for _ in range(rng.randrange(17, 3000))))
     with pcap.pcap(str(path)) as p:
         got, exc = read_until_error(p, how)
@@ -176,7 +176,7 @@ def test_random_records_after_valid_header(tmp_path, seed, how):
 
 def test_interface_wins_over_file_of_same_name(live, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write_pcap(tmp_path / "lo", packets(2), linktype=101)   # LINKTYPE_RAW
+    write_pcap(tmp_path / "lo", damaged_packets(2), linktype=101)   # LINKTYPE_RAW
     with pcap.pcap("lo", timeout_ms=10) as p:
         assert p.datalink() == pcap.DLT_EN10MB
         assert "live" in repr(p)
@@ -189,7 +189,7 @@ def test_interface_wins_over_file_of_same_name(live, tmp_path, monkeypatch):
 
 def test_relative_savefile_in_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write_pcap(tmp_path / "capture", packets(3))
+    write_pcap(tmp_path / "capture", damaged_packets(3))
     with pcap.pcap("capture") as p:
         assert len(list(p)) == 3
     with pcap.pcap(b"capture") as p:
@@ -197,7 +197,7 @@ def test_relative_savefile_in_cwd(tmp_path, monkeypatch):
 
 
 def test_pathlike_name(tmp_path):
-    path = write_pcap(tmp_path / "pl.pcap", packets(2))
+    path = write_pcap(tmp_path / "pl.pcap", damaged_packets(2))
     with pcap.pcap(path) as p:
         assert len(list(p)) == 2
         assert p.name == str(path)
@@ -252,7 +252,7 @@ def test_errors_keep_their_message_with_errno_and_filename(tmp_path):
 
 
 def test_read_error_names_the_file(tmp_path):
-    path = write_pcap(tmp_path / "cut.pcap", packets(3))
+    path = write_pcap(tmp_path / "cut.pcap", damaged_packets(3))
     path.write_bytes(path.read_bytes()[:-5])
     with pcap.pcap(str(path)) as p:
         next(p), next(p)
@@ -295,7 +295,7 @@ def test_directory_is_not_a_savefile(tmp_path):
 
 
 def test_unreadable_file_names_it(nobody, public_dir):
-    path = write_pcap(public_dir / "secret.pcap", packets(1))
+    path = write_pcap(public_dir / "secret.pcap", damaged_packets(1))
     code = textwrap.dedent("""
         import sys, pcap
         try:
@@ -321,7 +321,7 @@ def test_nul_byte_in_name(name):
 
 @pytest.mark.parametrize("bad", ["udp port", "no such thing", "tcp and (", "port 99999999", "ether host zz:zz"])
 def test_invalid_filter_keeps_old(tmp_path, bad):
-    with pcap.pcap(str(write_pcap(tmp_path / "f.pcap", packets(3)))) as p:
+    with pcap.pcap(str(write_pcap(tmp_path / "f.pcap", damaged_packets(3)))) as p:
         p.setfilter("udp port 5678")
         with pytest.raises(pcap.PcapError) as ei:
             p.setfilter(bad)
@@ -333,7 +333,7 @@ def test_invalid_filter_keeps_old(tmp_path, bad):
 
 
 def test_invalid_filter_message_is_libpcaps(tmp_path):
-    with pcap.pcap(str(write_pcap(tmp_path / "f.pcap", packets(1)))) as p:
+    with pcap.pcap(str(write_pcap(tmp_path / "f.pcap", damaged_packets(1)))) as p:
         with pytest.raises(OSError, match="syntax error"):
             p.setfilter("tcp and (")
         with pytest.raises(OSError, match="illegal port number"):
@@ -447,7 +447,7 @@ def test_unprivileged_missing_file_is_filenotfound(nobody, public_dir):
 
 
 def test_unprivileged_can_read_savefile(nobody, public_dir):
-    path = write_pcap(public_dir / "open.pcap", packets(3))
+    path = write_pcap(public_dir / "open.pcap", damaged_packets(3))
     os.chmod(path, 0o644)
     proc = run_unprivileged([sys.executable, "-c",
                          "import sys, pcap; print(len(list(pcap.pcap(sys.argv[1]))))", str(path)])
@@ -478,8 +478,8 @@ def test_raised_errors_are_pcaperrors(tmp_path):
         lambda: pcap.pcap(str(garbage)),
         lambda: pcap.pcap(str(tmp_path / "missing.pcap")),
         lambda: pcap.bpf("tcp and ("),
-        lambda: pcap.pcap(str(write_pcap(tmp_path / "ok.pcap", packets(1)))).setfilter("tcp and ("),
-        lambda: pcap.pcap(str(write_pcap(tmp_path / "ok2.pcap", packets(1)))).stats(),
+        lambda: pcap.pcap(str(write_pcap(tmp_path / "ok.pcap", damaged_packets(1)))).setfilter("tcp and ("),
+        lambda: pcap.pcap(str(write_pcap(tmp_path / "ok2.pcap", damaged_packets(1)))).stats(),
         lambda: pcap.lookupnet("nosuchdev7"),
         lambda: pcap.dumper(str(tmp_path / "no" / "dir" / "out.pcap")),
     ]
@@ -489,7 +489,7 @@ def test_raised_errors_are_pcaperrors(tmp_path):
 
 
 def test_read_error_is_pcaperror(tmp_path):
-    path = write_pcap(tmp_path / "t.pcap", packets(2))
+    path = write_pcap(tmp_path / "t.pcap", damaged_packets(2))
     path.write_bytes(path.read_bytes()[:-1])
     with pcap.pcap(str(path)) as p:
         next(p)

@@ -14,15 +14,12 @@ import time
 import pytest
 
 import pcap
-from support import need, packets, read_source, run_python, write_savefile
+from support import need, packets, read_source, run_python, savefile_fixture, write_savefile
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
 
-@pytest.fixture(params=["pcap-le-us", "pcap-be-ns", "pcapng-le-us"])
-def savefile(request, tmp_path):
-    return write_savefile(tmp_path / ("f.pcapng" if request.param.startswith("pcapng") else "f.pcap"),
-                          request.param, packets(3000))
+savefile = savefile_fixture(packets(3000), ["pcap-le-us", "pcap-be-ns", "pcapng-le-us"])
 
 
 class ReadOnly:

@@ -7,14 +7,12 @@ import time
 import pytest
 
 import pcap
-from support import free_port, open_lo, packets, read_all, write_pcap, write_savefile
+from support import free_port, open_lo, packets, read_all, savefile_fixture, write_pcap, write_savefile
 
 PACKETS = packets(2500)   # to ports 1000, 1001, 1002 in turn
 
 
-@pytest.fixture(params=["pcap-le-us", "pcap-le-ns", "pcap-be-us", "pcapng-le-us"])
-def savefile(request, tmp_path):
-    return write_savefile(tmp_path / "f.pcap", request.param, PACKETS)
+savefile = savefile_fixture(PACKETS, ["pcap-le-us", "pcap-le-ns", "pcap-be-us", "pcapng-le-us"])
 
 
 @pytest.mark.parametrize("cnt", [1, 7, 1024, 5000])

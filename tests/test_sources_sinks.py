@@ -96,7 +96,7 @@ def read_from(p, sink, tmp_path, flt):
         return read_all(p, sink, workdir=tmp_path)
 
 
-def check(got, want, sink):
+def check_file_packets(got, want, sink):
     if sink.startswith("count-"):
         assert got == len(want)
         return
@@ -126,7 +126,7 @@ def test_read(request, source, sink, tmp_path):
         check_live(got, want, sink)
         return
     got, want = read_file_source(source, sink, tmp_path)
-    check(got, want, sink)
+    check_file_packets(got, want, sink)
 
 
 @pytest.mark.parametrize("source, sink", pairs([s for s in SOURCES if s != "live"]))
@@ -135,7 +135,7 @@ def test_read_filtered(source, sink, tmp_path):
     got, want = read_file_source(source, sink, tmp_path, FILTER)
     want = [w for w in want if dport(w[1]) == 1001]
     assert 60 < len(want) < len(PACKETS) / 2
-    check(got, want, sink)
+    check_file_packets(got, want, sink)
 
 
 # -- live: UDP datagrams to 127.0.0.1, filtered on their port ---------------------

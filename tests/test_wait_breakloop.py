@@ -2,39 +2,23 @@
 callback, on a quiet interface, after packets, and on a savefile; the flag
 is consumed, so what follows is still read.
 
-Every wait here is bounded: children run with subprocess timeouts, and
-in-process waits have a breakloop() timer or a deadline behind them, plus a
-faulthandler watchdog that ends the whole run if the module hangs anyway.
-"""
+Every wait is bounded (a breakloop() timer, a deadline or a subprocess
+timeout, and the watchdog fixture behind them)."""
 import signal
 import time
 
 import pytest
 
 import pcap
-from support import Later, free_port, numbered_savefile, open_lo, raiser, send_udp, udp_payload, wait_readable
+from support import (Later, free_port, numbered_savefile, open_lo, raiser, read_all, send_udp, udp_payload,
+                     wait_readable)
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
 
 # -- breakloop -----------------------------------------------------------------
 
-def _run_mode(p, mode, sink):
-    if mode == "iter":
-        for item in p:
-            sink.append(item)
-        return None
-    if mode == "loop":
-        return p.loop(-1, lambda ts, pkt: sink.append((ts, pkt)))
-    if mode == "loop-count":
-        return p.loop(0)
-    if mode == "dispatch":
-        return p.dispatch(-1, lambda ts, pkt: sink.append((ts, pkt)))
-    if mode == "readpkts":
-        r = p.readpkts()
-        sink.extend(r)
-        return r
-    raise AssertionError(mode)
+SINK_OF = {"iter": "iter", "loop": "loop", "loop-count": "count-loop", "dispatch": "dispatch", "readpkts": "readpkts"}
 
 
 @pytest.mark.parametrize("mode", ["iter", "loop", "loop-count", "dispatch", "readpkts"])
@@ -45,18 +29,14 @@ def test_breakloop_from_thread_on_quiet_lo(live, restore_alarm, mode):
         signal.signal(signal.SIGALRM, raiser("breakloop ignored"))
         signal.setitimer(signal.ITIMER_REAL, 4)
         with Later(0.3, p.breakloop) as b:
-            result = _run_mode(p, mode, sink)
+            result = read_all(p, SINK_OF[mode], batch=-1, into=sink)
             t_end = time.monotonic()
         signal.setitimer(signal.ITIMER_REAL, 0)
     assert b.at is not None
     assert t_end - b.at < 0.2, f"{mode} ended {t_end - b.at:.3f} s after breakloop()"
     assert sink == []
-    if mode in ("loop", "loop-count"):
-        assert result == 0
-    elif mode == "dispatch":
-        assert result in (0, -2)
-    elif mode == "readpkts":
-        assert result == []
+    # read_all checked the counts loop() and dispatch() returned: 0, or -2 for dispatch
+    assert result == (0 if mode == "loop-count" else [])
 
 
 @pytest.mark.parametrize("mode", ["iter", "loop", "dispatch"])
@@ -73,7 +53,7 @@ def test_breakloop_from_thread_after_packets(live, restore_alarm, mode):
                 while p.dispatch(-1, lambda ts, pkt: sink.append(pkt)) > 0:
                     pass
             else:
-                _run_mode(p, mode, sink)
+                read_all(p, SINK_OF[mode], batch=-1, into=sink)
             t_end = time.monotonic()
         signal.setitimer(signal.ITIMER_REAL, 0)
     assert len(sink) == 2
@@ -92,7 +72,7 @@ def test_breakloop_from_signal_handler(live, restore_alarm, mode):
 
         signal.signal(signal.SIGALRM, handler)
         signal.setitimer(signal.ITIMER_REAL, 0.3)
-        _run_mode(p, mode, sink)
+        read_all(p, SINK_OF[mode], batch=-1, into=sink)
         t_end = time.monotonic()
     assert rang, "the signal handler never ran"
     assert t_end - rang[0] < 0.2

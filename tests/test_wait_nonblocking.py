@@ -2,10 +2,8 @@
 pending at once, iteration that still waits (as pypcap's), and select,
 selectors and asyncio's add_reader on the handle.
 
-Every wait here is bounded: children run with subprocess timeouts, and
-in-process waits have a breakloop() timer or a deadline behind them, plus a
-faulthandler watchdog that ends the whole run if the module hangs anyway.
-"""
+Every wait is bounded (a breakloop() timer, a deadline or a subprocess
+timeout, and the watchdog fixture behind them)."""
 import asyncio
 import select
 import selectors

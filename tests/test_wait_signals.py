@@ -3,10 +3,8 @@ handle within half a second, and a long read of a big savefile within 0.1 s;
 a Python signal handler that returns lets the wait go on, one that raises
 ends it; the module installs no C signal handler.
 
-Every wait here is bounded: children run with subprocess timeouts, and
-in-process waits have a breakloop() timer or a deadline behind them, plus a
-faulthandler watchdog that ends the whole run if the module hangs anyway.
-"""
+Every wait is bounded (a breakloop() timer, a deadline or a subprocess
+timeout, and the watchdog fixture behind them)."""
 import os
 import select
 import signal
@@ -19,7 +17,7 @@ import time
 import pytest
 
 import pcap
-from support import Alarm, Later, free_port, open_lo, send_udp, udp_frame, udp_payload
+from support import Alarm, Later, free_port, open_lo, read_all, send_udp, udp_frame, udp_payload
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
@@ -184,17 +182,7 @@ def test_sigalrm_handler_that_raises_ends_the_wait(live, restore_alarm, mode):
         t0 = time.monotonic()
         signal.setitimer(signal.ITIMER_REAL, 0.3)
         with pytest.raises(Alarm, match="alarm rang"):
-            if mode == "next":
-                next(p)
-            elif mode == "iter":
-                for _ in p:
-                    pass
-            elif mode == "loop":
-                p.loop(-1, lambda ts, pkt: None)
-            elif mode == "dispatch":
-                p.dispatch(-1, lambda ts, pkt: None)
-            else:
-                p.readpkts()
+            read_all(p, mode, batch=-1)
         elapsed = time.monotonic() - t0
     assert 0.25 < elapsed < 0.3 + 0.2
 

@@ -2,10 +2,8 @@
 GIL is released), and other threads' calls on the same handle run at once
 and take effect on the running read.
 
-Every wait here is bounded: children run with subprocess timeouts, and
-in-process waits have a breakloop() timer or a deadline behind them, plus a
-faulthandler watchdog that ends the whole run if the module hangs anyway.
-"""
+Every wait is bounded (a breakloop() timer, a deadline or a subprocess
+timeout, and the watchdog fixture behind them)."""
 import signal
 import threading
 import time

@@ -2,10 +2,8 @@
 (loop, iteration), the packet that arrives before the deadline, and how
 soon a packet reaches the reader (latency, immediate mode).
 
-Every wait here is bounded: children run with subprocess timeouts, and
-in-process waits have a breakloop() timer or a deadline behind them, plus a
-faulthandler watchdog that ends the whole run if the module hangs anyway.
-"""
+Every wait is bounded (a breakloop() timer, a deadline or a subprocess
+timeout, and the watchdog fixture behind them)."""
 import threading
 import time
 
