@@ -5,9 +5,11 @@ with ``readinto()``; ``test_read_filtered[...]`` does the same with a BPF
 filter set. What comes out is compared with what went in, never with
 another read by the module."""
 import io
+import math
 import socket
 import struct
 import time
+from fractions import Fraction
 
 import pytest
 
@@ -55,7 +57,7 @@ def dport(frame):
     return struct.unpack_from("!H", frame, 36)[0]
 
 
-def read_file_source(source, sink, tmp_path, flt=None):
+def read_file_source(source, sink, tmp_path, flt=None, in_ns=True):
     """Write PACKETS for ``source``, read them through ``sink``; returns
     (what the sink gave, what the source holds)."""
     fmt = SOURCES[source]
@@ -67,7 +69,7 @@ def read_file_source(source, sink, tmp_path, flt=None):
         assert ranges[0][0] == 24 and ranges[-1][1] == path.stat().st_size
         parts = []
         for start, end in ranges:
-            with pcap.open_range(str(path), start, end, timestamp_in_ns=True) as p:
+            with pcap.open_range(str(path), start, end, timestamp_in_ns=in_ns) as p:
                 parts.append(read_from(p, sink, tmp_path, flt))
         return sum(parts) if sink.startswith("count-") else sum(parts, []), want
     if source in ("pcapng", "pipe-pcapng"):
@@ -77,7 +79,7 @@ def read_file_source(source, sink, tmp_path, flt=None):
     if source in ("pipe", "pipe-pcapng"):
         fifo = tmp_path / "fifo"
         with FifoWriter(fifo, path.read_bytes()) as writer:
-            with pcap.pcap(str(fifo), timestamp_in_ns=True) as p:
+            with pcap.pcap(str(fifo), timestamp_in_ns=in_ns) as p:
                 got = read_from(p, sink, tmp_path, flt)
         assert writer.error is None
         return got, want
@@ -85,7 +87,7 @@ def read_file_source(source, sink, tmp_path, flt=None):
         path = io.BytesIO(path.read_bytes())
     else:
         path = str(path)
-    with pcap.pcap(path, timestamp_in_ns=True) as p:
+    with pcap.pcap(path, timestamp_in_ns=in_ns) as p:
         return read_from(p, sink, tmp_path, flt), want
 
 
@@ -136,6 +138,24 @@ def test_read_filtered(source, sink, tmp_path):
     want = [w for w in want if dport(w[1]) == 1001]
     assert 60 < len(want) < len(PACKETS) / 2
     check_file_packets(got, want, sink)
+
+
+# Sinks whose timestamps follow the handle's timestamp_in_ns (the others
+# always give int nanoseconds).
+FLOAT_SINKS = ["iter", "next", "dispatch", "loop", "readpkts", "readbatch", "async"]
+
+
+@pytest.mark.parametrize("source, sink", [pytest.param(source, sink, id=f"{source}-{sink}")
+                                          for source in SOURCES if source != "live" for sink in FLOAT_SINKS])
+def test_read_float_timestamps(source, sink, tmp_path):
+    """Without timestamp_in_ns: float seconds, within one ulp of the exact
+    value written (and the same bytes)."""
+    got, want = read_file_source(source, sink, tmp_path, in_ns=False)
+    assert [buf for _, buf, _ in got] == [buf for _, buf, _ in want]
+    for i, ((ts, _, _), (ns, _, _)) in enumerate(zip(got, want)):
+        exact = Fraction(ns, 10**9)
+        assert type(ts) is float and abs(Fraction(ts) - exact) <= Fraction(math.ulp(float(exact))), \
+            f"packet {i}: timestamp {ts!r}, written {ns} ns"
 
 
 # -- live: UDP datagrams to 127.0.0.1, filtered on their port ---------------------
