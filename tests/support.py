@@ -304,7 +304,7 @@ SINKS_WITH_WIRELEN = {"iter", "next", "dispatch", "loop", "readbatch", "readinto
                       "dumper", "arrow_batches", "to_arrow"}
 
 
-def read_all(p, sink, *, count=None, workdir=None, batch=7, into=None):
+def read_all(p, sink, *, count=None, deadline=None, workdir=None, batch=7, into=None):
     """Read every packet of handle ``p`` through ``sink`` (one of ``SINKS``).
 
     Returns ``[(timestamp, bytes, wirelen or None), ...]`` in the order the
@@ -315,9 +315,18 @@ def read_all(p, sink, *, count=None, workdir=None, batch=7, into=None):
     until the source ends. ``batch``: how many packets a bulk call asks for,
     small so that a read spans many calls. ``workdir``: where ``dumper``
     writes its file. ``into``: a list to append the packets to as they come,
-    so that the caller has those before an exception."""
+    so that the caller has those before an exception. ``deadline`` (a
+    ``time.monotonic()`` value): with ``count``, a read that has fewer
+    packets by then fails instead of asking again (put a breakloop() timer
+    behind the blocking call that would outlast it)."""
     def enough(got):
-        return count is not None and len(got) >= count
+        if count is None:
+            return False
+        if len(got) >= count:
+            return True
+        assert deadline is None or time.monotonic() < deadline, \
+            f"{sink}: {len(got)} of {count} packets by the deadline"
+        return False
 
     got = [] if into is None else into
     if sink == "iter":
@@ -382,9 +391,9 @@ def read_all(p, sink, *, count=None, workdir=None, batch=7, into=None):
         if sink == "count-loop":
             return p.loop(count or 0)
         total = 0
-        while count is None or total < count:
+        while count is None or not enough([None] * total):
             n = p.dispatch(-1)
-            if n == 0 and count is None:
+            if n == -2 or (n == 0 and count is None):
                 break
             total += n
         return total

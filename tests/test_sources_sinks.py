@@ -178,7 +178,7 @@ def read_live(sink, tmp_path):
                 tx.sendto(data, ("127.0.0.1", port))
             t1 = time.time_ns()
             with breakloop_after(p, 10):
-                got = read_all(p, sink, count=LIVE_COUNT, workdir=tmp_path)
+                got = read_all(p, sink, count=LIVE_COUNT, deadline=time.monotonic() + 10, workdir=tmp_path)
     ether = bytes(12)            # lo's Ethernet header has all-zero addresses
     want = [(t0, t1, udp_frame(data, sport=sport, dport=port, src="127.0.0.1", dst="127.0.0.1", ether=ether))
             for data in payloads]
