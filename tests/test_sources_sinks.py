@@ -21,11 +21,13 @@ pytestmark = pytest.mark.usefixtures("watchdog")
 
 BIG = udp_frame(bytes(range(256)) * 5 + b"big", dport=1001)
 # Packets of 42 to 131 bytes, every 5th cut (wire length over its length),
-# three of 1,325 bytes; 10 a second with sub-microsecond parts.
+# three of 1,325 bytes, one of 0; 10 a second with sub-microsecond parts.
 PACKETS = packets(200, per_second=10, cut_every=5) + [
     (1_700_000_100, 999_999_999, BIG, len(BIG)),
     (1_700_000_101, 1, BIG, len(BIG) + 1000),
     (1_700_000_102, 500_000_000, BIG, len(BIG)),
+    (1_700_000_103, 0, b"", 60),                    # nothing captured of 60 bytes
+    (1_700_000_103, 1, udp_frame(b"", dport=1001), 42),
 ]
 FILTER = "udp dst port 1001"
 
@@ -35,9 +37,13 @@ SOURCES = {
     "pcap-be-us": "pcap-be-us",
     "pcap-le-ns": "pcap-le-ns",
     "pcap-be-ns": "pcap-be-ns",
+    "pcap-snaplen": "pcap-le-ns",    # a snaplen of 100: longer packets cut to it
     "pcapng": "pcap-be-ns",         # editcap -F pcapng of that file
+    "pcapng-le-us": "pcapng-le-us",  # written by hand (support.write_pcapng)
+    "pcapng-be-ns": "pcapng-be-ns",
     "pipe": "pcap-le-ns",           # a FIFO a thread writes the file into
     "pipe-pcapng": "pcap-le-ns",    # the same with editcap's pcapng
+    "pipe-be-us": "pcap-be-us",
     "bytesio": "pcap-be-us",        # pcap.pcap(io.BytesIO(...))
     "gzip": "pcap-le-ns",           # a gzip-compressed file, opened by name
     "range": "pcap-le-us",          # savefile_ranges(path, 3), each through open_range
@@ -54,15 +60,16 @@ def pairs(sources):
 
 
 def dport(frame):
-    return struct.unpack_from("!H", frame, 36)[0]
+    return struct.unpack_from("!H", frame, 36)[0] if len(frame) >= 38 else None
 
 
 def read_file_source(source, sink, tmp_path, flt=None, in_ns=True):
     """Write PACKETS for ``source``, read them through ``sink``; returns
     (what the sink gave, what the source holds)."""
     fmt = SOURCES[source]
-    path = write_savefile(tmp_path / f"{fmt}.pcap", fmt, PACKETS)
-    want = expected(fmt, PACKETS)
+    snaplen = 100 if source == "pcap-snaplen" else 65535
+    path = write_savefile(tmp_path / f"{fmt}.pcap", fmt, PACKETS, snaplen=snaplen)
+    want = expected(fmt, PACKETS, snaplen=snaplen)
     if source == "range":
         ranges = pcap.savefile_ranges(str(path), 3)
         assert len(ranges) == 3
@@ -76,7 +83,7 @@ def read_file_source(source, sink, tmp_path, flt=None, in_ns=True):
         path = to_pcapng(path, tmp_path / "converted.pcapng")
     if source == "gzip":
         path = gzipped(path, tmp_path / "compressed.pcap.gz")
-    if source in ("pipe", "pipe-pcapng"):
+    if source.startswith("pipe"):
         fifo = tmp_path / "fifo"
         with FifoWriter(fifo, path.read_bytes()) as writer:
             with pcap.pcap(str(fifo), timestamp_in_ns=in_ns) as p:
