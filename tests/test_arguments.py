@@ -11,7 +11,7 @@ import re
 import pytest
 
 import pcap
-from conftest import need
+from support import need
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "sample.pcap")
 

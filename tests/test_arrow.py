@@ -1,13 +1,12 @@
 """Arrow record batches and Parquet: every value the same as iteration's."""
 import importlib.util
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
 import pcap
-from conftest import need, udp_frame, write_pcap, write_pcapng
+from support import (free_port, need, open_lo, packets, read_all, run_python, savefile_fixture, send_udp, write_pcap,
+                     write_savefile)
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
@@ -17,28 +16,17 @@ def pyarrow():
     need(importlib.util.find_spec("pyarrow") is not None, "pyarrow is not installed (the test extra has it)")
 
 
-def packets(n):
-    return [(1700000000 + i // 10, (i * 7919) % 10**6, udp_frame(bytes([i % 256]) * (i % 200), dport=1000 + i % 3),
-             None if i % 5 else 400 + i) for i in range(n)]
-
-
-@pytest.fixture(params=["pcap-le", "pcap-be-ns", "pcapng", "pcap-snaplen"])
-def savefile(request, tmp_path):
-    pkts = packets(5000)
-    if request.param == "pcapng":
-        return write_pcapng(tmp_path / "f.pcapng", [(s, f, d) for s, f, d, _ in pkts])
-    if request.param == "pcap-be-ns":
-        return write_pcap(tmp_path / "f.pcap", [(s, f * 1000 + 3, d) for s, f, d, _ in pkts], byteorder=">", nano=True)
-    if request.param == "pcap-snaplen":
-        return write_pcap(tmp_path / "f.pcap", [(s, f, d[:100], w or len(d)) for s, f, d, w in pkts], snaplen=100)
-    return write_pcap(tmp_path / "f.pcap", [(s, f, d) if w is None else (s, f, d, w) for s, f, d, w in pkts])
+# 5,000 packets, every 5th with a wire length over its length; in
+# pcap-snaplen, cut to a snaplen of 100.
+savefile = savefile_fixture(packets(5000, per_second=10, size=200, cut_every=5),
+                            ["pcap-le-us", "pcap-be-ns", "pcapng-le-us"], {"pcap-snaplen": ("pcap-le-us", 100)})
 
 
 def by_iteration(path, flt=None):
     with pcap.pcap(str(path), timestamp_in_ns=True) as p:
         if flt:
             p.setfilter(flt)
-        return [(ts, buf, p.wirelen) for ts, buf in p]
+        return read_all(p, "iter")
 
 
 @pytest.mark.parametrize("cnt", [1, 777, 65536])
@@ -83,7 +71,7 @@ def test_empty_savefile_gives_an_empty_table(tmp_path):
 
 
 def test_damaged_file_gives_the_batches_before_then_raises(tmp_path):
-    path = write_pcap(tmp_path / "f.pcap", [(s, f, d) for s, f, d, _ in packets(100)])
+    path = write_savefile(tmp_path / "f.pcap", "pcap-le-us", packets(100))
     path.write_bytes(path.read_bytes()[:-5])
     rows = 0
     with pytest.raises(pcap.PcapError, match="truncated"):
@@ -112,38 +100,24 @@ def test_without_pyarrow_the_error_names_the_package(tmp_path):
         except ImportError as e:
             print(type(e).__name__, e)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    out = run_python(code, timeout=30)
     assert "ModuleNotFoundError to_arrow() needs the 'pyarrow' package (pip install pyarrow" in out.stdout, out
 
 
 # -- live handles ---------------------------------------------------------------
-
-def _lo(port, **kw):
-    p = pcap.pcap("lo", **kw)
-    p.setfilter(f"udp dst port {port}")
-    return p
-
-
-def _send(port, n):
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        for i in range(n):
-            s.sendto(b"arrow %d" % i, ("127.0.0.1", port))
-
 
 @pytest.mark.usefixtures("live")
 def test_live_nonblocking_batches_end_when_nothing_is_pending():
     """No spin: in nonblocking mode the iterator yields what is pending and
     ends, as readpkts() returns []; with nothing pending it ends at once."""
     import time
-    from conftest import free_port
     port = free_port()
-    with _lo(port) as p:
+    with open_lo(port) as p:
         p.setnonblock(True)
         t0 = time.monotonic()
         assert list(p.arrow_batches()) == []
         assert time.monotonic() - t0 < 0.5
-        _send(port, 5)
+        send_udp(port, [b"arrow %d" % i for i in range(5)])
         time.sleep(0.3)               # past the buffer timeout: the kernel has handed them over
         batches = list(p.arrow_batches())
         assert sum(b.num_rows for b in batches) == 5
@@ -155,12 +129,11 @@ def test_live_nonblocking_batches_end_when_nothing_is_pending():
 def test_live_batches_end_after_timeout_or_breakloop():
     import threading
     import time
-    from conftest import free_port
-    with _lo(free_port(), timeout_ms=200) as p:
+    with open_lo(free_port(), timeout_ms=200) as p:
         t0 = time.monotonic()
         assert list(p.arrow_batches()) == []
         assert 0.15 < time.monotonic() - t0 < 1.0
-    with _lo(free_port()) as p:            # no timeout: waits until breakloop()
+    with open_lo(free_port()) as p:            # no timeout: waits until breakloop()
         timer = threading.Timer(0.3, p.breakloop)
         timer.start()
         t0 = time.monotonic()

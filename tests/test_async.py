@@ -6,37 +6,15 @@ that calls breakloop() around each blocking read, so a broken module fails
 instead of hanging.
 """
 import asyncio
-import socket
 import threading
 import time
 
 import pytest
 
 import pcap
-from conftest import breakloop_after, udp_frame, write_pcap
+from support import breakloop_after, open_lo, run_async, send_udp, udp_frame, udp_payload, write_pcap
 
 LIMIT = 5.0   # seconds any one wait may take before the test fails
-
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, LIMIT))
-
-
-def send(port, payloads):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        for p in payloads:
-            s.sendto(p, ("127.0.0.1", port))
-
-
-def open_lo(port, **kw):
-    p = pcap.pcap("lo", immediate=True, timestamp_in_ns=True, **kw)
-    p.setfilter(f"udp and dst host 127.0.0.1 and dst port {port}")
-    return p
-
-
-def udp_payload(frame):
-    # lo is DLT_EN10MB: 14 bytes of Ethernet, 20 of IPv4 (no options), 8 of UDP
-    return frame[14 + 20 + 8:]
 
 
 # -- savefiles -----------------------------------------------------------------
@@ -64,7 +42,7 @@ def test_async_savefile_all_packets(tmp_path):
         await t
         return got, ticks
 
-    got, ticks = run(main())
+    got, ticks = run_async(main(), LIMIT)
     assert got == [(sec * 10**9 + usec * 1000, data) for sec, usec, data in pkts]
     assert ticks >= 2, "a long savefile never let another task run"
 
@@ -76,7 +54,7 @@ def test_async_savefile_float_timestamps(tmp_path):
         with pcap.pcap(str(path)) as p:
             return [x async for x in p]
 
-    assert run(main()) == [(1.5, b"a"), (2.25, b"b")]
+    assert run_async(main(), LIMIT) == [(1.5, b"a"), (2.25, b"b")]
 
 
 def test_async_empty_savefile(tmp_path):
@@ -86,7 +64,7 @@ def test_async_empty_savefile(tmp_path):
         with pcap.pcap(str(path)) as p:
             return [x async for x in p]
 
-    assert run(main()) == []
+    assert run_async(main(), LIMIT) == []
 
 
 def test_async_savefile_then_sync_iteration_is_exhausted(tmp_path):
@@ -101,7 +79,7 @@ def test_async_savefile_then_sync_iteration_is_exhausted(tmp_path):
         return out
 
     with pcap.pcap(str(path)) as p:
-        assert run(first_two(p)) == [b"a", b"b"]
+        assert run_async(first_two(p), LIMIT) == [b"a", b"b"]
         assert [buf for _, buf in p] == [b"c"]      # the handle goes on where async for left it
 
 
@@ -113,7 +91,7 @@ def test_async_savefile_filter(tmp_path):
             p.setfilter("udp dst port 54")
             return [buf async for _, buf in p]
 
-    assert [udp_payload(b) for b in run(main())] == [b"y"]
+    assert [udp_payload(b) for b in run_async(main(), LIMIT)] == [b"y"]
 
 
 def test_breakloop_ends_async_for_on_savefile(tmp_path):
@@ -128,7 +106,7 @@ def test_breakloop_ends_async_for_on_savefile(tmp_path):
                     p.breakloop()
         return out
 
-    assert run(main()) == [b"0", b"1", b"2"]
+    assert run_async(main(), LIMIT) == [b"0", b"1", b"2"]
 
 
 def test_aiter_on_closed_handle(tmp_path):
@@ -159,7 +137,7 @@ def test_async_lo_other_tasks_keep_running(live):
         async def sender():
             for pl in payloads:
                 await asyncio.sleep(0.25)
-                send(port, [pl])
+                send_udp(port, [pl])
 
         tick_task = asyncio.create_task(ticker())
         send_task = asyncio.create_task(sender())
@@ -175,9 +153,9 @@ def test_async_lo_other_tasks_keep_running(live):
         await tick_task
         return got, stamps, ticks_at_packet
 
-    with open_lo(port) as p:
+    with open_lo(port, immediate=True, timestamp_in_ns=True) as p:
         assert p.getnonblock() is False
-        got, stamps, ticks_at_packet = run(main(p))
+        got, stamps, ticks_at_packet = run_async(main(p), LIMIT)
         assert p.getnonblock() is False
     assert [pl for _, pl in got] == payloads
     assert all(isinstance(ts, int) for ts, _ in got)
@@ -195,7 +173,7 @@ def test_async_lo_nonblocking_handle_keeps_mode(live):
     async def main(p):
         async def sender():
             await asyncio.sleep(0.05)
-            send(port, [b"one", b"two"])
+            send_udp(port, [b"one", b"two"])
         t = asyncio.create_task(sender())
         out = []
         async for _, buf in p:
@@ -205,9 +183,9 @@ def test_async_lo_nonblocking_handle_keeps_mode(live):
         await t
         return out
 
-    with open_lo(port) as p:
+    with open_lo(port, immediate=True, timestamp_in_ns=True) as p:
         p.setnonblock(True)
-        assert run(main(p)) == [b"one", b"two"]
+        assert run_async(main(p), LIMIT) == [b"one", b"two"]
         assert p.getnonblock() is True
         assert p.readpkts() == []             # still nonblocking: nothing pending, no wait
 
@@ -237,35 +215,35 @@ def test_cancel_leaves_handle_usable(live, nonblock):
         # the fd is no longer watched by the loop
         assert loop.remove_reader(p.fileno()) is False
 
-    with open_lo(port) as p:
+    with open_lo(port, immediate=True, timestamp_in_ns=True) as p:
         p.setnonblock(nonblock)
-        run(main(p))
+        run_async(main(p), LIMIT)
         assert p.getnonblock() is nonblock
         p.setnonblock(False)
-        send(port, [b"after cancel"])
+        send_udp(port, [b"after cancel"])
         with breakloop_after(p, LIMIT):
             ts, buf = next(p)
         assert udp_payload(buf) == b"after cancel"
         # and async for works again on the same handle
-        send(port, [b"again"])
+        send_udp(port, [b"again"])
 
         async def again():
             async for _, buf in p:
                 return udp_payload(buf)
 
-        assert run(again()) == b"again"
+        assert run_async(again(), LIMIT) == b"again"
 
 
 def test_break_out_of_async_for_then_sync_read(live):
     port = 47704
-    with open_lo(port) as p:
-        send(port, [b"a", b"b"])
+    with open_lo(port, immediate=True, timestamp_in_ns=True) as p:
+        send_udp(port, [b"a", b"b"])
 
         async def one():
             async for _, buf in p:
                 return udp_payload(buf)
 
-        assert run(one()) == b"a"
+        assert run_async(one(), LIMIT) == b"a"
         with breakloop_after(p, LIMIT):
             assert udp_payload(next(p)[1]) == b"b"
 
@@ -284,12 +262,12 @@ def test_breakloop_ends_async_for(live):
         await t
         return got, time.monotonic() - start
 
-    with open_lo(port) as p:
-        got, took = run(main(p))
+    with open_lo(port, immediate=True, timestamp_in_ns=True) as p:
+        got, took = run_async(main(p), LIMIT)
         assert got == []
         assert 0.15 < took < 2
         # the handle stays usable after that
-        send(port, [b"next"])
+        send_udp(port, [b"next"])
         with breakloop_after(p, LIMIT):
             assert udp_payload(next(p)[1]) == b"next"
 
@@ -303,8 +281,8 @@ def test_breakloop_from_thread_ends_async_for(live):
         got = [buf async for _, buf in p]
         return got, time.monotonic() - start
 
-    with open_lo(port) as p:
-        got, took = run(main(p))
+    with open_lo(port, immediate=True, timestamp_in_ns=True) as p:
+        got, took = run_async(main(p), LIMIT)
     assert got == []
     assert 0.15 < took < 2
 
@@ -313,14 +291,14 @@ def test_breakloop_in_body_ends_async_for(live):
     port = 47707
 
     async def main(p):
-        send(port, [b"1", b"2", b"3"])
+        send_udp(port, [b"1", b"2", b"3"])
         out = []
         async for _, buf in p:
             out.append(udp_payload(buf))
             p.breakloop()
         return out
 
-    with open_lo(port) as p:
-        assert run(main(p)) == [b"1"]
+    with open_lo(port, immediate=True, timestamp_in_ns=True) as p:
+        assert run_async(main(p), LIMIT) == [b"1"]
         with breakloop_after(p, LIMIT):
             assert udp_payload(next(p)[1]) == b"2"

@@ -3,7 +3,6 @@ per packet, with every field iteration gives (and the wire length)."""
 import importlib.util
 import mmap
 import os
-import socket
 import struct
 import threading
 import time
@@ -12,31 +11,19 @@ from multiprocessing import shared_memory
 import pytest
 
 import pcap
-from conftest import need, udp_frame, write_pcap, write_pcapng
+from support import (free_port, need, numbered, open_lo, packets, read_source, send_udp, udp_frame, unpack_records,
+                     write_pcap, write_pcapng, write_savefile)
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
 
-def packets(n):
-    return [(1700000000 + i, (i * 7919) % 10**6, udp_frame(b"b" * (i % 70)), 300 + i if i % 4 == 0 else None)
-            for i in range(n)]
+def cut_packets(n):
+    """n packets, every 4th with a wire length over its length."""
+    return packets(n, size=70, cut_every=4)
 
 
-def write(path, pkts, **kw):
-    return write_pcap(path, [(s, f, d) if w is None else (s, f, d, w) for s, f, d, w in pkts], **kw)
-
-
-def unpack(records, data, n):
-    out = []
-    for i in range(n):
-        ts, caplen, wirelen, offset = struct.unpack_from(pcap.BATCH_RECORD_FORMAT, records, i * pcap.BATCH_RECORD_SIZE)
-        out.append((ts, bytes(data[offset:offset + caplen]), wirelen))
-    return out
-
-
-def by_iteration(name):
-    with pcap.pcap(name, timestamp_in_ns=True) as p:
-        return [(ts, buf, p.wirelen) for ts, buf in p]
+def write(path, pkts, byteorder="<", **kw):
+    return write_savefile(path, {"<": "pcap-le-us", ">": "pcap-be-us"}[byteorder], pkts, **kw)
 
 
 def test_record_layout_is_documented():
@@ -47,7 +34,7 @@ def test_record_layout_is_documented():
 @pytest.mark.parametrize("buffers", ["bytearray", "mmap", "shared_memory"])
 @pytest.mark.parametrize("byteorder", ["<", ">"])
 def test_readinto_gives_what_iteration_gives(tmp_path, buffers, byteorder):
-    path = str(write(tmp_path / "f.pcap", packets(3000), byteorder=byteorder, snaplen=2000))
+    path = str(write(tmp_path / "f.pcap", cut_packets(3000), byteorder=byteorder, snaplen=2000))
     if buffers == "bytearray":
         records, data, keep = bytearray(24 * 100), bytearray(20000), None
     elif buffers == "mmap":
@@ -64,14 +51,14 @@ def test_readinto_gives_what_iteration_gives(tmp_path, buffers, byteorder):
                 if n == 0:
                     break
                 assert n <= 100
-                got += unpack(records, data, n)
+                got += unpack_records(records, data, n)
     finally:
         if keep:
             del records, data
             for shm in keep:
                 shm.close()
                 shm.unlink()
-    assert got == by_iteration(path)
+    assert got == read_source(path)
     assert any(w > len(b) for _, b, w in got), "no record with a wire length over its bytes"
 
 
@@ -81,13 +68,13 @@ def test_numpy_views_the_records_without_copying(tmp_path):
     except ImportError:
         np = None
     need(np is not None, "numpy is not installed (the test extra installs it)")
-    path = str(write(tmp_path / "f.pcap", packets(500)))
+    path = str(write(tmp_path / "f.pcap", cut_packets(500)))
     records = np.zeros(1000, dtype=np.dtype(pcap.BATCH_RECORD_DTYPE))
     data = np.zeros(1 << 20, dtype=np.uint8)
     with pcap.pcap(path) as p:
         n = p.readinto(records, data)
     view = records[:n]
-    want = by_iteration(path)
+    want = read_source(path)
     assert n == len(want) == 500
     assert view["timestamp_ns"].tolist() == [ts for ts, _, _ in want]
     assert view["wirelen"].tolist() == [w for _, _, w in want]
@@ -96,7 +83,7 @@ def test_numpy_views_the_records_without_copying(tmp_path):
 
 
 def test_next_batch_and_the_filter(tmp_path):
-    pkts = packets(200) + [(1800000000, 5, b"\x02" * 12 + b"\x08\x06" + b"\0" * 28, None)]   # one ARP frame
+    pkts = cut_packets(200) + [(1800000000, 5000, b"\x02" * 12 + b"\x08\x06" + b"\0" * 28, None)]   # one ARP frame
     path = str(write(tmp_path / "f.pcap", pkts))
     with pcap.pcap(path) as p:
         p.setfilter("arp")
@@ -110,12 +97,12 @@ def test_next_batch_and_the_filter(tmp_path):
             if not records:
                 break
             assert len(records) <= 7 * 24
-            got += unpack(records, data, len(records) // 24)
-    assert got == by_iteration(path)
+            got += unpack_records(records, data, len(records) // 24)
+    assert got == read_source(path)
 
 
 def test_pcapng_through_a_pipe(tmp_path):
-    pkts = [(1700000000 + i, i, udp_frame(b"ng %d" % i)) for i in range(300)]
+    pkts = numbered(300, start=1700000000, payload=b"ng %d")
     path = write_pcapng(tmp_path / "f.pcapng", pkts)
     raw = path.read_bytes()
     r, w = os.pipe()
@@ -135,12 +122,12 @@ def test_pcapng_through_a_pipe(tmp_path):
             n = p.readinto(records, data)
             if n == 0:
                 break
-            got += unpack(records, data, n)
+            got += unpack_records(records, data, n)
     assert [b for _, b, _ in got] == [d for _, _, d in pkts]
 
 
 def test_damaged_file_returns_the_packets_before_then_raises(tmp_path):
-    path = write(tmp_path / "f.pcap", packets(10))
+    path = write(tmp_path / "f.pcap", cut_packets(10))
     path.write_bytes(path.read_bytes()[:-3])
     records, data = bytearray(24 * 100), bytearray(1 << 17)
     with pcap.pcap(str(path)) as p:
@@ -150,7 +137,7 @@ def test_damaged_file_returns_the_packets_before_then_raises(tmp_path):
 
 
 def test_bad_buffers(tmp_path):
-    path = str(write(tmp_path / "f.pcap", packets(3)))
+    path = str(write(tmp_path / "f.pcap", cut_packets(3)))
     with pcap.pcap(path) as p:
         with pytest.raises((BufferError, TypeError)):
             p.readinto(b"\0" * 240, bytearray(1 << 17))
@@ -163,18 +150,15 @@ def test_bad_buffers(tmp_path):
 
 
 def test_live_readinto_on_lo(live):
-    port = 50000 + os.getpid() % 5000
-    with pcap.pcap("lo", timeout_ms=1000) as p:
-        p.setfilter(f"udp dst port {port}")
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            for i in range(5):
-                s.sendto(b"batch %d" % i, ("127.0.0.1", port))
+    port = free_port()
+    with open_lo(port, timeout_ms=1000) as p:
+        send_udp(port, [b"batch %d" % i for i in range(5)])
         records, data = bytearray(24 * 100), bytearray(1 << 18)
         got = []
         deadline = time.monotonic() + 5
         while len(got) < 5 and time.monotonic() < deadline:
             n = p.readinto(records, data)
-            got += unpack(records, data, n)
+            got += unpack_records(records, data, n)
     assert [b[42:] for _, b, _ in got] == [b"batch %d" % i for i in range(5)]
     assert all(abs(ts - time.time_ns()) < 60 * 10**9 for ts, _, _ in got)
 
@@ -245,9 +229,9 @@ def test_setfilter_and_stats_from_another_thread_during_fills(tmp_path):
 
 @pytest.mark.parametrize("in_ns", [False, True])
 def test_readbatch_wirelens_column(tmp_path, in_ns):
-    pkts = packets(50)
+    pkts = cut_packets(50)
     path = str(write(tmp_path / "f.pcap", pkts))
-    want = by_iteration(path)
+    want = read_source(path)
     with pcap.pcap(path, timestamp_in_ns=in_ns) as p:
         stamps, bufs, lengths = p.readbatch(30, wirelens=True)
         rest = p.readbatch(100, wirelens=True)

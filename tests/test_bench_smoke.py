@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import can_capture
+from support import can_capture
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"

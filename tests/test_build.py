@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need
+from support import need
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,14 +6,13 @@ import ipaddress
 import json
 import random
 import struct
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 import pcap
-from conftest import need, udp_frame, write_pcap, write_pcapng
+from support import need, run, udp_frame, write_pcap, write_pcapng
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "dask_flows.py"
@@ -110,9 +109,13 @@ def captures(tmp_path_factory):
     return d
 
 
-def run(*args):
-    proc = subprocess.run([sys.executable, str(EXAMPLE), *map(str, args), "--json"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+def example(*args, timeout=60):
+    """Run examples/dask_flows.py with ``args``; the CompletedProcess."""
+    return run([sys.executable, EXAMPLE, *args], cwd=ROOT, timeout=timeout)
+
+
+def flows_json(*args):
+    proc = example(*args, "--json", timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""           # no warning (a dashboard port in use) nor worker log
     return json.loads(proc.stdout)
@@ -121,21 +124,20 @@ def run(*args):
 def test_synchronous_and_split_equal_the_reference(captures):
     want = reference(sorted(p for p in captures.iterdir()))
     assert want["packets"] == 7540 and want["flows"] > 10
-    assert run(captures, "--scheduler", "synchronous") == want
-    assert run(captures, "--scheduler", "synchronous", "--split", "5") == want
+    assert flows_json(captures, "--scheduler", "synchronous") == want
+    assert flows_json(captures, "--scheduler", "synchronous", "--split", "5") == want
 
 
 @pytest.mark.parametrize("workers, split", [(1, 1), (2, 3)])
 def test_local_cluster_equals_the_reference(captures, workers, split):
     want = reference(sorted(p for p in captures.iterdir()))
-    assert run(captures, "--workers", workers, "--split", split) == want
+    assert flows_json(captures, "--workers", workers, "--split", split) == want
 
 
 def test_a_damaged_file_is_an_error_not_a_short_count(tmp_path):
     path = write_pcap(tmp_path / "cut.pcap", frames(5, 50))
     path.write_bytes(path.read_bytes()[:-7])
-    proc = subprocess.run([sys.executable, str(EXAMPLE), str(path), "--scheduler", "synchronous", "--split", "2"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = example(path, "--scheduler", "synchronous", "--split", "2")
     assert proc.returncode == 1, proc
     assert proc.stdout == ""
     assert proc.stderr.startswith("dask_flows: ") and "truncated dump file" in proc.stderr, proc.stderr
@@ -143,16 +145,14 @@ def test_a_damaged_file_is_an_error_not_a_short_count(tmp_path):
 
 def test_a_folder_without_savefiles_is_a_one_line_error(tmp_path):
     (tmp_path / "notes.txt").write_text("not a savefile")
-    proc = subprocess.run([sys.executable, str(EXAMPLE), str(tmp_path), "--scheduler", "synchronous"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = example(tmp_path, "--scheduler", "synchronous")
     assert (proc.returncode, proc.stdout) == (1, ""), proc
     assert proc.stderr.startswith("dask_flows: no savefiles") and proc.stderr.count("\n") == 1, proc.stderr
 
 
 @pytest.mark.parametrize("bad", [["--workers", "0"], ["--split", "0"], ["--top", "-1"]])
 def test_bad_counts_are_usage_errors(bad):
-    proc = subprocess.run([sys.executable, str(EXAMPLE), "examples/sample.pcap", "--scheduler", "synchronous", *bad],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = example("examples/sample.pcap", "--scheduler", "synchronous", *bad)
     assert (proc.returncode, proc.stdout) == (2, ""), proc
     assert "must be at least" in proc.stderr
 
@@ -169,8 +169,7 @@ def test_flows_print_the_protocols_name_or_its_number(tmp_path):
                tcp4("10.0.0.1", "10.0.0.2", 40000, 80),                             # 54 bytes
                udp_frame(b"x", sport=1000, dport=53, src="10.0.0.1", dst="10.0.0.2")]
     path = write_pcap(tmp_path / "protocols.pcap", [(1700000000 + i, 0, f) for i, f in enumerate(packets)])
-    proc = subprocess.run([sys.executable, str(EXAMPLE), str(path), "--scheduler", "synchronous"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = example(path, "--scheduler", "synchronous")
     assert (proc.returncode, proc.stderr) == (0, ""), proc
     assert proc.stdout.splitlines()[3:] == [
         "  ICMPv6 [2001:db8::1]:0 > [2001:db8::2]:0  packets 1  bytes 76",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import pcap
-from conftest import need
+from support import need
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["index", "install", "tour", "c-to-python", "traps", "examples", "tests-and-speed", "bench-results", "api"]

@@ -1,13 +1,12 @@
 """Writing savefiles: pcap.dumper and pcap.pcap.dump_open.
 
 Every file written here is also checked with a reader that does not use the
-module (``parse_pcap`` below, with struct), and once with tcpdump -r.
+module (``support.parse_pcap``, with struct), and once with tcpdump -r.
 """
 import array
 import ctypes
 import mmap
 import os
-import pathlib
 import re
 import shutil
 import struct
@@ -17,45 +16,12 @@ import sys
 import pytest
 
 import pcap
-from conftest import need, udp_frame, write_pcap, write_pcapng
-
-MAGIC_US = 0xA1B2C3D4
-MAGIC_NS = 0xA1B23C4D
-
-
-def parse_pcap(path):
-    """An independent reader of classic pcap files.
-
-    Returns (header dict, [(sec, frac, incl_len, orig_len, data), ...]).
-    """
-    raw = pathlib.Path(path).read_bytes()
-    assert len(raw) >= 24, f"{path}: {len(raw)} bytes, no complete file header"
-    magic = struct.unpack_from("<I", raw)[0]
-    if magic in (MAGIC_US, MAGIC_NS):
-        bo = "<"
-    else:
-        bo = ">"
-        magic = struct.unpack_from(">I", raw)[0]
-    assert magic in (MAGIC_US, MAGIC_NS), f"bad magic {magic:#x}"
-    _, major, minor, zone, sigfigs, snaplen, linktype = struct.unpack_from(bo + "IHHiIII", raw)
-    header = dict(nano=magic == MAGIC_NS, version=(major, minor), thiszone=zone,
-                  sigfigs=sigfigs, snaplen=snaplen, linktype=linktype)
-    records = []
-    off = 24
-    while off < len(raw):
-        assert off + 16 <= len(raw), "truncated record header"
-        sec, frac, incl, orig = struct.unpack_from(bo + "IIII", raw, off)
-        off += 16
-        assert off + incl <= len(raw), "truncated record data"
-        records.append((sec, frac, incl, orig, raw[off:off + incl]))
-        off += incl
-    return header, records
-
+from support import (MAGIC_US, check_child, need, parse_pcap, read_source, run_python, udp_frame,
+                     write_pcap, write_pcapng)
 
 def read_ns(path):
     """(int ns timestamp, bytes) of every packet, read by the module."""
-    with pcap.pcap(os.fspath(path), timestamp_in_ns=True) as p:
-        return list(p)
+    return [(ts, buf) for ts, buf, _ in read_source(path)]
 
 
 # -- round trips ---------------------------------------------------------------
@@ -353,8 +319,7 @@ print(len(raw), n)
 
 
 def other_process_sees(path):
-    out = subprocess.run([sys.executable, "-c", READER, str(path)], capture_output=True,
-                         text=True, timeout=30, check=True).stdout.split()
+    out = check_child(run_python(READER, path, timeout=30)).split()
     return int(out[0]), int(out[1])
 
 

@@ -11,61 +11,35 @@ import textwrap
 import pytest
 
 import pcap
-from conftest import need, udp_frame, write_pcap, write_pcapng
+from support import need, numbered, read_all, run_async, run_unprivileged, write_pcap, write_pcapng
 
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
 
-def packets(n):
-    return [(2000 + i, i, udp_frame(b"damaged-%02d" % i)) for i in range(n)]
+def damaged_packets(n):
+    """Packet i holds b"damaged-%02d" % i, at 2000 + i + i * 1e-6 s."""
+    return numbered(n, start=2000, payload=b"damaged-%02d")
 
 
-def read_all(p, how):
-    """Read p with one API until it ends or raises; returns (timestamps, exc)."""
+# how -> (sink of support.read_all, the cnt of its calls)
+SINK_OF = {"iter": ("iter", 7), "next": ("next", 7), "readpkts": ("readpkts", -1), "readpkts-2": ("readpkts", 2),
+           "dispatch": ("dispatch", -1), "dispatch-2": ("dispatch", 2), "dispatch-count": ("count-dispatch", -1),
+           "loop": ("loop", 7), "loop-count": ("count-loop", 7)}
+
+
+def read_until_error(p, how):
+    """Read p through one sink until it ends or raises OSError; returns
+    (the timestamps read, or None for each packet counted; the exception)."""
+    sink, batch = SINK_OF[how]
     got = []
-    cb = lambda ts, pkt: got.append(ts)
     try:
-        if how == "iter":
-            for ts, pkt in p:
-                got.append(ts)
-        elif how == "next":
-            while True:
-                got.append(next(p)[0])
-        elif how == "readpkts":
-            for _ in range(100):
-                r = p.readpkts()
-                if not r:
-                    break
-                got.extend(ts for ts, pkt in r)
-        elif how == "readpkts-2":
-            for _ in range(100):
-                r = p.readpkts(2)
-                if not r:
-                    break
-                got.extend(ts for ts, pkt in r)
-        elif how == "dispatch":
-            for _ in range(100):
-                if p.dispatch(-1, cb) <= 0:
-                    break
-        elif how == "dispatch-2":
-            for _ in range(100):
-                if p.dispatch(2, cb) <= 0:
-                    break
-        elif how == "dispatch-count":
-            n = p.dispatch(-1)
-            got.extend([None] * n)
-        elif how == "loop":
-            p.loop(-1, cb)
-        elif how == "loop-count":
-            got.extend([None] * p.loop(0))
-        else:
-            raise AssertionError(how)
-    except StopIteration:
-        return got, None
+        n = read_all(p, sink, batch=batch, into=got)
     except OSError as e:
-        return got, e
-    return got, None
+        return [ts for ts, _, _ in got], e
+    if sink.startswith("count-"):
+        return [None] * n, None
+    return [ts for ts, _, _ in got], None
 
 
 HOWS = ["iter", "next", "readpkts", "readpkts-2", "dispatch", "dispatch-2", "loop"]
@@ -77,11 +51,11 @@ EXPECTED_TS = [2000 + i + i / 1e6 for i in range(5)]
 @pytest.mark.parametrize("cut", [1, 5, 20])
 @pytest.mark.parametrize("how", HOWS)
 def test_truncated_last_record_data(tmp_path, how, cut):
-    path = write_pcap(tmp_path / "t.pcap", packets(5))
+    path = write_pcap(tmp_path / "t.pcap", damaged_packets(5))
     data = path.read_bytes()
     path.write_bytes(data[:-cut])
     with pcap.pcap(str(path)) as p:
-        got, exc = read_all(p, how)
+        got, exc = read_until_error(p, how)
     assert got == EXPECTED_TS[:4], "the packets before the damage were not all delivered"
     assert exc is not None, "a truncated savefile ended silently"
     assert isinstance(exc, pcap.PcapError)
@@ -91,11 +65,11 @@ def test_truncated_last_record_data(tmp_path, how, cut):
 
 @pytest.mark.parametrize("how", ["iter", "readpkts", "dispatch", "loop"])
 def test_truncated_record_header(tmp_path, how):
-    path = write_pcap(tmp_path / "h.pcap", packets(3))
+    path = write_pcap(tmp_path / "h.pcap", damaged_packets(3))
     with open(path, "ab") as f:
         f.write(struct.pack("<II", 5000, 0))     # half a record header
     with pcap.pcap(str(path)) as p:
-        got, exc = read_all(p, how)
+        got, exc = read_until_error(p, how)
     assert len(got) == 3
     assert exc is not None, "a truncated record header ended silently"
     assert "truncated dump file" in str(exc) and "header" in str(exc)
@@ -104,17 +78,16 @@ def test_truncated_record_header(tmp_path, how):
 @pytest.mark.parametrize("how", ["dispatch-count", "loop-count"])
 def test_truncated_last_record_counting(tmp_path, how):
     """Counting without a callback (done in C) reports the damage too."""
-    path = write_pcap(tmp_path / "c.pcap", packets(5))
+    path = write_pcap(tmp_path / "c.pcap", damaged_packets(5))
     path.write_bytes(path.read_bytes()[:-3])
     with pcap.pcap(str(path)) as p:
-        got, exc = read_all(p, how)
+        got, exc = read_until_error(p, how)
     assert exc is not None, "a truncated savefile ended silently"
     assert "truncated dump file" in str(exc)
 
 
 def test_truncated_last_record_async_for(tmp_path):
-    import asyncio
-    path = write_pcap(tmp_path / "a.pcap", packets(5))
+    path = write_pcap(tmp_path / "a.pcap", damaged_packets(5))
     path.write_bytes(path.read_bytes()[:-3])
 
     async def main(got):
@@ -123,27 +96,27 @@ def test_truncated_last_record_async_for(tmp_path):
 
     got = []
     with pytest.raises(pcap.PcapError, match="truncated dump file"):
-        asyncio.run(asyncio.wait_for(main(got), 10))
+        run_async(main(got), 10)
     assert got == EXPECTED_TS[:4]
 
 
 def test_truncated_error_is_raised_once_then_end(tmp_path):
     """After the error the handle is at the end: it does not repeat packets."""
-    path = write_pcap(tmp_path / "t.pcap", packets(5))
+    path = write_pcap(tmp_path / "t.pcap", damaged_packets(5))
     path.write_bytes(path.read_bytes()[:-3])
     with pcap.pcap(str(path)) as p:
-        got, exc = read_all(p, "iter")
+        got, exc = read_until_error(p, "iter")
         assert len(got) == 4 and exc is not None
-        again, exc2 = read_all(p, "iter")
+        again, exc2 = read_until_error(p, "iter")
     assert not (set(again) & set(got)), "packets delivered twice"
 
 
 @pytest.mark.parametrize("how", ["iter", "readpkts", "dispatch", "loop"])
 def test_truncated_pcapng_block(tmp_path, how):
-    path = write_pcapng(tmp_path / "t.pcapng", packets(4))
+    path = write_pcapng(tmp_path / "t.pcapng", damaged_packets(4))
     path.write_bytes(path.read_bytes()[:-6])
     with pcap.pcap(str(path)) as p:
-        got, exc = read_all(p, how)
+        got, exc = read_until_error(p, how)
     assert len(got) == 3
     assert exc is not None, "a truncated pcapng file ended silently"
     assert isinstance(exc, pcap.PcapError)
@@ -151,11 +124,11 @@ def test_truncated_pcapng_block(tmp_path, how):
 
 def test_bad_record_length(tmp_path):
     """A record whose caplen is absurd: earlier packets, then libpcap's message."""
-    path = write_pcap(tmp_path / "big.pcap", packets(2))
+    path = write_pcap(tmp_path / "big.pcap", damaged_packets(2))
     with open(path, "ab") as f:
         f.write(struct.pack("<IIII", 3000, 0, 0x7FFFFFF0, 0x7FFFFFF0) + b"x" * 64)
     with pcap.pcap(str(path)) as p:
-        got, exc = read_all(p, "iter")
+        got, exc = read_until_error(p, "iter")
     assert len(got) == 2
     assert exc is not None and isinstance(exc, pcap.PcapError)
     assert "bigger than" in str(exc) or "invalid" in str(exc), str(exc)
@@ -163,7 +136,7 @@ def test_bad_record_length(tmp_path):
 
 @pytest.mark.parametrize("size", [0, 3, 10, 23])
 def test_truncated_file_header(tmp_path, size):
-    full = write_pcap(tmp_path / "full.pcap", packets(1)).read_bytes()
+    full = write_pcap(tmp_path / "full.pcap", damaged_packets(1)).read_bytes()
     path = tmp_path / "head.pcap"
     path.write_bytes(full[:size])
     with pytest.raises(pcap.PcapError, match="head.pcap") as ei:
@@ -191,10 +164,10 @@ def test_random_records_after_valid_header(tmp_path, seed, how):
     """A good header, then garbage: an error, never a silent end or a crash."""
     rng = random.Random(1000 + seed)
     path = tmp_path / "g.pcap"
-    good = write_pcap(tmp_path / "good.pcap", packets(2)).read_bytes()
+    good = write_pcap(tmp_path / "good.pcap", damaged_packets(2)).read_bytes()
     path.write_bytes(good + bytes(rng.randrange(256) for _ in range(rng.randrange(17, 3000))))
     with pcap.pcap(str(path)) as p:
-        got, exc = read_all(p, how)
+        got, exc = read_until_error(p, how)
     assert len(got) >= 2 and got[:2] == EXPECTED_TS[:2]
     assert exc is not None, f"garbage after {len(got)} packets ended silently"
 
@@ -203,7 +176,7 @@ def test_random_records_after_valid_header(tmp_path, seed, how):
 
 def test_interface_wins_over_file_of_same_name(live, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write_pcap(tmp_path / "lo", packets(2), linktype=101)   # LINKTYPE_RAW
+    write_pcap(tmp_path / "lo", damaged_packets(2), linktype=101)   # LINKTYPE_RAW
     with pcap.pcap("lo", timeout_ms=10) as p:
         assert p.datalink() == pcap.DLT_EN10MB
         assert "live" in repr(p)
@@ -216,7 +189,7 @@ def test_interface_wins_over_file_of_same_name(live, tmp_path, monkeypatch):
 
 def test_relative_savefile_in_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write_pcap(tmp_path / "capture", packets(3))
+    write_pcap(tmp_path / "capture", damaged_packets(3))
     with pcap.pcap("capture") as p:
         assert len(list(p)) == 3
     with pcap.pcap(b"capture") as p:
@@ -224,7 +197,7 @@ def test_relative_savefile_in_cwd(tmp_path, monkeypatch):
 
 
 def test_pathlike_name(tmp_path):
-    path = write_pcap(tmp_path / "pl.pcap", packets(2))
+    path = write_pcap(tmp_path / "pl.pcap", damaged_packets(2))
     with pcap.pcap(path) as p:
         assert len(list(p)) == 2
         assert p.name == str(path)
@@ -279,7 +252,7 @@ def test_errors_keep_their_message_with_errno_and_filename(tmp_path):
 
 
 def test_read_error_names_the_file(tmp_path):
-    path = write_pcap(tmp_path / "cut.pcap", packets(3))
+    path = write_pcap(tmp_path / "cut.pcap", damaged_packets(3))
     path.write_bytes(path.read_bytes()[:-5])
     with pcap.pcap(str(path)) as p:
         next(p), next(p)
@@ -322,7 +295,7 @@ def test_directory_is_not_a_savefile(tmp_path):
 
 
 def test_unreadable_file_names_it(nobody, public_dir):
-    path = write_pcap(public_dir / "secret.pcap", packets(1))
+    path = write_pcap(public_dir / "secret.pcap", damaged_packets(1))
     code = textwrap.dedent("""
         import sys, pcap
         try:
@@ -331,7 +304,7 @@ def test_unreadable_file_names_it(nobody, public_dir):
             print(type(e).__name__, isinstance(e, PermissionError), e.errno, e.filename == sys.argv[1], e)
     """)
     os.chmod(path, 0o600)
-    proc = unprivileged([sys.executable, "-c", code, str(path)])
+    proc = run_unprivileged([sys.executable, "-c", code, str(path)])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.strip()
     assert "secret.pcap" in out
@@ -348,7 +321,7 @@ def test_nul_byte_in_name(name):
 
 @pytest.mark.parametrize("bad", ["udp port", "no such thing", "tcp and (", "port 99999999", "ether host zz:zz"])
 def test_invalid_filter_keeps_old(tmp_path, bad):
-    with pcap.pcap(str(write_pcap(tmp_path / "f.pcap", packets(3)))) as p:
+    with pcap.pcap(str(write_pcap(tmp_path / "f.pcap", damaged_packets(3)))) as p:
         p.setfilter("udp port 5678")
         with pytest.raises(pcap.PcapError) as ei:
             p.setfilter(bad)
@@ -360,7 +333,7 @@ def test_invalid_filter_keeps_old(tmp_path, bad):
 
 
 def test_invalid_filter_message_is_libpcaps(tmp_path):
-    with pcap.pcap(str(write_pcap(tmp_path / "f.pcap", packets(1)))) as p:
+    with pcap.pcap(str(write_pcap(tmp_path / "f.pcap", damaged_packets(1)))) as p:
         with pytest.raises(OSError, match="syntax error"):
             p.setfilter("tcp and (")
         with pytest.raises(OSError, match="illegal port number"):
@@ -377,11 +350,6 @@ def test_invalid_filter_live(live):
 
 
 # -- unprivileged ----------------------------------------------------------------
-
-def unprivileged(argv, **kw):
-    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
-                          capture_output=True, text=True, timeout=30, cwd="/", **kw)
-
 
 @pytest.fixture
 def public_dir():
@@ -400,7 +368,7 @@ def nobody():
     """Whether an unprivileged child can run this interpreter and import pcap."""
     need(os.geteuid() == 0, "dropping privileges needs root")
     need(subprocess.run(["which", "setpriv"], capture_output=True).returncode == 0, "setpriv missing")
-    proc = unprivileged([sys.executable, "-c", "import pcap; print(pcap.__file__)"])
+    proc = run_unprivileged([sys.executable, "-c", "import pcap; print(pcap.__file__)"])
     need(proc.returncode == 0,
          f"user 65534 cannot import pcap (the repo and .venv must be readable): {proc.stderr[-300:]}")
 
@@ -419,7 +387,7 @@ def test_unprivileged_open_live_permissionerror(nobody, name):
         else:
             print("opened")
     """)
-    proc = unprivileged([sys.executable, "-c", code, name])
+    proc = run_unprivileged([sys.executable, "-c", code, name])
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.strip()
     assert out.startswith("PermissionError True"), out
@@ -446,7 +414,7 @@ def test_unprivileged_errors_say_errno_and_the_real_cause(nobody, public_dir):
             else:
                 print("opened", name)
     """)
-    proc = unprivileged([sys.executable, "-c", code, *names])
+    proc = run_unprivileged([sys.executable, "-c", code, *names])
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == len(names), lines
@@ -470,7 +438,7 @@ def test_unprivileged_missing_file_is_filenotfound(nobody, public_dir):
             except BaseException as e:
                 print("other", type(e).__name__, e)
     """)
-    proc = unprivileged([sys.executable, "-c", code, str(public_dir / "gone.pcap"), "/nonexistent/x"])
+    proc = run_unprivileged([sys.executable, "-c", code, str(public_dir / "gone.pcap"), "/nonexistent/x"])
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2
@@ -479,9 +447,9 @@ def test_unprivileged_missing_file_is_filenotfound(nobody, public_dir):
 
 
 def test_unprivileged_can_read_savefile(nobody, public_dir):
-    path = write_pcap(public_dir / "open.pcap", packets(3))
+    path = write_pcap(public_dir / "open.pcap", damaged_packets(3))
     os.chmod(path, 0o644)
-    proc = unprivileged([sys.executable, "-c",
+    proc = run_unprivileged([sys.executable, "-c",
                          "import sys, pcap; print(len(list(pcap.pcap(sys.argv[1]))))", str(path)])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "3"
@@ -510,8 +478,8 @@ def test_raised_errors_are_pcaperrors(tmp_path):
         lambda: pcap.pcap(str(garbage)),
         lambda: pcap.pcap(str(tmp_path / "missing.pcap")),
         lambda: pcap.bpf("tcp and ("),
-        lambda: pcap.pcap(str(write_pcap(tmp_path / "ok.pcap", packets(1)))).setfilter("tcp and ("),
-        lambda: pcap.pcap(str(write_pcap(tmp_path / "ok2.pcap", packets(1)))).stats(),
+        lambda: pcap.pcap(str(write_pcap(tmp_path / "ok.pcap", damaged_packets(1)))).setfilter("tcp and ("),
+        lambda: pcap.pcap(str(write_pcap(tmp_path / "ok2.pcap", damaged_packets(1)))).stats(),
         lambda: pcap.lookupnet("nosuchdev7"),
         lambda: pcap.dumper(str(tmp_path / "no" / "dir" / "out.pcap")),
     ]
@@ -521,7 +489,7 @@ def test_raised_errors_are_pcaperrors(tmp_path):
 
 
 def test_read_error_is_pcaperror(tmp_path):
-    path = write_pcap(tmp_path / "t.pcap", packets(2))
+    path = write_pcap(tmp_path / "t.pcap", damaged_packets(2))
     path.write_bytes(path.read_bytes()[:-1])
     with pcap.pcap(str(path)) as p:
         next(p)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, need
+from support import free_port, need
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -7,40 +7,19 @@ import gzip
 import io
 import lzma
 import os
-import signal
-import socket
 import struct
-import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
 
 import pcap
-from conftest import need, udp_frame, write_pcap, write_pcapng
+from support import need, packets, read_source, run_python, savefile_fixture, write_savefile
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
 
-def packets(n):
-    return [(1700000000 + i, (i * 7919) % 10**6, udp_frame(bytes([i % 256]) * (i % 90), dport=1000 + i % 3))
-            for i in range(n)]
-
-
-def read_all(source, **kw):
-    with pcap.pcap(source, timestamp_in_ns=True, **kw) as p:
-        return [(ts, buf, p.wirelen) for ts, buf in p]
-
-
-@pytest.fixture(params=["pcap-le", "pcap-be-ns", "pcapng"])
-def savefile(request, tmp_path):
-    pkts = packets(3000)
-    if request.param == "pcapng":
-        return write_pcapng(tmp_path / "f.pcapng", pkts)
-    if request.param == "pcap-be-ns":
-        return write_pcap(tmp_path / "f.pcap", [(s, f * 1000 + 7, d) for s, f, d in pkts], byteorder=">", nano=True)
-    return write_pcap(tmp_path / "f.pcap", pkts)
+savefile = savefile_fixture(packets(3000), ["pcap-le-us", "pcap-be-ns", "pcapng-le-us"])
 
 
 class ReadOnly:
@@ -64,13 +43,13 @@ OPENERS = {
 
 @pytest.mark.parametrize("opener", sorted(OPENERS))
 def test_file_objects_give_the_file_packets(savefile, opener):
-    want = read_all(str(savefile))
+    want = read_source(str(savefile))
     assert len(want) == 3000
-    assert read_all(OPENERS[opener](savefile)) == want
+    assert read_source(OPENERS[opener](savefile)) == want
 
 
 def test_every_read_path_and_the_filter(savefile):
-    want = [w for w in read_all(str(savefile)) if struct.unpack_from("!H", w[1], 36)[0] == 1001]
+    want = [w for w in read_source(str(savefile)) if struct.unpack_from("!H", w[1], 36)[0] == 1001]
     f = lambda: io.BytesIO(savefile.read_bytes())
     with pcap.pcap(f(), timestamp_in_ns=True) as p:
         p.setfilter("udp dst port 1001")
@@ -101,10 +80,10 @@ def test_every_read_path_and_the_filter(savefile):
     ("gzip", gzip.compress, ".pcap.gz"), ("bzip2", bz2.compress, ".pcap.bz2"),
     ("xz", lzma.compress, ".pcap.xz"), ("gzip", gzip.compress, ".pcap")])
 def test_compressed_paths_open_decompressed(savefile, tmp_path, kind, compress, suffix):
-    want = read_all(str(savefile))
+    want = read_source(str(savefile))
     path = tmp_path / ("c" + suffix)          # the content decides, not the name
     path.write_bytes(compress(savefile.read_bytes()))
-    assert read_all(str(path)) == want
+    assert read_source(str(path)) == want
     with pcap.pcap(path) as p:
         assert p.name == str(path)
 
@@ -114,7 +93,7 @@ def test_zstd_path(savefile, tmp_path):
     import zstandard
     path = tmp_path / "c.pcap.zst"
     path.write_bytes(zstandard.ZstdCompressor().compress(savefile.read_bytes()))
-    assert read_all(str(path)) == read_all(str(savefile))
+    assert read_source(str(path)) == read_source(str(savefile))
 
 
 def test_zstd_without_the_package_says_which_package(tmp_path):
@@ -129,7 +108,7 @@ def test_zstd_without_the_package_says_which_package(tmp_path):
         except pcap.PcapError as e:
             print(e)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    out = run_python(code, timeout=30)
     assert "zstd-compressed, which needs the 'zstandard' package (pip install zstandard)" in out.stdout, out
 
 
@@ -139,7 +118,7 @@ def test_a_damaged_gzip_stream_is_raised_after_the_packets_before(savefile, tmp_
     cut = len(data) // 2 if cut == "half" else cut
     path = tmp_path / "cut.pcap.gz"
     path.write_bytes(data[:-cut])
-    want = read_all(str(savefile))
+    want = read_source(str(savefile))
     got = []
     with pytest.raises(pcap.PcapError, match="file object raised (EOFError|BadGzipFile)") as info:
         with pcap.pcap(str(path), timestamp_in_ns=True) as p:
@@ -249,9 +228,7 @@ BLOCKING = r"""
 
 @pytest.mark.parametrize("where", ["header", "record"])
 def test_a_blocking_object_does_not_block_ctrl_c(tmp_path, where):
-    path = write_pcap(tmp_path / "f.pcap", packets(3))
-    code = textwrap.dedent(BLOCKING)
-    out = subprocess.run([sys.executable, "-c", code, where, str(path)], capture_output=True, text=True,
-                         timeout=30)
+    path = write_savefile(tmp_path / "f.pcap", "pcap-le-us", packets(3))
+    out = run_python(BLOCKING, where, path, timeout=30)
     assert out.stdout.startswith("interrupted after"), out
     assert float(out.stdout.split()[2]) < 0.5 + 0.2, out.stdout

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import need, udp_frame, write_pcap, write_pcapng
+from support import need, udp_frame, write_pcap, write_pcapng
 from test_libpcap_compare import pcapng_mixed
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,37 +6,13 @@ a failed test and not a lost run.
 """
 import asyncio
 import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
 import pcap
-from conftest import free_port, udp_frame, write_pcap, write_pcapng
+from support import check_child, free_port, numbered_savefile, run_python, udp_frame, write_pcap, write_pcapng
 
 pytestmark = pytest.mark.usefixtures("watchdog")
-
-
-def savefile(tmp_path, n=5, name="h.pcap"):
-    return str(write_pcap(tmp_path / name,
-                          [(1000 + i, i, udp_frame(b"pkt%d" % i)) for i in range(n)]))
-
-
-def run_child(code, *args, timeout=30, **kw):
-    """Run code in a child interpreter; returns CompletedProcess (text).
-    A child that does not finish in time fails the test (it is killed)."""
-    try:
-        return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-                              capture_output=True, text=True, timeout=timeout, **kw)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"child hung for {timeout} s (killed); stdout: {e.stdout!r} stderr: {e.stderr!r}")
-
-
-def check_child(proc):
-    assert proc.returncode == 0, (
-        f"child exited with {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
-    return proc.stdout
 
 
 # -- closed handles --------------------------------------------------------------
@@ -87,7 +63,7 @@ def closed_handle(request, tmp_path):
         request.getfixturevalue("live")
         p = pcap.pcap("lo", timeout_ms=50)
     else:
-        p = pcap.pcap(savefile(tmp_path))
+        p = pcap.pcap(numbered_savefile(tmp_path))
     p.close()
     return p
 
@@ -101,7 +77,7 @@ def test_closed_handle_raises_valueerror(closed_handle, tmp_path, call):
 
 
 def test_closed_handle_after_use(tmp_path):
-    p = pcap.pcap(savefile(tmp_path))
+    p = pcap.pcap(numbered_savefile(tmp_path))
     assert next(p)[0] == 1000.0
     p.close()
     with pytest.raises(ValueError, match="closed pcap handle"):
@@ -112,7 +88,7 @@ def test_closed_handle_after_use(tmp_path):
 
 
 def test_close_twice(tmp_path):
-    p = pcap.pcap(savefile(tmp_path))
+    p = pcap.pcap(numbered_savefile(tmp_path))
     assert p.closed is False
     p.close()
     assert p.close() is None
@@ -130,7 +106,7 @@ def test_close_twice_live(live):
 
 
 def test_context_manager_closes(tmp_path):
-    with pcap.pcap(savefile(tmp_path)) as p:
+    with pcap.pcap(numbered_savefile(tmp_path)) as p:
         assert isinstance(p, pcap.pcap)
         assert not p.closed
         assert len(list(p)) == 5
@@ -144,7 +120,7 @@ def test_context_manager_closes_on_exception(tmp_path):
         pass
 
     with pytest.raises(Boom, match="inside"):
-        with pcap.pcap(savefile(tmp_path)) as p:
+        with pcap.pcap(numbered_savefile(tmp_path)) as p:
             next(p)
             raise Boom("inside")
     assert p.closed
@@ -189,7 +165,7 @@ CLOSE_IN_CALLBACK = r"""
 
 @pytest.mark.parametrize("method", ["loop", "dispatch"])
 def test_close_inside_callback(tmp_path, method):
-    out = check_child(run_child(CLOSE_IN_CALLBACK, savefile(tmp_path, 20), method)).splitlines()
+    out = check_child(run_python(CLOSE_IN_CALLBACK, numbered_savefile(tmp_path, 20), method)).splitlines()
     assert out[0] == "[1000.0, 'ValueError']", "more callbacks ran after close()"
     assert out[1:] == ["True", "after: operation on a closed pcap handle", "OK"]
 
@@ -220,7 +196,7 @@ CLOSE_WHILE_WAITING = r"""
 
 @pytest.mark.parametrize("mode", ["next", "loop", "dispatch", "readpkts"])
 def test_close_from_other_thread_while_waiting(live, mode):
-    out = check_child(run_child(CLOSE_WHILE_WAITING, free_port(), mode, timeout=10)).splitlines()
+    out = check_child(run_python(CLOSE_WHILE_WAITING, free_port(), mode, timeout=10)).splitlines()
     assert out[0] in ("returned", "ValueError operation on a closed pcap handle"), out
     assert float(out[1]) < 0.3 + 0.3, "the wait did not notice close()"
     assert out[2] == "True"
@@ -248,7 +224,7 @@ def test_close_from_other_thread_during_callback(tmp_path):
     """close() from another thread while a callback runs inside
     pcap_dispatch: deferred until the dispatch is out, no crash, no further
     callbacks once closed, and the file is released."""
-    out = check_child(run_child(CLOSE_DURING_CALLBACK_OTHER_THREAD, savefile(tmp_path, 300), timeout=20))
+    out = check_child(run_python(CLOSE_DURING_CALLBACK_OTHER_THREAD, numbered_savefile(tmp_path, 300), timeout=20))
     ncalls, closed, released = out.split()
     assert 1 <= int(ncalls) < 100, "callbacks went on after close()"
     assert closed == "True"
@@ -283,7 +259,7 @@ GC_CHILD = r"""
 def test_garbage_collected_handle_frees_fd(tmp_path, request, kind, n):
     if kind == "live":
         request.getfixturevalue("live")
-    before, after = map(int, check_child(run_child(GC_CHILD, kind, savefile(tmp_path), n)).split())
+    before, after = map(int, check_child(run_python(GC_CHILD, kind, numbered_savefile(tmp_path), n)).split())
     assert after == before
 
 
@@ -305,7 +281,7 @@ def test_garbage_collected_handle_in_cycle_frees_fd(tmp_path):
         gc.collect()
         print(before, nfd())
     """
-    before, after = map(int, check_child(run_child(code, savefile(tmp_path))).split())
+    before, after = map(int, check_child(run_python(code, numbered_savefile(tmp_path))).split())
     assert after == before
 
 
@@ -377,7 +353,7 @@ def test_threads_share_savefile_each_packet_once(tmp_path, nthreads, how):
     n = 30000
     path = write_pcap(tmp_path / "many.pcap",
                       [(i // 1000, i % 1000, udp_frame(i.to_bytes(4, "big"))) for i in range(n)])
-    out = check_child(run_child(SAVEFILE_THREADS, path, nthreads, how, timeout=60)).splitlines()
+    out = check_child(run_python(SAVEFILE_THREADS, path, nthreads, how, timeout=60)).splitlines()
     assert out[2] == "[]", out
     assert out[0] == f"{n} {n} 0 {n - 1}", f"packets lost or duplicated: {out}"
     if how == "iter" and nthreads == 2:
@@ -461,7 +437,7 @@ SHARED_LIVE = r"""
 
 
 def test_one_live_handle_many_threads_never_crashes(live):
-    proc = run_child(SHARED_LIVE, free_port(), timeout=15)
+    proc = run_python(SHARED_LIVE, free_port(), timeout=15)
     out = check_child(proc).splitlines()
     assert out[0] == "alive []", out
     assert out[1] == "unexpected []", out
@@ -484,7 +460,7 @@ def test_setnonblock_from_other_thread_during_wait(live, method):
     """Another thread switching the handle to nonblocking mode while loop() or
     dispatch() waits must not make the waiter spin with the GIL held (which
     freezes every other thread, breakloop() included)."""
-    proc = run_child(SETNONBLOCK_DURING_LOOP, free_port(), method, timeout=10)
+    proc = run_python(SETNONBLOCK_DURING_LOOP, free_port(), method, timeout=10)
     n, elapsed = check_child(proc).split()
     assert int(n) == 0
     assert float(elapsed) < 1.5
@@ -549,7 +525,7 @@ def test_one_savefile_handle_many_threads_never_crashes(tmp_path, how, fmt):
         path = write_pcap(tmp_path / "big.pcap", packets)
     else:
         path = write_pcapng(tmp_path / "big.pcapng", packets)
-    out = check_child(run_child(SHARED_FILE, path, how, timeout=30)).strip()
+    out = check_child(run_python(SHARED_FILE, path, how, timeout=30)).strip()
     assert out == "0 []"
 
 
@@ -605,7 +581,7 @@ def million_pcap(tmp_path_factory):
 
 @pytest.mark.parametrize("how", ["iter", "dispatch"])
 def test_million_packets_three_times_memory_flat(million_pcap, how):
-    out = check_child(run_child(RSS_CHILD, million_pcap, how, timeout=120)).split()
+    out = check_child(run_python(RSS_CHILD, million_pcap, how, timeout=120)).split()
     rounds = [tuple(map(int, x.split(":"))) for x in out]
     assert [n for n, rss in rounds] == [MILLION] * 3
     first, third = rounds[0][1], rounds[2][1]
@@ -634,14 +610,14 @@ FD_CHILD = r"""
 
 
 def test_open_close_20000_savefile_handles_no_fd_left(tmp_path):
-    before, after = map(int, check_child(run_child(FD_CHILD, savefile(tmp_path), "savefile", 20000,
+    before, after = map(int, check_child(run_python(FD_CHILD, numbered_savefile(tmp_path), "savefile", 20000,
                                                    timeout=60)).split())
     assert after == before
 
 
 def test_open_close_live_handles_no_fd_left(live, tmp_path):
     # a live open costs tens of milliseconds (ring buffer set-up): fewer of them
-    before, after = map(int, check_child(run_child(FD_CHILD, savefile(tmp_path), "live", 60,
+    before, after = map(int, check_child(run_python(FD_CHILD, numbered_savefile(tmp_path), "live", 60,
                                                    timeout=60)).split())
     assert after == before
 
@@ -669,5 +645,5 @@ def test_open_failures_leave_no_fd(tmp_path):
     """
     text = tmp_path / "text.pcap"
     text.write_text("not a savefile\n" * 10)
-    before, after = map(int, check_child(run_child(code, garbage, text, tmp_path / "missing.pcap")).split())
+    before, after = map(int, check_child(run_python(code, garbage, text, tmp_path / "missing.pcap")).split())
     assert after == before

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 import pcap
-from conftest import need, udp_frame, write_pcap
+from support import need, udp_frame, write_pcap
 
 MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 import pcap
-from conftest import need
+from support import need
 
 HERE = Path(__file__).parent
 MUTATIONS = 5000

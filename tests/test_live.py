@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import pcap
-from conftest import breakloop_after, can_capture, free_port, need, udp_frame, write_pcap
+from support import breakloop_after, can_capture, free_port, need, open_lo, settle, udp_frame, write_pcap
 
 IFF_PROMISC = 0x100
 ETH_P_EXPERIMENTAL = 0x88B5      # IEEE 802 local experimental EtherType
@@ -96,24 +96,6 @@ def udp(live):
     t.close()
 
 
-def settle(p):
-    """Discard what reached p before its filter was set: other traffic on the
-    interface could fill the ring in that moment and crowd out the test's."""
-    p.setnonblock(True)
-    for _ in range(10000):
-        if not p.readpkts():
-            break
-    p.setnonblock(False)
-    assert p.getnonblock() is False
-
-
-def open_lo(flt, **kw):
-    p = pcap.pcap("lo", **kw)
-    p.setfilter(flt)
-    settle(p)
-    return p
-
-
 def check_lo_packets(got, payloads, traffic, in_ns=False):
     assert [parse_udp(buf, 14)[4] for _, buf in got] == payloads
     now_ns = time.time_ns()
@@ -132,7 +114,7 @@ def check_lo_packets(got, payloads, traffic, in_ns=False):
 @pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
 @pytest.mark.parametrize("in_ns", [False, True], ids=["float", "ns"])
 def test_lo_udp_iteration(udp, immediate, in_ns):
-    p = open_lo(udp.filter, immediate=immediate, timestamp_in_ns=in_ns)
+    p = open_lo(flt=udp.filter, settled=True, immediate=immediate, timestamp_in_ns=in_ns)
     assert p.datalink() == pcap.DLT_EN10MB
     assert p.dloff == 14
     assert p.name == "lo"
@@ -148,7 +130,7 @@ def test_lo_udp_iteration(udp, immediate, in_ns):
 
 @pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
 def test_lo_udp_dispatch(udp, immediate):
-    p = open_lo(udp.filter, immediate=immediate, timeout_ms=500)
+    p = open_lo(flt=udp.filter, settled=True, immediate=immediate, timeout_ms=500)
     payloads = udp.send(6, "dispatch")
     got = []
     extra = []
@@ -162,7 +144,7 @@ def test_lo_udp_dispatch(udp, immediate):
 
 
 def test_lo_udp_dispatch_returns_count(udp):
-    p = open_lo(udp.filter, immediate=True, timeout_ms=500)
+    p = open_lo(flt=udp.filter, settled=True, immediate=True, timeout_ms=500)
     payloads = udp.send(4, "count")
     total = 0
     got = []
@@ -178,7 +160,7 @@ def test_lo_udp_dispatch_returns_count(udp):
 
 @pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
 def test_lo_udp_readpkts(udp, immediate):
-    p = open_lo(udp.filter, immediate=immediate, timeout_ms=500, timestamp_in_ns=True)
+    p = open_lo(flt=udp.filter, settled=True, immediate=immediate, timeout_ms=500, timestamp_in_ns=True)
     payloads = udp.send(5, "readpkts")
     got = []
     deadline = time.monotonic() + 3
@@ -190,7 +172,7 @@ def test_lo_udp_readpkts(udp, immediate):
 
 
 def test_lo_udp_loop(udp):
-    p = open_lo(udp.filter, immediate=True)
+    p = open_lo(flt=udp.filter, settled=True, immediate=True)
     payloads = udp.send(5, "loop")
     got = []
     with breakloop_after(p, 3):
@@ -199,7 +181,7 @@ def test_lo_udp_loop(udp):
 
 
 def test_lo_stats_count_received(udp):
-    p = open_lo(udp.filter, immediate=True, timeout_ms=300)
+    p = open_lo(flt=udp.filter, settled=True, immediate=True, timeout_ms=300)
     st = p.stats()
     assert len(st) == 3 and all(type(v) is int for v in st)
     payloads = udp.send(8, "stats")
@@ -215,7 +197,7 @@ def test_lo_stats_count_received(udp):
 
 def test_lo_default_handle_delivers_promptly(udp):
     # timeout_ms=0 and no immediate mode: the buffer timeout bounds the delay.
-    p = open_lo(udp.filter)
+    p = open_lo(flt=udp.filter, settled=True)
     payloads = udp.send(1, "prompt")
     t0 = time.monotonic()
     with breakloop_after(p, 3):
@@ -226,7 +208,7 @@ def test_lo_default_handle_delivers_promptly(udp):
 
 
 def test_lo_timeout_ms_bounds_dispatch_and_readpkts(udp):
-    p = open_lo(udp.filter, timeout_ms=200)
+    p = open_lo(flt=udp.filter, settled=True, timeout_ms=200)
     calls = []
     with breakloop_after(p, 5):
         t0 = time.monotonic()
@@ -241,7 +223,7 @@ def test_lo_timeout_ms_bounds_dispatch_and_readpkts(udp):
 
 def test_lo_buffers_stay_intact(udp):
     # A small snaplen, so that the ring holds all of them in immediate mode.
-    p = open_lo(udp.filter, immediate=True, timeout_ms=300, snaplen=256)
+    p = open_lo(flt=udp.filter, settled=True, immediate=True, timeout_ms=300, snaplen=256)
     payloads = udp.send(40, "intact")
     got = []
     deadline = time.monotonic() + 3
@@ -252,7 +234,7 @@ def test_lo_buffers_stay_intact(udp):
 
 @pytest.mark.parametrize("immediate", [False, True], ids=["buffered", "immediate"])
 def test_lo_snaplen_cuts_packets(udp, immediate):
-    p = open_lo(udp.filter, snaplen=100, immediate=immediate, timeout_ms=500)
+    p = open_lo(flt=udp.filter, settled=True, snaplen=100, immediate=immediate, timeout_ms=500)
     assert p.snaplen == 100
     payload = marker("snaplen") + bytes(range(256)) * 4
     udp.tx.sendto(payload, ("127.0.0.1", udp.port))
@@ -292,7 +274,7 @@ def test_lo_immediate_ring_holds_a_thousand_frames(live, snaplen, frames):
     # each packet twice (leaving and arriving), so it holds half as many.
     port = free_port()
     before = ring_mib()
-    with open_lo(f"udp dst port {port}", immediate=True, snaplen=snaplen) as p:
+    with open_lo(flt=f"udp dst port {port}", settled=True, immediate=True, snaplen=snaplen) as p:
         rings = [m for m in ring_mib() if m not in before] or ring_mib()
         got = burst_then_read(p, port, 2000)
         st = p.stats()
@@ -306,7 +288,7 @@ def test_lo_immediate_ring_holds_a_thousand_frames(live, snaplen, frames):
 
 def test_lo_immediate_keeps_the_buffer_size_given(live):
     port = free_port()
-    with open_lo(f"udp dst port {port}", immediate=True, buffer_size=4 << 20) as p:
+    with open_lo(flt=f"udp dst port {port}", settled=True, immediate=True, buffer_size=4 << 20) as p:
         assert max(ring_mib()) <= 9, ring_mib()     # 64 frames of 64 KiB, in 128 KiB blocks
         got = burst_then_read(p, port, 1000)
         st = p.stats()
@@ -336,7 +318,7 @@ def test_lo_live_properties(live):
 
 def test_lo_select_on_the_handle(udp):
     import select
-    p = open_lo(udp.filter, immediate=True, timeout_ms=500)
+    p = open_lo(flt=udp.filter, settled=True, immediate=True, timeout_ms=500)
     r, _, _ = select.select([p], [], [], 0)
     assert r == [], "readable before any packet was sent"
     payloads = udp.send(1, "select")
@@ -346,7 +328,7 @@ def test_lo_select_on_the_handle(udp):
 
 
 def test_lo_nonblocking(udp):
-    p = open_lo(udp.filter, immediate=True, timeout_ms=2000)
+    p = open_lo(flt=udp.filter, settled=True, immediate=True, timeout_ms=2000)
     assert p.getnonblock() is False
     p.setnonblock()
     assert p.getnonblock() is True
@@ -375,7 +357,8 @@ def test_lo_new_filter_applies_to_packets_already_taken(read):
     # the first packet of a batch applies to the rest of it too.
     a, b = UdpTraffic(), UdpTraffic()
     try:
-        p = open_lo(f"udp and (dst port {a.port} or dst port {b.port})", immediate=True, timeout_ms=2000)
+        p = open_lo(flt=f"udp and (dst port {a.port} or dst port {b.port})", settled=True, immediate=True,
+                    timeout_ms=2000)
         sent_a, sent_b = [], []
         for i in range(20):
             sent_a += a.send(1, f"a{i}")
@@ -466,7 +449,7 @@ def drain(p, seconds=0.3):
 def test_lo_sendpacket_seen_by_second_handle(live, kind):
     mark = marker("sendpacket")
     frame = eth_frame("00:00:00:00:00:00", "00:00:00:00:00:00", mark)
-    rx = open_lo(f"ether proto {ETH_P_EXPERIMENTAL}", immediate=True, timeout_ms=200)
+    rx = open_lo(flt=f"ether proto {ETH_P_EXPERIMENTAL}", settled=True, immediate=True, timeout_ms=200)
     tx = pcap.pcap("lo", immediate=True, timeout_ms=200)
     n = tx.sendpacket(kind(frame))
     assert n == len(frame)

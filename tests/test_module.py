@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import pcap
-from conftest import need, udp_frame, write_pcap
+from support import need, udp_frame, write_pcap
 
 ROOT = Path(__file__).resolve().parent.parent
 

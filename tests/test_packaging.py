@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import can_capture, need
+from support import can_capture, need, run_unprivileged
 
 ROOT = Path(__file__).resolve().parent.parent
 TARBALL = ROOT.parent / "shared" / "libpcap" / "libpcap-1.10.6.tar.gz"
@@ -139,13 +139,10 @@ def test_readme_capability_venv_lets_an_unprivileged_user_capture(tmp_path):
                     s.sendto(b"cap-venv", ("127.0.0.1", 50977))
                 print([buf[42:] for ts, buf in p.readpkts()])
         """)
-        setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        run = subprocess.run([*setpriv, str(prefix / "bin" / "python"), "-c", code], cwd="/",
-                             capture_output=True, text=True, timeout=60)
-        assert run.returncode == 0, run.stderr[-2000:]
-        assert run.stdout.strip() == "[b'cap-venv']", run.stdout
-        other = subprocess.run([*setpriv, str(prefix / "bin" / "python3"), "-c", code], cwd="/",
-                               capture_output=True, text=True, timeout=60)
+        capture = run_unprivileged([prefix / "bin" / "python", "-c", code], timeout=60)
+        assert capture.returncode == 0, capture.stderr[-2000:]
+        assert capture.stdout.strip() == "[b'cap-venv']", capture.stdout
+        other = run_unprivileged([prefix / "bin" / "python3", "-c", code], timeout=60)
         assert other.returncode != 0 and "PcapPermissionError" in other.stderr, other.stderr[-2000:]
     finally:
         shutil.rmtree(prefix, ignore_errors=True)

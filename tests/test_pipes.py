@@ -5,6 +5,7 @@ nonblocking reads.  Each test runs on a classic pcap stream (our record
 reader) and on a pcapng one (libpcap's reader, fed whole blocks)."""
 import asyncio
 import os
+import pathlib
 import select
 import signal
 import subprocess
@@ -16,18 +17,20 @@ import time
 import pytest
 
 import pcap
-from conftest import udp_frame, write_pcap, write_pcapng
+from support import numbered_savefile, run_python
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
 FORMATS = ["pcap", "pcapng"]
 
 
-def savefile(tmp_path, fmt, n, start=0):
-    packets = [(1700000000 + i, i % 1000, udp_frame(b"%07d" % i)) for i in range(start, start + n)]
-    if fmt == "pcap":
-        return write_pcap(tmp_path / f"s{start}.pcap", packets)
-    return write_pcapng(tmp_path / f"s{start}.pcapng", packets)
+# Packet i holds b"%07d" % i (seq() reads it back) and has timestamp
+# 1700000000 + i + (i % 1000) * 1e-6.
+SEQUENCE = dict(start=1700000000, payload=b"%07d", wrap=1000)
+
+
+def sequence_bytes(tmp_path, fmt, n):
+    return pathlib.Path(numbered_savefile(tmp_path, n, f"s.{fmt}", fmt=fmt, **SEQUENCE)).read_bytes()
 
 
 def split(data, fmt):
@@ -42,11 +45,6 @@ def split(data, fmt):
 
 def seq(buf):
     return int(buf[-7:])
-
-
-def run_child(code, *args, timeout=60, **kw):
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, **kw)
 
 
 # -- another thread's setfilter() during a pipe read --------------------------------
@@ -86,8 +84,8 @@ SETFILTER_RACE = r"""
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_setfilter_racing_a_pipe_read_never_crashes_or_loses_a_packet(tmp_path, fmt):
-    path = savefile(tmp_path, fmt, 100000)
-    proc = run_child(SETFILTER_RACE, path, 100000, 5, timeout=120)
+    path = numbered_savefile(tmp_path, 100000, f"s.{fmt}", fmt=fmt, **SEQUENCE)
+    proc = run_python(SETFILTER_RACE, path, 100000, 5, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "OK"
 
@@ -115,7 +113,7 @@ def signal_child(tmp_path, fmt, n, mode, feed):
     """Run SIGNAL_MID_RECORD on a savefile of ``n`` packets: the header and
     the first record, then ``feed(child, rest, record_size)`` writes the rest.
     Returns what the child printed after its first packet."""
-    data = savefile(tmp_path, fmt, n).read_bytes()
+    data = sequence_bytes(tmp_path, fmt, n)
     head, body = split(data, fmt)
     record = len(body) // n
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SIGNAL_MID_RECORD), mode],
@@ -167,7 +165,7 @@ class QuietPipe:
     let go of the pipe (EPIPE)."""
 
     def __init__(self, tmp_path, fmt, n=3):
-        data = savefile(tmp_path, fmt, 200).read_bytes()
+        data = sequence_bytes(tmp_path, fmt, 200)
         self.head, body = split(data, fmt)
         self.record = len(body) // 200
         self.body = body
@@ -237,7 +235,7 @@ def test_breakloop_and_close_end_a_pipe_read_at_once(tmp_path, fmt, how, stop):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_async_for_over_a_fifo_keeps_the_event_loop_ticking(tmp_path, fmt):
-    data = savefile(tmp_path, fmt, 20000).read_bytes()
+    data = sequence_bytes(tmp_path, fmt, 20000)
     head, body = split(data, fmt)
     record = len(body) // 20000
     fifo = tmp_path / "fifo"

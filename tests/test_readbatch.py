@@ -7,36 +7,19 @@ import time
 import pytest
 
 import pcap
-from conftest import udp_frame, write_pcap, write_pcapng
+from support import free_port, open_lo, packets, read_all, savefile_fixture, write_pcap, write_savefile
 
-PACKETS = [(1700000000 + i, 1000 * i + 7, udp_frame(b"payload %d" % i, dport=5000 + i % 3))
-           for i in range(2500)]
-
-
-@pytest.fixture(params=["us", "ns", "swapped", "pcapng"])
-def savefile(request, tmp_path):
-    path = tmp_path / "f.pcap"
-    if request.param == "pcapng":
-        return write_pcapng(path, PACKETS)
-    return write_pcap(path, PACKETS, nano=request.param == "ns",
-                      byteorder=">" if request.param == "swapped" else "<")
+PACKETS = packets(2500)   # to ports 1000, 1001, 1002 in turn
 
 
-def read_all(p, cnt):
-    stamps, bufs = [], []
-    while True:
-        ts, b = p.readbatch(cnt)
-        assert len(ts) == len(b) and len(b) <= cnt
-        if not b:
-            return stamps, bufs
-        stamps.extend(ts)
-        bufs.extend(b)
+savefile = savefile_fixture(PACKETS, ["pcap-le-us", "pcap-le-ns", "pcap-be-us", "pcapng-le-us"])
 
 
 @pytest.mark.parametrize("cnt", [1, 7, 1024, 5000])
 def test_columns_match_iteration(savefile, cnt):
     expected = list(pcap.pcap(savefile))
-    stamps, bufs = read_all(pcap.pcap(savefile), cnt)
+    got = read_all(pcap.pcap(savefile), "readbatch", batch=cnt)
+    stamps, bufs = [t for t, _, _ in got], [b for _, b, _ in got]
     assert bufs == [b for _, b in expected]
     assert stamps == [t for t, _ in expected]
     assert bufs[5] == PACKETS[5][2]
@@ -60,7 +43,7 @@ def test_exact_ns_values(tmp_path):
 
 def test_filter_and_mixing_with_other_reads(savefile):
     p = pcap.pcap(savefile)
-    p.setfilter("udp dst port 5001")
+    p.setfilter("udp dst port 1001")
     first = next(p)
     ts, bufs = p.readbatch(10)
     rest = p.readpkts()
@@ -69,7 +52,7 @@ def test_filter_and_mixing_with_other_reads(savefile):
 
 
 def test_damaged_file_gives_packets_then_error(tmp_path):
-    path = write_pcap(tmp_path / "t.pcap", PACKETS[:10])
+    path = write_savefile(tmp_path / "t.pcap", "pcap-le-us", PACKETS[:10])
     data = path.read_bytes()
     path.write_bytes(data[:-5])
     p = pcap.pcap(path)
@@ -88,9 +71,8 @@ def test_closed_handle(savefile):
 
 
 def test_live_nonblocking_timeout_and_packets(live):
-    with pcap.pcap("lo", timeout_ms=200) as p:
-        port = 40000 + int(time.time() * 1000) % 20000
-        p.setfilter(f"udp dst port {port}")
+    port = free_port()
+    with open_lo(port, timeout_ms=200) as p:
         p.setnonblock(True)
         t0 = time.monotonic()
         assert p.readbatch() == (array.array("d"), [])

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from support import run_python
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 TIMEOUT = 20
@@ -73,10 +75,8 @@ def snippets(text: str) -> list[Snippet]:
     return found
 
 
-def run(snippet: Snippet) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run([sys.executable, "-c", snippet.code], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=TIMEOUT)
+def run_snippet(snippet: Snippet) -> subprocess.CompletedProcess[str]:
+    return run_python(snippet.code, cwd=ROOT, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"), timeout=TIMEOUT)
 
 
 SNIPPETS = snippets(README.read_text())
@@ -101,7 +101,7 @@ def test_readme_starts_with_the_two_commands() -> None:
 def test_snippet(snippet: Snippet, request: pytest.FixtureRequest) -> None:
     if snippet.live:
         request.getfixturevalue("live")
-    proc = run(snippet)
+    proc = run_snippet(snippet)
     assert proc.returncode == 0, f"README.md line {snippet.line} failed:\n{proc.stderr}"
     assert proc.stderr == "", f"README.md line {snippet.line} wrote to stderr:\n{proc.stderr}"
     assert proc.stdout.strip(), f"README.md line {snippet.line} printed nothing"
@@ -118,7 +118,7 @@ def update() -> int:
         if s.output_span is None:
             print(f"line {s.line}: no Output block", file=sys.stderr)
             continue
-        proc = run(s)
+        proc = run_snippet(s)
         if proc.returncode != 0 or proc.stderr:
             failed += 1
             print(f"line {s.line} ({s.heading}) failed:\n{proc.stderr}", file=sys.stderr)

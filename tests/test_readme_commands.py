@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import can_capture, need
+from support import can_capture, need
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -1,35 +1,20 @@
-"""Reading savefiles written by hand (tests/conftest.py): every packet's
+"""Reading savefiles written by hand (tests/support.py): every packet's
 timestamp and bytes through iteration, dispatch, loop and readpkts, with and
 without a filter, for classic pcap in both byte orders and precisions and for
 pcapng."""
 import math
 import os
 import pathlib
-import socket
-import struct
 from fractions import Fraction
 
 import pytest
 
 import pcap
-from conftest import udp_frame, write_pcap, write_pcapng
+from support import FORMATS, arp_frame, expected, tcp_frame, udp_frame, write_pcap, write_pcapng, write_savefile
 
 
 # --------------------------------------------------------------------------
 # The packets: distinct payloads, a mix that "udp port 5678" splits.
-
-def tcp_frame(payload, sport=1234, dport=5678, src="10.0.0.1", dst="10.0.0.2"):
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 0x18, 8192, 0, 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
-                     socket.inet_aton(src), socket.inet_aton(dst))
-    return b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + ip + tcp
-
-
-def arp_frame(marker):
-    body = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, b"\x02\x00\x00\x00\x00\x01",
-                       socket.inet_aton("10.0.0.1"), b"\0" * 6, socket.inet_aton("10.0.0.2"))
-    return b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x06" + body + marker
-
 
 FRAMES = [
     udp_frame(b"pkt0 udp to 5678", dport=5678),
@@ -51,19 +36,6 @@ NS_TIMES = [(0, 1), (1, 999999999), (2, 500000000), (1000000, 123456789),
 assert len(FRAMES) == len(US_TIMES) == len(NS_TIMES)
 assert len(set(FRAMES)) == len(FRAMES)
 
-# name -> (writer, keyword arguments, nanosecond file?)
-FORMATS = {
-    "pcap-le-us": (write_pcap, {"byteorder": "<"}, False),
-    "pcap-be-us": (write_pcap, {"byteorder": ">"}, False),
-    "pcap-le-ns": (write_pcap, {"byteorder": "<", "nano": True}, True),
-    "pcap-be-ns": (write_pcap, {"byteorder": ">", "nano": True}, True),
-    "pcapng-le-us": (write_pcapng, {"byteorder": "<", "tsresol": 6}, False),
-    "pcapng-be-us": (write_pcapng, {"byteorder": ">", "tsresol": 6}, False),
-    "pcapng-le-ns": (write_pcapng, {"byteorder": "<", "tsresol": 9}, True),
-    "pcapng-be-ns": (write_pcapng, {"byteorder": ">", "tsresol": 9}, True),
-}
-
-
 class Savefile:
     def __init__(self, path, expected):
         self.path = path
@@ -77,13 +49,11 @@ class Savefile:
 
 
 def make_savefile(path, fmt, frames=FRAMES):
-    writer, kw, nano = FORMATS[fmt]
-    times = NS_TIMES if nano else US_TIMES
-    unit = 1 if nano else 1000
-    packets = [(sec, frac, data) for (sec, frac), data in zip(times, frames)]
-    writer(path, packets, **kw)
-    expected = [(sec * 10**9 + frac * unit, data) for (sec, frac), data in zip(times, frames)]
-    return Savefile(path, expected)
+    nano = FORMATS[fmt][2]
+    packets = [(sec, frac if nano else frac * 1000, data, len(data))
+               for (sec, frac), data in zip(NS_TIMES if nano else US_TIMES, frames)]
+    write_savefile(path, fmt, packets)
+    return Savefile(path, [(ns, data) for ns, data, _ in expected(fmt, packets)])
 
 
 @pytest.fixture(params=sorted(FORMATS))

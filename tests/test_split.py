@@ -5,7 +5,7 @@ import struct
 import pytest
 
 import pcap
-from conftest import udp_frame, write_pcap, write_pcapng
+from support import read_all, read_source, udp_frame, write_pcap, write_pcapng
 
 pytestmark = pytest.mark.usefixtures("watchdog")
 
@@ -16,14 +16,9 @@ def records(n, seed):
             for i in range(n)]
 
 
-def read(path):
-    with pcap.pcap(str(path), timestamp_in_ns=True) as p:
-        return [(ts, buf, p.wirelen) for ts, buf in p]
-
-
 def read_range(path, start, end):
     with pcap.open_range(str(path), start, end, timestamp_in_ns=True) as p:
-        return [(ts, buf, p.wirelen) for ts, buf in p]
+        return read_all(p, "iter")
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 64])
@@ -38,7 +33,7 @@ def test_ranges_cover_the_file_on_record_boundaries(tmp_path, n, byteorder, nano
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
     assert data[:24] + b"".join(data[s:e] for s, e in ranges) == data
     parts = [read_range(path, s, e) for s, e in ranges]
-    assert sum(parts, []) == read(path)
+    assert sum(parts, []) == read_source(path)
     if count >= 100 * n:
         sizes = [e - s for s, e in ranges]
         assert max(sizes) - min(sizes) < 2 * (16 + 350), sizes      # balanced to a record
@@ -103,6 +98,6 @@ def test_the_modified_format_splits_on_its_24_byte_record_headers(tmp_path, byte
             f.write(struct.pack(byteorder + "iHBB", 1, 0x0800, 0, 0) + frame)
     ranges = pcap.savefile_ranges(str(path), 3)
     assert ranges == [(24, 192), (192, 360), (360, 528)]
-    whole = read(path)
+    whole = read_source(path)
     assert len(whole) == 6
     assert sum((read_range(path, s, e) for s, e in ranges), []) == whole

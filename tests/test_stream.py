@@ -8,17 +8,13 @@ import threading
 import time
 
 import pcap
-from conftest import udp_frame, write_pcap
+from support import numbered, write_pcap
 
-PACKETS = [(1700000000 + i, i, udp_frame(b"pipe %d" % i)) for i in range(50)]
-
-
-def savefile_bytes(tmp_path):
-    return write_pcap(tmp_path / "src.pcap", PACKETS).read_bytes()
+PACKETS = numbered(50, start=1700000000, payload=b"pipe %d")
 
 
 def test_fifo_delivers_every_packet_as_it_comes(tmp_path):
-    data = savefile_bytes(tmp_path)
+    data = write_pcap(tmp_path / "src.pcap", PACKETS).read_bytes()
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     ticks = []
@@ -45,7 +41,7 @@ def test_fifo_delivers_every_packet_as_it_comes(tmp_path):
 
 
 def test_ctrl_c_while_a_pipe_is_quiet(tmp_path):
-    data = savefile_bytes(tmp_path)
+    data = write_pcap(tmp_path / "src.pcap", PACKETS).read_bytes()
     child = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, pcap\n"
@@ -72,7 +68,7 @@ def test_ctrl_c_while_a_pipe_is_quiet(tmp_path):
 
 
 def test_a_handler_that_returns_lets_the_pipe_read_go_on(tmp_path):
-    data = savefile_bytes(tmp_path)
+    data = write_pcap(tmp_path / "src.pcap", PACKETS).read_bytes()
     first = 24 + 16 + len(PACKETS[0][2])
     child = subprocess.Popen(
         [sys.executable, "-c",

@@ -21,7 +21,7 @@ from collections import defaultdict
 import pytest
 
 import pcap
-from conftest import can_capture, need, udp_frame, write_pcap
+from support import can_capture, need, udp_frame, write_pcap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STUB = os.path.join(ROOT, "pcap.pyi")
