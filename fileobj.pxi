@@ -1,12 +1,13 @@
 # --------------------------------------------------------------------------
-# Savefiles from Python file objects, and compressed savefiles.
+# Opening savefiles: by path (plain or compressed), and from Python file
+# objects.
 #
 # pcap.pcap(f) reads any binary file object (io.BytesIO, gzip.open(...),
 # bz2, lzma, zstandard readers, fsspec files); a path whose first bytes are
 # gzip, bzip2, xz or zstd opens decompressed.  A feeder thread copies the
 # object's bytes into a pipe, and the handle reads the other end as it reads
 # any pipe (sources.pxi): every read path, the filter, the bounded and
-# interruptible waits, pcapng through libpcap's own parser.  Whatever the
+# interruptible waits, pcapng.  Whatever the
 # object raises (a damaged gzip stream, a network error) is raised by the
 # read that reaches that point, after the packets before it.
 
@@ -129,10 +130,6 @@ cdef _SavefileSource _open_fileobj(object f, str name, bint owns=False):
             raise _feed_error(feeder.error, f"savefile {name!r}") from feeder.error
         raise
     return src
-
-
-cdef object _feed_error(object error, str what):
-    return _pcap_error(lp.PCAP_ERROR, f"reading {what}", f"its file object raised {type(error).__name__}: {error}")
 
 
 cdef object _open_compressed(bytes path, str name, str kind):
@@ -270,3 +267,28 @@ def open_range(path, start, end, **options):
     """
     reader = _RangeReader(_encode_name(path, "path"), start, end)
     return pcap(reader, **options)
+
+
+cdef _SavefileSource _open_savefile(bytes path, str name):
+    """Open a savefile (a regular file, a FIFO, /dev/stdin...) and choose its
+    source.  A FIFO waits here, interruptibly, for its writer and header."""
+    cdef const char *cpath = path
+    cdef int fd, err
+    what = f"savefile {name!r}"
+    while True:
+        with nogil:
+            fd = open_readonly(cpath)
+            err = errno
+        if fd >= 0:
+            break
+        _sleep_on(-1, 0, what)
+        if err != _errno.EINTR:
+            raise _os_error(err, f"cannot open {what}", name)
+    if is_directory(fd):
+        close(fd)
+        raise _os_error(_errno.EISDIR, f"cannot read {what}", name)
+    kind = _compression_of(fd)
+    if kind is not None:
+        close(fd)
+        return _open_fileobj(_open_compressed(path, name, kind), name, True)
+    return _savefile_from_fd(fd, name, name, None)

@@ -13,8 +13,8 @@ signal handlers in charge, so Ctrl-C always works.
 #   arguments.pxi  checks of what callers pass: names, filters, buffers, numbers, flags
 #   devices.pxi    interfaces, lookupdev/lookupnet, link-type names
 #   bpf.pxi        BPF programs compiled without a handle
-#   fileobj.pxi    savefiles from Python file objects, and compressed savefiles
-#   sources.pxi    where packets come from: live, our record reader, libpcap's reader
+#   sources.pxi    where packets come from: live, our readers (classic, pcapng), libpcap's
+#   fileobj.pxi    opening savefiles: paths, compressed files, Python file objects
 #   turn.pxi       the read turn (a handle's only guard) and the one wait
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
 #   handle.pxi     the pcap class: opening, the reads, settings
@@ -24,6 +24,7 @@ signal handlers in charge, so Ctrl-C always works.
 # C, declared to Cython in native.pxd:
 #   savefile_format.h  the savefile formats' facts, and the one parser of a record header
 #   pcap_stream.c      savefile bytes in our buffer, the FILE libpcap reads, the record reader
+#   pcapng_records.c   pcapng's plain packet blocks, read from that buffer as libpcap reads them
 #   savefile_split.c   the byte ranges of a classic savefile (savefile_ranges)
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
@@ -105,8 +106,8 @@ include "errors.pxi"
 include "arguments.pxi"
 include "devices.pxi"
 include "bpf.pxi"
-include "fileobj.pxi"
 include "sources.pxi"
+include "fileobj.pxi"
 include "turn.pxi"
 include "delivery.pxi"
 include "handle.pxi"

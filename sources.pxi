@@ -285,7 +285,7 @@ cdef class _SavefileSource(_Source):
     """A savefile's descriptor and our buffer of its bytes (pcap_stream.h)."""
     cdef savefile_stream *s
     cdef bint ended          # the file ended, or a damaged record ended it
-    cdef _Feeder feeder      # a file object's feeder (fileobj.pxi), else None
+    cdef object feeder       # what feeds a file object's pipe (fileobj.pxi), else None
 
     cdef int at_end(self) except -1:
         if self.feeder is not None and self.feeder.error is not None:
@@ -309,6 +309,10 @@ cdef class _SavefileSource(_Source):
             stream_free(self.s)
             free(self.s)
             self.s = NULL
+
+
+cdef object _feed_error(object error, str what):
+    return _pcap_error(lp.PCAP_ERROR, f"reading {what}", f"its file object raised {type(error).__name__}: {error}")
 
 
 cdef inline void _unsigned_stamps(lp.pcap_pkthdr *hdr) noexcept:
@@ -445,32 +449,7 @@ cdef bint _show_more(savefile_stream *s) noexcept:
     return s.limit > s.pos
 
 
-cdef _SavefileSource _open_savefile(bytes path, str name):
-    """Open a savefile (a regular file, a FIFO, /dev/stdin...) and choose its
-    source.  A FIFO waits here, interruptibly, for its writer and header."""
-    cdef const char *cpath = path
-    cdef int fd, err
-    what = f"savefile {name!r}"
-    while True:
-        with nogil:
-            fd = open_readonly(cpath)
-            err = errno
-        if fd >= 0:
-            break
-        _sleep_on(-1, 0, what)
-        if err != _errno.EINTR:
-            raise _os_error(err, f"cannot open {what}", name)
-    if is_directory(fd):
-        close(fd)
-        raise _os_error(_errno.EISDIR, f"cannot read {what}", name)
-    kind = _compression_of(fd)
-    if kind is not None:
-        close(fd)
-        return _open_fileobj(_open_compressed(path, name, kind), name, True)
-    return _savefile_from_fd(fd, name, name, None)
-
-
-cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, _Feeder feeder):
+cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, object feeder):
     """The source for the savefile open on ``fd`` (which it owns from here)."""
     cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
     cdef savefile_stream *s
