@@ -44,7 +44,7 @@ CMAKE_OFF = ["-DDISABLE_DBUS=ON", "-DDISABLE_RDMA=ON", "-DDISABLE_BLUETOOTH=ON",
 # The tests that need no capture privilege, and one live capture on lo.
 OFFLINE_TESTS = ["test_savefile.py", "test_libpcap_compare.py", "test_pipes.py", "test_dumper.py",
                  "test_errors.py", "test_readbatch.py", "test_module.py", "test_batch.py", "test_fileobj.py",
-                 "test_split.py"]
+                 "test_split.py", "test_sources_sinks.py"]
 LIVE_TEST = "test_live.py::test_lo_udp_iteration"
 
 
