@@ -3,7 +3,7 @@
 #
 # A sink receives packets: the (timestamp, packet) of iteration and ``async
 # for``, a Python callback, the readpkts() list, the readbatch() columns, a
-# dumper, one at a time through take(); or it is a batch (pcap_batch.h) that
+# dumper, one at a time through take(); or it is a batch (packet_batch.h) that
 # the source fills itself: readinto(), next_batch() and Arrow, and counting
 # (a batch with no buffers).  _deliver() moves packets from a source to a
 # sink for every read there is; the turn (turn.pxi) guards it and does its
@@ -129,7 +129,7 @@ cdef class _CountSink(_Sink):
 
 cdef class _FillSink(_Sink):
     """readinto(): fixed records in one buffer, the packets' bytes one after
-    the other in another, both the caller's (pcap_batch.h)."""
+    the other in another, both the caller's (packet_batch.h)."""
     cdef batch_fill f
     cdef Py_buffer records
     cdef Py_buffer data
@@ -196,6 +196,9 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
                 if rc == _PACKET:
                     sink.take(hdr, data, &src.clock)
                     n += 1
+                    if n == cnt:
+                        why = _STOP_COUNT
+                        break
                     if n & 1023 == 0:
                         why = turn.checkpoint()
                         if why != _GO:

@@ -34,6 +34,11 @@ def __dir__():
 
 _SAVEFILE_SUFFIXES = (b".pcap", b".pcapng", b".cap", b".dmp")
 
+# Pairs of buffers next_batch() keeps to refill: a loop that holds one
+# batch while it asks for the next (``records, data = p.next_batch()``)
+# frees the one before, so that one of three is always free.
+cdef Py_ssize_t _BATCH_POOL = 3
+
 
 cdef inline tuple _pair(object a, object b):
     # PyTuple_Pack, minus the reference counting Cython adds around a literal.
@@ -106,8 +111,7 @@ cdef class pcap:
     cdef str _name
     cdef str _filter
     cdef object _wake            # set while an ``async for`` waits: wakes it
-    cdef bytearray _batch_records   # next_batch()'s buffers, kept for the next call
-    cdef bytearray _batch_data
+    cdef list _batch_pool        # next_batch()'s last pairs of buffers: records, data, records, ...
 
     def __cinit__(self):
         self._turn = _Turn.__new__(_Turn)
@@ -116,6 +120,7 @@ cdef class pcap:
         self._item.turn = self._turn
         self._filter = ""
         self._name = ""
+        self._batch_pool = []
 
     def __init__(self, name=None, snaplen=65535, promisc=True, timeout_ms=0,
                  immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0):
@@ -321,34 +326,46 @@ cdef class pcap:
 
         ``(records, data)``: readinto() with buffers made here: up to ``cnt`` packets, and about
         ``max_bytes`` of their bytes (at least one packet of the snaplen).
-        Returns two new bytearrays of what was written: ``records`` of
-        BATCH_RECORD_SIZE bytes a packet, ``data`` their bytes.  (The handle
-        fills buffers it keeps for the next call, then copies out what was
-        written: an allocation the size of the batch costs less than a
-        fresh one of max_bytes.)
+        Returns two bytearrays of what was written: ``records`` of
+        BATCH_RECORD_SIZE bytes a packet, ``data`` their bytes.  A batch is
+        never written again while anything refers to it (a variable, a
+        numpy or Arrow view): the handle refills only a pair of its last
+        few that nothing else holds any more, which saves the fresh,
+        zeroed memory of a new pair.
         """
         cdef int c_cnt = _int_arg(cnt, "cnt", 1, C_INT_MAX)
         cdef Py_ssize_t c_max = _int_arg(max_bytes, "max_bytes", 1, PY_SSIZE_T_MAX)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
-        cdef Py_ssize_t rsize = c_cnt * sizeof(batch_record)
-        cdef Py_ssize_t dsize = max(c_max, lp.pcap_snapshot(p))
         cdef bytearray records, data
-        # Taken from the handle for this call (another thread's call makes its own).
-        records, data = self._batch_records, self._batch_data
-        self._batch_records = self._batch_data = None
-        if records is None or PyByteArray_GET_SIZE(records) != rsize:
-            records = PyByteArray_FromStringAndSize(NULL, rsize)
-        if data is None or PyByteArray_GET_SIZE(data) != dsize:
-            data = PyByteArray_FromStringAndSize(NULL, dsize)
+        records, data = self._free_batch(c_cnt * sizeof(batch_record), max(c_max, lp.pcap_snapshot(p)))
         sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock)
         try:
             _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
-            self._batch_records, self._batch_data = records, data
-        return (PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(records), sink.f.count * sizeof(batch_record)),
-                PyByteArray_FromStringAndSize(PyByteArray_AS_STRING(data), sink.f.used))
+            PyByteArray_Resize(records, sink.f.count * sizeof(batch_record))
+            PyByteArray_Resize(data, sink.f.used)
+            self._batch_pool += (records, data)
+            if len(self._batch_pool) > 2 * _BATCH_POOL:
+                del self._batch_pool[:2]
+        return records, data
+
+    cdef tuple _free_batch(self, Py_ssize_t rsize, Py_ssize_t dsize):
+        """Two bytearrays of rsize and dsize bytes: a pair next_batch()
+        returned before that only the pool still refers to, else new ones."""
+        cdef list pool = self._batch_pool
+        cdef Py_ssize_t i
+        cdef bytearray records, data
+        for i in range(0, len(pool), 2):
+            if Py_REFCNT(<object>PyList_GET_ITEM(pool, i)) == 1 and Py_REFCNT(<object>PyList_GET_ITEM(pool, i + 1)) == 1:
+                # Only the pool holds them: refill them.
+                records, data = pool[i], pool[i + 1]
+                del pool[i:i + 2]
+                PyByteArray_Resize(records, rsize)
+                PyByteArray_Resize(data, dsize)
+                return records, data
+        return PyByteArray_FromStringAndSize(NULL, rsize), PyByteArray_FromStringAndSize(NULL, dsize)
 
     def arrow_batches(self, cnt=65536, max_bytes=64 << 20):
         """arrow_batches(cnt=65536, max_bytes=67108864) -> iterator of pyarrow.RecordBatch
@@ -478,7 +495,7 @@ cdef class pcap:
         does nothing.  A read running in another thread ends within a
         fraction of a second, and the handle is released then.
         """
-        self._batch_records = self._batch_data = None
+        self._batch_pool = []
         self._turn.close()
 
     def __enter__(self):

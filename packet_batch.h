@@ -78,7 +78,9 @@ static inline int64_t batch_stamp(const struct pcap_pkthdr *h, int64_t ns_scale)
  * too_large says so, and the caller raises. */
 static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes)
 {
-    struct batch_record rec;
+    unsigned char *out;
+    int64_t stamp;
+    uint64_t offset;
     if (f->data == NULL) {
         f->count++;
         return;
@@ -88,11 +90,17 @@ static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, 
             f->too_large = h->caplen ? h->caplen : 1;
         return;
     }
-    rec.timestamp_ns = batch_stamp(h, f->ns_scale);
-    rec.caplen = h->caplen;
-    rec.wirelen = h->len;
-    rec.offset = f->used;
-    memcpy(f->records + f->count * sizeof rec, &rec, sizeof rec);
+    /* Each field stored where it goes: a record built on the stack and
+     * copied whole is read back with loads that span two of its stores,
+     * which the CPU cannot forward (a profile put two thirds of the fill's
+     * time there). */
+    out = f->records + f->count * sizeof(struct batch_record);
+    stamp = batch_stamp(h, f->ns_scale);
+    offset = f->used;
+    memcpy(out + offsetof(struct batch_record, timestamp_ns), &stamp, sizeof stamp);
+    memcpy(out + offsetof(struct batch_record, caplen), &h->caplen, sizeof h->caplen);
+    memcpy(out + offsetof(struct batch_record, wirelen), &h->len, sizeof h->len);
+    memcpy(out + offsetof(struct batch_record, offset), &offset, sizeof offset);
     memcpy(f->data + f->used, bytes, h->caplen);
     f->used += h->caplen;
     f->count++;

@@ -7,7 +7,7 @@
 #
 #   next(mode, &hdr, &data)   the next packet, or why there is none now
 #   fill(mode, batch, limit)  up to ``limit`` packets into a batch
-#                             (pcap_batch.h), without the GIL where the
+#                             (packet_batch.h), without the GIL where the
 #                             source can; a source that cannot falls back
 #                             on its own next()
 #

@@ -305,3 +305,42 @@ def test_timestamps_beyond_int64_nanoseconds_one_rule(tmp_path, seconds, tsresol
     with pcap.pcap(path) as p:
         table = p.to_arrow()
     assert table.column("timestamp").cast(pa.int64()).to_pylist() == [stamp]
+
+
+@pytest.mark.parametrize("hold", ["pair", "records", "data", "memoryview", "numpy", "arrow"])
+def test_next_batch_never_rewrites_a_batch_still_referred_to(tmp_path, hold):
+    """next_batch() refills only buffers nothing else holds: a batch kept
+    as the pair, one of its bytearrays, a memoryview, a numpy view or an
+    Arrow batch stays as it was through many more calls."""
+    path = str(write_pcap(tmp_path / "many.pcap", [(i, 0, udp_frame(b"%06d" % i)) for i in range(3000)]))
+    with pcap.pcap(path) as p:
+        records, data = p.next_batch(100)
+        want_records, want_data = bytes(records), bytes(data)
+        if hold == "pair":
+            kept = (records, data)
+        elif hold == "records":
+            kept = records
+        elif hold == "data":
+            kept = data
+        elif hold == "memoryview":
+            kept = (memoryview(records), memoryview(data))
+        elif hold == "numpy":
+            need(importlib.util.find_spec("numpy") is not None, "numpy is not installed (the test extra installs it)")
+            import numpy
+            kept = (numpy.frombuffer(records, numpy.uint8), numpy.frombuffer(data, numpy.uint8))
+        else:
+            need(importlib.util.find_spec("pyarrow") is not None, "pyarrow is not installed (the test extra installs it)")
+            import pyarrow as pa
+            kept = (pa.py_buffer(records), pa.py_buffer(data))
+        del records, data
+        seen = 100
+        while True:
+            more, more_data = p.next_batch(100)
+            if not more:
+                break
+            seen += len(more) // pcap.BATCH_RECORD_SIZE
+        assert seen == 3000
+    if hold in ("pair", "memoryview", "numpy", "arrow"):
+        assert (bytes(kept[0]), bytes(kept[1])) == (want_records, want_data)
+    else:
+        assert bytes(kept) == (want_records if hold == "records" else want_data)
