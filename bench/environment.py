@@ -277,21 +277,22 @@ def interpreters(only, ours_python, work):
     return pythons, ours_info, versions, missing
 
 
-def input_files(packets, large_packets, work, empty=False):
+def input_files(packets, large_packets, work, reference=False):
     """The files the readers read, by Reader.file: 'small', 'large' (unless
     ``large_packets`` is 0), 'small.FMT' for each of gen.FORMATS that could
-    be made, and with ``empty`` the same for a file of no packet ('empty',
-    'empty.FMT').  Each is (path, facts).  Also returns why each format that
+    be made, and with ``reference`` the same for a file of one packet
+    ('one', 'one.FMT': a pcapng copy of no packet would have no interface,
+    which libpcap refuses).  Each is (path, facts).  Also returns why each format that
     could not be made was not: {'small.FMT': why}.  The files are read once,
     so that every reader finds them in the page cache."""
     files, unavailable = {}, {}
-    for name, count in (("small", packets), ("empty", 0 if empty else None)):
+    for name, count in (("small", packets), ("one", 1 if reference else None)):
         if count is None:
             continue
-        files[name] = gen.ensure("small", count, work, quiet=name == "empty")
+        files[name] = gen.ensure("small", count, work, quiet=name == "one")
         for fmt in gen.FORMATS:
             try:
-                files[f"{name}.{fmt}"] = gen.ensure_format("small", count, fmt, work, quiet=name == "empty")
+                files[f"{name}.{fmt}"] = gen.ensure_format("small", count, fmt, work, quiet=name == "one")
             except gen.FormatUnavailable as e:
                 log(f"no {fmt} copy: {e}")
                 unavailable[f"{name}.{fmt}"] = str(e)

@@ -269,38 +269,37 @@ def combine_captures(parts, sender):
 
 
 def count_instructions(cmd, timeout):
-    """Instructions executed by ``cmd`` (callgrind's "Collected"), or an
-    error text."""
-    vg = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    """Instructions executed by ``cmd`` and every process it starts (the
+    sum of callgrind's "Collected" of each: `cat file |`, `gunzip`, `zcat |
+    tcpdump` count too), or an error text."""
+    vg = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--callgrind-out-file=/dev/null"]
     code, out, err, ru, timed_out = run_child(vg + cmd, timeout)
     if timed_out:
         return None, f"timed out after {timeout:.0f} s"
-    for line in err.splitlines():
-        if "Collected :" in line:
-            if code != 0:
-                break
-            return int(line.split("Collected :")[1].strip()), None
-    return None, f"exit {code}: {err.strip()[-300:]}"
+    counts = [int(line.split("Collected :")[1]) for line in err.splitlines() if "Collected :" in line]
+    if code != 0 or not counts:
+        return None, f"exit {code}: {err.strip()[-300:]}"
+    return sum(counts), None
 
 
 def instructions_per_packet(readers, pythons, baseline, files, timeout):
     """Instructions per packet of each reader, by Reader.id (or an error
     text): (the reader on its file - the same reader on the same format
-    with no packet) / packets, so that interpreter start-up and imports
-    cancel out."""
+    with one packet) / (packets - 1), so that interpreter start-up, imports
+    and opening cancel out."""
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
     per = {}
     for rd in (r for r in readers if r.rate):
-        empty = "empty" + rd.file[len(rd.file.split(".")[0]):]     # small.pcapng -> empty.pcapng
-        if empty not in files:
-            empty = "empty"
-        (full, e1), (none, e2) = (count_instructions(reader_command(rd, pythons, baseline, files[f][0]), timeout)
-                                  for f in (rd.file, empty))
+        one = "one" + rd.file[len(rd.file.split(".")[0]):]     # small.pcapng -> one.pcapng
+        if one not in files:
+            one = "one"
+        (full, e1), (ref, e2) = (count_instructions(reader_command(rd, pythons, baseline, files[f][0]), timeout)
+                                 for f in (rd.file, one))
         if e1 or e2:
             per[rd.id] = e1 or e2
             log(f"  {rd.id}: {per[rd.id]}")
         else:
-            per[rd.id] = (full - none) / files[rd.file][1]["packets"]
+            per[rd.id] = (full - ref) / max(files[rd.file][1]["packets"] - 1, 1)
             log(f"  {rd.id}: {per[rd.id]:.0f} instructions per packet")
     return per

@@ -108,7 +108,7 @@ def set_up(args):
     os.makedirs(work, exist_ok=True)
     baseline = environment.build_baseline(work)
     pythons, ours_info, versions, missing = environment.interpreters(args.only, args.ours_python, work)
-    files, unavailable = environment.input_files(args.packets, args.large_packets, work, empty=args.instructions)
+    files, unavailable = environment.input_files(args.packets, args.large_packets, work, reference=args.instructions)
     readers = [rd for rd in ALL_READERS if (rd.impl == "c" or rd.impl in pythons) and rd.file in files]
     return {"work": work, "baseline": baseline, "pythons": pythons, "ours_info": ours_info,
             "versions": versions, "missing": missing, "files": files, "unavailable": unavailable,
