@@ -172,17 +172,18 @@ def escape_cell_pipes(markdown):
     return "\n".join(row(line) for line in markdown.split("\n"))
 
 
-def file_table(readers, summaries, ratios, missing, unavailable):
+def file_table(readers, summaries, ratios, missing, no_file):
     """A table of readers of files: packets/s, one column per ``ratios``
     entry (header, function of a Reader giving the id of the row it is
-    compared with), peak RSS, correctness."""
+    compared with), peak RSS, correctness.  ``no_file``: the ids of the
+    readers that did not run because their file could not be made."""
     lines = ["| reader | median packets/s | min | max | " + " | ".join(h for h, _ in ratios)
              + " | peak RSS MiB | correct |",
              "|---|---:|---:|---:|" + "---:|" * len(ratios) + "---:|---|"]
     for rd in (r for r in readers if r.rate):
         s = summaries.get(rd.id)
         why = ("not installed (see below)" if rd.impl in missing else
-               "file not made (see below)" if rd.file in unavailable else None)
+               "file not made (see below)" if rd.id in no_file else None)
         if why:
             lines.append(f"| {rd.label} | – | – | – |" + " – |" * len(ratios) + f" – | {why} |")
             continue
@@ -395,7 +396,7 @@ def targets_table(rows):
 # --------------------------------------------------------------------------
 # The report: every table of a run, and the head of RESULTS.md.
 
-def savefile_sections(sm, files, unavailable, missing, rounds):
+def savefile_sections(sm, files, no_file, missing, rounds):
     """The tables of the small file, of its copies and ways in, and of the
     large file."""
     meta = files["small"][1]
@@ -405,20 +406,20 @@ def savefile_sections(sm, files, unavailable, missing, rounds):
            f"Packets/s are packets of the file over the time taken from opening it to the last packet; "
            f"{rounds} interleaved round(s).\n",
            file_table(SMALL_READERS, sm, [(c_loop, lambda rd: "small:next_ex"),
-                                          (pypcap, lambda rd: "small:pypcap_iter")], missing, unavailable),
+                                          (pypcap, lambda rd: "small:pypcap_iter")], missing, no_file),
            f"\n## The same {meta['packets']:,} packets in other formats and through other ways in\n",
            "Copies of the small file made by `bench/gen.py`: nanosecond and big-endian classic pcap "
            "(generated), the modified pcap format and pcapng (`editcap -F modpcap`, `editcap -F pcapng`), "
            "gzip (level 6). × C loop: over the C `pcap_next_ex` loop on the same file.\n",
            file_table(FORMAT_READERS, sm, [("× C loop, same file", lambda rd: f"{rd.file}:next_ex"),
                                            ("× ours `for ts, buf in p`, classic file",
-                                            lambda rd: "small:ours_iter")], missing, unavailable)]
+                                            lambda rd: "small:ours_iter")], missing, no_file)]
     if "large" in files:
         lm = files["large"][1]
         out.append(f"\n## Large packets: {lm['packets']:,} packets of {gen.LARGE[0]}-{gen.LARGE[1]} bytes "
                    f"({lm['bytes']:,} bytes)\n")
         out.append(file_table(LARGE_READERS, sm, [(c_loop, lambda rd: "large:next_ex"),
-                                                  (pypcap, lambda rd: "large:pypcap_iter")], missing, unavailable))
+                                                  (pypcap, lambda rd: "large:pypcap_iter")], missing, no_file))
     return out
 
 

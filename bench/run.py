@@ -87,7 +87,7 @@ def live_plan(args, pythons):
 
 def report_tables(args, run, sm, live, live_note, dask):
     """Every table of the run, as Markdown."""
-    out = report.savefile_sections(sm, run["files"], run["unavailable"], run["missing"], args.rounds)
+    out = report.savefile_sections(sm, run["files"], run["no_file"], run["missing"], args.rounds)
     if dask is not None:
         out.append("\n## Dask: `examples/dask_flows.py` (bytes and packets per 5-tuple, top talkers)\n")
         out.append(report.dask_table(dask, run["files"]["small"][1]["packets"]))
@@ -109,10 +109,11 @@ def set_up(args):
     baseline = environment.build_baseline(work)
     pythons, ours_info, versions, missing = environment.interpreters(args.only, args.ours_python, work)
     files, unavailable = environment.input_files(args.packets, args.large_packets, work, reference=args.instructions)
-    readers = [rd for rd in ALL_READERS if (rd.impl == "c" or rd.impl in pythons) and rd.file in files]
+    runnable = [rd for rd in ALL_READERS if rd.impl == "c" or rd.impl in pythons]
     return {"work": work, "baseline": baseline, "pythons": pythons, "ours_info": ours_info,
             "versions": versions, "missing": missing, "files": files, "unavailable": unavailable,
-            "readers": readers}
+            "readers": [rd for rd in runnable if rd.file in files],
+            "no_file": {rd.id for rd in runnable if rd.file not in files}}
 
 
 def save(args, argv, run, table, raw):
