@@ -9,6 +9,11 @@ link type Ethernet) into DIR (default bench/.work/):
     small-N.pcap   N packets of 60-100 bytes   (default N = 1,000,000)
     large-N.pcap   N packets of 1400-1514 bytes (default N = 200,000)
 
+and, with --formats, the same packets of the small file in other formats
+and encodings beside it (FORMATS below): nanosecond timestamps, big-endian,
+pcapng and the modified pcap format (both written by Wireshark's editcap,
+from the Debian package wireshark-common), and gzip.
+
 and next to each a .json file with what any correct reader must find: the
 packet count, the sum of the captured lengths, and the count and byte sum of
 the packets that match FILTER below.  Every packet is Ethernet / IPv4 / UDP
@@ -21,7 +26,9 @@ import argparse
 import json
 import os
 import random
+import shutil
 import struct
+import subprocess
 import sys
 
 VERSION = 1
@@ -52,14 +59,17 @@ def _up_to_date(pcap_path, meta_path, count, lengths):
     return meta
 
 
-def generate(path, count, lengths, seed):
+def generate(path, count, lengths, seed, big_endian=False, nanoseconds=False):
     """Write ``count`` packets with lengths in ``lengths`` (inclusive) to
-    ``path`` and return the facts a reader must reproduce."""
+    ``path`` and return the facts a reader must reproduce.  The same seed
+    gives the same packets in either byte order and time stamp precision."""
     rng = random.Random(seed)
     lo, hi = lengths
     pool = rng.randbytes(1 << 16)
     pool_span = len(pool) - hi
-    pack_rec = struct.Struct("<IIII").pack
+    order = ">" if big_endian else "<"
+    sub_second = 1000 if nanoseconds else 1
+    pack_rec = struct.Struct(order + "IIII").pack
     pack_ip_udp = struct.Struct("!BBHHHBBH4s4sHHHH").pack
     sec, usec = 1_700_000_000, 0
     total = matched = matched_bytes = 0
@@ -67,7 +77,7 @@ def generate(path, count, lengths, seed):
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         # pcap header: magic, v2.4, thiszone, sigfigs, snaplen, LINKTYPE_ETHERNET
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        f.write(struct.pack(order + "IHHiIII", 0xA1B23C4D if nanoseconds else 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for i in range(count):
             size = rng.randint(lo, hi)
             dport = 5000 + rng.randrange(4)
@@ -82,7 +92,7 @@ def generate(path, count, lengths, seed):
             if usec >= 1_000_000:
                 sec += 1
                 usec -= 1_000_000
-            chunk.append(pack_rec(sec, usec, size, size))
+            chunk.append(pack_rec(sec, usec * sub_second, size, size))
             chunk.append(_ETH)
             chunk.append(hdr)
             chunk.append(pool[off:off + payload_len])
@@ -117,17 +127,74 @@ def ensure(kind, count, directory=WORK, quiet=False):
     return pcap_path, meta
 
 
+# The same packets in other formats and encodings: name -> (file name
+# ending, how it is made).  Each is made beside the classic file and again
+# whenever the classic file is newer; its facts are the classic file's.
+FORMATS = {
+    "ns": (".ns.pcap", "generated with nanosecond time stamps"),
+    "be": (".be.pcap", "generated big-endian"),
+    "pcapng": (".pcapng", "editcap -F pcapng"),
+    "modpcap": (".modpcap.pcap", "editcap -F modpcap"),
+    "gz": (".pcap.gz", "gzip level 6"),
+}
+
+
+class FormatUnavailable(Exception):
+    """A copy could not be made (editcap missing or failing): its rows say why."""
+
+
+def ensure_format(kind, count, fmt, directory=WORK, quiet=False):
+    """Path and facts of the ``fmt`` copy (a key of FORMATS) of the ``kind``
+    file of ``count`` packets, made when missing or older than that file.
+    Raises FormatUnavailable when it cannot be made."""
+    source, meta = ensure(kind, count, directory, quiet)
+    path = source[:-len(".pcap")] + FORMATS[fmt][0]
+    if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(source):
+        return path, meta
+    if not quiet:
+        print(f"making {path} ({FORMATS[fmt][1]})", file=sys.stderr, flush=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    if fmt in ("ns", "be"):
+        generate(tmp, count, SMALL if kind == "small" else LARGE, seed=meta["seed"],
+                 big_endian=fmt == "be", nanoseconds=fmt == "ns")
+    elif fmt == "gz":
+        import gzip
+        with open(source, "rb") as f, open(tmp, "wb") as out, \
+                gzip.GzipFile(filename="", mode="wb", fileobj=out, compresslevel=6, mtime=0) as z:
+            shutil.copyfileobj(f, z, 1 << 20)
+    else:
+        _editcap(source, tmp, fmt)
+    os.replace(tmp, path)
+    return path, meta
+
+
+def _editcap(source, out, fmt):
+    if shutil.which("editcap") is None:
+        raise FormatUnavailable("editcap is missing: apt-get install wireshark-common")
+    r = subprocess.run(["editcap", "-F", fmt, source, out], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise FormatUnavailable(f"editcap -F {fmt} failed: {r.stderr.strip()[-300:]}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--small", type=int, default=1_000_000, help="packets in the small-packet file")
     ap.add_argument("--large", type=int, default=200_000, help="packets in the large-packet file (0: none)")
     ap.add_argument("--dir", default=WORK, help="output folder (default bench/.work)")
+    ap.add_argument("--formats", default="", help=f"copies of the small file to make too: "
+                    f"comma-separated, of {', '.join(FORMATS)}")
     args = ap.parse_args(argv)
+    formats = [x for x in args.formats.split(",") if x]
+    for x in formats:
+        if x not in FORMATS:
+            ap.error(f"--formats: unknown format {x!r} (known: {', '.join(FORMATS)})")
     for kind, n in (("small", args.small), ("large", args.large)):
         if n > 0:
             path, meta = ensure(kind, n, args.dir)
             print(f"{path}: {meta['packets']} packets, {meta['bytes']} bytes, "
                   f"{meta['filter_packets']} match {FILTER!r}")
+    for fmt in formats:
+        print(ensure_format("small", args.small, fmt, args.dir)[0])
 
 
 if __name__ == "__main__":

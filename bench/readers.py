@@ -30,15 +30,22 @@ import time
 # Each reader: prepare() imports what it needs and returns run(path, filter),
 # which returns (packets, bytes).  Only run() is timed.
 
+def _iterate(packets):
+    """(count, byte sum) of ``for ts, buf in packets``."""
+    n = nb = 0
+    for ts, buf in packets:
+        n += 1
+        nb += len(buf)
+    return n, nb
+
+
 def ours_iter(ns=False):
+    """`for ts, buf in p` over whatever FILE is: classic pcap, pcapng, the
+    modified format, gzip-compressed... (the module tells them by content)."""
     import pcap
 
     def run(path, _):
-        n = nb = 0
-        for ts, buf in pcap.pcap(path, timestamp_in_ns=ns):
-            n += 1
-            nb += len(buf)
-        return n, nb
+        return _iterate(pcap.pcap(path, timestamp_in_ns=ns))
     return run
 
 
@@ -53,12 +60,50 @@ def ours_pipe_iter():
     import pcap
 
     def run(path, _):
-        n = nb = 0
         with subprocess.Popen(["cat", path], stdout=subprocess.PIPE) as cat:
-            for ts, buf in pcap.pcap(f"/dev/fd/{cat.stdout.fileno()}"):
-                n += 1
-                nb += len(buf)
+            return _iterate(pcap.pcap(f"/dev/fd/{cat.stdout.fileno()}"))
+    return run
+
+
+def ours_fileobj():
+    """Iteration over a Python file object: pcap.pcap(open(FILE, 'rb'))."""
+    import pcap
+
+    def run(path, _):
+        with open(path, "rb") as f:
+            return _iterate(pcap.pcap(f))
+    return run
+
+
+def ours_ranges():
+    """savefile_ranges(FILE, 2), then iteration over open_range() of each,
+    one after the other: the byte-range reader."""
+    import pcap
+
+    def run(path, _):
+        n = nb = 0
+        for start, end in pcap.savefile_ranges(path, 2):
+            k, kb = _iterate(pcap.open_range(path, start, end))
+            n, nb = n + k, nb + kb
         return n, nb
+    return run
+
+
+def ours_async():
+    """`async for ts, buf in p` in asyncio.run()."""
+    import asyncio
+
+    import pcap
+
+    async def count(path):
+        n = nb = 0
+        async for ts, buf in pcap.pcap(path):
+            n += 1
+            nb += len(buf)
+        return n, nb
+
+    def run(path, _):
+        return asyncio.run(count(path))
     return run
 
 
@@ -234,22 +279,8 @@ def ours_per_second_iter():
     return run
 
 
-def ours_gzip():
-    """Iteration over the gzip-compressed copy of the file (FILE.gz), which
-    the module opens decompressed by its content."""
-    import pcap
-
-    def run(path, _):
-        n = nb = 0
-        for ts, buf in pcap.pcap(path + ".gz"):
-            n += 1
-            nb += len(buf)
-        return n, nb
-    return run
-
-
 def ours_gunzip_then_read():
-    """gunzip FILE.gz to a temporary file, then iterate over that: both timed."""
+    """gunzip FILE (a .gz) to a temporary file, then iterate over that: both timed."""
     import os
     import subprocess
     import tempfile
@@ -259,28 +290,27 @@ def ours_gunzip_then_read():
         fd, tmp = tempfile.mkstemp(suffix=".pcap")
         try:
             with os.fdopen(fd, "wb") as out:
-                subprocess.run(["gunzip", "-c", path + ".gz"], stdout=out, check=True)
-            n = nb = 0
-            for ts, buf in pcap.pcap(tmp):
-                n += 1
-                nb += len(buf)
-            return n, nb
+                subprocess.run(["gunzip", "-c", path], stdout=out, check=True)
+            return _iterate(pcap.pcap(tmp))
         finally:
             os.unlink(tmp)
     return run
 
 
 def zcat_tcpdump():
-    """zcat FILE.gz | tcpdump -r - -w /dev/null, for reference: C reading
-    the compressed file.  tcpdump prints no count with -w: the packets
-    reported are the file's, and the row is correct when tcpdump exits 0."""
-    import json
+    """zcat FILE | tcpdump -r - -w /dev/null (FILE a .gz), for reference: C
+    reading the compressed file.  tcpdump prints no count with -w: the
+    packets reported are the file's (from the generator's facts beside it,
+    small-N.json for small-N.pcap.gz), and the row is correct when tcpdump
+    exits 0."""
+    import os
     import subprocess
 
     def run(path, _):
-        subprocess.run(f"zcat {path}.gz | tcpdump -r - -w /dev/null", shell=True, check=True,
+        subprocess.run(f"zcat {path} | tcpdump -r - -w /dev/null", shell=True, check=True,
                        stderr=subprocess.DEVNULL)
-        with open(path.rsplit(".", 1)[0] + ".json") as f:
+        facts = os.path.join(os.path.dirname(path), os.path.basename(path).split(".")[0] + ".json")
+        with open(facts) as f:
             return json.load(f)["packets"], None
     return run
 
@@ -318,11 +348,7 @@ def pypcap_iter():
     import pcap
 
     def run(path, _):
-        n = nb = 0
-        for ts, buf in pcap.pcap(path):
-            n += 1
-            nb += len(buf)
-        return n, nb
+        return _iterate(pcap.pcap(path))
     return run
 
 
@@ -449,7 +475,7 @@ def libpcap_iter():
     from pylibpcap.pcap import rpcap
 
     def run(path, _):
-        n = nb = 0
+        n = nb = 0                          # (not _iterate: a generator between would slow it)
         for length, ts, buf in rpcap(path):
             n += 1
             nb += len(buf)
@@ -457,16 +483,7 @@ def libpcap_iter():
     return run
 
 
-def pcapct_iter():
-    import pcap
-
-    def run(path, _):
-        n = nb = 0
-        for ts, buf in pcap.pcap(path):
-            n += 1
-            nb += len(buf)
-        return n, nb
-    return run
+pcapct_iter = pypcap_iter       # the same API, and both install a module named pcap
 
 
 def scapy_raw():
@@ -474,7 +491,7 @@ def scapy_raw():
 
     def run(path, _):
         n = nb = 0
-        with RawPcapReader(path) as r:
+        with RawPcapReader(path) as r:      # a pcapng file too: it picks its pcapng reader
             for buf, meta in r:
                 n += 1
                 nb += len(buf)
@@ -483,15 +500,14 @@ def scapy_raw():
 
 
 def dpkt_reader():
+    """dpkt.pcap.Reader, or for a .pcapng file dpkt.pcapng.Reader (dpkt
+    does not tell the formats apart by itself)."""
     import dpkt
+    import dpkt.pcapng
 
     def run(path, _):
-        n = nb = 0
         with open(path, "rb") as f:
-            for ts, buf in dpkt.pcap.Reader(f):
-                n += 1
-                nb += len(buf)
-        return n, nb
+            return _iterate((dpkt.pcapng if path.endswith(".pcapng") else dpkt.pcap).Reader(f))
     return run
 
 
@@ -625,14 +641,8 @@ def live(port, count, immediate, snaplen=None, fanout=None):
     t1 = time.perf_counter()
     c1 = cpu()
     if not state["n"] and worker.is_alive():
-        # stopped by the bench while the loop waits (GIL released) for more:
-        # read its counters from its frame, so that the loop itself stays
-        # the same as in the file readers
-        frame = sys._current_frames().get(worker.ident)
-        while frame is not None and frame.f_code is not capture.__code__:
-            frame = frame.f_back
-        if frame is not None:
-            state["n"], state["bytes"] = frame.f_locals["n"], frame.f_locals["nb"]
+        # stopped by the bench while the loop waits (GIL released) for more
+        state["n"], state["bytes"] = _loop_counters(worker, capture.__code__)
     st = p.stats()
     print(json.dumps({"received": state["n"], "bytes": state["bytes"], "ps_recv": st[0],
                       "ps_drop": st[1], "ps_ifdrop": st[2], "cpu": c1 - c0,
@@ -640,6 +650,15 @@ def live(port, count, immediate, snaplen=None, fanout=None):
                       "error": state["error"], "module": pcap.__file__,
                       "hwm_kib": peak_rss_kib()}), flush=True)
     os._exit(0)
+
+
+def _loop_counters(thread, code):
+    """(n, nb) of the running ``code`` in ``thread``, read from its frame,
+    so that the capture loop itself stays the same as in the file readers."""
+    frame = sys._current_frames().get(thread.ident)
+    while frame is not None and frame.f_code is not code:
+        frame = frame.f_back
+    return (frame.f_locals["n"], frame.f_locals["nb"]) if frame is not None else (0, 0)
 
 
 def peak_rss_kib():

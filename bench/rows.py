@@ -1,0 +1,131 @@
+"""What the bench measures (bench/README.md): one Reader per table row (a
+function of readers.py or a mode of the C baseline, the file it reads, the
+row's label) and the live captures on lo."""
+import gen
+
+
+class Reader:
+    """One reader or idiom: ``key`` names its function in readers.py (or the
+    mode of the C baseline), ``impl`` the interpreter it runs with, ``file``
+    what it reads: 'small' or 'large' (the classic files of gen.py), or
+    'small.FMT', the copy of the small file in gen.FORMATS[FMT]."""
+
+    def __init__(self, key, label, impl, file="small", filtered=False, rate=True):
+        self.key, self.label, self.impl = key, label, impl
+        self.file = file
+        self.filtered = filtered    # reads with gen.FILTER
+        self.rate = rate            # False: import only, no packets
+
+    @property
+    def id(self):
+        return f"{self.file}:{self.key}"
+
+    @property
+    def c_mode(self):
+        """The baseline's mode, for a reader of the C baseline."""
+        return "next_ex" if self.key == "next_ex_filter" else self.key
+
+
+SMALL_READERS = [
+    Reader("next_ex", "C: `pcap_next_ex` loop", "c"),
+    Reader("empty", "C: `pcap_dispatch` + empty callback", "c"),
+    Reader("ours_iter", "ours: `for ts, buf in p`", "ours"),
+    Reader("ours_iter_ns", "ours: `for ts, buf in p`, `timestamp_in_ns=True`", "ours"),
+    Reader("ours_dispatch", "ours: `dispatch(-1, cb)`", "ours"),
+    Reader("ours_loop", "ours: `loop(0, cb)`", "ours"),
+    Reader("ours_readpkts", "ours: `readpkts()`", "ours"),
+    Reader("ours_batch", "ours: `readpkts(1024)` until `[]`", "ours"),
+    Reader("ours_readbatch", "ours: `readbatch(1024)` until empty, `sum(map(len, bufs))`", "ours"),
+    Reader("ours_next_batch", "ours: `next_batch(1024)` until empty, `len(data)`", "ours"),
+    Reader("ours_next_batch_np", "ours: `next_batch(4096)` + numpy view, caplen summed", "ours"),
+    Reader("ours_readinto_np", "ours: `readinto(records, data)` into the same buffers + numpy view", "ours"),
+    Reader("ours_per_second_np", "ours: bytes per second, `next_batch` + `numpy.bincount`", "ours"),
+    Reader("ours_per_second_iter", "ours: bytes per second, `for ts, buf in p` + `p.wirelen`", "ours"),
+    Reader("ours_count", "ours: `dispatch(-1)`, no callback (counts in C)", "ours"),
+    Reader("next_ex_filter", f"C: `pcap_next_ex` loop, BPF `{gen.FILTER}`", "c", filtered=True),
+    Reader("ours_filter_count", f"ours: `setfilter('{gen.FILTER}')` + `dispatch(-1)`", "ours",
+           filtered=True),
+    Reader("pypcap_iter", "pypcap: `for ts, buf in p`", "pypcap"),
+    Reader("pypcap_dispatch", "pypcap: `dispatch(-1, cb)`", "pypcap"),
+    Reader("pypcap_loop", "pypcap: `loop(0, cb)`", "pypcap"),
+    Reader("pypcap_readpkts", "pypcap: `readpkts()`", "pypcap"),
+    Reader("pcapy_dispatch", "pcapy-ng: `dispatch(-1, cb)`", "pcapy-ng"),
+    Reader("pcapy_loop", "pcapy-ng: `loop(0, cb)`", "pcapy-ng"),
+    Reader("pcapy_next_batch", "pcapy-ng: `next_batch(1024)` + unpacking", "pcapy-ng"),
+    Reader("pcapy_next_batch_np", "pcapy-ng: `next_batch(4096)` + numpy view, caplen summed", "pcapy-ng"),
+    Reader("pcapy_loop_to_buffer", "pcapy-ng: `loop_to_buffer(4096, buf)` into the same buffer", "pcapy-ng"),
+    Reader("pcapy_next", "pcapy-ng: `next()`", "pcapy-ng"),
+    Reader("libpcap_iter", "python-libpcap: `for n, t, buf in rpcap(path)`", "python-libpcap"),
+    Reader("pcapct_iter", "pcap-ct: `for ts, buf in p`", "pcap-ct"),
+    Reader("scapy_raw", "scapy: `RawPcapReader`", "scapy"),
+    Reader("dpkt_reader", "dpkt: `pcap.Reader`", "dpkt"),
+    Reader("ours_to_arrow", "ours: `p.to_arrow()`: the file as an Arrow table", "ours"),
+    Reader("scapy_to_arrow", "scapy: `RawPcapReader`, the same columns into an Arrow table", "scapy"),
+    Reader("dpkt_to_arrow", "dpkt: `pcap.Reader`, the same columns into an Arrow table", "dpkt"),
+    Reader("ours_import", "ours: `import pcap` only", "ours", rate=False),
+    Reader("pypcap_import", "pypcap: `import pcap` only", "pypcap", rate=False),
+]
+
+# The same packets as the small file, in every other format the module reads
+# and through every other way in: each row names its file and way in.
+# (pcap-ct is left out on pcapng: it reads through the same libpcap as
+# pypcap, at a hundredth of the speed.)
+FORMAT_READERS = [
+    Reader("ours_pipe_iter", "ours: `for ts, buf in p`, the file through a pipe (`cat file |`)", "ours"),
+    Reader("ours_fileobj", "ours: `for ts, buf in pcap.pcap(open(file, 'rb'))`, a file object", "ours"),
+    Reader("ours_ranges", "ours: `savefile_ranges(file, 2)`, `for ts, buf in open_range(...)` of each", "ours"),
+    Reader("ours_async", "ours: `async for ts, buf in p`", "ours"),
+    Reader("next_ex", "C: `pcap_next_ex` loop, nanosecond pcap", "c", file="small.ns"),
+    Reader("ours_iter", "ours: `for ts, buf in p`, nanosecond pcap", "ours", file="small.ns"),
+    Reader("ours_iter_ns", "ours: `for ts, buf in p`, nanosecond pcap, `timestamp_in_ns=True`", "ours",
+           file="small.ns"),
+    Reader("next_ex", "C: `pcap_next_ex` loop, big-endian pcap", "c", file="small.be"),
+    Reader("ours_iter", "ours: `for ts, buf in p`, big-endian pcap", "ours", file="small.be"),
+    Reader("next_ex", "C: `pcap_next_ex` loop, modified pcap format", "c", file="small.modpcap"),
+    Reader("ours_iter", "ours: `for ts, buf in p`, modified pcap format", "ours", file="small.modpcap"),
+    Reader("next_ex", "C: `pcap_next_ex` loop, pcapng", "c", file="small.pcapng"),
+    Reader("ours_iter", "ours: `for ts, buf in p`, pcapng", "ours", file="small.pcapng"),
+    Reader("ours_next_batch", "ours: `next_batch(1024)` until empty, `len(data)`, pcapng", "ours",
+           file="small.pcapng"),
+    Reader("ours_readinto_np", "ours: `readinto(records, data)` + numpy view, pcapng", "ours",
+           file="small.pcapng"),
+    Reader("ours_count", "ours: `dispatch(-1)`, no callback, pcapng", "ours", file="small.pcapng"),
+    Reader("pypcap_iter", "pypcap: `for ts, buf in p`, pcapng", "pypcap", file="small.pcapng"),
+    Reader("pcapy_dispatch", "pcapy-ng: `dispatch(-1, cb)`, pcapng", "pcapy-ng", file="small.pcapng"),
+    Reader("pcapy_next_batch_np", "pcapy-ng: `next_batch(4096)` + numpy view, pcapng", "pcapy-ng",
+           file="small.pcapng"),
+    Reader("libpcap_iter", "python-libpcap: `for n, t, buf in rpcap(path)`, pcapng", "python-libpcap",
+           file="small.pcapng"),
+    Reader("scapy_raw", "scapy: `RawPcapReader`, pcapng", "scapy", file="small.pcapng"),
+    Reader("dpkt_reader", "dpkt: `pcapng.Reader`", "dpkt", file="small.pcapng"),
+    Reader("ours_iter", "ours: `for ts, buf in p` of the gzip-compressed file (`file.pcap.gz`)", "ours",
+           file="small.gz"),
+    Reader("ours_gunzip_then_read", "ours: `gunzip -c` to a file, then `for ts, buf in p` of it", "ours",
+           file="small.gz"),
+    Reader("zcat_tcpdump", "`zcat file.pcap.gz | tcpdump -r - -w /dev/null` (tcpdump's count, no byte sum)",
+           "ours", file="small.gz"),
+]
+
+LARGE_READERS = [
+    Reader("next_ex", "C: `pcap_next_ex` loop", "c", file="large"),
+    Reader("ours_iter", "ours: `for ts, buf in p`", "ours", file="large"),
+    Reader("pypcap_iter", "pypcap: `for ts, buf in p`", "pypcap", file="large"),
+]
+
+ALL_READERS = SMALL_READERS + FORMAT_READERS + LARGE_READERS
+
+# Live capture on lo: (key, label, impl, immediate, options).  Options:
+# count (datagrams, instead of --live-packets), snaplen, workers (processes
+# joined to one PACKET_FANOUT group, FANOUT_HASH), flows (sender sockets).
+LIVE_CONFIGS = [
+    ("ours_default", "ours, default options", "ours", False, {}),
+    ("pypcap_default", "pypcap, default options", "pypcap", False, {}),
+    ("ours_immediate", "ours, `immediate=True`", "ours", True, {}),
+    ("pypcap_immediate", "pypcap, `immediate=True`", "pypcap", True, {}),
+    ("ours_fanout", "ours, default options, 2 processes in a `FANOUT_HASH` group, 16 flows", "ours", False,
+     {"workers": 2, "flows": 16}),
+    ("ours_burst", "ours, `immediate=True`, a burst of 2,000", "ours", True, {"count": 2000}),
+    ("ours_burst_snaplen", "ours, `immediate=True, snaplen=256`, a burst of 2,000", "ours", True,
+     {"count": 2000, "snaplen": 256}),
+    ("pypcap_burst", "pypcap, `immediate=True`, a burst of 2,000", "pypcap", True, {"count": 2000}),
+]
