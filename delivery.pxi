@@ -28,7 +28,7 @@ cdef class _ItemSink(_Sink):
 
     cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
         self.turn.wirelen = hdr.len
-        self.item = _pair(_clock_stamp(clock, hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+        self.item = _clock_pair(clock, hdr, data)
         return 0
 
 
@@ -40,7 +40,7 @@ cdef class _ListSink(_Sink):
         self.out = []
 
     cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
-        item = _pair(_clock_stamp(clock, hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+        item = _clock_pair(clock, hdr, data)
         # Holds no containers: keep the collector from walking millions of
         # these in a long readpkts() list.
         PyObject_GC_UnTrack(item)

@@ -15,6 +15,7 @@ cdef extern from "wait.h" nogil:
         WAIT_SLICE_MS
     int wait_readable(int fd, int timeout_ms)
     double monotonic_ms()
+    const void *current_thread()
 
 cdef extern from "files.h" nogil:
     int open_readonly(const char *path)
@@ -122,6 +123,10 @@ cdef extern from "pcapng_records.h" nogil:
     int pcapng_reader_init(pcapng_reader *r, lp.pcap_t *p)
     int pcapng_next(pcapng_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
     size_t pcapng_fill(pcapng_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
+
+cdef extern from "packet_pair.h":
+    object packet_pair_seconds(double seconds, const unsigned char *data, Py_ssize_t len)
+    object packet_pair_ns(long long ns, const unsigned char *data, Py_ssize_t len)
 
 cdef extern from "dlt_names.h":
     struct dlt_name:

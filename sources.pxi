@@ -58,6 +58,15 @@ cdef inline void _clock_set(_Clock *c, int precision) noexcept:
 cdef inline double _clock_seconds(const _Clock *c, const lp.pcap_pkthdr *hdr) noexcept:
     return <double>hdr.ts.tv_sec + <double>hdr.ts.tv_usec / c.divisor
 
+cdef inline object _clock_pair(const _Clock *c, const lp.pcap_pkthdr *hdr, const unsigned char *data):
+    """(timestamp, packet), the timestamp as _clock_stamp() makes it."""
+    cdef long long sec = hdr.ts.tv_sec
+    if not c.as_ns:
+        return packet_pair_seconds(_clock_seconds(c, hdr), data, hdr.caplen)
+    if -NS_SAFE_SECONDS < sec < NS_SAFE_SECONDS:
+        return packet_pair_ns(batch_stamp(hdr, c.ns_scale), data, hdr.caplen)
+    return _pair(_clock_stamp(c, hdr), PyBytes_FromStringAndSize(<const char *>data, hdr.caplen))
+
 cdef inline object _clock_stamp(const _Clock *c, const lp.pcap_pkthdr *hdr):
     """The time stamp as Python gets it one packet at a time: float seconds,
     or int nanoseconds, exact also past 2262 (pcapng seconds are 64-bit).

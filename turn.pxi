@@ -71,7 +71,7 @@ cdef class _Turn:
     """The reading state of one handle: who reads, whether a fill runs,
     close() and breakloop(), why the last read ended."""
     cdef _Source src
-    cdef void *owner             # the thread (its PyThreadState) whose read holds the turn, NULL for none
+    cdef const void *owner       # the thread (current_thread()) whose read holds the turn, NULL for none
     cdef volatile bint in_fill   # the reader is inside src.fill(): other calls wait
     cdef volatile bint closed
     cdef volatile bint broken    # breakloop(): the running or the next read ends
@@ -94,12 +94,12 @@ cdef class _Turn:
     cdef inline _Source take(self):
         """Begin a read: the source, once the turn is this thread's."""
         if self.owner == NULL and not self.closed and not self.in_fill and self.pending is None:
-            self.owner = <void *>PyThreadState_Get()
+            self.owner = current_thread()
             return self.src
         return self._take_waiting()
 
     cdef _Source _take_waiting(self):
-        cdef void *me = <void *>PyThreadState_Get()
+        cdef const void *me = current_thread()
         self.handle()
         while self.owner != NULL:
             if self.owner == me:

@@ -18,4 +18,18 @@ int wait_readable(int fd, int timeout_ms);
 /* Milliseconds on the monotonic clock. */
 double monotonic_ms(void);
 
+/* The calling thread, as the address of a variable of its own: what the
+ * read turn notes, to tell a read from inside a read of the same thread
+ * from another thread's (one instruction, where asking Python is a call). */
+#if defined(_MSC_VER)
+#define THREAD_LOCAL __declspec(thread)
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+static inline const void *current_thread(void)
+{
+    static THREAD_LOCAL char marker;
+    return &marker;
+}
+
 #endif
