@@ -17,11 +17,14 @@
 #
 #   _LiveSource      a live interface: pcap_dispatch() copies what the ring
 #                    holds into a queue (or straight into a batch)
-#   _RecordSource    a classic pcap savefile (a file or a pipe), read from
-#                    our own buffer by record_next() (pcap_stream.h)
-#   _LibpcapSource   everything else libpcap reads (pcapng, the old and
-#                    modified pcap formats, link types whose pseudo-headers
-#                    libpcap rewrites), through a FILE over that buffer
+#   _RecordSource    a classic pcap or pcapng savefile (a file or a pipe),
+#                    read from our own buffer by record_next() (pcap_stream.h)
+#                    or pcapng_next() (pcapng_records.h); the odd record or
+#                    block, libpcap reads from the same position
+#   _LibpcapSource   everything else libpcap reads (the old and modified
+#                    pcap formats, pcapng of interfaces our reader cannot
+#                    follow, link types whose pseudo-headers libpcap
+#                    rewrites), through a FILE over that buffer
 #
 # Each source owns its clock: the unit of its time stamp fraction, and the
 # handle's choice of float seconds or int nanoseconds.
