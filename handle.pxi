@@ -265,6 +265,8 @@ cdef class pcap:
         after ``timeout_ms`` with no packet, or at once on a nonblocking
         handle with nothing pending.  The packets read before a damaged
         record are returned first; its error is raised by the next read.
+        Ctrl-C's KeyboardInterrupt carries the list read so far as its
+        ``packets_read``.
         """
         cdef _ListSink sink = _ListSink.__new__(_ListSink)
         self._handle()

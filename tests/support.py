@@ -179,6 +179,55 @@ FORMATS = {
 }
 
 
+def pcapng_mixed(order, rng, linktype=1, snaplen=65535, layout="interfaces"):
+    """pcapng that the module reads partly itself (plain Enhanced Packet
+    Blocks) and partly through libpcap: several interfaces, options, simple
+    packet blocks, a second section, packets libpcap must refuse."""
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack(order + "II", btype, 12 + len(body)) + body + struct.pack(order + "I", 12 + len(body))
+
+    def option(code, value):
+        return struct.pack(order + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+    def shb():
+        return block(0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+
+    def idb(lt=linktype, snap=snaplen, tsresol=None, tsoffset=None):
+        opts = b""
+        if tsresol is not None:
+            opts += option(9, bytes([tsresol]))
+        if tsoffset is not None:
+            opts += option(14, struct.pack(order + "q", tsoffset))
+        return block(1, struct.pack(order + "HHI", lt, 0, snap) + opts + (option(0, b"") if opts else b""))
+
+    def epb(iface, caplen=None, opts=b""):
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 90)))
+        ts = rng.randrange(1 << 62)
+        cap = len(data) if caplen is None else caplen
+        return block(6, struct.pack(order + "IIIII", iface, ts >> 32, ts & 0xFFFFFFFF, cap, len(data) + 3)
+                     + data + b"\0" * (-len(data) % 4) + opts)
+
+    def spb():
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 60)))
+        return block(3, struct.pack(order + "I", len(data)) + data)
+
+    out = [shb(), idb()]
+    if layout == "interfaces":
+        out += [epb(0), epb(0, opts=option(1, b"a comment") + option(0, b"")), idb(tsresol=9), epb(1), epb(0),
+                block(4, struct.pack(order + "HH", 0, 0)), idb(tsoffset=7), epb(2), epb(1), idb(tsresol=0x83),
+                epb(3), idb(), idb(tsresol=9), epb(5), epb(4), block(0x0BAD, b"custom"), epb(0)]
+    elif layout == "linktypes":
+        out += [epb(0), idb(lt=linktype + 100), epb(1), epb(0)]
+    elif layout == "sections":
+        out += [epb(0), spb(), epb(0), shb(), idb(tsresol=9), epb(0), epb(0)]
+    elif layout == "refused":
+        out += [epb(0), epb(1), epb(0)]                 # no interface 1
+    elif layout == "snaplen":
+        out += [epb(0), epb(0, caplen=snaplen + 1), epb(0)]
+    return b"".join(out)
+
+
 def write_savefile(path, fmt, packets, *, snaplen=65535):
     """Write ``packets`` (``(sec, nsec, data, wirelen)``, as ``packets()``
     makes them) in format ``fmt``, a key of ``FORMATS``: microsecond formats

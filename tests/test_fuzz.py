@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support import need, udp_frame, write_pcap, write_pcapng
-from test_libpcap_compare import pcapng_mixed
+from support import need, pcapng_mixed, udp_frame, write_pcap, write_pcapng
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "fuzz" / "fuzz_savefile.c"
