@@ -14,44 +14,65 @@ cdef object _pyarrow(str what):
                                   f"or the arrow extra: pip install 'pcap[arrow]')", name="pyarrow") from None
 
 
+cdef bint _arrow_interfaces(pcap h):
+    """Whether the Arrow batches of h carry interface_id and flags: a pcapng source's."""
+    return isinstance(h._src, _PcapngSource)
+
+
 cdef object _arrow_schema(pa, pcap h):
     cdef lp.pcap_t *p = h._handle()
     cdef int dlt = lp.pcap_datalink(p)
     name = _text(lp.pcap_datalink_val_to_name(dlt)) if lp.pcap_datalink_val_to_name(dlt) != NULL else ""
-    return pa.schema([("timestamp", pa.timestamp("ns", tz="UTC")), ("caplen", pa.uint32()),
-                      ("wirelen", pa.uint32()), ("data", pa.binary())],
-                     metadata={"pcap.linktype": str(dlt), "pcap.linktype_name": name,
-                               "pcap.snaplen": str(lp.pcap_snapshot(p)), "pcap.source": h._name})
+    fields = [("timestamp", pa.timestamp("ns", tz="UTC")), ("caplen", pa.uint32()),
+              ("wirelen", pa.uint32()), ("data", pa.binary())]
+    metadata = {"pcap.linktype": str(dlt), "pcap.linktype_name": name,
+                "pcap.snaplen": str(lp.pcap_snapshot(p)), "pcap.source": h._name}
+    if _arrow_interfaces(h):
+        import json
+        fields += [("interface_id", pa.uint32()), ("flags", pa.uint32())]
+        metadata["pcap.interfaces"] = json.dumps([
+            {"index": i.index, "name": i.name, "linktype": i.linktype, "linktype_name": i.linktype_name,
+             "snaplen": i.snaplen, "tsresol": i.tsresol} for i in h._src.interfaces()])
+    return pa.schema(fields, metadata=metadata)
 
 
-cdef object _arrow_batch(pa, schema, bytearray records, bytearray data):
-    cdef Py_ssize_t n = PyByteArray_GET_SIZE(records) // sizeof(batch_record)
+cdef object _arrow_batch(pa, schema, bytearray records, bytearray data, bint wide):
+    cdef size_t rsize = sizeof(batch_record_ng) if wide else sizeof(batch_record)
+    cdef Py_ssize_t n = PyByteArray_GET_SIZE(records) // rsize
     cdef bytearray stamps = PyByteArray_FromStringAndSize(NULL, n * 8)
     cdef bytearray caplens = PyByteArray_FromStringAndSize(NULL, n * 4)
     cdef bytearray wirelens = PyByteArray_FromStringAndSize(NULL, n * 4)
     cdef bytearray offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4)
-    batch_columns(<const unsigned char *>PyByteArray_AS_STRING(records), n,
-                  <long long *>PyByteArray_AS_STRING(stamps), <unsigned int *>PyByteArray_AS_STRING(caplens),
-                  <unsigned int *>PyByteArray_AS_STRING(wirelens), <int *>PyByteArray_AS_STRING(offsets))
+    cdef bytearray ids = PyByteArray_FromStringAndSize(NULL, n * 4) if wide else None
+    cdef bytearray flags = PyByteArray_FromStringAndSize(NULL, n * 4) if wide else None
+    batch_columns(<const unsigned char *>PyByteArray_AS_STRING(records), n, rsize,
+                  <int64_t *>PyByteArray_AS_STRING(stamps), <uint32_t *>PyByteArray_AS_STRING(caplens),
+                  <uint32_t *>PyByteArray_AS_STRING(wirelens), <int32_t *>PyByteArray_AS_STRING(offsets),
+                  <uint32_t *>PyByteArray_AS_STRING(ids) if wide else NULL,
+                  <uint32_t *>PyByteArray_AS_STRING(flags) if wide else NULL)
     buf = pa.py_buffer
     columns = [pa.Array.from_buffers(schema.field(0).type, n, [None, buf(stamps)]),
                pa.Array.from_buffers(pa.uint32(), n, [None, buf(caplens)]),
                pa.Array.from_buffers(pa.uint32(), n, [None, buf(wirelens)]),
                pa.Array.from_buffers(pa.binary(), n, [None, buf(offsets), buf(data)])]
+    if wide:
+        columns += [pa.Array.from_buffers(pa.uint32(), n, [None, buf(ids)]),
+                    pa.Array.from_buffers(pa.uint32(), n, [None, buf(flags)])]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes):
     pa = _pyarrow("arrow_batches()")
-    schema = _arrow_schema(pa, h)
+    cdef bint wide = _arrow_interfaces(h)
     while True:
-        records, data = h.next_batch(cnt, max_bytes)
+        records, data = h.next_batch(cnt, max_bytes, interfaces=wide)
         if not records:
             # The end, a break or close(), or on a live handle no packet
             # within timeout_ms or (nonblocking) none pending: as readpkts()
             # returns [], the iterator ends, rather than asking again at once.
             return
-        yield _arrow_batch(pa, schema, records, data)
+        # (The schema after each batch: a pcapng file's interfaces so far.)
+        yield _arrow_batch(pa, _arrow_schema(pa, h), records, data, wide)
 
 
 def to_parquet(source, where, cnt=65536, **options):

@@ -57,6 +57,8 @@ cdef class _BatchSink(_Sink):
     cdef list out
     cdef bytearray stamps
     cdef bytearray wirelens      # None: not asked for
+    cdef bytearray ids           # the packets' interfaces; None: not asked for
+    cdef _Source src
 
     def __cinit__(self):
         self.out = []
@@ -78,10 +80,19 @@ cdef class _BatchSink(_Sink):
             n = PyByteArray_GET_SIZE(self.wirelens)
             PyByteArray_Resize(self.wirelens, n + 4)
             memcpy(PyByteArray_AS_STRING(self.wirelens) + n, &hdr.len, 4)
+        if self.ids is not None:
+            _append_u32(self.ids, self.src.packet_interface())
         return 0
 
     cdef object held(self):
         return self.out
+
+
+cdef inline int _append_u32(bytearray out, uint32_t v) except -1:
+    cdef Py_ssize_t n = PyByteArray_GET_SIZE(out)
+    PyByteArray_Resize(out, n + 4)
+    memcpy(PyByteArray_AS_STRING(out) + n, &v, 4)
+    return 0
 
 
 cdef class _CallbackSink(_Sink):
@@ -105,9 +116,12 @@ cdef class _DumpSink(_Sink):
     """Each packet written to a dumper as it came: time stamp, captured
     bytes and wire length (dispatch() and loop() given a dumper)."""
     cdef dumper d
+    cdef _Source src
 
     cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
         cdef lp.pcap_pkthdr out
+        if isinstance(self.src, _PcapngSource):
+            _same_link_type(<_PcapngSource>self.src, self.d._dlt)
         cdef long long frac_ns = <long long>hdr.ts.tv_usec * clock.ns_scale
         out.ts.tv_sec = hdr.ts.tv_sec
         out.ts.tv_usec = frac_ns if self.d._nano else frac_ns // 1000
@@ -117,6 +131,17 @@ cdef class _DumpSink(_Sink):
         return 0
 
 
+cdef int _same_link_type(_PcapngSource src, int dlt) except -1:
+    """A pcapng packet of another link type than a dumper's: never written
+    into it as if it were of that one."""
+    cdef pcapng_interface *i = &src.ng.iface[src.ng.packet_iface]
+    if i.dlt != dlt:
+        raise _pcap_error(lp.PCAP_ERROR, f"copying {src.what}", f"a packet of interface {src.ng.packet_iface} "
+                          f"has link type {i.dlt}, and the dumper writes link type {dlt}: write each "
+                          f"interface's packets (interface_id) to a dumper of its own")
+    return 0
+
+
 cdef class _CountSink(_Sink):
     """Counts packets, in C: dispatch() and loop() without a callback.  A
     batch with no buffers, which the sources fill as any other."""
@@ -124,6 +149,7 @@ cdef class _CountSink(_Sink):
 
     def __cinit__(self):
         self.f.capacity = <size_t>-1
+        self.f.record_size = sizeof(batch_record)
         self.batch = &self.f
 
 
@@ -137,6 +163,7 @@ cdef class _FillSink(_Sink):
 
     def __cinit__(self):
         self.batch = &self.f
+        self.f.record_size = sizeof(batch_record)
 
     def __dealloc__(self):
         self.release()
@@ -150,7 +177,9 @@ cdef class _FillSink(_Sink):
             PyBuffer_Release(&self.data)
             self.have_data = False
 
-    cdef int open(self, records, data, Py_ssize_t largest, const _Clock *clock) except -1:
+    cdef int open(self, records, data, Py_ssize_t largest, const _Clock *clock, bint wide=False) except -1:
+        if wide:
+            self.f.record_size = sizeof(batch_record_ng)
         _get_buffer(records, &self.records, PyBUF_WRITABLE, "records")
         self.have_records = True
         _get_buffer(data, &self.data, PyBUF_WRITABLE, "data")
@@ -159,7 +188,7 @@ cdef class _FillSink(_Sink):
             raise ValueError(f"data must hold at least one packet of the snaplen, {largest} bytes, "
                              f"not {self.data.len}")
         self.f.records = <unsigned char *>self.records.buf
-        self.f.capacity = self.records.len // sizeof(batch_record)
+        self.f.capacity = self.records.len // self.f.record_size
         self.f.data = <unsigned char *>self.data.buf
         self.f.size = self.data.len
         self.f.largest = largest
@@ -216,7 +245,7 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
                     turn.in_fill = False
                     n += f.count - before      # (also when fill() raised after packets)
                 if f.too_large:
-                    raise _too_long(src.what, f.too_large)
+                    raise _too_long(src.what, f.too_large, f.size)
             if rc == _END:
                 why = _STOP_END
                 src.at_end()

@@ -76,10 +76,16 @@ cdef int _check(lp.pcap_t *p, int rc, str action, object filename=None, const ch
     raise _pcap_error(rc, action, _text(errbuf if errbuf != NULL else lp.pcap_geterr(p)), filename)
 
 
-cdef object _too_long(str what, size_t caplen):
+cdef object _too_long(str what, size_t caplen, size_t room=0):
     """A packet longer than the snapshot length (only a libpcap that breaks
-    its own limit gives one): never cut or dropped in silence."""
+    its own limit gives one), or than all of a batch's data buffer (``room``
+    bytes; a pcapng interface may have a larger snapshot length than the
+    first): never cut or dropped in silence."""
     size = f"a packet of {caplen} bytes" if caplen else "a packet"
+    if room and caplen > room:
+        return _pcap_error(lp.PCAP_ERROR, f"reading {what}", f"{size} does not fit in the batch's {room} bytes "
+                           f"of data: an interface of the file has a larger snapshot length than the first; "
+                           f"give the batch more data room")
     return _pcap_error(lp.PCAP_ERROR, f"reading {what}", f"libpcap gave {size}, longer than the snapshot length")
 
 

@@ -220,6 +220,7 @@ cdef class pcap:
         if isinstance(callback, dumper):
             ds = _DumpSink.__new__(_DumpSink)
             ds.d = callback
+            ds.src = self._src
             return ds
         cs = _CallbackSink.__new__(_CallbackSink)
         cs.callback = callback
@@ -273,14 +274,16 @@ cdef class pcap:
         _deliver_keeping(self._turn, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
         return sink.out
 
-    def readbatch(self, cnt=1024, *, wirelens=False):
-        """readbatch(cnt=1024, *, wirelens=False) -> tuple
+    def readbatch(self, cnt=1024, *, wirelens=False, interfaces=False):
+        """readbatch(cnt=1024, *, wirelens=False, interfaces=False) -> tuple
 
         ``(timestamps, packets)``: up to ``cnt`` packets in two columns, for bulk work: ``timestamps`` is
         an ``array.array`` of float seconds (typecode 'd'), or of int
         nanoseconds (typecode 'q') with ``timestamp_in_ns``; ``packets`` is a
         list of ``bytes``.  With ``wirelens=True``, a third column: the
-        packets' lengths on the wire, an ``array.array`` of typecode 'I'.
+        packets' lengths on the wire, an ``array.array`` of typecode 'I';
+        with ``interfaces=True``, another (the last): each packet's
+        interface, an index into ``interfaces`` (typecode 'I').
         Reads what readpkts(cnt) would, without making a tuple and a
         timestamp object for every packet.  All are empty at the end of a
         savefile, after ``timeout_ms`` with no packet, or at once on a
@@ -290,19 +293,23 @@ cdef class pcap:
         self._handle()
         if _bool_arg(wirelens, "wirelens"):
             sink.wirelens = bytearray()
+        if _bool_arg(interfaces, "interfaces"):
+            sink.ids = bytearray()
+            sink.src = self._src
         _deliver_keeping(self._turn, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
         # (array is imported here: importing it costs 0.7 MiB of memory.)
         from array import array
         stamps = array("q" if self._ns else "d")
         stamps.frombytes(sink.stamps)
-        if not wirelens:
-            return stamps, sink.out
-        lengths = array("I")
-        lengths.frombytes(sink.wirelens)
-        return stamps, sink.out, lengths
+        out = [stamps, sink.out]
+        for column in (sink.wirelens, sink.ids):
+            if column is not None:
+                out.append(array("I"))
+                out[-1].frombytes(column)
+        return tuple(out)
 
-    def readinto(self, records, data, cnt=-1):
-        """readinto(records, data, cnt=-1) -> int
+    def readinto(self, records, data, cnt=-1, *, interfaces=False):
+        """readinto(records, data, cnt=-1, *, interfaces=False) -> int
 
         Read packets into two buffers of the caller's, for bulk work without
         a Python object per packet: ``records`` gets one fixed record per
@@ -314,17 +321,20 @@ cdef class pcap:
         in ``data`` is less than the snaplen, and waits as readpkts() does.
         Returns how many packets it wrote.  Raises ValueError when ``data``
         cannot hold one packet of the snaplen, TypeError naming the argument
-        for one that is not a writable buffer.
+        for one that is not a writable buffer.  With ``interfaces=True``
+        the records are BATCH_RECORD_NG_FORMAT: the same, then the packet's
+        interface (an index into ``interfaces``) and its pcapng flags (0
+        when the file says none), 32 bytes a packet.
         """
         cdef int c_cnt = _cnt_arg(cnt)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
-        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock)
+        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, _bool_arg(interfaces, "interfaces"))
         _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
         return sink.f.count
 
-    def next_batch(self, cnt=1024, max_bytes=1 << 20):
-        """next_batch(cnt=1024, max_bytes=1048576) -> tuple
+    def next_batch(self, cnt=1024, max_bytes=1 << 20, *, interfaces=False):
+        """next_batch(cnt=1024, max_bytes=1048576, *, interfaces=False) -> tuple
 
         ``(records, data)``: readinto() with buffers made here: up to ``cnt`` packets, and about
         ``max_bytes`` of their bytes (at least one packet of the snaplen).
@@ -333,20 +343,23 @@ cdef class pcap:
         never written again while anything refers to it (a variable, a
         numpy or Arrow view): the handle refills only a pair of its last
         few that nothing else holds any more, which saves the fresh,
-        zeroed memory of a new pair.
+        zeroed memory of a new pair.  With ``interfaces=True`` the records
+        are BATCH_RECORD_NG_FORMAT, as readinto() makes them.
         """
         cdef int c_cnt = _int_arg(cnt, "cnt", 1, C_INT_MAX)
         cdef Py_ssize_t c_max = _int_arg(max_bytes, "max_bytes", 1, PY_SSIZE_T_MAX)
+        cdef bint wide = _bool_arg(interfaces, "interfaces")
+        cdef size_t rsize = sizeof(batch_record_ng) if wide else sizeof(batch_record)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
         cdef bytearray records, data
-        records, data = self._free_batch(c_cnt * sizeof(batch_record), max(c_max, lp.pcap_snapshot(p)))
-        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock)
+        records, data = self._free_batch(c_cnt * rsize, max(c_max, lp.pcap_snapshot(p)))
+        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, wide)
         try:
             _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
-            PyByteArray_Resize(records, sink.f.count * sizeof(batch_record))
+            PyByteArray_Resize(records, sink.f.count * rsize)
             PyByteArray_Resize(data, sink.f.used)
             self._batch_pool += (records, data)
             if len(self._batch_pool) > 2 * _BATCH_POOL:
@@ -396,8 +409,9 @@ cdef class pcap:
         arrow_batches(cnt).  Needs pyarrow.
         """
         pa = _pyarrow("to_arrow()")
-        schema = _arrow_schema(pa, self)
-        return pa.Table.from_batches(list(self.arrow_batches(cnt)), schema=schema)
+        batches = list(self.arrow_batches(cnt))
+        schema = _arrow_schema(pa, self)     # (after reading: all of a pcapng file's interfaces)
+        return pa.Table.from_batches([b.replace_schema_metadata(schema.metadata) for b in batches], schema=schema)
 
     def breakloop(self):
         """Make the running loop() or dispatch() return and the running
@@ -482,6 +496,62 @@ cdef class pcap:
         snaplen).  0 before the first packet."""
         return self._turn.wirelen
 
+    @property
+    def interfaces(self):
+        """The interfaces of the capture, each a pcap.interface_description:
+        of a pcapng file, those of the section being read, as far as it has
+        been read (index i is the ``interface_id`` of its packets); of a
+        classic pcap file, one from its header; of a live handle, its
+        device."""
+        self._handle()
+        return self._src.interfaces()
+
+    @property
+    def interface_id(self):
+        """The interface (an index into ``interfaces``) of the packet last
+        read, as ``wirelen`` is its wire length: 0 but in pcapng."""
+        self._handle()
+        return self._src.packet_interface()
+
+    @property
+    def packet_comments(self):
+        """The comments (opt_comment) of the pcapng packet last read: a
+        list of str, empty when it has none (and for other sources)."""
+        self._handle()
+        return [_opt_text(v) for v in self._src.packet_options().get(_OPT_COMMENT, ())]
+
+    @property
+    def packet_flags(self):
+        """The pcapng flags (epb_flags) of the packet last read, an int, or
+        None when the file does not say: the direction is ``flags & 3``
+        (PACKET_INBOUND, PACKET_OUTBOUND, 0 unknown), then the reception
+        type, the FCS length and the link-layer errors, as the pcapng
+        specification lays them out."""
+        return self._packet_number(_EPB_FLAGS, 4)
+
+    @property
+    def packet_dropcount(self):
+        """How many packets the capture lost between the previous packet of
+        the interface and the packet last read (epb_dropcount), or None."""
+        self._handle()
+        opts = self._src.packet_options()
+        if -_EPB_DROPCOUNT in opts:     # an obsolete Packet Block's field
+            return opts[-_EPB_DROPCOUNT][0]
+        return self._packet_number(_EPB_DROPCOUNT, 8)
+
+    @property
+    def packet_id(self):
+        """The packet id (epb_packetid) of the packet last read, or None."""
+        return self._packet_number(_EPB_PACKETID, 8)
+
+    cdef object _packet_number(self, int code, int size):
+        self._handle()
+        opts = self._src.packet_options()
+        for v in opts.get(code, ()):
+            if len(v) == size:
+                return _struct.unpack(opts["order"] + ("I" if size == 4 else "Q"), v)[0]
+        return None
+
     def fileno(self):
         """fileno() -> int
 
@@ -526,7 +596,7 @@ cdef class pcap:
         cdef lp.pcap_t *p = self._handle()
         _check(p, lp.pcap_compile(p, &prog, bexpr, _bool_arg(optimize, "optimize"), lp.PCAP_NETMASK_UNKNOWN),
                f"compile filter {expr!r} on {self._name!r}")
-        self._src.set_filter(&prog)
+        self._src.set_filter(&prog, bexpr, _bool_arg(optimize, "optimize"))
         self._filter = bexpr.decode("utf-8", "replace")
 
     def setdirection(self, direction):
@@ -564,9 +634,20 @@ cdef class pcap:
     def datalink(self):
         """datalink() -> int
 
-        The link type, one of the DLT_ constants.
+        The link type, one of the DLT_ constants.  A pcapng file may have
+        interfaces of several link types: this is the first interface's
+        (a RuntimeWarning says so when the interfaces read so far differ);
+        ``interfaces[i].linktype`` is each one's, and ``interface_id`` says
+        which interface a packet came from.
         """
-        return lp.pcap_datalink(self._handle())
+        cdef int dlt = lp.pcap_datalink(self._handle())
+        linktypes = _linktypes(self._src.interfaces())
+        if len(linktypes) > 1:
+            import warnings
+            warnings.warn(f"{self._name}: interfaces of several link types ({', '.join(map(str, linktypes))}): "
+                          f"datalink() gives the first interface's, {dlt}; interfaces[i].linktype gives each",
+                          RuntimeWarning, stacklevel=2)
+        return dlt
 
     def datalinks(self):
         """datalinks() -> list of int
@@ -675,6 +756,11 @@ cdef class pcap:
         does too.
         """
         cdef lp.pcap_t *p = self._handle()
+        linktypes = _linktypes(self._src.interfaces())
+        if len(linktypes) > 1:
+            raise _pcap_error(lp.PCAP_ERROR, f"cannot copy {self._name!r}", f"its interfaces have several link "
+                              f"types ({', '.join(map(str, linktypes))}), and a pcap savefile holds one: "
+                              f"write each interface's packets (interface_id) to a dumper of its own")
         return dumper(path, lp.pcap_datalink(p), lp.pcap_snapshot(p),
                       nano=self._src.write_precision == lp.PCAP_TSTAMP_PRECISION_NANO,
                       append=append, timestamp_in_ns=self._ns)

@@ -3,7 +3,7 @@
 # Only declarations: this is no module, and nothing imports it at run time.
 
 cimport libpcap as lp
-from libc.stdint cimport uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdio cimport FILE
 
 cdef extern from "Python.h":
@@ -55,7 +55,9 @@ cdef extern from "pcap_stream.h" nogil:
         size_t end
         size_t limit
         int serve_all
+        int hold
         int format
+        int swapped
     int stream_init(savefile_stream *s, int fd)
     void stream_free(savefile_stream *s)
     size_t stream_fill(savefile_stream *s, size_t want)
@@ -64,6 +66,7 @@ cdef extern from "pcap_stream.h" nogil:
     size_t stream_frame(savefile_stream *s)
     int stream_may_grow(const savefile_stream *s)
     FILE *stream_file(savefile_stream *s, int buffered)
+    int link_type_post_processed(int dlt, int swapped)
     struct record_reader:
         pass
     enum:
@@ -93,15 +96,23 @@ cdef extern from "packet_batch.h" nogil:
         size_t largest
         long long ns_scale
         size_t too_large
+        size_t record_size
+    struct batch_record_ng:
+        batch_record base
+        unsigned int interface_id
+        unsigned int flags
     int batch_has_room(const batch_fill *f)
     size_t batch_room(const batch_fill *f)
     void batch_put(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes)
+    void batch_put_meta(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes,
+                        unsigned int interface_id, unsigned int flags)
     size_t record_fill(record_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
     int batch_dispatch(lp.pcap_t *p, int cnt, batch_fill *f)
     long long NS_SAFE_SECONDS
     long long batch_stamp(const lp.pcap_pkthdr *h, long long ns_scale)
-    void batch_columns(const unsigned char *records, size_t n, long long *stamps, unsigned int *caplens,
-                       unsigned int *wirelens, int *offsets)
+    void batch_columns(const unsigned char *records, size_t n, size_t record_size, int64_t *stamps,
+                       uint32_t *caplens, uint32_t *wirelens, int32_t *offsets, uint32_t *interface_ids,
+                       uint32_t *flags)
     struct queued_packet:
         lp.pcap_pkthdr hdr
         size_t offset
@@ -116,13 +127,51 @@ cdef extern from "packet_batch.h" nogil:
     void queue_free(packet_queue *q)
     int queue_dispatch(lp.pcap_t *p, packet_queue *q)
 
-cdef extern from "pcapng_records.h" nogil:
+cdef extern from "savefile_format.h" nogil:
+    enum:
+        BT_EPB
+        BT_SPB
+        BT_PB
+
+cdef extern from "pcapng_reader.h" nogil:
+    struct pcapng_interface:
+        int linktype
+        int dlt
+        unsigned int snaplen
+        unsigned long long tsresol
+        long long tsoffset
+        unsigned char *idb
+        unsigned int idb_len
+        unsigned char *isb
+        unsigned int isb_len
+        const lp.bpf_program *prog
     struct pcapng_reader:
-        pass
-    int pcapng_reader_scan(pcapng_reader *r, savefile_stream *s)
-    int pcapng_reader_init(pcapng_reader *r, lp.pcap_t *p)
+        int swapped
+        unsigned int section
+        unsigned int count
+        pcapng_interface *iface
+        unsigned int changes
+        int filtering
+        unsigned int unfiltered
+        lp.pcap_pkthdr hdr
+        unsigned int packet_iface
+        unsigned int packet_type
+        const unsigned char *packet_block
+        unsigned int packet_len
+        unsigned int packet_options
+        char err[]
+    enum:
+        RECORD_ERROR
+        RECORD_INTERFACE
+    int pcapng_reader_init(pcapng_reader *r, savefile_stream *s, int precision)
+    void pcapng_reader_free(pcapng_reader *r)
+    int linktype_to_dlt(int linktype)
+    int pcapng_first_interface(pcapng_reader *r, int *linktype, unsigned int *snaplen)
+    void pcapng_read_ahead(pcapng_reader *r)
     int pcapng_next(pcapng_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
-    size_t pcapng_fill(pcapng_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
+    size_t pcapng_fill(pcapng_reader *r, batch_fill *f, size_t limit)
+    int pcapng_passes(const pcapng_reader *r, unsigned int i, const lp.pcap_pkthdr *h, const unsigned char *data)
+    unsigned int pcapng_packet_flags(const pcapng_reader *r)
 
 cdef extern from "packet_pair.h":
     object packet_pair_seconds(double seconds, const unsigned char *data, Py_ssize_t len)

@@ -41,19 +41,27 @@ int batch_dispatch(pcap_t *p, int cnt, struct batch_fill *f)
     return pcap_dispatch(p, cnt, batch_handler, (unsigned char *)f);
 }
 
-void batch_columns(const unsigned char *records, size_t n, int64_t *stamps, uint32_t *caplens,
-                   uint32_t *wirelens, int32_t *offsets)
+void batch_columns(const unsigned char *records, size_t n, size_t record_size, int64_t *stamps,
+                   uint32_t *caplens, uint32_t *wirelens, int32_t *offsets, uint32_t *interface_ids,
+                   uint32_t *flags)
 {
-    struct batch_record rec;
+    struct batch_record_ng rec;
     size_t i;
     offsets[0] = 0;
+    memset(&rec, 0, sizeof rec);
+    if (record_size > sizeof rec)
+        record_size = sizeof rec;
     for (i = 0; i < n; i++) {
-        memcpy(&rec, records + i * sizeof rec, sizeof rec);
-        stamps[i] = rec.timestamp_ns;
-        caplens[i] = rec.caplen;
-        wirelens[i] = rec.wirelen;
-        offsets[i] = (int32_t)rec.offset;
-        offsets[i + 1] = (int32_t)(rec.offset + rec.caplen);
+        memcpy(&rec, records + i * record_size, record_size);
+        stamps[i] = rec.base.timestamp_ns;
+        caplens[i] = rec.base.caplen;
+        wirelens[i] = rec.base.wirelen;
+        offsets[i] = (int32_t)rec.base.offset;
+        offsets[i + 1] = (int32_t)(rec.base.offset + rec.base.caplen);
+        if (interface_ids != NULL)
+            interface_ids[i] = rec.interface_id;
+        if (flags != NULL)
+            flags[i] = rec.flags;
     }
 }
 

@@ -31,6 +31,16 @@ struct batch_record {
 };
 typedef char batch_record_is_24_bytes[sizeof(struct batch_record) == 24 ? 1 : -1];
 
+/* The same, then which interface of the file the packet came from and its
+ * pcapng flags (direction, ...): pcap.BATCH_RECORD_NG_FORMAT, "=qIIQII",
+ * filled where the caller asks for it (interfaces=True). */
+struct batch_record_ng {
+    struct batch_record base;
+    uint32_t interface_id;  /* index into pcap.interfaces (0 but in pcapng) */
+    uint32_t flags;         /* epb_flags (0: none said) */
+};
+typedef char batch_record_ng_is_32_bytes[sizeof(struct batch_record_ng) == 32 ? 1 : -1];
+
 /* Seconds whose nanoseconds (plus any fraction field) fit an int64. */
 #define NS_SAFE_SECONDS 9223360000LL
 
@@ -46,6 +56,7 @@ struct batch_fill {
     size_t largest;         /* room one packet may need: the snaplen */
     int64_t ns_scale;       /* nanoseconds per unit of tv_usec */
     size_t too_large;       /* caplen of a packet that did not fit (0: none) */
+    size_t record_size;     /* sizeof(struct batch_record), or of struct batch_record_ng */
 };
 
 /* Whether one more packet of any size up to largest fits. */
@@ -76,7 +87,8 @@ static inline int64_t batch_stamp(const struct pcap_pkthdr *h, int64_t ns_scale)
 /* Append one packet.  A packet longer than the room left (only a libpcap
  * that gives a caplen over the snaplen could make one) is not written:
  * too_large says so, and the caller raises. */
-static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes)
+static inline void batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes,
+                                  uint32_t interface_id, uint32_t flags)
 {
     unsigned char *out;
     int64_t stamp;
@@ -94,16 +106,25 @@ static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, 
      * copied whole is read back with loads that span two of its stores,
      * which the CPU cannot forward (a profile put two thirds of the fill's
      * time there). */
-    out = f->records + f->count * sizeof(struct batch_record);
+    out = f->records + f->count * f->record_size;
     stamp = batch_stamp(h, f->ns_scale);
     offset = f->used;
     memcpy(out + offsetof(struct batch_record, timestamp_ns), &stamp, sizeof stamp);
     memcpy(out + offsetof(struct batch_record, caplen), &h->caplen, sizeof h->caplen);
     memcpy(out + offsetof(struct batch_record, wirelen), &h->len, sizeof h->len);
     memcpy(out + offsetof(struct batch_record, offset), &offset, sizeof offset);
+    if (f->record_size == sizeof(struct batch_record_ng)) {
+        memcpy(out + offsetof(struct batch_record_ng, interface_id), &interface_id, sizeof interface_id);
+        memcpy(out + offsetof(struct batch_record_ng, flags), &flags, sizeof flags);
+    }
     memcpy(f->data + f->used, bytes, h->caplen);
     f->used += h->caplen;
     f->count++;
+}
+
+static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes)
+{
+    batch_put_meta(f, h, bytes, 0, 0);
 }
 
 /* Fill f from the records that record_next() takes inline (whole, within
@@ -118,11 +139,13 @@ size_t record_fill(struct record_reader *r, struct batch_fill *f, const struct b
 /* pcap_dispatch() into a batch, at most cnt (>= 1) packets. */
 int batch_dispatch(pcap_t *p, int cnt, struct batch_fill *f);
 
-/* The records of a batch as columns (Arrow's layout): time stamps, caplens,
- * wire lengths, and the n + 1 int32 offsets of the packets in data (the
- * caller keeps data under 2 GiB). */
-void batch_columns(const unsigned char *records, size_t n, int64_t *stamps, uint32_t *caplens,
-                   uint32_t *wirelens, int32_t *offsets);
+/* The records of a batch (record_size bytes each) as columns (Arrow's
+ * layout): time stamps, caplens, wire lengths, the n + 1 int32 offsets of
+ * the packets in data (the caller keeps data under 2 GiB), and of wide
+ * records the interface ids and flags (either may be NULL). */
+void batch_columns(const unsigned char *records, size_t n, size_t record_size, int64_t *stamps,
+                   uint32_t *caplens, uint32_t *wirelens, int32_t *offsets, uint32_t *interface_ids,
+                   uint32_t *flags);
 
 /* ---- the live queue ------------------------------------------------------ */
 

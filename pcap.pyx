@@ -13,6 +13,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   arguments.pxi  checks of what callers pass: names, filters, buffers, numbers, flags
 #   devices.pxi    interfaces, lookupdev/lookupnet, link-type names
 #   bpf.pxi        BPF programs compiled without a handle
+#   pcapng.pxi     what pcapng says of interfaces and packets, in Python
 #   sources.pxi    where packets come from: live, our readers (classic, pcapng), libpcap's
 #   fileobj.pxi    opening savefiles: paths, compressed files, Python file objects
 #   turn.pxi       the read turn (a handle's only guard) and the one wait
@@ -24,7 +25,7 @@ signal handlers in charge, so Ctrl-C always works.
 # C, declared to Cython in native.pxd:
 #   savefile_format.h  the savefile formats' facts, and the one parser of a record header
 #   pcap_stream.c      savefile bytes in our buffer, the FILE libpcap reads, the record reader
-#   pcapng_records.c   pcapng's plain packet blocks, read from that buffer as libpcap reads them
+#   pcapng_reader.c    pcapng, read from that buffer: sections, interfaces, packets and their options
 #   savefile_split.c   the byte ranges of a classic savefile (savefile_ranges)
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
@@ -53,7 +54,7 @@ from cpython.ref cimport Py_INCREF, Py_REFCNT
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.type cimport PyType_Modified
 from libc.errno cimport errno
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdio cimport FILE, clearerr, fclose, ferror
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy
@@ -93,6 +94,11 @@ FANOUT_FLAG_DEFRAG = PACKET_FANOUT_FLAG_DEFRAG
 BATCH_RECORD_FORMAT = "=qIIQ"
 BATCH_RECORD_SIZE = 24
 BATCH_RECORD_DTYPE = [("timestamp_ns", "=i8"), ("caplen", "=u4"), ("wirelen", "=u4"), ("offset", "=u8")]
+# The same with interfaces=True (readinto(), next_batch()): then the
+# packet's interface (an index into pcap.interfaces) and its pcapng flags.
+BATCH_RECORD_NG_FORMAT = "=qIIQII"
+BATCH_RECORD_NG_SIZE = 32
+BATCH_RECORD_NG_DTYPE = BATCH_RECORD_DTYPE + [("interface_id", "=u4"), ("flags", "=u4")]
 
 # Length of the link-layer header for the link types pypcap knew about, by
 # the values of this libpcap's header, and by pypcap 1.3's own values where
@@ -105,6 +111,7 @@ include "errors.pxi"
 include "arguments.pxi"
 include "devices.pxi"
 include "bpf.pxi"
+include "pcapng.pxi"
 include "sources.pxi"
 include "fileobj.pxi"
 include "turn.pxi"

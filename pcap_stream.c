@@ -45,7 +45,7 @@ static int make_room(struct savefile_stream *s, size_t want)
 
     if (room < least)
         room = least;
-    if (s->size - s->end < room && s->pos > 0) {
+    if (s->size - s->end < room && s->pos > 0 && !s->hold) {
         memmove(s->buf, s->buf + s->pos, have);
         s->end = have;
         s->limit = s->limit > s->pos ? s->limit - s->pos : 0;
@@ -311,23 +311,13 @@ FILE *stream_file(struct savefile_stream *s, int buffered)
 
 /* ---- classic records -------------------------------------------------- */
 
-int link_type_rewritten(int dlt, int swapped)
+int link_type_post_processed(int dlt, int swapped)
 {
     switch (dlt) {
-    /* Link types whose records libpcap changes after reading them
-     * (pcapint_post_process and swap_pseudo_headers, libpcap 1.8 to 1.10):
-     * pseudo-headers in the writer's byte order, and a length fix for Linux
-     * USB.  Types with their own caplen limit (max_snaplen_for_dlt) too. */
+    /* pcapint_post_process() and swap_pseudo_headers(), libpcap 1.8 to
+     * 1.10: pseudo-headers in the writer's byte order, and a length fix for
+     * Linux USB. */
     case DLT_USB_LINUX_MMAPPED:
-#ifdef DLT_DBUS
-    case DLT_DBUS:
-#endif
-#ifdef DLT_EBHSCR
-    case DLT_EBHSCR:
-#endif
-#ifdef DLT_USBPCAP
-    case DLT_USBPCAP:
-#endif
         return 1;
     case DLT_PFLOG: case DLT_LINUX_SLL: case DLT_USB_LINUX: case DLT_NFLOG:
 #ifdef DLT_LINUX_SLL2
@@ -337,6 +327,12 @@ int link_type_rewritten(int dlt, int swapped)
     default:
         return 0;
     }
+}
+
+int link_type_rewritten(int dlt, int swapped)
+{
+    /* And the types with a caplen limit of their own (max_snaplen_for_dlt). */
+    return link_type_post_processed(dlt, swapped) || max_caplen_for_dlt(dlt) != MAXIMUM_SNAPLEN;
 }
 
 int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_t *p)

@@ -43,6 +43,7 @@ struct savefile_stream {
     size_t end;             /* end of the bytes read */
     size_t limit;           /* libpcap is served bytes before this only */
     int serve_all;          /* regular file read by libpcap: no limit, fill on demand */
+    int hold;               /* keep every byte from the start (pcapng while libpcap opens it) */
     /* Framing of the units that libpcap reads (see stream_frame). */
     int format;
     int swapped;            /* the file's byte order is not ours */
@@ -94,6 +95,10 @@ FILE *stream_file(struct savefile_stream *s, int buffered);
  * (or limits their length itself), in a file of the other byte order when
  * swapped: those are libpcap's to read. */
 int link_type_rewritten(int dlt, int swapped);
+
+/* Whether libpcap rewrites the packets of link type dlt after reading them
+ * (pseudo-headers in a file of the other byte order, Linux USB lengths). */
+int link_type_post_processed(int dlt, int swapped);
 
 /* ---- classic records, read without libpcap ------------------------------ */
 

@@ -33,6 +33,7 @@
 #define BT_IDB 0x00000001u          /* interface description */
 #define BT_PB 0x00000002u           /* packet (obsolete) */
 #define BT_SPB 0x00000003u          /* simple packet */
+#define BT_ISB 0x00000005u          /* interface statistics */
 #define BT_EPB 0x00000006u          /* enhanced packet */
 #define BYTE_ORDER_MAGIC 0x1A2B3C4Du /* at offset 8 of a section header: its byte order */
 

@@ -17,13 +17,14 @@
 #
 #   _LiveSource      a live interface: pcap_dispatch() copies what the ring
 #                    holds into a queue (or straight into a batch)
-#   _RecordSource    a classic pcap or pcapng savefile (a file or a pipe),
-#                    read from our own buffer by record_next() (pcap_stream.h)
-#                    or pcapng_next() (pcapng_records.h); the odd record or
-#                    block, libpcap reads from the same position
+#   _RecordSource    a classic pcap savefile (a file or a pipe), read from
+#                    our own buffer by record_next() (pcap_stream.h); the
+#                    odd record, libpcap reads from the same position
+#   _PcapngSource    a pcapng savefile, read from our own buffer by
+#                    pcapng_next() (pcapng_reader.h): every section and
+#                    interface, and what the file says of each packet
 #   _LibpcapSource   everything else libpcap reads (the old and modified
-#                    pcap formats, pcapng of interfaces our reader cannot
-#                    follow, link types whose pseudo-headers libpcap
+#                    pcap formats, link types whose pseudo-headers libpcap
 #                    rewrites), through a FILE over that buffer
 #
 # Each source owns its clock: the unit of its time stamp fraction, and the
@@ -90,6 +91,7 @@ cdef class _Source:
     cdef _Clock clock
     cdef int write_precision   # the precision a copy of this capture is written with
     cdef str what           # "packets from 'eth0'", "savefile 'x.pcap'": for messages
+    cdef str device         # a live handle's interface, else None
     cdef object filename    # a savefile's name, for OSError.filename; None when live
 
     cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
@@ -111,14 +113,29 @@ cdef class _Source:
             n += 1
         return _PACKET if n else rc
 
-    cdef int set_filter(self, lp.bpf_program *prog) except -1:
-        """Apply ``prog``, a program compiled for this handle; frees it."""
+    cdef int set_filter(self, lp.bpf_program *prog, bytes expr, bint optimize) except -1:
+        """Apply ``prog``, the program of ``expr`` compiled for this
+        handle; frees it."""
         cdef int rc = lp.pcap_setfilter(self.p, prog)
         lp.pcap_freecode(prog)
         return _check(self.p, rc, f"set filter on {self.what}")
 
     cdef int fileno(self):
         return self.fd
+
+    cdef list interfaces(self):
+        """The interfaces packets come from (pcapng.pxi): the handle's one."""
+        return [interface_description(0, lp.pcap_datalink(self.p), lp.pcap_snapshot(self.p), 0,
+                                      1000000000 if self.write_precision == lp.PCAP_TSTAMP_PRECISION_NANO
+                                      else 1000000, 0, name=self.device)]
+
+    cdef unsigned int packet_interface(self):
+        """The interface index of the packet last read."""
+        return 0
+
+    cdef dict packet_options(self):
+        """{option code: [values]} of the packet last read (pcapng.pxi)."""
+        return {}
 
     cdef int at_end(self) except -1:
         """At the end of the packets: raise what ended them early, if anything."""
@@ -190,7 +207,7 @@ cdef class _LiveSource(_Source):
             self.read_error(rc)
         return _PACKET if rc == cnt else _NOTHING_YET
 
-    cdef int set_filter(self, lp.bpf_program *prog) except -1:
+    cdef int set_filter(self, lp.bpf_program *prog, bytes expr, bint optimize) except -1:
         cdef int rc = lp.pcap_setfilter(self.p, prog)
         if rc == 0:
             self._forget_queue_filter()
@@ -221,6 +238,7 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     cdef int rc
     src.live = True
     src.what = f"packets from {name!r}"
+    src.device = name
     errbuf[0] = 0
     p = lp.pcap_create(bname, errbuf)
     if p == NULL:
@@ -335,12 +353,10 @@ cdef inline void _unsigned_stamps(lp.pcap_pkthdr *hdr) noexcept:
 
 
 cdef class _RecordSource(_SavefileSource):
-    """Records read here, from our buffer: classic pcap (record_next) or
-    pcapng (pcapng_next); any record they do not read plainly, libpcap
-    reads from the stream's position (_libpcap_record)."""
+    """Classic pcap records read here, from our buffer (record_next); any
+    record it does not read plainly, libpcap reads from the stream's
+    position (_libpcap_record)."""
     cdef record_reader reader
-    cdef pcapng_reader ng
-    cdef bint is_ng
     cdef lp.bpf_program prog     # the filter, applied here: libpcap never sees these records
     cdef bint prog_set
 
@@ -353,16 +369,15 @@ cdef class _RecordSource(_SavefileSource):
         return _NOTHING_YET if rc == RECORD_WAIT else _END
 
     cdef inline int _record(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
-        cdef int rc = pcapng_next(&self.ng, hdr, data) if self.is_ng else record_next(&self.reader, hdr, data)
+        cdef int rc = record_next(&self.reader, hdr, data)
         if rc == RECORD_LIBPCAP:
             rc = self._libpcap_record(hdr, data)
         return rc
 
     cdef int _libpcap_record(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         """libpcap reads the record at the stream's position: one that is
-        cut short, longer than the snapshot length or impossible; in pcapng,
-        the blocks up to the next packet that is not plain (the readers
-        make sure they have all come)."""
+        cut short, longer than the snapshot length or impossible (the
+        reader makes sure all of it has come)."""
         cdef int rc
         if self.ended:
             return RECORD_END
@@ -370,8 +385,7 @@ cdef class _RecordSource(_SavefileSource):
         clearerr(lp.pcap_file(self.p))
         rc = lp.pcap_next_ex(self.p, hdr, data)
         if rc == 1:
-            if not self.is_ng:
-                _unsigned_stamps(hdr[0])
+            _unsigned_stamps(hdr[0])
             return RECORD_PACKET
         self.ended = True                    # a damaged record ends the file, as with libpcap
         if rc == lp.PCAP_ERROR_BREAK:
@@ -397,15 +411,12 @@ cdef class _RecordSource(_SavefileSource):
         cdef size_t looked = 0
         if not self.ended:
             with nogil:
-                if self.is_ng:
-                    looked = pcapng_fill(&self.ng, f, prog, <size_t>limit)
-                else:
-                    looked = record_fill(&self.reader, f, prog, <size_t>limit)
+                looked = record_fill(&self.reader, f, prog, <size_t>limit)
         if looked:
             return _PACKET
         return _Source.fill(self, mode, f, 1)
 
-    cdef int set_filter(self, lp.bpf_program *prog) except -1:
+    cdef int set_filter(self, lp.bpf_program *prog, bytes expr, bint optimize) except -1:
         if self.prog_set:
             lp.pcap_freecode(&self.prog)
         self.prog = prog[0]
@@ -417,6 +428,142 @@ cdef class _RecordSource(_SavefileSource):
             lp.pcap_freecode(&self.prog)
             self.prog_set = False
         _SavefileSource.release(self)
+
+
+cdef class _PcapngSource(_SavefileSource):
+    """pcapng read here, from our buffer (pcapng_reader.h): every section
+    and interface; libpcap only opened the file.  A filter is compiled once
+    for each link type and snapshot length among the interfaces, and each
+    packet is tested with its own interface's program."""
+    cdef pcapng_reader ng
+    cdef bytes filter_expr         # None: no filter
+    cdef bint filter_optimize
+    cdef dict programs             # (dlt, snaplen) -> bpf, for the filter
+    cdef object view               # the interfaces as Python sees them (pcapng.pxi), for ng.changes
+    cdef unsigned int view_changes
+
+    cdef lp.pcap_pkthdr *held_hdr  # a packet read that did not fit a batch: the next read's first
+    cdef const unsigned char *held_data
+
+    cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        cdef int rc
+        cdef int examined = 0
+        if self.held_hdr != NULL:
+            hdr[0], data[0] = self.held_hdr, self.held_data
+            self.held_hdr = NULL
+            return _PACKET
+        while examined < _SLICE:
+            rc = pcapng_next(&self.ng, hdr, data)
+            if rc == RECORD_PACKET:
+                if pcapng_passes(&self.ng, self.ng.packet_iface, hdr[0], data[0]):
+                    return _PACKET
+                examined += 1
+                continue
+            if rc == RECORD_INTERFACE:
+                self._filter_interfaces()
+                continue
+            return self._not_a_packet(rc)
+        return _SKIPPED
+
+    cdef int _not_a_packet(self, int rc) except -3:
+        if rc == RECORD_WAIT:
+            return _NOTHING_YET
+        self.ended = True
+        if rc == RECORD_ERROR:
+            self.at_end()
+            raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}", _text(self.ng.err), self.filename)
+        return _END
+
+    cdef int fill(self, int mode, batch_fill *f, Py_ssize_t limit) except -3:
+        cdef size_t looked = 0
+        cdef lp.pcap_pkthdr *hdr
+        cdef const unsigned char *data
+        cdef int rc
+        if self.held_hdr == NULL and not self.ended:
+            with nogil:
+                looked = pcapng_fill(&self.ng, f, <size_t>limit)
+        if looked:
+            return _PACKET
+        # What pcapng_fill() does not take (another block first, a packet
+        # that must be waited for or does not fit): one packet through next().
+        rc = self.next(mode, &hdr, &data)
+        if rc != _PACKET:
+            return rc
+        if f.data != NULL and hdr.caplen > f.size - f.used and f.count > 0:
+            self.held_hdr, self.held_data = hdr, data   # (nothing is read before it goes)
+            return _PACKET
+        batch_put_meta(f, hdr, data, self.ng.packet_iface,
+                       pcapng_packet_flags(&self.ng) if f.record_size > sizeof(batch_record) else 0)
+        return _PACKET
+
+    cdef int set_filter(self, lp.bpf_program *prog, bytes expr, bint optimize) except -1:
+        # The program compiled for the first interface's link type stays
+        # unused: each interface gets one for its own.
+        lp.pcap_freecode(prog)
+        programs = {}
+        self._compile_for(0, programs, expr, optimize)   # every interface so far, or raise
+        self.programs, self.filter_expr, self.filter_optimize = programs, expr, optimize
+        self._point_interfaces(0)
+        self.ng.filtering = 1
+        return 0
+
+    cdef int _compile_for(self, unsigned int first, dict programs, bytes expr, bint optimize) except -1:
+        cdef unsigned int k
+        cdef pcapng_interface *i
+        for k in range(first, self.ng.count):
+            i = &self.ng.iface[k]
+            key = (i.dlt, _compile_snaplen(i.snaplen))
+            if key not in programs:
+                try:
+                    programs[key] = bpf(expr, key[0], key[1], optimize)
+                except PcapError as e:
+                    raise _pcap_error(lp.PCAP_ERROR, f"compile filter {expr.decode('utf-8', 'replace')!r} "
+                                      f"for interface {k} of {self.what} (link type {i.linktype})",
+                                      str(e), self.filename) from None
+        return 0
+
+    cdef void _point_interfaces(self, unsigned int first) noexcept:
+        cdef unsigned int k
+        cdef pcapng_interface *i
+        cdef bpf b
+        for k in range(first, self.ng.count):
+            i = &self.ng.iface[k]
+            b = <bpf>self.programs[(i.dlt, _compile_snaplen(i.snaplen))]
+            i.prog = &b._prog
+        self.ng.unfiltered = self.ng.count
+
+    cdef int _filter_interfaces(self) except -1:
+        """Interfaces described since the filter was set: their programs."""
+        try:
+            self._compile_for(self.ng.unfiltered, self.programs, self.filter_expr, self.filter_optimize)
+        except PcapError:
+            self.ended = True
+            raise
+        self._point_interfaces(self.ng.unfiltered)
+        return 0
+
+    cdef list interfaces(self):
+        if self.held_hdr == NULL and not self.ended:
+            pcapng_read_ahead(&self.ng)
+        if self.view is None or self.view_changes != self.ng.changes:
+            self.view = _pcapng_interfaces(&self.ng)
+            self.view_changes = self.ng.changes
+        return list(self.view)
+
+    cdef unsigned int packet_interface(self):
+        return self.ng.packet_iface
+
+    cdef dict packet_options(self):
+        return _pcapng_packet_options(&self.ng)
+
+    cdef void release(self) noexcept:
+        pcapng_reader_free(&self.ng)    # (C only: this runs from __dealloc__ too)
+        _SavefileSource.release(self)
+
+
+cdef inline int _compile_snaplen(unsigned int snaplen) noexcept:
+    """The snapshot length a filter is compiled with for an interface's."""
+    return MAXIMUM_SNAPLEN if snaplen == 0 or snaplen > MAXIMUM_SNAPLEN else snaplen
 
 
 cdef class _LibpcapSource(_SavefileSource):
@@ -467,9 +614,11 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, object
     cdef savefile_stream *s
     cdef _SavefileSource src, holder
     cdef _RecordSource rsrc
+    cdef _PcapngSource ngsrc = None
     cdef lp.pcap_t *p
     cdef FILE *fp
-    cdef int ng_plain
+    cdef size_t start
+    cdef bint dead = False
     what = f"savefile {name!r}"
     s = <savefile_stream *>calloc(1, sizeof(savefile_stream))
     if s == NULL or stream_init(s, fd) < 0:
@@ -496,26 +645,44 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, object
     precision = _savefile_precision(head)
     open_precision = precision if s.format == FORMAT_PCAP else lp.PCAP_TSTAMP_PRECISION_NANO
     s.serve_all = not s.is_pipe
-    # pcapng whose first interface we can read is read here, else libpcap
-    # reads it all, through a buffer.
-    rsrc = _RecordSource.__new__(_RecordSource)
-    ng_plain = pcapng_reader_scan(&rsrc.ng, s)
-    fp = stream_file(s, s.format == FORMAT_PCAPNG and not ng_plain)
+    # libpcap opens every file, so that what it refuses at once it refuses
+    # in its own words.  It reads pcapng's first blocks, which our reader
+    # then reads again: the stream keeps them.
+    start = s.pos
+    s.hold = s.format == FORMAT_PCAPNG
+    fp = stream_file(s, False)
     if fp == NULL:
         raise MemoryError()
     errbuf[0] = 0
     p = lp.pcap_fopen_offline_with_tstamp_precision(fp, open_precision, errbuf)
+    s.hold = False
+    if s.format == FORMAT_PCAPNG:
+        ngsrc = _PcapngSource.__new__(_PcapngSource)
+        pcapng_reader_init(&ngsrc.ng, s, lp.PCAP_TSTAMP_PRECISION_NANO)
     if p == NULL:
         fclose(fp)
-        raise _pcap_error(lp.PCAP_ERROR, f"cannot read {name!r} as a savefile", _text(errbuf), filename)
+        # A pcapng file that libpcap refuses although it is sound, as
+        # Wireshark reads it (interfaces of other link types or snapshot
+        # lengths, odd options, no interface at all), is read here all the same.
+        s.pos = start
+        if ngsrc is not None and _text(errbuf).startswith(_PCAPNG_SOUND_REFUSALS):
+            p = _pcapng_dead(&ngsrc.ng)
+            dead = True
+        if p == NULL:
+            raise _pcap_error(lp.PCAP_ERROR, f"cannot read {name!r} as a savefile", _text(errbuf), filename)
     holder.p = p
     stream_opened(s, p)
-    rsrc.is_ng = s.format == FORMAT_PCAPNG
-    if (pcapng_reader_init(&rsrc.ng, p) if rsrc.is_ng and ng_plain else record_reader_init(&rsrc.reader, s, p)):
-        src = rsrc
+    if ngsrc is not None and (dead or not link_type_post_processed(lp.pcap_datalink(p), s.swapped)):
+        s.pos = start       # our reader reads it all, from its section header
+        pcapng_read_ahead(&ngsrc.ng)    # (so that p.interfaces is there at once)
+        src = ngsrc
     else:
-        src = _LibpcapSource.__new__(_LibpcapSource)
-        (<_LibpcapSource>src).classic = s.format == FORMAT_PCAP
+        rsrc = _RecordSource.__new__(_RecordSource)
+        if s.format == FORMAT_PCAP and record_reader_init(&rsrc.reader, s, p):
+            src = rsrc
+        else:
+            src = _LibpcapSource.__new__(_LibpcapSource)
+            (<_LibpcapSource>src).classic = s.format == FORMAT_PCAP
     src.s, src.p = holder.s, holder.p
     holder.s, holder.p = NULL, NULL
     src.feeder = feeder
@@ -525,6 +692,28 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, object
     _clock_set(&src.clock, open_precision)
     src.write_precision = precision
     return src
+
+
+# What libpcap says when it refuses a pcapng file at once that is sound as
+# Wireshark reads it (sf-pcapng.c, 1.8 to 1.10): a file with no interface,
+# or with interface options it finds odd.
+_PCAPNG_SOUND_REFUSALS = ("the capture file has no Interface Description Blocks",
+                          "Interface Description Block has")
+
+
+cdef lp.pcap_t *_pcapng_dead(pcapng_reader *r) noexcept:
+    """The handle of a pcapng file that libpcap refused but our reader
+    reads: the first interface's link type and snapshot length (DLT_NULL
+    for a file with no interface, which has no packets); NULL when the file
+    is damaged after all."""
+    cdef int linktype
+    cdef unsigned int snaplen
+    if not pcapng_first_interface(r, &linktype, &snaplen):
+        return NULL
+    if linktype < 0:
+        linktype, snaplen = lp.DLT_NULL, 0
+    return lp.pcap_open_dead_with_tstamp_precision(linktype_to_dlt(linktype), _compile_snaplen(snaplen),
+                                                   lp.PCAP_TSTAMP_PRECISION_NANO)
 
 
 def _savefile_precision(bytes head):

@@ -16,7 +16,7 @@ from support import need, pcapng_mixed, udp_frame, write_pcap, write_pcapng
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "fuzz" / "fuzz_savefile.c"
 # The C files the harness drives, and what they call.
-C_SOURCES = ["pcap_stream.c", "packet_batch.c", "pcapng_records.c", "savefile_split.c", "wait.c"]
+C_SOURCES = ["pcap_stream.c", "packet_batch.c", "pcapng_reader.c", "savefile_split.c", "wait.c"]
 SECONDS = int(os.environ.get("FUZZ_SECONDS", "20"))
 
 

@@ -251,11 +251,26 @@ def read_through_pipe(data, rng):
         assert not t.is_alive(), "the pipe writer hung"
 
 
+# What libpcap says when it stops at a pcapng file that is sound, which the
+# module reads on as Wireshark does: libpcap's packets, then more
+# (test_pcapng_wireshark.py compares those with tshark).
+LIBPCAP_LIMITS = ("an interface has a type", "an interface has a snapshot length",
+                  "the file has sections with different byte orders", "Interface Description Block has",
+                  "the capture file has no Interface Description Blocks", "bigger than snaplen of")
+
+
+def libpcap_limit(reference):
+    return any(m in reference[1][1] for m in LIBPCAP_LIMITS)
+
+
 def check_same(path, data, reference, ours, how):
     ref_packets, (ref_tag, ref_rest) = reference
     want = [(expected_ns(data, sec, frac), caplen, wirelen, hexdata)
             for sec, frac, caplen, wirelen, hexdata in ref_packets]
     got_packets, (tag, rest) = ours
+    if libpcap_limit(reference):
+        assert got_packets[:len(want)] == want, f"{path} ({how}): packets differ from libpcap's before it stopped"
+        return
     assert got_packets == want, f"{path} ({how}): packets differ from libpcap's"
     assert tag == ref_tag, f"{path} ({how}): libpcap {ref_tag} {ref_rest!r}, module {tag} {rest!r}"
     if ref_rest.startswith("error "):
@@ -290,8 +305,15 @@ def test_same_packets_and_failures_as_libpcap(tmp_path, ref_reader):
         check_same(path, data, reference[path], read_with_module(path), "file")
         tag, rest = reference[path][1]
         want = "O" if tag == "O" else len(reference[path][0]) if rest == "end" else "error"
-        assert count_with_module(path) == want, f"{path}: counting in C differs from libpcap"
-        outcomes["O" if tag == "O" else "E end" if rest == "end" else "E error"] += 1
+        if libpcap_limit(reference[path]):
+            # Counting in C gives what reading one by one gave.
+            mine, (mine_tag, mine_rest) = read_with_module(path)
+            want = "O" if mine_tag == "O" else len(mine) if mine_rest == "end" else "error"
+            assert count_with_module(path) == want, f"{path}: counting in C differs from reading"
+            outcomes["limit"] = outcomes.get("limit", 0) + 1
+        else:
+            assert count_with_module(path) == want, f"{path}: counting in C differs from libpcap"
+            outcomes["O" if tag == "O" else "E end" if rest == "end" else "E error"] += 1
         packets += len(reference[path][0])
     pipe_rng = random.Random(7)
     for path, data in paths.items():

@@ -22,7 +22,7 @@
 
 #include "packet_batch.h"
 #include "pcap_stream.h"
-#include "pcapng_records.h"
+#include "pcapng_reader.h"
 #include "savefile_split.h"
 
 #define BATCH_RECORDS 4
@@ -101,7 +101,7 @@ static int libpcap_next(struct savefile_stream *s, pcap_t *p)
     }
 }
 
-/* Our readers: classic records, or pcapng's plain packet blocks. */
+/* Our readers: classic records, or pcapng (every block). */
 struct readers {
     int is_ng;
     struct record_reader classic;
@@ -116,7 +116,7 @@ static int reader_next(struct readers *rd, struct pcap_pkthdr **hdr, const unsig
 
 static size_t reader_fill(struct readers *rd, struct batch_fill *f, const struct bpf_program *prog, size_t limit)
 {
-    return rd->is_ng ? pcapng_fill(&rd->ng, f, prog, limit) : record_fill(&rd->classic, f, prog, limit);
+    return rd->is_ng ? pcapng_fill(&rd->ng, f, limit) : record_fill(&rd->classic, f, prog, limit);
 }
 
 /* Our reader's next step, by turns the next record, a count (a batch with
@@ -131,6 +131,7 @@ static int record_step(struct readers *rd, struct savefile_stream *s, pcap_t *p,
     int64_t stamps[BATCH_RECORDS];
     uint32_t caplens[BATCH_RECORDS], wirelens[BATCH_RECORDS];
     int32_t offsets[BATCH_RECORDS + 1];
+    uint32_t ids[BATCH_RECORDS], flags[BATCH_RECORDS];
     size_t i;
     int rc;
 
@@ -146,9 +147,9 @@ static int record_step(struct readers *rd, struct savefile_stream *s, pcap_t *p,
     if (turn % 3 == 2) {
         f->count = f->used = 0;
         if (reader_fill(rd, f, turn % 2 ? prog : NULL, 1 + turn % 7) > 0) {
-            if (f->too_large)
-                abort();    /* our readers keep within the snapshot length */
-            batch_columns(f->records, f->count, stamps, caplens, wirelens, offsets);
+            if (f->too_large && f->too_large <= f->size)
+                abort();    /* our readers keep what does not fit for the next batch */
+            batch_columns(f->records, f->count, f->record_size, stamps, caplens, wirelens, offsets, ids, flags);
             for (i = 0; i < f->count; i++)
                 touch(f->data + offsets[i], caplens[i]);
             return 1;
@@ -156,14 +157,17 @@ static int record_step(struct readers *rd, struct savefile_stream *s, pcap_t *p,
     }
     rc = reader_next(rd, &hdr, &bytes);
     if (rc == RECORD_PACKET) {
-        if (hdr->caplen > rd->snapshot || bytes + hdr->caplen > s->buf + s->end)
+        if ((rd->is_ng ? hdr->caplen > rd->ng.iface[rd->ng.packet_iface].max_caplen : hdr->caplen > rd->snapshot)
+            || bytes < s->buf || bytes + hdr->caplen > s->buf + s->end)
             abort();
         touch(bytes, hdr->caplen);
+        if (rd->is_ng)
+            (void)pcapng_packet_flags(&rd->ng);
         return 1;
     }
     if (rc == RECORD_WAIT)
         return 0;
-    if (rc == RECORD_END)
+    if (rc == RECORD_END || rc == RECORD_ERROR || rd->is_ng)
         return -1;
     s->limit = s->end;
     clearerr(pcap_file(p));
@@ -180,7 +184,8 @@ static void read_savefile(int fd, struct feeder *feeder, struct batch_fill *f, c
     char errbuf[PCAP_ERRBUF_SIZE];
     FILE *fp;
     pcap_t *p;
-    int rc, reader, ng_plain;
+    int rc, reader, linktype, precision;
+    uint32_t snaplen;
     uint32_t turn = 0;
 
     if (stream_init(&s, fd) < 0)
@@ -188,22 +193,41 @@ static void read_savefile(int fd, struct feeder *feeder, struct batch_fill *f, c
     while (!stream_open_ready(&s))
         feed(feeder);
     s.serve_all = !s.is_pipe;
-    ng_plain = pcapng_reader_scan(&rd.ng, &s);
-    fp = stream_file(&s, s.format == FORMAT_PCAPNG && !ng_plain);
+    /* As _savefile_from_fd: libpcap opens the file, our pcapng reader reads
+     * it again from the start (also a file libpcap refused, if it is sound). */
+    s.hold = s.format == FORMAT_PCAPNG;
+    fp = stream_file(&s, 0);
     if (fp == NULL)
         abort();
-    p = pcap_fopen_offline_with_tstamp_precision(fp, next_random(feeder) % 2 ? PCAP_TSTAMP_PRECISION_NANO
-                                                                                 : PCAP_TSTAMP_PRECISION_MICRO,
-                                                 errbuf);
+    precision = next_random(feeder) % 2 ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO;
+    p = pcap_fopen_offline_with_tstamp_precision(fp, precision, errbuf);
+    s.hold = 0;
+    rd.is_ng = s.format == FORMAT_PCAPNG;
+    if (rd.is_ng && pcapng_reader_init(&rd.ng, &s, precision) < 0)
+        abort();
     if (p == NULL) {
         fclose(fp);
-        stream_free(&s);
-        return;
+        s.pos = 0;
+        if (!rd.is_ng || !pcapng_first_interface(&rd.ng, &linktype, &snaplen)) {
+            if (rd.is_ng)
+                pcapng_reader_free(&rd.ng);
+            stream_free(&s);
+            return;
+        }
+        p = pcap_open_dead(DLT_EN10MB, MAXIMUM_SNAPLEN);
+        if (p == NULL)
+            abort();
     }
     stream_opened(&s, p);
-    rd.is_ng = s.format == FORMAT_PCAPNG;
-    reader = rd.is_ng ? ng_plain && pcapng_reader_init(&rd.ng, p) : record_reader_init(&rd.classic, &s, p);
-    rd.snapshot = rd.is_ng ? rd.ng.snapshot : rd.classic.snapshot;
+    if (rd.is_ng && link_type_post_processed(pcap_datalink(p), s.swapped) && fp != NULL && pcap_file(p) != NULL) {
+        reader = 0;     /* libpcap reads it all */
+    } else if (rd.is_ng) {
+        s.pos = 0;
+        reader = 1;
+    } else {
+        reader = record_reader_init(&rd.classic, &s, p);
+    }
+    rd.snapshot = rd.is_ng ? MAXIMUM_SNAPLEN : rd.classic.snapshot;
     if (reader)
         f->largest = rd.snapshot;
     do {
@@ -212,6 +236,8 @@ static void read_savefile(int fd, struct feeder *feeder, struct batch_fill *f, c
             feed(feeder);
     } while (rc >= 0);
     pcap_close(p);
+    if (rd.is_ng)
+        pcapng_reader_free(&rd.ng);
     stream_free(&s);
 }
 
@@ -243,7 +269,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (records == NULL) {
         pcap_t *dead = pcap_open_dead(DLT_EN10MB, MAXIMUM_SNAPLEN);
-        records = malloc(BATCH_RECORDS * sizeof(struct batch_record));
+        records = malloc(BATCH_RECORDS * sizeof(struct batch_record_ng));
         packets = malloc(BATCH_DATA);
         if (records == NULL || packets == NULL || dead == NULL
             || pcap_compile(dead, &prog, "udp or len > 100", 1, PCAP_NETMASK_UNKNOWN) < 0)
@@ -256,6 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f.data = packets;
     f.size = BATCH_DATA;
     f.ns_scale = 1000;
+    f.record_size = size % 2 ? sizeof(struct batch_record) : sizeof(struct batch_record_ng);
 
     memset(&feeder, 0, sizeof feeder);
     feeder.data = data;
