@@ -491,6 +491,7 @@ cdef class _PcapngSource(_SavefileSource):
             return rc
         if f.data != NULL and hdr.caplen > f.size - f.used and f.count > 0:
             self.held_hdr, self.held_data = hdr, data   # (nothing is read before it goes)
+            f.capacity = f.count                        # this batch is full
             return _PACKET
         batch_put_meta(f, hdr, data, self.ng.packet_iface,
                        pcapng_packet_flags(&self.ng) if f.record_size > sizeof(batch_record) else 0)
