@@ -29,14 +29,15 @@ cdef object _arrow_schema(pa, pcap h):
                 "pcap.snaplen": str(lp.pcap_snapshot(p)), "pcap.source": h._name}
     if _arrow_interfaces(h):
         import json
-        fields += [("interface_id", pa.uint32()), ("flags", pa.uint32())]
+        fields += [("interface_id", pa.uint32()), ("flags", pa.uint32()), ("comment", pa.string())]
         metadata["pcap.interfaces"] = json.dumps([
             {"index": i.index, "name": i.name, "linktype": i.linktype, "linktype_name": i.linktype_name,
              "snaplen": i.snaplen, "tsresol": i.tsresol} for i in h._src.interfaces()])
     return pa.schema(fields, metadata=metadata)
 
 
-cdef object _arrow_batch(pa, schema, bytearray records, bytearray data, bint wide):
+cdef object _arrow_batch(pa, schema, bytearray records, bytearray data, bytearray comments):
+    cdef bint wide = comments is not None
     cdef size_t rsize = sizeof(batch_record_ng) if wide else sizeof(batch_record)
     cdef Py_ssize_t n = PyByteArray_GET_SIZE(records) // rsize
     cdef bytearray stamps = PyByteArray_FromStringAndSize(NULL, n * 8)
@@ -45,11 +46,18 @@ cdef object _arrow_batch(pa, schema, bytearray records, bytearray data, bint wid
     cdef bytearray offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4)
     cdef bytearray ids = PyByteArray_FromStringAndSize(NULL, n * 4) if wide else None
     cdef bytearray flags = PyByteArray_FromStringAndSize(NULL, n * 4) if wide else None
+    cdef bytearray comment_offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4) if wide else None
+    cdef bytearray comment_valid = PyByteArray_FromStringAndSize(NULL, (n + 7) // 8) if wide else None
+    cdef Py_ssize_t with_comments = 0
     batch_columns(<const unsigned char *>PyByteArray_AS_STRING(records), n, rsize,
                   <int64_t *>PyByteArray_AS_STRING(stamps), <uint32_t *>PyByteArray_AS_STRING(caplens),
                   <uint32_t *>PyByteArray_AS_STRING(wirelens), <int32_t *>PyByteArray_AS_STRING(offsets),
                   <uint32_t *>PyByteArray_AS_STRING(ids) if wide else NULL,
                   <uint32_t *>PyByteArray_AS_STRING(flags) if wide else NULL)
+    if wide:
+        with_comments = batch_comment_column(<const unsigned char *>PyByteArray_AS_STRING(records), n,
+                                             <int32_t *>PyByteArray_AS_STRING(comment_offsets),
+                                             <unsigned char *>PyByteArray_AS_STRING(comment_valid))
     buf = pa.py_buffer
     columns = [pa.Array.from_buffers(schema.field(0).type, n, [None, buf(stamps)]),
                pa.Array.from_buffers(pa.uint32(), n, [None, buf(caplens)]),
@@ -57,7 +65,9 @@ cdef object _arrow_batch(pa, schema, bytearray records, bytearray data, bint wid
                pa.Array.from_buffers(pa.binary(), n, [None, buf(offsets), buf(data)])]
     if wide:
         columns += [pa.Array.from_buffers(pa.uint32(), n, [None, buf(ids)]),
-                    pa.Array.from_buffers(pa.uint32(), n, [None, buf(flags)])]
+                    pa.Array.from_buffers(pa.uint32(), n, [None, buf(flags)]),
+                    pa.Array.from_buffers(pa.string(), n, [buf(comment_valid), buf(comment_offsets), buf(comments)],
+                                          null_count=n - with_comments)]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
@@ -65,14 +75,17 @@ def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes):
     pa = _pyarrow("arrow_batches()")
     cdef bint wide = _arrow_interfaces(h)
     while True:
-        records, data = h.next_batch(cnt, max_bytes, interfaces=wide)
+        if wide:
+            records, data, comments = h.next_batch(cnt, max_bytes, interfaces=True)
+        else:
+            (records, data), comments = h.next_batch(cnt, max_bytes), None
         if not records:
             # The end, a break or close(), or on a live handle no packet
             # within timeout_ms or (nonblocking) none pending: as readpkts()
             # returns [], the iterator ends, rather than asking again at once.
             return
         # (The schema after each batch: a pcapng file's interfaces so far.)
-        yield _arrow_batch(pa, _arrow_schema(pa, h), records, data, wide)
+        yield _arrow_batch(pa, _arrow_schema(pa, h), records, data, comments)
 
 
 def to_parquet(source, where, cnt=65536, **options):

@@ -159,7 +159,8 @@ cdef class _FillSink(_Sink):
     cdef batch_fill f
     cdef Py_buffer records
     cdef Py_buffer data
-    cdef bint have_records, have_data
+    cdef Py_buffer comments
+    cdef bint have_records, have_data, have_comments
 
     def __cinit__(self):
         self.batch = &self.f
@@ -176,10 +177,21 @@ cdef class _FillSink(_Sink):
         if self.have_data:
             PyBuffer_Release(&self.data)
             self.have_data = False
+        if self.have_comments:
+            PyBuffer_Release(&self.comments)
+            self.have_comments = False
 
-    cdef int open(self, records, data, Py_ssize_t largest, const _Clock *clock, bint wide=False) except -1:
+    cdef int open(self, records, data, Py_ssize_t largest, const _Clock *clock, bint wide=False,
+                  comments=None) except -1:
         if wide:
             self.f.record_size = sizeof(batch_record_ng)
+        if comments is not None:
+            if not wide:
+                raise ValueError("comments come with interfaces=True")
+            _get_buffer(comments, &self.comments, PyBUF_WRITABLE, "comments")
+            self.have_comments = True
+            self.f.comments = <unsigned char *>self.comments.buf
+            self.f.comments_size = self.comments.len
         _get_buffer(records, &self.records, PyBUF_WRITABLE, "records")
         self.have_records = True
         _get_buffer(data, &self.data, PyBUF_WRITABLE, "data")

@@ -38,6 +38,9 @@ _SAVEFILE_SUFFIXES = (b".pcap", b".pcapng", b".cap", b".dmp")
 # batch while it asks for the next (``records, data = p.next_batch()``)
 # frees the one before, so that one of three is always free.
 cdef Py_ssize_t _BATCH_POOL = 3
+# The least room next_batch(interfaces=True) gives the packets' comments:
+# one pcapng option's longest.
+cdef Py_ssize_t _COMMENTS_ROOM = 65536
 
 
 cdef inline tuple _pair(object a, object b):
@@ -308,8 +311,8 @@ cdef class pcap:
                 out[-1].frombytes(column)
         return tuple(out)
 
-    def readinto(self, records, data, cnt=-1, *, interfaces=False):
-        """readinto(records, data, cnt=-1, *, interfaces=False) -> int
+    def readinto(self, records, data, cnt=-1, *, interfaces=False, comments=None):
+        """readinto(records, data, cnt=-1, *, interfaces=False, comments=None) -> int
 
         Read packets into two buffers of the caller's, for bulk work without
         a Python object per packet: ``records`` gets one fixed record per
@@ -323,13 +326,18 @@ cdef class pcap:
         cannot hold one packet of the snaplen, TypeError naming the argument
         for one that is not a writable buffer.  With ``interfaces=True``
         the records are BATCH_RECORD_NG_FORMAT: the same, then the packet's
-        interface (an index into ``interfaces``) and its pcapng flags (0
-        when the file says none), 32 bytes a packet.
+        interface (an index into ``interfaces``), its pcapng flags (0 when
+        the file says none) and the length of its comments, 40 bytes a
+        packet; with a writable buffer as ``comments`` too, the comments of
+        the packets go there one after the other (several of one packet
+        joined by a newline; a packet without has length 0), and a packet
+        whose comments do not fit the room left waits for the next call.
         """
         cdef int c_cnt = _cnt_arg(cnt)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
-        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, _bool_arg(interfaces, "interfaces"))
+        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, _bool_arg(interfaces, "interfaces"),
+                  comments)
         _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
         return sink.f.count
 
@@ -344,7 +352,9 @@ cdef class pcap:
         numpy or Arrow view): the handle refills only a pair of its last
         few that nothing else holds any more, which saves the fresh,
         zeroed memory of a new pair.  With ``interfaces=True`` the records
-        are BATCH_RECORD_NG_FORMAT, as readinto() makes them.
+        are BATCH_RECORD_NG_FORMAT, as readinto() makes them, and a third
+        bytearray holds the packets' comments (``comment_len`` bytes each,
+        one packet after the other).
         """
         cdef int c_cnt = _int_arg(cnt, "cnt", 1, C_INT_MAX)
         cdef Py_ssize_t c_max = _int_arg(max_bytes, "max_bytes", 1, PY_SSIZE_T_MAX)
@@ -353,18 +363,23 @@ cdef class pcap:
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
         cdef bytearray records, data
+        cdef bytearray comments = None
         records, data = self._free_batch(c_cnt * rsize, max(c_max, lp.pcap_snapshot(p)))
-        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, wide)
+        if wide:
+            comments = PyByteArray_FromStringAndSize(NULL, max(c_max // 8, _COMMENTS_ROOM))
+        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, wide, comments)
         try:
             _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
             PyByteArray_Resize(records, sink.f.count * rsize)
             PyByteArray_Resize(data, sink.f.used)
+            if wide:
+                PyByteArray_Resize(comments, sink.f.comments_used)
             self._batch_pool += (records, data)
             if len(self._batch_pool) > 2 * _BATCH_POOL:
                 del self._batch_pool[:2]
-        return records, data
+        return (records, data, comments) if wide else (records, data)
 
     cdef tuple _free_batch(self, Py_ssize_t rsize, Py_ssize_t dsize):
         """Two bytearrays of rsize and dsize bytes: a pair next_batch()

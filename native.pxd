@@ -97,10 +97,15 @@ cdef extern from "packet_batch.h" nogil:
         long long ns_scale
         size_t too_large
         size_t record_size
+        unsigned char *comments
+        size_t comments_size
+        size_t comments_used
+        size_t comments_too_large
     struct batch_record_ng:
         batch_record base
         unsigned int interface_id
         unsigned int flags
+        unsigned int comment_len
     int batch_has_room(const batch_fill *f)
     size_t batch_room(const batch_fill *f)
     void batch_put(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes)
@@ -110,6 +115,7 @@ cdef extern from "packet_batch.h" nogil:
     int batch_dispatch(lp.pcap_t *p, int cnt, batch_fill *f)
     long long NS_SAFE_SECONDS
     long long batch_stamp(const lp.pcap_pkthdr *h, long long ns_scale)
+    size_t batch_comment_column(const unsigned char *records, size_t n, int32_t *offsets, unsigned char *valid)
     void batch_columns(const unsigned char *records, size_t n, size_t record_size, int64_t *stamps,
                        uint32_t *caplens, uint32_t *wirelens, int32_t *offsets, uint32_t *interface_ids,
                        uint32_t *flags)
@@ -172,6 +178,7 @@ cdef extern from "pcapng_reader.h" nogil:
     size_t pcapng_fill(pcapng_reader *r, batch_fill *f, size_t limit)
     int pcapng_passes(const pcapng_reader *r, unsigned int i, const lp.pcap_pkthdr *h, const unsigned char *data)
     unsigned int pcapng_packet_flags(const pcapng_reader *r)
+    int pcapng_put(pcapng_reader *r, batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes)
 
 cdef extern from "packet_pair.h":
     object packet_pair_seconds(double seconds, const unsigned char *data, Py_ssize_t len)

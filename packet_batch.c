@@ -65,6 +65,26 @@ void batch_columns(const unsigned char *records, size_t n, size_t record_size, i
     }
 }
 
+size_t batch_comment_column(const unsigned char *records, size_t n, int32_t *offsets, unsigned char *valid)
+{
+    struct batch_record_ng rec;
+    size_t i, with = 0;
+    int32_t at = 0;
+
+    memset(valid, 0, (n + 7) / 8);
+    offsets[0] = 0;
+    for (i = 0; i < n; i++) {
+        memcpy(&rec, records + i * sizeof rec, sizeof rec);
+        at += (int32_t)rec.comment_len;
+        offsets[i + 1] = at;
+        if (rec.comment_len) {
+            valid[i / 8] |= (unsigned char)(1u << (i % 8));
+            with++;
+        }
+    }
+    return with;
+}
+
 /* ---- the live queue ------------------------------------------------------ */
 
 int queue_init(struct packet_queue *q, size_t snaplen)

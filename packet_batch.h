@@ -31,15 +31,18 @@ struct batch_record {
 };
 typedef char batch_record_is_24_bytes[sizeof(struct batch_record) == 24 ? 1 : -1];
 
-/* The same, then which interface of the file the packet came from and its
- * pcapng flags (direction, ...): pcap.BATCH_RECORD_NG_FORMAT, "=qIIQII",
+/* The same, then which interface of the file the packet came from, its
+ * pcapng flags (direction, ...) and the length of its comments in the
+ * batch's comments buffer: pcap.BATCH_RECORD_NG_FORMAT, "=qIIQIII4x",
  * filled where the caller asks for it (interfaces=True). */
 struct batch_record_ng {
     struct batch_record base;
     uint32_t interface_id;  /* index into pcap.interfaces (0 but in pcapng) */
     uint32_t flags;         /* epb_flags (0: none said) */
+    uint32_t comment_len;   /* bytes of its comments, one after the other in comments ('\n' between) */
+    uint32_t reserved;
 };
-typedef char batch_record_ng_is_32_bytes[sizeof(struct batch_record_ng) == 32 ? 1 : -1];
+typedef char batch_record_ng_is_40_bytes[sizeof(struct batch_record_ng) == 40 ? 1 : -1];
 
 /* Seconds whose nanoseconds (plus any fraction field) fit an int64. */
 #define NS_SAFE_SECONDS 9223360000LL
@@ -57,6 +60,10 @@ struct batch_fill {
     int64_t ns_scale;       /* nanoseconds per unit of tv_usec */
     size_t too_large;       /* caplen of a packet that did not fit (0: none) */
     size_t record_size;     /* sizeof(struct batch_record), or of struct batch_record_ng */
+    unsigned char *comments;    /* wide records: the packets' comments, else NULL */
+    size_t comments_size;
+    size_t comments_used;
+    size_t comments_too_large;  /* comments of one packet longer than all of comments (0: none) */
 };
 
 /* Whether one more packet of any size up to largest fits. */
@@ -114,8 +121,10 @@ static inline void batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr
     memcpy(out + offsetof(struct batch_record, wirelen), &h->len, sizeof h->len);
     memcpy(out + offsetof(struct batch_record, offset), &offset, sizeof offset);
     if (f->record_size == sizeof(struct batch_record_ng)) {
+        uint32_t none[2] = {0, 0};
         memcpy(out + offsetof(struct batch_record_ng, interface_id), &interface_id, sizeof interface_id);
         memcpy(out + offsetof(struct batch_record_ng, flags), &flags, sizeof flags);
+        memcpy(out + offsetof(struct batch_record_ng, comment_len), none, sizeof none);
     }
     memcpy(f->data + f->used, bytes, h->caplen);
     f->used += h->caplen;
@@ -146,6 +155,11 @@ int batch_dispatch(pcap_t *p, int cnt, struct batch_fill *f);
 void batch_columns(const unsigned char *records, size_t n, size_t record_size, int64_t *stamps,
                    uint32_t *caplens, uint32_t *wirelens, int32_t *offsets, uint32_t *interface_ids,
                    uint32_t *flags);
+
+/* The comments of a batch of wide records as an Arrow string column: the
+ * n + 1 offsets into the batch's comments, and the validity bitmap (a
+ * packet without comments is null).  Returns how many have comments. */
+size_t batch_comment_column(const unsigned char *records, size_t n, int32_t *offsets, unsigned char *valid);
 
 /* ---- the live queue ------------------------------------------------------ */
 

@@ -95,10 +95,12 @@ BATCH_RECORD_FORMAT = "=qIIQ"
 BATCH_RECORD_SIZE = 24
 BATCH_RECORD_DTYPE = [("timestamp_ns", "=i8"), ("caplen", "=u4"), ("wirelen", "=u4"), ("offset", "=u8")]
 # The same with interfaces=True (readinto(), next_batch()): then the
-# packet's interface (an index into pcap.interfaces) and its pcapng flags.
-BATCH_RECORD_NG_FORMAT = "=qIIQII"
-BATCH_RECORD_NG_SIZE = 32
-BATCH_RECORD_NG_DTYPE = BATCH_RECORD_DTYPE + [("interface_id", "=u4"), ("flags", "=u4")]
+# packet's interface (an index into pcap.interfaces), its pcapng flags and
+# the length of its comments.
+BATCH_RECORD_NG_FORMAT = "=qIIQIII4x"
+BATCH_RECORD_NG_SIZE = 40
+BATCH_RECORD_NG_DTYPE = BATCH_RECORD_DTYPE + [("interface_id", "=u4"), ("flags", "=u4"), ("comment_len", "=u4"),
+                                              ("reserved", "=u4")]
 
 # Length of the link-layer header for the link types pypcap knew about, by
 # the values of this libpcap's header, and by pypcap 1.3's own values where

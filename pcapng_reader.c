@@ -526,6 +526,69 @@ int pcapng_next_slow(struct pcapng_reader *r, struct pcap_pkthdr **hdr, const un
     }
 }
 
+#define OPT_COMMENT 1
+
+/* The comments of the packet last read, one after the other with '\n'
+ * between, copied to out when it has room: their length. */
+static size_t packet_comments(const struct pcapng_reader *r, unsigned char *out, size_t room)
+{
+    const unsigned char *b = r->packet_block;
+    uint32_t at = r->packet_options, end = r->packet_len - 4, len;
+    uint16_t code;
+    size_t need = 0;
+
+    if (r->packet_type != BT_EPB && r->packet_type != BT_PB)
+        return 0;
+    while (end - at >= 4 && at < end) {
+        code = get16(r, b + at);
+        len = get16(r, b + at + 2);
+        if (code == OPT_ENDOFOPT || end - at - 4 < ((len + 3) & ~3u))
+            break;
+        if (code == OPT_COMMENT) {
+            if (need && out != NULL && need < room)
+                out[need] = '\n';
+            need += need ? 1 : 0;
+            if (out != NULL && need + len <= room)
+                memcpy(out + need, b + at + 4, len);
+            need += len;
+        }
+        at += 4 + ((len + 3) & ~3u);
+    }
+    return need;
+}
+
+int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_pkthdr *h,
+               const unsigned char *bytes)
+{
+    size_t need = 0;
+    uint32_t len;
+    unsigned char *rec;
+
+    if (f->data == NULL || f->record_size == sizeof(struct batch_record)) {
+        if (f->data != NULL && h->caplen > f->size - f->used && f->count > 0)
+            return 0;
+        batch_put(f, h, bytes);
+        return 1;
+    }
+    if (f->comments != NULL)
+        need = packet_comments(r, NULL, 0);
+    if ((h->caplen > f->size - f->used || need > f->comments_size - f->comments_used) && f->count > 0)
+        return 0;
+    if (need > f->comments_size - f->comments_used || need > UINT32_MAX) {
+        f->comments_too_large = need;
+        return 1;
+    }
+    batch_put_meta(f, h, bytes, r->packet_iface, pcapng_packet_flags(r));
+    if (need && !f->too_large) {     /* (too_large: the packet was not added) */
+        packet_comments(r, f->comments + f->comments_used, need);
+        f->comments_used += need;
+        len = (uint32_t)need;
+        rec = f->records + (f->count - 1) * f->record_size;
+        memcpy(rec + offsetof(struct batch_record_ng, comment_len), &len, sizeof len);
+    }
+    return 1;
+}
+
 uint32_t pcapng_packet_flags(const struct pcapng_reader *r)
 {
     const unsigned char *b = r->packet_block;
@@ -566,16 +629,10 @@ size_t pcapng_fill(struct pcapng_reader *r, struct batch_fill *f, size_t limit)
                 break;
         }
         bytes = s->buf + s->pos + PCAPNG_EPB_DATA;
-        /* A packet longer than the room left (an interface whose packets
-         * are longer than the first's snapshot length) waits for the next
-         * batch: the caller says so when it does not fit an empty one. */
-        if (f->data != NULL && h.caplen > f->size - f->used)
-            break;
+        if (pcapng_passes(r, r->packet_iface, &h, bytes) && !pcapng_put(r, f, &h, bytes))
+            break;      /* it waits for the next batch */
         s->pos += total;
         looked++;
-        if (pcapng_passes(r, r->packet_iface, &h, bytes))
-            batch_put_meta(f, &h, bytes, r->packet_iface, f->record_size > sizeof(struct batch_record)
-                                                          ? pcapng_packet_flags(r) : 0);
     }
     return looked;
 }

@@ -181,6 +181,14 @@ static inline int pcapng_passes(const struct pcapng_reader *r, uint32_t i, const
     return !r->filtering || pcap_offline_filter(r->iface[i].prog, h, data);
 }
 
+/* Add the packet last read (h, bytes) to f, with its interface, flags and
+ * comments where f has wide records: 1, or 0 when it does not fit the room
+ * left (a packet longer than the first interface's snapshot length, long
+ * comments), for the next batch to take.  What does not fit an empty batch
+ * is added as too_large, for the caller to raise. */
+int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_pkthdr *h,
+               const unsigned char *bytes);
+
 /* The epb_flags of the packet last read (0: none). */
 uint32_t pcapng_packet_flags(const struct pcapng_reader *r);
 

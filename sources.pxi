@@ -482,19 +482,21 @@ cdef class _PcapngSource(_SavefileSource):
         if self.held_hdr == NULL and not self.ended:
             with nogil:
                 looked = pcapng_fill(&self.ng, f, <size_t>limit)
-        if looked:
-            return _PACKET
-        # What pcapng_fill() does not take (another block first, a packet
-        # that must be waited for or does not fit): one packet through next().
-        rc = self.next(mode, &hdr, &data)
-        if rc != _PACKET:
-            return rc
-        if f.data != NULL and hdr.caplen > f.size - f.used and f.count > 0:
-            self.held_hdr, self.held_data = hdr, data   # (nothing is read before it goes)
-            f.capacity = f.count                        # this batch is full
-            return _PACKET
-        batch_put_meta(f, hdr, data, self.ng.packet_iface,
-                       pcapng_packet_flags(&self.ng) if f.record_size > sizeof(batch_record) else 0)
+        if not looked:
+            # What pcapng_fill() does not take (another block first, a
+            # packet that must be waited for or does not fit): one packet
+            # through next().
+            rc = self.next(mode, &hdr, &data)
+            if rc != _PACKET:
+                return rc
+            if not pcapng_put(&self.ng, f, hdr, data):
+                self.held_hdr, self.held_data = hdr, data   # (nothing is read before it goes)
+                f.capacity = f.count                        # this batch is full
+        if f.comments_too_large:
+            self.ended = True
+            raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}", f"a packet's comments of "
+                              f"{f.comments_too_large} bytes do not fit in the batch's {f.comments_size} bytes "
+                              f"for comments: give the batch more room (max_bytes)", self.filename)
         return _PACKET
 
     cdef int set_filter(self, lp.bpf_program *prog, bytes expr, bint optimize) except -1:

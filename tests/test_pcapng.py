@@ -149,11 +149,14 @@ def test_other_sources_have_one_interface_and_no_packet_options(tmp_path):
 def test_batch_records_carry_the_interface_and_flags(two_links_file):
     np = pytest.importorskip("numpy")
     with pcap.pcap(str(two_links_file)) as p:
-        records, data = p.next_batch(interfaces=True)
+        records, data, comments = p.next_batch(interfaces=True)
     rec = np.frombuffer(records, np.dtype(pcap.BATCH_RECORD_NG_DTYPE))
-    assert pcap.BATCH_RECORD_NG_SIZE == struct.calcsize(pcap.BATCH_RECORD_NG_FORMAT) == 32
+    assert pcap.BATCH_RECORD_NG_SIZE == struct.calcsize(pcap.BATCH_RECORD_NG_FORMAT) == 40
+    assert np.dtype(pcap.BATCH_RECORD_NG_DTYPE).itemsize == 40
     assert rec["interface_id"].tolist() == [e[2] for e in EXPECTED]
     assert rec["flags"].tolist() == [e[4] or 0 for e in EXPECTED]
+    assert rec["comment_len"].tolist() == [len("\n".join(e[3])) for e in EXPECTED]
+    assert bytes(comments) == "".join("\n".join(e[3]) for e in EXPECTED).encode()
     assert rec["timestamp_ns"].tolist() == [e[0] for e in EXPECTED]
     assert [payload_of(bytes(data[o:o + c]), i) for o, c, i in zip(rec["offset"], rec["caplen"],
                                                                     rec["interface_id"])] == \
@@ -166,11 +169,13 @@ def test_batch_records_carry_the_interface_and_flags(two_links_file):
 
 
 def test_readinto_and_readbatch_with_interfaces(two_links_file):
-    records, data = bytearray(32 * 2), bytearray(1 << 17)
+    records, data = bytearray(40 * 2), bytearray(1 << 17)
     with pcap.pcap(str(two_links_file)) as p:
         n = p.readinto(records, data, interfaces=True)
         assert n == 2
-        assert [struct.unpack_from(pcap.BATCH_RECORD_NG_FORMAT, records, 32 * i)[4] for i in range(n)] == [0, 1]
+        assert [struct.unpack_from(pcap.BATCH_RECORD_NG_FORMAT, records, 40 * i)[4] for i in range(n)] == [0, 1]
+        # Without a comments buffer, comment_len is 0.
+        assert [struct.unpack_from(pcap.BATCH_RECORD_NG_FORMAT, records, 40 * i)[6] for i in range(n)] == [0, 0]
         stamps, packets, lengths, ids = p.readbatch(wirelens=True, interfaces=True)
     assert ids.tolist() == [0, 1] and lengths.tolist() == [len(b) for b in packets]
     with pcap.pcap(str(two_links_file)) as p:
@@ -184,6 +189,7 @@ def test_arrow_has_interface_and_flags_columns_and_the_interfaces(two_links_file
         table = p.to_arrow()
     assert table.column("interface_id").to_pylist() == [e[2] for e in EXPECTED]
     assert table.column("flags").to_pylist() == [e[4] or 0 for e in EXPECTED]
+    assert table.column("comment").to_pylist() == ["\n".join(e[3]) or None for e in EXPECTED]
     described = json.loads(table.schema.metadata[b"pcap.interfaces"])
     assert [(d["name"], d["linktype"], d["linktype_name"]) for d in described] == \
         [("eth0", pcap.DLT_EN10MB, "EN10MB"), ("tun0", pcap.DLT_RAW, "RAW")]
@@ -334,3 +340,24 @@ def test_a_file_without_interfaces_has_no_packets(tmp_path):
     path.write_bytes(Pcapng().shb())
     with pcap.pcap(str(path)) as p:
         assert (list(p), p.interfaces) == ([], [])
+
+
+def test_comments_that_do_not_fit_wait_for_the_next_batch_or_say_so(tmp_path):
+    ng = Pcapng()
+    path = tmp_path / "comments.pcapng"
+    path.write_bytes(b"".join([ng.shb(), ng.idb(ETH, 1000)] + [ng.epb(0, i, b"p%d" % i, comments=["c" * 30])
+                                                          for i in range(5)]))
+    got, sizes = [], []
+    with pcap.pcap(str(path)) as p:
+        while True:
+            records, data, comments = bytearray(40 * 8), bytearray(4096), bytearray(70)
+            n = p.readinto(records, data, interfaces=True, comments=comments)
+            if n == 0:
+                break
+            sizes.append(n)
+            got += [bytes(comments[30 * i:30 * i + 30]) for i in range(n)]
+    assert sizes == [2, 2, 1]          # 70 bytes hold two comments of 30
+    assert got == [b"c" * 30] * 5
+    with pcap.pcap(str(path)) as p:
+        with pytest.raises(pcap.PcapError, match=r"comments of 30 bytes do not fit in the batch's 10 bytes"):
+            p.readinto(bytearray(40 * 8), bytearray(4096), interfaces=True, comments=bytearray(10))
