@@ -134,6 +134,8 @@ cdef extern from "packet_batch.h" nogil:
     int queue_dispatch(lp.pcap_t *p, packet_queue *q)
 
 cdef extern from "savefile_format.h" nogil:
+    unsigned int PCAP_MAGIC_NANO
+    unsigned int swap32(unsigned int v)
     enum:
         BT_EPB
         BT_SPB
@@ -172,7 +174,7 @@ cdef extern from "pcapng_reader.h" nogil:
     int pcapng_reader_init(pcapng_reader *r, savefile_stream *s, int precision)
     void pcapng_reader_free(pcapng_reader *r)
     int linktype_to_dlt(int linktype)
-    int pcapng_first_interface(pcapng_reader *r, int *linktype, unsigned int *snaplen)
+    int pcapng_first_interface(pcapng_reader *r, int *linktype, unsigned int *snaplen, uint64_t *tsresol)
     void pcapng_read_ahead(pcapng_reader *r)
     int pcapng_next(pcapng_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
     size_t pcapng_fill(pcapng_reader *r, batch_fill *f, size_t limit)

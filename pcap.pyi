@@ -10,7 +10,7 @@ a nanosecond handle as ``pcap.pcap[int]``; a bare ``pcap.pcap`` means
 import os
 import socket
 from array import array
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from types import GenericAlias
 from typing import Any, Generic, Literal, NamedTuple, Protocol, overload
 
@@ -43,6 +43,11 @@ PCAP_TSTAMP_PRECISION_NANO: int
 BATCH_RECORD_FORMAT: str
 BATCH_RECORD_SIZE: int
 BATCH_RECORD_DTYPE: list[tuple[str, str]]
+BATCH_RECORD_NG_FORMAT: str
+BATCH_RECORD_NG_SIZE: int
+BATCH_RECORD_NG_DTYPE: list[tuple[str, str]]
+PACKET_INBOUND: int
+PACKET_OUTBOUND: int
 FANOUT_HASH: int
 FANOUT_LB: int
 FANOUT_CPU: int
@@ -312,6 +317,45 @@ class interface:
     is_wireless: bool
     def __init__(self, name: str, description: str | None, addresses: list[address], flags: int) -> None: ...
 
+class interface_description:
+    index: int
+    section: int
+    linktype: int
+    snaplen: int
+    tsresol: int
+    tsoffset: int
+    name: str | None
+    description: str | None
+    filter: str | None
+    os: str | None
+    hardware: str | None
+    fcslen: int | None
+    speed: int | None
+    comments: list[str]
+    statistics: dict[str, int] | None
+    def __init__(
+        self,
+        index: int,
+        linktype: int,
+        snaplen: int,
+        section: int = 0,
+        tsresol: int = 1000000,
+        tsoffset: int = 0,
+        name: str | None = None,
+        description: str | None = None,
+        filter: str | None = None,
+        os: str | None = None,
+        hardware: str | None = None,
+        fcslen: int | None = None,
+        speed: int | None = None,
+        comments: Iterable[str] = (),
+        statistics: dict[str, int] | None = None,
+    ) -> None: ...
+    @property
+    def linktype_name(self) -> str | None: ...
+    def __eq__(self, other: object) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
 # -- BPF ----------------------------------------------------------------------
 
 @disjoint_base
@@ -393,11 +437,32 @@ class pcap(Generic[_TS]):
     def loop(self, cnt: int, callback: Callable[[_TS, bytes, Unpack[_Ts]], object], *args: Unpack[_Ts]) -> int: ...
     def readpkts(self, cnt: int = -1) -> list[tuple[_TS, bytes]]: ...
     @overload
-    def readbatch(self, cnt: int = 1024, *, wirelens: Literal[False, 0] = False) -> tuple[array[_TS], list[bytes]]: ...
+    def readbatch(
+        self, cnt: int = 1024, *, wirelens: Literal[False, 0] = False, interfaces: Literal[False, 0] = False
+    ) -> tuple[array[_TS], list[bytes]]: ...
     @overload
-    def readbatch(self, cnt: int = 1024, *, wirelens: Literal[True, 1]) -> tuple[array[_TS], list[bytes], array[int]]: ...
-    def readinto(self, records: Buffer, data: Buffer, cnt: int = -1) -> int: ...
-    def next_batch(self, cnt: int = 1024, max_bytes: int = 1048576) -> tuple[bytearray, bytearray]: ...
+    def readbatch(
+        self, cnt: int = 1024, *, wirelens: Literal[True, 1], interfaces: Literal[False, 0] = False
+    ) -> tuple[array[_TS], list[bytes], array[int]]: ...
+    @overload
+    def readbatch(
+        self, cnt: int = 1024, *, wirelens: Literal[False, 0] = False, interfaces: Literal[True, 1]
+    ) -> tuple[array[_TS], list[bytes], array[int]]: ...
+    @overload
+    def readbatch(
+        self, cnt: int = 1024, *, wirelens: Literal[True, 1], interfaces: Literal[True, 1]
+    ) -> tuple[array[_TS], list[bytes], array[int], array[int]]: ...
+    def readinto(
+        self, records: Buffer, data: Buffer, cnt: int = -1, *, interfaces: _Flag = False, comments: Buffer | None = None
+    ) -> int: ...
+    @overload
+    def next_batch(
+        self, cnt: int = 1024, max_bytes: int = 1048576, *, interfaces: Literal[False, 0] = False
+    ) -> tuple[bytearray, bytearray]: ...
+    @overload
+    def next_batch(
+        self, cnt: int = 1024, max_bytes: int = 1048576, *, interfaces: Literal[True, 1]
+    ) -> tuple[bytearray, bytearray, bytearray]: ...
     def arrow_batches(self, cnt: int = 65536, max_bytes: int = 67108864) -> Iterator[Any]: ...
     def to_arrow(self, cnt: int = 65536) -> Any: ...
     def breakloop(self) -> None: ...
@@ -422,6 +487,18 @@ class pcap(Generic[_TS]):
     def timeout_ms(self) -> int: ...
     @property
     def wirelen(self) -> int: ...
+    @property
+    def interfaces(self) -> list[interface_description]: ...
+    @property
+    def interface_id(self) -> int: ...
+    @property
+    def packet_comments(self) -> list[str]: ...
+    @property
+    def packet_flags(self) -> int | None: ...
+    @property
+    def packet_dropcount(self) -> int | None: ...
+    @property
+    def packet_id(self) -> int | None: ...
     def fileno(self) -> int: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...

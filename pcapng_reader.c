@@ -329,7 +329,7 @@ static uint32_t whole_block(struct pcapng_reader *r, int *rc)
     return total;
 }
 
-int pcapng_first_interface(struct pcapng_reader *r, int *linktype, uint32_t *snaplen)
+int pcapng_first_interface(struct pcapng_reader *r, int *linktype, uint32_t *snaplen, uint64_t *tsresol)
 {
     struct savefile_stream *s = r->s;
     size_t at = 0;
@@ -338,6 +338,7 @@ int pcapng_first_interface(struct pcapng_reader *r, int *linktype, uint32_t *sna
 
     *linktype = -1;
     *snaplen = 0;
+    *tsresol = 1000000;
     if (s->end - s->pos < PCAPNG_MIN_SHB) {
         fail(r, "the file is too short to be a pcapng file");
         return 0;
@@ -375,6 +376,7 @@ int pcapng_first_interface(struct pcapng_reader *r, int *linktype, uint32_t *sna
                 return 0;
             *linktype = get16(r, s->buf + s->pos + at + 8);
             *snaplen = pcapng_get32(r, s->buf + s->pos + at + 12);
+            *tsresol = i.tsresol;
             return 1;
         }
         at += total;

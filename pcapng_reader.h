@@ -72,9 +72,10 @@ int linktype_to_dlt(int linktype);
 
 /* Whether the first blocks, up to the first interface description, are
  * sound as Wireshark reads them (for a file libpcap refused at once): if
- * so, *linktype and *snaplen are the first interface's (-1 and 0 when the
- * file has none); if not, r->err says why.  Reads nothing past them. */
-int pcapng_first_interface(struct pcapng_reader *r, int *linktype, uint32_t *snaplen);
+ * so, *linktype, *snaplen and *tsresol are the first interface's (-1, 0
+ * and microseconds when the file has none); if not, r->err says why.
+ * Consumes nothing. */
+int pcapng_first_interface(struct pcapng_reader *r, int *linktype, uint32_t *snaplen, uint64_t *tsresol);
 
 enum {
     RECORD_ERROR = -2,          /* the file is damaged here: r->err says how */

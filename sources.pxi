@@ -642,10 +642,13 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, object
     # A file object that failed: not here, where its header and packets may
     # still be in the pipe, but when a read reaches the point of failure
     # (at_end()), or when the header is cut short (in _open_fileobj()).
-    head = PyBytes_FromStringAndSize(<char *>s.buf + s.pos, min(s.limit - s.pos, 65536))
-    # Classic files are opened in their own units, so that libpcap hands
-    # over their time stamp fields as they are; pcapng in nanoseconds.
-    precision = _savefile_precision(head)
+    if s.format == FORMAT_PCAPNG:
+        ngsrc = _PcapngSource.__new__(_PcapngSource)
+        pcapng_reader_init(&ngsrc.ng, s, lp.PCAP_TSTAMP_PRECISION_NANO)
+    # The precision a copy is written with: the file's own.  Classic files
+    # are opened in their own units, so that libpcap hands over their time
+    # stamp fields as they are; pcapng in nanoseconds.
+    precision = _savefile_precision(s, ngsrc)
     open_precision = precision if s.format == FORMAT_PCAP else lp.PCAP_TSTAMP_PRECISION_NANO
     s.serve_all = not s.is_pipe
     # libpcap opens every file, so that what it refuses at once it refuses
@@ -659,9 +662,6 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, object
     errbuf[0] = 0
     p = lp.pcap_fopen_offline_with_tstamp_precision(fp, open_precision, errbuf)
     s.hold = False
-    if s.format == FORMAT_PCAPNG:
-        ngsrc = _PcapngSource.__new__(_PcapngSource)
-        pcapng_reader_init(&ngsrc.ng, s, lp.PCAP_TSTAMP_PRECISION_NANO)
     if p == NULL:
         fclose(fp)
         # A pcapng file that libpcap refuses although it is sound, as
@@ -711,7 +711,8 @@ cdef lp.pcap_t *_pcapng_dead(pcapng_reader *r) noexcept:
     is damaged after all."""
     cdef int linktype
     cdef unsigned int snaplen
-    if not pcapng_first_interface(r, &linktype, &snaplen):
+    cdef uint64_t tsresol
+    if not pcapng_first_interface(r, &linktype, &snaplen, &tsresol):
         return NULL
     if linktype < 0:
         linktype, snaplen = lp.DLT_NULL, 0
@@ -719,32 +720,19 @@ cdef lp.pcap_t *_pcapng_dead(pcapng_reader *r) noexcept:
                                                    lp.PCAP_TSTAMP_PRECISION_NANO)
 
 
-def _savefile_precision(bytes head):
-    """The time stamp precision a savefile was written with, from its first
-    bytes: the magic number of a classic pcap file, if_tsresol of the first
-    interface of a pcapng file (microseconds when it has none)."""
-    import struct
-    if head[:4] in (b"\xa1\xb2\x3c\x4d", b"\x4d\x3c\xb2\xa1"):
-        return PCAP_TSTAMP_PRECISION_NANO
-    if head[:4] != b"\x0a\x0d\x0d\x0a" or len(head) < 12:
-        return PCAP_TSTAMP_PRECISION_MICRO
-    order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
-    pos = 0
-    while pos + 12 <= len(head):
-        btype, blen = struct.unpack_from(order + "II", head, pos)
-        if blen < 12:
-            break
-        if btype == 1:   # interface description block: options after 8 bytes of fields
-            opt, end = pos + 16, pos + blen - 4
-            while opt + 4 <= min(end, len(head)):
-                code, olen = struct.unpack_from(order + "HH", head, opt)
-                if code == 0:
-                    break
-                if code == 9 and olen >= 1 and opt + 4 < len(head):
-                    resol = head[opt + 4]
-                    digits = resol if resol < 128 else (resol & 0x7f) * 0.30103
-                    return PCAP_TSTAMP_PRECISION_NANO if digits > 6 else PCAP_TSTAMP_PRECISION_MICRO
-                opt += 4 + olen + (-olen % 4)
-            break
-        pos += blen
-    return PCAP_TSTAMP_PRECISION_MICRO
+cdef int _savefile_precision(savefile_stream *s, _PcapngSource ngsrc):
+    """The time stamp precision a savefile was written with: from the magic
+    number of a classic file, the if_tsresol of a pcapng file's first
+    interface (microseconds when it has none)."""
+    cdef int linktype
+    cdef unsigned int snaplen
+    cdef uint64_t tsresol = 1000000
+    cdef uint32_t magic = 0
+    if ngsrc is not None:
+        pcapng_first_interface(&ngsrc.ng, &linktype, &snaplen, &tsresol)
+        ngsrc.ng.err[0] = 0
+    elif s.end - s.pos >= 4:
+        memcpy(&magic, s.buf + s.pos, 4)
+    if tsresol > 1000000 or magic == PCAP_MAGIC_NANO or magic == swap32(PCAP_MAGIC_NANO):
+        return lp.PCAP_TSTAMP_PRECISION_NANO
+    return lp.PCAP_TSTAMP_PRECISION_MICRO

@@ -239,6 +239,21 @@ CASES: dict[str, list[Case]] = {
     "make_sample.py": [
         Case([], [r"^wrote \S+sample\.pcap$"], in_tmp=True),     # a copy: the shipped file stays untouched
         Case(["{tmp}/sample.pcap"], [r"^wrote .*sample\.pcap$"]),
+        Case(["--pcapng", "{tmp}/sample.pcapng"], [r"^wrote .*sample\.pcapng$"]),
+    ],
+    "pcapng_interfaces.py": [
+        Case([], [r"^interface 0: eth0, EN10MB, snaplen 65535, the LAN$",
+                  r"^interface 1: tun0, RAW, snaplen 1500, a VPN tunnel$",
+                  r"^  22:13:20\.000000  eth0 out   42 bytes$",
+                  r"^  22:13:20\.500000  eth0 out   71 bytes  # who has example\.org\?$",
+                  r"^  22:13:21\.000000  tun0  in   40 bytes$",
+                  r"^  22:13:21\.500000  eth0 out   46 bytes  # ping$", r"^7 packets$",
+                  r"^interface 0 statistics: \{'received': 4, 'dropped_by_interface': 0\}$",
+                  r"^interface 1 statistics: \{'received': 3, 'dropped_by_interface': 0\}$"],
+             in_order=True, exact_lines=12),
+        Case(["--csv"], [r"^time_ns,interface,direction,length,comment$", r"^1700000000000000000,eth0,out,42,$",
+                         r"^1700000001500000000,eth0,out,46,ping$"], in_order=True, exact_lines=8),
+        Case([SAMPLE], [r"^interface 0: \(no name\), EN10MB, snaplen 65535$", r"^7 packets$"], in_order=True),
     ],
 }
 

@@ -186,6 +186,7 @@ static void read_savefile(int fd, struct feeder *feeder, struct batch_fill *f, c
     pcap_t *p;
     int rc, reader, linktype, precision;
     uint32_t snaplen;
+    uint64_t tsresol;
     uint32_t turn = 0;
 
     if (stream_init(&s, fd) < 0)
@@ -208,7 +209,7 @@ static void read_savefile(int fd, struct feeder *feeder, struct batch_fill *f, c
     if (p == NULL) {
         fclose(fp);
         s.pos = 0;
-        if (!rd.is_ng || !pcapng_first_interface(&rd.ng, &linktype, &snaplen)) {
+        if (!rd.is_ng || !pcapng_first_interface(&rd.ng, &linktype, &snaplen, &tsresol)) {
             if (rd.is_ng)
                 pcapng_reader_free(&rd.ng);
             stream_free(&s);
