@@ -521,10 +521,12 @@ def tshark_packets(path, *, timeout=120):
     entries. Those have no interface, and are left out.)"""
     proc = subprocess.run([tshark(), "-n", "-r", str(path), "-T", "json", "-x", "-j", "frame pkt_comment"],
                           capture_output=True, timeout=timeout)
-    complaint = "\n".join(line for line in proc.stderr.decode(errors="replace").splitlines()
-                           if "could be dangerous" not in line) or None
-    if proc.returncode != 0 and complaint is None:
-        complaint = f"tshark exited with {proc.returncode}"
+    # (It exits with 2 on a damaged file; what it says with 0 is of its
+    # dissectors, not of the file.)
+    complaint = None
+    if proc.returncode != 0:
+        complaint = "\n".join(line for line in proc.stderr.decode(errors="replace").splitlines()
+                               if "could be dangerous" not in line) or f"tshark exited with {proc.returncode}"
     text = proc.stdout.decode("utf-8", "surrogateescape").strip()
     if complaint is not None and text and not text.endswith("]"):
         text = text.rstrip().rstrip(",") + "]"      # (cut off by the damage)
