@@ -8,8 +8,10 @@
 # Set-up, done once and again whenever a source changes: libpcap-dev (and
 # tcpdump, ip, setpriv, cc, pkg-config, flex, bison, cmake, readelf, clang and
 # libFuzzer, Wireshark's editcap (pcapng copies of test and bench files),
-# used by tests, the fuzzer, the version matrix, the wheel and the bench)
-# from apt-get when missing, a virtual
+# mergecap and tshark (the pcapng files the module reads as Wireshark does,
+# checked against tshark), used by tests, the fuzzer, the version matrix,
+# the wheel and the bench) from apt-get when missing (noninteractive:
+# tshark's question about capturing as non-root takes its default), a virtual
 # environment in .venv, the module built and installed into it (editable)
 # with its test dependencies, and its type stubs where type checkers look.
 
@@ -18,7 +20,7 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml setup.py pcap.pyx pcap.pyi $(filter-out pcap.c,$(wildcard *.c)) $(wildcard *.h *.pxd *.pxi)
-APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils clang libfuzzer-14-dev libclang-rt-14-dev wireshark-common
+APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils clang libfuzzer-14-dev libclang-rt-14-dev wireshark-common tshark
 
 .PHONY: demo test matrix wheel bench docs setup system-packages clean
 
@@ -29,7 +31,7 @@ system-packages:
 	    || ! command -v ip >/dev/null || ! command -v setpriv >/dev/null || ! command -v cc >/dev/null \
 	    || ! command -v pkg-config >/dev/null || ! command -v flex >/dev/null || ! command -v bison >/dev/null \
 	    || ! command -v cmake >/dev/null || ! command -v readelf >/dev/null || ! command -v clang >/dev/null \
-	    || ! command -v editcap >/dev/null \
+	    || ! command -v editcap >/dev/null || ! command -v mergecap >/dev/null || ! command -v tshark >/dev/null \
 	    || [ -z "$$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a 2>/dev/null)" ]; then \
 	    if [ "$$(id -u)" != 0 ]; then \
 	        echo "missing system packages: run 'apt-get install $(APT_PACKAGES)' as root" >&2; exit 1; \

@@ -531,7 +531,9 @@ cdef class pcap:
     @property
     def packet_comments(self):
         """The comments (opt_comment) of the pcapng packet last read: a
-        list of str, empty when it has none (and for other sources)."""
+        list of str, empty when it has none (and for other sources); each
+        up to its first NUL, as Wireshark reads it, its bytes that are not
+        UTF-8 as U+FFFD."""
         self._handle()
         return [_opt_text(v) for v in self._src.packet_options().get(_OPT_COMMENT, ())]
 

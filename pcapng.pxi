@@ -53,7 +53,9 @@ def _block_options(bytes block, Py_ssize_t start, bint swapped):
 
 
 cdef str _opt_text(bytes value):
-    return value.rstrip(b"\0").decode("utf-8", "replace")
+    # Up to the first NUL, as Wireshark reads it: writers that pad a string
+    # option with a NUL have been seen to leave garbage after it.
+    return value.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 class interface_description:

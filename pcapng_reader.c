@@ -79,10 +79,18 @@ int linktype_to_dlt(int linktype)
 #ifdef DLT_FR
     case 107: return DLT_FR;
 #endif
+#ifdef DLT_HDLC
     case 112: return DLT_HDLC;
+#endif
+#ifdef DLT_C_HDLC
     case 104: return DLT_C_HDLC;
+#endif
+#ifdef DLT_LOOP
     case 108: return DLT_LOOP;
+#endif
+#ifdef DLT_ENC
     case 109: return DLT_ENC;
+#endif
     default: return linktype;
     }
 }

@@ -7,7 +7,9 @@ Every test file imports what it needs from here (``from support import
 ...``; pytest puts tests/ on ``sys.path``). Fixtures live in conftest.py.
 """
 import asyncio
+import collections
 import gzip
+import json
 import os
 import pathlib
 import random
@@ -166,70 +168,190 @@ def write_pcapng(path, packets, *, byteorder="<", linktype=1, tsresol=6, snaplen
     return path
 
 
+# -- pcapng, block by block ---------------------------------------------------------
+
+BT_SHB, BT_IDB, BT_PB, BT_SPB, BT_NRB, BT_ISB, BT_EPB, BT_DSB = 0x0A0D0D0A, 1, 2, 3, 4, 5, 6, 0x0A
+BT_CUSTOM, BT_CUSTOM_NOCOPY = 0x00000BAD, 0x40000BAD
+OPT_COMMENT = 1
+CUSTOM_OPTIONS = (2988, 2989, 19372, 19373)     # a Private Enterprise Number, then the option's own bytes
+
+# How the numbers in an option's value are laid out (struct codes, in the
+# section's byte order), by block type and option code; the options not
+# named (text, addresses, hashes) are bytes that no byte order touches.
+OPTION_LAYOUTS = {
+    BT_IDB: {8: "Q", 10: "I", 14: "q", 16: "Q", 17: "Q"},   # if_speed, if_tzone, if_tsoffset, tx/rxspeed
+    BT_EPB: {2: "I", 4: "Q", 5: "Q", 6: "I"},               # flags, dropcount, packetid, queue
+    BT_PB: {2: "I"},                                        # pack_flags
+    BT_ISB: {2: "II", 3: "II", 4: "Q", 5: "Q", 6: "Q", 7: "Q", 8: "Q"},   # start/end time (high, low), counters
+}
+
+
 class Pcapng:
-    """pcapng blocks built by hand in one byte order ('<' or '>'), for files
-    whose every block a test chooses: ``b"".join([ng.shb(), ng.idb(1, name="eth0"),
-    ng.epb(0, ts, data, comments=["x"])])``.  Time stamps are in the units
-    of the interface's if_tsresol (10**-6 s without one)."""
+    """A pcapng file written block by block in one byte order (``order``,
+    "<" or ">"), by hand, independent of the module: each method appends a
+    block and returns the builder; ``bytes(builder)`` is the file.
+
+    ``options`` are ``(code, value)`` pairs, the value bytes as they go
+    into the file (``str`` is UTF-8; pack numbers with ``builder.pack()``),
+    ended by opt_endofopt when there are any. Packet blocks take ``data``
+    and pad it; ``wirelen`` defaults to ``len(data)``."""
 
     def __init__(self, order="<"):
         self.order = order
+        self.blocks = []
+
+    def __bytes__(self):
+        return b"".join(self.blocks)
+
+    def pack(self, fmt, *values):
+        return struct.pack(self.order + fmt, *values)
+
+    def options(self, options):
+        out = b""
+        for code, value in options:
+            value = value.encode() if isinstance(value, str) else value
+            out += self.pack("HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+        return out + self.pack("HH", 0, 0) if options else out
 
     def block(self, btype, body):
         body += b"\0" * (-len(body) % 4)
-        total = 12 + len(body)
-        return struct.pack(self.order + "II", btype, total) + body + struct.pack(self.order + "I", total)
+        self.blocks.append(self.pack("II", btype, 12 + len(body)) + body + self.pack("I", 12 + len(body)))
+        return self
 
-    def option(self, code, value):
-        if isinstance(value, str):
-            value = value.encode()
-        return struct.pack(self.order + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+    def shb(self, options=(), version=(1, 0), section_length=-1):
+        return self.block(BT_SHB, self.pack("IHHq", 0x1A2B3C4D, *version, section_length) + self.options(options))
 
-    def options(self, pairs):
-        """(code, value) pairs, then opt_endofopt (nothing when there are none)."""
-        out = b"".join(self.option(code, value) for code, value in pairs)
-        return out + self.option(0, b"") if out else b""
+    def idb(self, linktype, snaplen=0, options=(), *, name=None, tsresol=None, tsoffset=None):
+        """``name``: if_name; ``tsresol``: the if_tsresol byte; ``tsoffset``: if_tsoffset in seconds."""
+        options = ([] if name is None else [(2, name)]) \
+            + ([] if tsresol is None else [(9, bytes([tsresol]))]) \
+            + ([] if tsoffset is None else [(14, self.pack("q", tsoffset))]) + list(options)
+        return self.block(BT_IDB, self.pack("HHI", linktype, 0, snaplen) + self.options(options))
 
-    def shb(self, major=1, minor=0, options=()):
-        return self.block(0x0A0D0D0A, struct.pack(self.order + "IHHq", 0x1A2B3C4D, major, minor, -1)
-                          + self.options(options))
+    def epb(self, iface, ts, data, wirelen=None, options=(), *, comments=(), flags=None, dropcount=None,
+            packet_id=None):
+        """``ts`` in the interface's units; ``comments``... the options of that name."""
+        options = [(OPT_COMMENT, c) for c in comments] \
+            + ([] if flags is None else [(2, self.pack("I", flags))]) \
+            + ([] if dropcount is None else [(4, self.pack("Q", dropcount))]) \
+            + ([] if packet_id is None else [(5, self.pack("Q", packet_id))]) + list(options)
+        return self.block(BT_EPB, self.pack("IIIII", iface, ts >> 32 & 0xFFFFFFFF, ts & 0xFFFFFFFF, len(data),
+                                            len(data) if wirelen is None else wirelen)
+                          + data + b"\0" * (-len(data) % 4) + self.options(options))
 
-    def idb(self, linktype=1, snaplen=65535, *, name=None, tsresol=None, tsoffset=None, options=()):
-        pairs = [(2, name)] if name is not None else []
-        if tsresol is not None:
-            pairs.append((9, bytes([tsresol])))
-        if tsoffset is not None:
-            pairs.append((14, struct.pack(self.order + "q", tsoffset)))
-        return self.block(1, struct.pack(self.order + "HHI", linktype, 0, snaplen)
-                          + self.options(pairs + list(options)))
-
-    def epb(self, iface, ts, data, wirelen=None, *, comments=(), flags=None, dropcount=None, packet_id=None,
-            options=()):
-        pairs = [(1, c) for c in comments]
-        if flags is not None:
-            pairs.append((2, struct.pack(self.order + "I", flags)))
-        if dropcount is not None:
-            pairs.append((4, struct.pack(self.order + "Q", dropcount)))
-        if packet_id is not None:
-            pairs.append((5, struct.pack(self.order + "Q", packet_id)))
-        body = struct.pack(self.order + "IIIII", iface, ts >> 32, ts & 0xFFFFFFFF, len(data),
-                           len(data) if wirelen is None else wirelen)
-        return self.block(6, body + data + b"\0" * (-len(data) % 4) + self.options(pairs + list(options)))
+    def pb(self, iface, ts, data, wirelen=None, options=(), *, drops=0xFFFF):
+        """An obsolete Packet Block (16-bit interface id and drops count)."""
+        return self.block(BT_PB, self.pack("HHIIII", iface, drops, ts >> 32 & 0xFFFFFFFF, ts & 0xFFFFFFFF, len(data),
+                                           len(data) if wirelen is None else wirelen)
+                          + data + b"\0" * (-len(data) % 4) + self.options(options))
 
     def spb(self, data, wirelen=None):
-        return self.block(3, struct.pack(self.order + "I", len(data) if wirelen is None else wirelen) + data)
+        """A Simple Packet Block: its packet is ``data`` (cut to the first
+        interface's snaplen by readers), ``wirelen`` its original length."""
+        return self.block(BT_SPB, self.pack("I", len(data) if wirelen is None else wirelen) + data)
 
-    def pb(self, iface, ts, data, drops=0xFFFF, wirelen=None):
-        body = struct.pack(self.order + "HHIIII", iface, drops, ts >> 32, ts & 0xFFFFFFFF, len(data),
-                           len(data) if wirelen is None else wirelen)
-        return self.block(2, body + data)
-
-    def isb(self, iface, ts=0, **counters):
-        """counters: received, dropped_by_interface, accepted_by_filter, dropped_by_os, delivered."""
+    def isb(self, iface, ts=0, options=(), **counters):
+        """``counters``: received, dropped_by_interface, accepted_by_filter, dropped_by_os, delivered."""
         codes = {"received": 4, "dropped_by_interface": 5, "accepted_by_filter": 6, "dropped_by_os": 7,
                  "delivered": 8}
-        pairs = [(codes[k], struct.pack(self.order + "Q", v)) for k, v in counters.items()]
-        return self.block(5, struct.pack(self.order + "III", iface, ts >> 32, ts & 0xFFFFFFFF) + self.options(pairs))
+        options = [(codes[k], self.pack("Q", v)) for k, v in counters.items()] + list(options)
+        return self.block(BT_ISB, self.pack("III", iface, ts >> 32, ts & 0xFFFFFFFF) + self.options(options))
+
+    def nrb(self, records, options=()):
+        """``records``: ``(type, value bytes)`` (1: IPv4 address and names, 2: IPv6)."""
+        body = b"".join(self.pack("HH", t, len(v)) + v + b"\0" * (-len(v) % 4) for t, v in records)
+        return self.block(BT_NRB, body + self.pack("HH", 0, 0) + self.options(options))
+
+    def dsb(self, secrets_type, secrets, options=()):
+        """A Decryption Secrets Block."""
+        return self.block(BT_DSB, self.pack("II", secrets_type, len(secrets)) + secrets
+                          + b"\0" * (-len(secrets) % 4) + self.options(options))
+
+    def custom(self, pen, data, copy=True):
+        return self.block(BT_CUSTOM if copy else BT_CUSTOM_NOCOPY, self.pack("I", pen) + data)
+
+
+def pcapng_blocks(data):
+    """The blocks of pcapng ``data``: ``[(order, type, body), ...]``, each
+    section in the byte order its header says."""
+    out, at, order = [], 0, "<"
+    while at < len(data):
+        if data[at:at + 4] == b"\x0a\x0d\x0d\x0a":
+            order = "<" if data[at + 8:at + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+        btype, total = struct.unpack_from(order + "II", data, at)
+        assert total >= 12 and total % 4 == 0 and at + total <= len(data), f"bad block at {at}"
+        assert struct.unpack_from(order + "I", data, at + total - 4)[0] == total, f"bad trailer at {at}"
+        out.append((order, btype, data[at + 8:at + total - 4]))
+        at += total
+    return out
+
+
+def pcapng_other_order(data):
+    """pcapng ``data`` with every section in the other byte order: each
+    block of a known type (SHB, IDB, EPB, PB, SPB, ISB, NRB, DSB, custom)
+    re-encoded field by field, with the options whose layout is known
+    (OPTION_LAYOUTS, and the enterprise number of custom options); the
+    packets, the rest of custom blocks and the bodies of blocks of unknown
+    types as they were."""
+    def swap(fmt, buf, at, src, dst):
+        size = struct.calcsize("=" + fmt)
+        return struct.pack(dst + fmt, *struct.unpack_from(src + fmt, buf, at)), at + size
+
+    def options(btype, body, at, src, dst):
+        out = b""
+        layouts = OPTION_LAYOUTS.get(btype, {})
+        while at + 4 <= len(body):
+            code, length = struct.unpack_from(src + "HH", body, at)
+            value = body[at + 4:at + 4 + length]
+            fmt = layouts.get(code)
+            if code in CUSTOM_OPTIONS and length >= 4:
+                value = swap("I", value, 0, src, dst)[0] + value[4:]
+            elif fmt is not None and struct.calcsize("=" + fmt) == length:
+                value = swap(fmt, value, 0, src, dst)[0]
+            out += struct.pack(dst + "HH", code, length) + value + body[at + 4 + length:at + 4 + length + (-length % 4)]
+            at += 4 + length + (-length % 4)
+            if code == 0:
+                break
+        return out + body[at:]
+
+    def packet(head_fmt, caplen_field, body, src, dst):
+        head, at = swap(head_fmt, body, 0, src, dst)
+        caplen = struct.unpack_from(src + head_fmt, body)[caplen_field]
+        data_end = at + caplen + (-caplen % 4)
+        return head + body[at:data_end], data_end
+
+    out = []
+    for src, btype, body in pcapng_blocks(data):
+        dst = ">" if src == "<" else "<"
+        if btype == BT_SHB:
+            new = swap("IHHq", body, 0, src, dst)[0] + options(btype, body, 16, src, dst)
+        elif btype == BT_IDB:
+            new = swap("HHI", body, 0, src, dst)[0] + options(btype, body, 8, src, dst)
+        elif btype in (BT_EPB, BT_PB):
+            head, at = packet("IIIII" if btype == BT_EPB else "HHIIII", 3 if btype == BT_EPB else 4, body, src, dst)
+            new = head + options(btype, body, at, src, dst)
+        elif btype == BT_SPB:
+            new = swap("I", body, 0, src, dst)[0] + body[4:]
+        elif btype == BT_ISB:
+            new = swap("III", body, 0, src, dst)[0] + options(btype, body, 12, src, dst)
+        elif btype == BT_NRB:
+            new, at = b"", 0
+            while True:
+                rtype, length = struct.unpack_from(src + "HH", body, at)
+                new += struct.pack(dst + "HH", rtype, length) + body[at + 4:at + 4 + length + (-length % 4)]
+                at += 4 + length + (-length % 4)
+                if rtype == 0:
+                    break
+            new += options(btype, body, at, src, dst)
+        elif btype == BT_DSB:
+            head, at = packet("II", 1, body, src, dst)
+            new = head + options(btype, body, at, src, dst)
+        elif btype in (BT_CUSTOM, BT_CUSTOM_NOCOPY):
+            new = swap("I", body, 0, src, dst)[0] + body[4:]
+        else:
+            new = body
+        out.append(struct.pack(dst + "II", btype, len(new) + 12) + new + struct.pack(dst + "I", len(new) + 12))
+    return b"".join(out)
 
 
 # name -> (writer, its keyword arguments, nanosecond resolution?)
@@ -370,6 +492,187 @@ def to_pcapng(src, dst):
     """``dst``: the classic savefile ``src`` converted by ``editcap -F pcapng``."""
     subprocess.run([editcap(), "-F", "pcapng", str(src), str(dst)], check=True, capture_output=True, timeout=60)
     return dst
+
+
+def tshark():
+    """The path of Wireshark's tshark; skips (fails under CI=true) without it."""
+    path = shutil.which("tshark")
+    need(path is not None, "tshark is missing (apt-get install tshark)")
+    return path
+
+
+def mergecap():
+    """The path of Wireshark's mergecap; skips (fails under CI=true) without it."""
+    path = shutil.which("mergecap")
+    need(path is not None, "mergecap is missing (apt-get install wireshark-common)")
+    return path
+
+
+# What a reader shows of one packet: the interface (its index in its
+# section), the time stamp in int ns (None: the packet has none, as a Simple
+# Packet Block's), captured and wire length, the bytes, the comments, and
+# the epb_flags, epb_dropcount and epb_packetid options (None: not there).
+Shown = collections.namedtuple("Shown", "interface timestamp caplen wirelen data comments flags dropcount packet_id")
+
+
+def _tshark_time(text):
+    """int ns of tshark's frame.time_epoch: the seconds (signed) and, apart,
+    the nanoseconds since them (tshark prints -5 s + 1000 ns as -5.000001000)."""
+    sec, _, frac = text.partition(".")
+    assert len(frac) <= 9 and frac.isdigit(), f"tshark's time {text!r}"
+    return int(sec) * 10**9 + int(frac.ljust(9, "0"))
+
+
+def tshark_packets(path, *, timeout=120):
+    """What tshark shows of each packet of the savefile ``path``:
+    ``([Shown, ...], None)``, or ``([Shown, ...] before it stopped, its
+    complaint)`` when it stopped on a damaged file. (tshark shows other
+    records of pcapng as frames too: custom blocks, systemd journal
+    entries. Those have no interface, and are left out.)"""
+    proc = subprocess.run([tshark(), "-n", "-r", str(path), "-T", "json", "-x", "-j", "frame pkt_comment"],
+                          capture_output=True, timeout=timeout)
+    # (It exits with 2 on a damaged file; what it says with 0 is of its
+    # dissectors, not of the file.)
+    complaint = None
+    if proc.returncode != 0:
+        complaint = "\n".join(line for line in proc.stderr.decode(errors="replace").splitlines()
+                               if "could be dangerous" not in line) or f"tshark exited with {proc.returncode}"
+    text = proc.stdout.decode("utf-8", "surrogateescape").strip()
+    if complaint is not None and text and not text.endswith("]"):
+        text = text.rstrip().rstrip(",") + "]"      # (cut off by the damage)
+    pairs = json.loads(text or "[]", object_pairs_hook=lambda p: p)
+    shown = []
+    for packet in pairs:
+        layers = dict(dict(packet)["_source"])["layers"]
+        frame = dict(dict(layers)["frame"])
+        if "frame.interface_id" not in frame:
+            continue
+        raw = dict(layers).get("frame_raw")
+        data = bytes.fromhex(raw[0]) if raw else b""
+        # (tshark 4.0 prints a comment's bytes unchecked: decoded as the module decodes them.)
+        comments = tuple(v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                         for k, v in dict(layers).get("pkt_comment", []) if k == "frame.comment")
+
+        def number(key):
+            return None if key not in frame else int(frame[key], 0)
+        shown.append(Shown(int(frame["frame.interface_id"]),
+                           _tshark_time(frame["frame.time_epoch"]) if "frame.time_epoch" in frame else None,
+                           int(frame["frame.cap_len"]), int(frame["frame.len"]), data, comments,
+                           number("frame.packet_flags"), number("frame.drop_count"), number("frame.packet_id")))
+    return shown, complaint
+
+
+def module_packets(source, *, opened=None, **kw):
+    """What the module shows of each packet of ``source`` (a path or a
+    file object, opened with ``pcap.pcap(source, timestamp_in_ns=True,
+    **kw)``): ``([Shown, ...], None)``, or ``([Shown, ...] before the
+    failure, the PcapError's message)``. ``opened``: called once the open
+    succeeded or failed (``PipeFeeder.opened``)."""
+    import pcap
+    shown = []
+    try:
+        p = pcap.pcap(source if hasattr(source, "read") else os.fspath(source), timestamp_in_ns=True, **kw)
+    except pcap.PcapError as e:
+        return shown, f"open: {e}"
+    finally:
+        if opened is not None:
+            opened()
+    with p:
+        try:
+            for ts, buf in p:
+                shown.append(Shown(p.interface_id, ts, len(buf), p.wirelen, bytes(buf), tuple(p.packet_comments),
+                                   p.packet_flags, p.packet_dropcount, p.packet_id))
+        except pcap.PcapError as e:
+            return shown, str(e)
+    return shown, None
+
+
+def build_ref_reader(directory):
+    """tests/ref_reader.c (libpcap's own reading, one line a packet)
+    compiled into ``directory`` against the libpcap the module is built
+    with (PCAP_CFLAGS, PCAP_LIBS); returns its path. Needs cc."""
+    cc = shutil.which("cc")
+    need(cc is not None, "no C compiler (cc) to build the libpcap reference reader")
+    exe = pathlib.Path(directory) / "ref_reader"
+    flags = os.environ.get("PCAP_CFLAGS", "").split()
+    libs = os.environ.get("PCAP_LIBS", "-lpcap").split()
+    subprocess.run([cc, "-O2", *flags, "-o", str(exe), str(pathlib.Path(__file__).parent / "ref_reader.c"), *libs],
+                   check=True)
+    return exe
+
+
+def parse_reference(text):
+    """{path: (packets, outcome)} from ref_reader's output: packets
+    ``(sec, frac, caplen, wirelen, hex)``, the outcome ``("E", "end")``,
+    ``("E", "error " + libpcap's words)`` or ``("O", the open's errbuf)``."""
+    result = {}
+    for line in text.splitlines():
+        tag, _, rest = line.partition(" ")
+        if tag == "F":
+            path = rest
+            result[path] = ([], None)
+        elif tag == "P":
+            sec, frac, caplen, wirelen, data = (rest.split(" ") + [""])[:5]
+            result[path][0].append((int(sec), int(frac), int(caplen), int(wirelen), data))
+        else:
+            result[path] = (result[path][0], (tag, rest))
+    return result
+
+
+def first_difference(ours, theirs):
+    """Where the module's ``ours`` and tshark's ``theirs`` (lists of Shown)
+    first differ, in words, or None. A packet that has no time stamp in
+    tshark (a Simple Packet Block's) has 0 in the module."""
+    theirs = [b._replace(timestamp=0) if b.timestamp is None else b for b in theirs]
+    for n, (a, b) in enumerate(zip(ours, theirs)):
+        if a != b:
+            fields = [f"{f} {getattr(a, f)!r:.80} != {getattr(b, f)!r:.80}"
+                      for f in Shown._fields if getattr(a, f) != getattr(b, f)]
+            return f"packet {n + 1}: " + "; ".join(fields)
+    if len(ours) != len(theirs):
+        return f"{len(ours)} packets != {len(theirs)}"
+    return None
+
+
+class PipeFeeder:
+    """``with PipeFeeder(data, rng) as path:`` a thread writes ``data`` into
+    a new pipe in pieces of random sizes; ``path`` is its read end
+    (``/dev/fd/N``). Call ``opened()`` once the reader has its own
+    descriptor of it, so that the writer sees a reader that stops early
+    let go; leaving the block waits for the thread."""
+
+    def __init__(self, data, rng):
+        self.r, self.w = os.pipe()
+        self.pieces, pos = [], 0
+        while pos < len(data):
+            n = rng.choice((1, 3, 8, 16, 24, 100, 1000, 5000, 70000))
+            self.pieces.append(data[pos:pos + n])
+            pos += n
+        self.thread = threading.Thread(target=self._write, daemon=True)
+
+    def _write(self):
+        try:
+            for piece in self.pieces:
+                os.write(self.w, piece)
+        except BrokenPipeError:
+            return      # the reader stopped reading (it failed, or was closed) and let go of the pipe
+        finally:
+            os.close(self.w)
+
+    def opened(self):
+        if self.r is not None:
+            os.close(self.r)
+            self.r = None
+
+    def __enter__(self):
+        self.thread.start()
+        return f"/dev/fd/{self.r}"
+
+    def __exit__(self, *exc):
+        self.opened()
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the pipe writer hung"
+        return False
 
 
 def gzipped(src, dst):

@@ -14,21 +14,15 @@ types), options, other blocks, a second section and packets libpcap
 refuses, truncation at every offset of the first records, and seeded random
 damage.
 """
-import os
 import random
-import shutil
 import struct
 import subprocess
-import sys
-import threading
-from pathlib import Path
 
 import pytest
 
 import pcap
-from support import need, pcapng_mixed
+from support import PipeFeeder, build_ref_reader, parse_reference, pcapng_mixed
 
-HERE = Path(__file__).parent
 MUTATIONS = 5000
 
 # Link types whose records libpcap changes after reading them (its
@@ -38,13 +32,7 @@ LINKTYPES = [1, 101, 117, 113, 276, 189, 220, 239]
 
 @pytest.fixture(scope="module")
 def ref_reader(tmp_path_factory):
-    cc = shutil.which("cc")
-    need(cc is not None, "no C compiler (cc) to build the libpcap reference reader")
-    exe = tmp_path_factory.mktemp("ref") / "ref_reader"
-    flags = os.environ.get("PCAP_CFLAGS", "").split()
-    libs = os.environ.get("PCAP_LIBS", "-lpcap").split()
-    subprocess.run([cc, "-O2", *flags, "-o", str(exe), str(HERE / "ref_reader.c"), *libs], check=True)
-    return exe
+    return build_ref_reader(tmp_path_factory.mktemp("ref"))
 
 
 # -- savefiles, written by hand ------------------------------------------------
@@ -163,22 +151,6 @@ def damaged_files(bases, rng):
 
 # -- the two readers -------------------------------------------------------------
 
-def parse_reference(text):
-    """{path: (packets, outcome)} from ref_reader's output."""
-    result = {}
-    for line in text.splitlines():
-        tag, _, rest = line.partition(" ")
-        if tag == "F":
-            path = rest
-            result[path] = ([], None)
-        elif tag == "P":
-            sec, frac, caplen, wirelen, data = (rest.split(" ") + [""])[:5]
-            result[path][0].append((int(sec), int(frac), int(caplen), int(wirelen), data))
-        else:
-            result[path] = (result[path][0], (tag, rest))
-    return result
-
-
 def expected_ns(data, sec, frac):
     """The module's time stamp in ns for a packet of libpcap's (sec, frac)."""
     if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34"):
@@ -186,17 +158,18 @@ def expected_ns(data, sec, frac):
     return sec * 10**9 + frac
 
 
-def read_with_module(name, fd=None):
-    """(packets, outcome) as the module reads ``name``; ``fd``, if given, is
-    closed once the module has opened its own descriptor of the file."""
+def read_with_module(name, opened=None):
+    """(packets, outcome) as the module reads ``name``; ``opened``, if
+    given, is called once the module has opened its own descriptor of the
+    file."""
     packets = []
     try:
         p = pcap.pcap(name, timestamp_in_ns=True)
     except pcap.PcapError as e:
         return packets, ("O", str(e))
     finally:
-        if fd is not None:
-            os.close(fd)
+        if opened is not None:
+            opened()
     with p:
         while True:
             try:
@@ -223,32 +196,9 @@ def count_with_module(path):
 
 def read_through_pipe(data, rng):
     """read_with_module of ``data`` written into a pipe in random pieces."""
-    r, w = os.pipe()
-    pieces = []
-    pos = 0
-    while pos < len(data):
-        n = rng.choice((1, 3, 8, 16, 24, 100, 1000, 5000, 70000))
-        pieces.append(data[pos:pos + n])
-        pos += n
-
-    def writer():
-        try:
-            for piece in pieces:
-                os.write(w, piece)
-        except BrokenPipeError:
-            return      # the module stopped reading (it failed, or was closed) and let go of the pipe
-        finally:
-            os.close(w)
-
-    t = threading.Thread(target=writer)
-    t.start()
-    try:
-        # Our end of the pipe is closed as soon as the module has its own,
-        # so that the writer sees the module let go.
-        return read_with_module(f"/dev/fd/{r}", r)
-    finally:
-        t.join(30)
-        assert not t.is_alive(), "the pipe writer hung"
+    feeder = PipeFeeder(data, rng)
+    with feeder as path:
+        return read_with_module(path, feeder.opened)
 
 
 # What libpcap says when it stops at a pcapng file that is sound, which the

@@ -30,22 +30,20 @@ def two_links(order="<"):
     """An Ethernet interface with options and a raw-IP one, their packets
     interleaved, with comments, flags, drop counts, ids and statistics."""
     ng = Pcapng(order)
-    blocks = [
-        ng.shb(),
-        ng.idb(ETH, 65535, name="eth0", tsresol=9,
-               options=[(3, "first nic"), (11, b"\0udp"), (12, "Linux 6.1"), (15, "virtio"), (13, b"\x04"),
-                        (8, struct.pack(order + "Q", 10**9)), (1, "the uplink")]),
-        ng.idb(RAW, 1500, name="tun0"),
-        ng.epb(0, SEC * 10**9 + 123456789, udp_frame(b"one"), comments=["hello", "again"], flags=1,
-               dropcount=7, packet_id=42),
-        ng.epb(1, SEC * 10**6 + 1, raw_udp(b"two"), flags=2),
-        ng.block(4, struct.pack(order + "HH", 0, 0)),                 # name resolution: passed over
-        ng.epb(0, SEC * 10**9 + 5, udp_frame(b"three", dport=99)),
-        ng.isb(0, received=100, dropped_by_interface=3, accepted_by_filter=90),
-        ng.block(0x80000BAD, b"custom block body"),                   # custom: passed over
-        ng.epb(1, SEC * 10**6 + 2, raw_udp(b"four", dport=99), comments=["last"]),
-    ]
-    return b"".join(blocks)
+    ng.shb()
+    ng.idb(ETH, 65535, name="eth0", tsresol=9,
+           options=[(3, "first nic"), (11, b"\0udp"), (12, "Linux 6.1"), (15, "virtio"), (13, b"\x04"),
+                    (8, ng.pack("Q", 10**9)), (1, "the uplink")])
+    ng.idb(RAW, 1500, name="tun0")
+    ng.epb(0, SEC * 10**9 + 123456789, udp_frame(b"one"), comments=["hello", "again"], flags=1,
+           dropcount=7, packet_id=42)
+    ng.epb(1, SEC * 10**6 + 1, raw_udp(b"two"), flags=2)
+    ng.nrb([])                                                     # name resolution: passed over
+    ng.epb(0, SEC * 10**9 + 5, udp_frame(b"three", dport=99))
+    ng.isb(0, received=100, dropped_by_interface=3, accepted_by_filter=90)
+    ng.custom(32473, b"custom block body")                         # custom: passed over
+    ng.epb(1, SEC * 10**6 + 2, raw_udp(b"four", dport=99), comments=["last"])
+    return bytes(ng)
 
 
 EXPECTED = [  # (ts ns, payload, interface, comments, flags, dropcount, packet id)
@@ -54,6 +52,11 @@ EXPECTED = [  # (ts ns, payload, interface, comments, flags, dropcount, packet i
     (SEC * 10**9 + 5, b"three", 0, [], None, None, None),
     (SEC * 10**9 + 2000, b"four", 1, ["last"], None, None, None),
 ]
+
+
+def ethernet_then_raw():
+    """An Ethernet interface and its packet, then a raw-IP interface and its packet."""
+    return bytes(Pcapng().shb().idb(ETH).epb(0, 1, udp_frame(b"a")).idb(RAW).epb(1, 3, raw_udp(b"c")))
 
 
 @pytest.fixture(params=["<", ">"], ids=["le", "be"])
@@ -205,11 +208,10 @@ def test_a_filter_is_compiled_for_each_link_type(two_links_file):
 
 
 def test_an_interface_described_after_the_filter_gets_its_program(tmp_path):
-    ng = Pcapng()
     path = tmp_path / "late.pcapng"
-    path.write_bytes(b"".join([ng.shb(), ng.idb(ETH), ng.epb(0, 1, udp_frame(b"a", dport=7)),
-                               ng.epb(0, 2, udp_frame(b"b", dport=8)), ng.idb(RAW),
-                               ng.epb(1, 3, raw_udp(b"c", dport=7)), ng.epb(1, 4, raw_udp(b"d", dport=8))]))
+    path.write_bytes(bytes(Pcapng().shb().idb(ETH).epb(0, 1, udp_frame(b"a", dport=7))
+                           .epb(0, 2, udp_frame(b"b", dport=8)).idb(RAW)
+                           .epb(1, 3, raw_udp(b"c", dport=7)).epb(1, 4, raw_udp(b"d", dport=8))))
     with pcap.pcap(str(path)) as p:
         p.setfilter("udp dst port 7")
         got = [(payload_of(b, p.interface_id), p.interface_id) for ts, b in p]
@@ -217,10 +219,8 @@ def test_an_interface_described_after_the_filter_gets_its_program(tmp_path):
 
 
 def test_a_filter_that_cannot_compile_for_a_later_link_type_says_which(tmp_path):
-    ng = Pcapng()
     path = tmp_path / "late.pcapng"
-    path.write_bytes(b"".join([ng.shb(), ng.idb(ETH), ng.epb(0, 1, udp_frame(b"a")), ng.idb(RAW),
-                               ng.epb(1, 3, raw_udp(b"c"))]))
+    path.write_bytes(ethernet_then_raw())
     with pcap.pcap(str(path)) as p:
         p.setfilter("ether host 01:02:03:04:05:06 or udp")
         next(p)
@@ -232,9 +232,8 @@ def test_datalink_gives_the_first_interfaces_and_says_so(two_links_file, tmp_pat
     with pcap.pcap(str(two_links_file)) as p:
         with pytest.warns(RuntimeWarning, match=r"several link types \(1, 12\)"):
             assert p.datalink() == pcap.DLT_EN10MB
-    ng = Pcapng()
     single = tmp_path / "single.pcapng"
-    single.write_bytes(ng.shb() + ng.idb(ETH) + ng.idb(ETH, name="eth1"))
+    single.write_bytes(bytes(Pcapng().shb().idb(ETH).idb(ETH, name="eth1")))
     with pcap.pcap(str(single)) as p, warnings.catch_warnings():
         warnings.simplefilter("error")
         assert p.datalink() == pcap.DLT_EN10MB
@@ -245,10 +244,8 @@ def test_copying_several_link_types_into_one_pcap_file_is_refused(two_links_file
         with pytest.raises(pcap.PcapError, match=r"several link types \(1, 12\)"):
             p.dump_open(str(tmp_path / "out.pcap"))
     # A second link type that turns up while copying: refused at that packet.
-    ng = Pcapng()
     late = tmp_path / "late.pcapng"
-    late.write_bytes(b"".join([ng.shb(), ng.idb(ETH), ng.epb(0, 1, udp_frame(b"a")), ng.idb(RAW),
-                               ng.epb(1, 3, raw_udp(b"c"))]))
+    late.write_bytes(ethernet_then_raw())
     out = tmp_path / "late.pcap"
     with pcap.pcap(str(late)) as p:
         d = p.dump_open(str(out))
@@ -260,11 +257,10 @@ def test_copying_several_link_types_into_one_pcap_file_is_refused(two_links_file
 
 
 def test_sections_reset_the_interfaces_and_may_change_byte_order(tmp_path):
-    le, be = Pcapng("<"), Pcapng(">")
     path = tmp_path / "sections.pcapng"
-    path.write_bytes(b"".join([le.shb(), le.idb(ETH, name="a"), le.epb(0, 1, udp_frame(b"1")),
-                               be.shb(), be.idb(RAW, name="b"), be.idb(ETH, name="c"),
-                               be.epb(1, 2, udp_frame(b"2")), be.epb(0, 3, raw_udp(b"3"))]))
+    path.write_bytes(bytes(Pcapng("<").shb().idb(ETH, name="a").epb(0, 1, udp_frame(b"1")))
+                     + bytes(Pcapng(">").shb().idb(RAW, name="b").idb(ETH, name="c")
+                             .epb(1, 2, udp_frame(b"2")).epb(0, 3, raw_udp(b"3"))))
     seen = []
     with pcap.pcap(str(path), timestamp_in_ns=True) as p:
         for ts, buf in p:
@@ -274,11 +270,10 @@ def test_sections_reset_the_interfaces_and_may_change_byte_order(tmp_path):
 
 
 def test_simple_and_obsolete_packet_blocks(tmp_path):
-    ng = Pcapng()
     path = tmp_path / "old.pcapng"
     frame = udp_frame(b"x" * 40)
-    path.write_bytes(b"".join([ng.shb(), ng.idb(ETH, 50), ng.spb(frame[:50], wirelen=len(frame)),
-                               ng.pb(0, 5, frame, drops=3), ng.pb(0, 6, frame)]))
+    path.write_bytes(bytes(Pcapng().shb().idb(ETH, 50).spb(frame[:50], wirelen=len(frame))
+                           .pb(0, 5, frame, drops=3).pb(0, 6, frame)))
     with pcap.pcap(str(path), timestamp_in_ns=True) as p:
         ts, buf = next(p)      # a simple packet block: no time stamp, cut to the snaplen
         assert (ts, buf, p.wirelen, p.packet_dropcount) == (0, frame[:50], len(frame), None)
@@ -289,11 +284,10 @@ def test_simple_and_obsolete_packet_blocks(tmp_path):
 
 
 def test_packets_longer_than_their_interfaces_snaplen_are_read_whole(tmp_path):
-    ng = Pcapng()
     path = tmp_path / "long.pcapng"
     big = bytes(range(256)) * 20
-    path.write_bytes(b"".join([ng.shb(), ng.idb(ETH, 100), ng.idb(ETH, 9000),
-                               ng.epb(0, 1, big[:100]), ng.epb(1, 2, big), ng.epb(0, 3, big[:200])]))
+    path.write_bytes(bytes(Pcapng().shb().idb(ETH, 100).idb(ETH, 9000)
+                           .epb(0, 1, big[:100]).epb(1, 2, big).epb(0, 3, big[:200])))
     with pcap.pcap(str(path)) as p:
         assert [b for ts, b in p] == [big[:100], big, big[:200]]
     # Batches sized for the first interface: a packet that does not fit
@@ -327,26 +321,26 @@ def test_damage_ends_the_file_after_the_packets_before_it(two_links_file):
 
 
 def test_a_file_libpcap_refuses_for_its_interface_options_is_read(tmp_path):
-    ng = Pcapng()
     path = tmp_path / "odd.pcapng"
     # Two if_tsresol options: libpcap refuses the file; Wireshark takes the first.
-    path.write_bytes(ng.shb() + ng.idb(ETH, tsresol=3, options=[(9, b"\x09")]) + ng.epb(0, 1500, b"abc"))
+    path.write_bytes(bytes(Pcapng().shb().idb(ETH, tsresol=3, options=[(9, b"\x09")]).epb(0, 1500, b"abc")))
     with pcap.pcap(str(path), timestamp_in_ns=True) as p:
         assert list(p) == [(1_500_000_000, b"abc")]
 
 
 def test_a_file_without_interfaces_has_no_packets(tmp_path):
     path = tmp_path / "empty.pcapng"
-    path.write_bytes(Pcapng().shb())
+    path.write_bytes(bytes(Pcapng().shb()))
     with pcap.pcap(str(path)) as p:
         assert (list(p), p.interfaces) == ([], [])
 
 
 def test_comments_that_do_not_fit_wait_for_the_next_batch_or_say_so(tmp_path):
-    ng = Pcapng()
+    ng = Pcapng().shb().idb(ETH, 1000)
+    for i in range(5):
+        ng.epb(0, i, b"p%d" % i, comments=["c" * 30])
     path = tmp_path / "comments.pcapng"
-    path.write_bytes(b"".join([ng.shb(), ng.idb(ETH, 1000)] + [ng.epb(0, i, b"p%d" % i, comments=["c" * 30])
-                                                          for i in range(5)]))
+    path.write_bytes(bytes(ng))
     got, sizes = [], []
     with pcap.pcap(str(path)) as p:
         while True:
