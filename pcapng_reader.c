@@ -573,9 +573,11 @@ size_t pcapng_fill(struct pcapng_reader *r, struct batch_fill *f, size_t limit)
             break;
         s->pos += total;
         looked++;
+        /* (A block without options has no flags: no call to look for them.) */
         if (pcapng_passes(r, r->packet_iface, &h, bytes))
-            batch_put_meta(f, &h, bytes, r->packet_iface, f->record_size > sizeof(struct batch_record)
-                                                          ? pcapng_packet_flags(r) : 0);
+            batch_put_meta(f, &h, bytes, r->packet_iface,
+                           f->record_size > sizeof(struct batch_record) && r->packet_options < total - 4
+                           ? pcapng_packet_flags(r) : 0);
     }
     return looked;
 }
