@@ -573,6 +573,7 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
     size_t need = 0;
     uint32_t len;
     unsigned char *rec;
+    int no_options;
 
     if (f->data == NULL || f->record_size == sizeof(struct batch_record)) {
         if (f->data != NULL && h->caplen > f->size - f->used && f->count > 0)
@@ -580,7 +581,9 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
         batch_put(f, h, bytes);
         return 1;
     }
-    if (f->comments != NULL)
+    /* (A block without options has no flags or comments: no walk for them.) */
+    no_options = r->packet_options >= r->packet_len - 4;
+    if (f->comments != NULL && !no_options)
         need = packet_comments(r, NULL, 0);
     if ((h->caplen > f->size - f->used || need > f->comments_size - f->comments_used) && f->count > 0)
         return 0;
@@ -588,7 +591,7 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
         f->comments_too_large = need;
         return 1;
     }
-    batch_put_meta(f, h, bytes, r->packet_iface, pcapng_packet_flags(r));
+    batch_put_meta(f, h, bytes, r->packet_iface, no_options ? 0 : pcapng_packet_flags(r));
     if (need && !f->too_large) {     /* (too_large: the packet was not added) */
         packet_comments(r, f->comments + f->comments_used, need);
         f->comments_used += need;

@@ -130,35 +130,51 @@ static inline void pcapng_stamp(const struct pcapng_reader *r, const struct pcap
     h->ts.tv_usec = (suseconds_t)(int)frac;
 }
 
-/* The Enhanced Packet Block at p (avail bytes there), when it is whole and
- * sound: its total length, with *h and the packet_* fields set; else 0
- * (pcapng_next_slow() reads it, or says what is wrong). */
-static inline uint32_t pcapng_epb(struct pcapng_reader *r, const unsigned char *p, size_t avail,
-                                  struct pcap_pkthdr *h)
+/* A 32-bit field at p, of a section whose byte order is (swapped) not ours. */
+static inline __attribute__((always_inline)) uint32_t pcapng_field32(const unsigned char *p, int swapped)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return swapped ? swap32(v) : v;
+}
+
+/* pcapng_epb() for one byte order, a constant: its tests of the byte order
+ * go, and with them the branches between the loads of the fields. */
+static inline __attribute__((always_inline)) uint32_t pcapng_epb_in(struct pcapng_reader *r, const unsigned char *p,
+                                                                     size_t avail, struct pcap_pkthdr *h, int swapped)
 {
     uint32_t total, id, caplen;
     const struct pcapng_interface *i;
 
-    if (avail < PCAPNG_EPB_MIN || pcapng_get32(r, p) != BT_EPB)
+    if (avail < PCAPNG_EPB_MIN || pcapng_field32(p, swapped) != BT_EPB)
         return 0;
-    total = pcapng_get32(r, p + 4);
-    id = pcapng_get32(r, p + 8);
-    caplen = pcapng_get32(r, p + 20);
+    total = pcapng_field32(p + 4, swapped);
+    id = pcapng_field32(p + 8, swapped);
+    caplen = pcapng_field32(p + 20, swapped);
     if (total < PCAPNG_EPB_MIN || total % 4 || total > avail || id >= r->count
-        || caplen > total - PCAPNG_EPB_MIN || pcapng_get32(r, p + total - 4) != total)
+        || caplen > total - PCAPNG_EPB_MIN || pcapng_field32(p + total - 4, swapped) != total)
         return 0;
     i = &r->iface[id];
     if (caplen > i->max_caplen)
         return 0;
-    pcapng_stamp(r, i, (uint64_t)pcapng_get32(r, p + 12) << 32 | pcapng_get32(r, p + 16), h);
+    pcapng_stamp(r, i, (uint64_t)pcapng_field32(p + 12, swapped) << 32 | pcapng_field32(p + 16, swapped), h);
     h->caplen = caplen;
-    h->len = pcapng_get32(r, p + 24);
+    h->len = pcapng_field32(p + 24, swapped);
     r->packet_iface = id;
     r->packet_type = BT_EPB;
     r->packet_block = p;
     r->packet_len = total;
     r->packet_options = PCAPNG_EPB_DATA + ((caplen + 3) & ~3u);
     return total;
+}
+
+/* The Enhanced Packet Block at p (avail bytes there), when it is whole and
+ * sound: its total length, with *h and the packet_* fields set; else 0
+ * (pcapng_next_slow() reads it, or says what is wrong). */
+static inline uint32_t pcapng_epb(struct pcapng_reader *r, const unsigned char *p, size_t avail,
+                                  struct pcap_pkthdr *h)
+{
+    return r->swapped ? pcapng_epb_in(r, p, avail, h, 1) : pcapng_epb_in(r, p, avail, h, 0);
 }
 
 /* The next packet: the common case inline. */

@@ -12,9 +12,13 @@ link type Ethernet) into DIR (default bench/.work/):
 and, with --formats, the same packets of the small file in other formats
 and encodings beside it (FORMATS below): nanosecond timestamps, big-endian,
 pcapng and the modified pcap format (both written by Wireshark's editcap,
-from the Debian package wireshark-common), and gzip.
+from the Debian package wireshark-common), gzip, and (written here) a
+pcapng file with two interfaces of different link types, Ethernet and raw
+IPv4, the packets alternating between them:
 
-and next to each a .json file with what any correct reader must find: the
+    small-N.2if.pcapng   the same IPv4 packets, every other one without its Ethernet header
+
+and next to each of the classic files and the two-interface one a .json file with what any correct reader must find: the
 packet count, the sum of the captured lengths, and the count and byte sum of
 the packets that match FILTER below.  Every packet is Ethernet / IPv4 / UDP
 (addresses and ports vary) with a pseudo-random payload; the same arguments
@@ -59,43 +63,58 @@ def _up_to_date(pcap_path, meta_path, count, lengths):
     return meta
 
 
-def generate(path, count, lengths, seed, big_endian=False, nanoseconds=False):
-    """Write ``count`` packets with lengths in ``lengths`` (inclusive) to
-    ``path`` and return the facts a reader must reproduce.  The same seed
-    gives the same packets in either byte order and time stamp precision."""
+def _packets(count, lengths, seed):
+    """The packets of the seed, in order: (seconds, microseconds, the
+    Ethernet frame's length, UDP destination port, its IPv4/UDP header, its
+    payload); the Ethernet header is _ETH.  The same seed gives the same
+    packets, whatever file they are written to."""
     rng = random.Random(seed)
     lo, hi = lengths
     pool = rng.randbytes(1 << 16)
     pool_span = len(pool) - hi
+    pack_ip_udp = struct.Struct("!BBHHHBBH4s4sHHHH").pack
+    sec, usec = 1_700_000_000, 0
+    for i in range(count):
+        size = rng.randint(lo, hi)
+        dport = 5000 + rng.randrange(4)
+        sport = 1024 + rng.randrange(60000)
+        src = bytes((10, 0, rng.randrange(256), 1 + rng.randrange(254)))
+        dst = bytes((10, 1, rng.randrange(256), 1 + rng.randrange(254)))
+        payload_len = size - 42
+        off = rng.randrange(pool_span)
+        hdr = pack_ip_udp(0x45, 0, size - 14, i & 0xFFFF, 0, 64, 17, 0, src, dst,
+                          sport, dport, payload_len + 8, 0)
+        usec += 1 + rng.randrange(50)
+        if usec >= 1_000_000:
+            sec += 1
+            usec -= 1_000_000
+        yield sec, usec, size, dport, hdr, pool[off:off + payload_len]
+
+
+def _facts(path, count, lengths, seed, total, matched, matched_bytes):
+    return {"version": VERSION, "packets": count, "bytes": total, "lengths": list(lengths),
+            "filter": FILTER, "filter_packets": matched, "filter_bytes": matched_bytes,
+            "file_size": os.path.getsize(path), "seed": seed}
+
+
+def generate(path, count, lengths, seed, big_endian=False, nanoseconds=False):
+    """Write ``count`` packets with lengths in ``lengths`` (inclusive) to
+    ``path`` and return the facts a reader must reproduce.  The same seed
+    gives the same packets in either byte order and time stamp precision."""
     order = ">" if big_endian else "<"
     sub_second = 1000 if nanoseconds else 1
     pack_rec = struct.Struct(order + "IIII").pack
-    pack_ip_udp = struct.Struct("!BBHHHBBH4s4sHHHH").pack
-    sec, usec = 1_700_000_000, 0
     total = matched = matched_bytes = 0
     chunk = []
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         # pcap header: magic, v2.4, thiszone, sigfigs, snaplen, LINKTYPE_ETHERNET
         f.write(struct.pack(order + "IHHiIII", 0xA1B23C4D if nanoseconds else 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i in range(count):
-            size = rng.randint(lo, hi)
-            dport = 5000 + rng.randrange(4)
-            sport = 1024 + rng.randrange(60000)
-            src = bytes((10, 0, rng.randrange(256), 1 + rng.randrange(254)))
-            dst = bytes((10, 1, rng.randrange(256), 1 + rng.randrange(254)))
-            payload_len = size - 42
-            off = rng.randrange(pool_span)
-            hdr = pack_ip_udp(0x45, 0, size - 14, i & 0xFFFF, 0, 64, 17, 0, src, dst,
-                              sport, dport, payload_len + 8, 0)
-            usec += 1 + rng.randrange(50)
-            if usec >= 1_000_000:
-                sec += 1
-                usec -= 1_000_000
+        for sec, usec, size, dport, hdr, payload in _packets(count, lengths, seed):
             chunk.append(pack_rec(sec, usec * sub_second, size, size))
             chunk.append(_ETH)
             chunk.append(hdr)
-            chunk.append(pool[off:off + payload_len])
+            chunk.append(payload)
             total += size
             if dport == 5001:
                 matched += 1
@@ -105,9 +124,63 @@ def generate(path, count, lengths, seed, big_endian=False, nanoseconds=False):
                 chunk.clear()
         f.write(b"".join(chunk))
     os.replace(tmp, path)
-    return {"version": VERSION, "packets": count, "bytes": total, "lengths": list(lengths),
-            "filter": FILTER, "filter_packets": matched, "filter_bytes": matched_bytes,
-            "file_size": os.path.getsize(path), "seed": seed}
+    return _facts(path, count, lengths, seed, total, matched, matched_bytes)
+
+
+# The two interfaces of the "pcapng2" copy: (LINKTYPE_, if_name, the bytes
+# of the Ethernet frame it keeps: all of it, or the IPv4 packet after the
+# Ethernet header).
+TWO_INTERFACES = ((1, b"eth0", 0), (101, b"tun0", len(_ETH)))
+
+
+def generate_pcapng_two_interfaces(path, count, lengths, seed):
+    """Write the packets of ``seed`` as pcapng with two interfaces of
+    different link types, TWO_INTERFACES (Ethernet, and raw IPv4: LINKTYPE_RAW),
+    the packets alternating between them, starting with Ethernet: the same
+    IPv4/UDP packets as the classic file, every other one without its
+    Ethernet header.  libpcap refuses such a file (an interface of a link
+    type other than the first's); the module reads it.  Returns its facts:
+    ``bytes`` and ``filter_bytes`` are the captured lengths of this file,
+    ``interfaces`` the packets of each interface."""
+    pack_block = struct.Struct("<II").pack
+    pack_epb = struct.Struct("<IIIIIII").pack
+    total = matched = matched_bytes = 0
+    per_interface = [0] * len(TWO_INTERFACES)
+    chunk = []
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        # Section Header Block: byte-order magic, version 1.0, section length unknown.
+        f.write(pack_block(0x0A0D0D0A, 28) + struct.pack("<IHHqI", 0x1A2B3C4D, 1, 0, -1, 28))
+        for linktype, name, _ in TWO_INTERFACES:
+            # Interface Description Block: link type, snaplen 65535, if_name.
+            opts = struct.pack("<HH", 2, len(name)) + name + bytes(-len(name) % 4) + struct.pack("<HH", 0, 0)
+            length = 20 + len(opts)
+            f.write(pack_block(1, length) + struct.pack("<HHI", linktype, 0, 65535) + opts
+                    + struct.pack("<I", length))
+        for i, (sec, usec, size, dport, hdr, payload) in enumerate(_packets(count, lengths, seed)):
+            iface = i % len(TWO_INTERFACES)
+            cut = TWO_INTERFACES[iface][2]
+            caplen = size - cut
+            pad = -caplen % 4
+            length = 32 + caplen + pad
+            t = sec * 1_000_000 + usec
+            # Enhanced Packet Block: interface, time stamp (microseconds), lengths, packet, no options.
+            chunk.append(pack_epb(6, length, iface, t >> 32, t & 0xFFFFFFFF, caplen, caplen))
+            if not cut:
+                chunk.append(_ETH)
+            chunk.append(hdr)
+            chunk.append(payload + bytes(pad) + struct.pack("<I", length))
+            total += caplen
+            per_interface[iface] += 1
+            if dport == 5001:
+                matched += 1
+                matched_bytes += caplen
+            if len(chunk) >= 40000:
+                f.write(b"".join(chunk))
+                chunk.clear()
+        f.write(b"".join(chunk))
+    os.replace(tmp, path)
+    return dict(_facts(path, count, lengths, seed, total, matched, matched_bytes), interfaces=per_interface)
 
 
 def ensure(kind, count, directory=WORK, quiet=False):
@@ -129,11 +202,14 @@ def ensure(kind, count, directory=WORK, quiet=False):
 
 # The same packets in other formats and encodings: name -> (file name
 # ending, how it is made).  Each is made beside the classic file and again
-# whenever the classic file is newer; its facts are the classic file's.
+# whenever the classic file is newer; its facts are the classic file's,
+# but for "pcapng2", which has facts of its own (a .json beside it, as the
+# classic file's): half its packets have no Ethernet header.
 FORMATS = {
     "ns": (".ns.pcap", "generated with nanosecond time stamps"),
     "be": (".be.pcap", "generated big-endian"),
     "pcapng": (".pcapng", "editcap -F pcapng"),
+    "pcapng2": (".2if.pcapng", "generated: pcapng, two interfaces (Ethernet, raw IPv4), packets alternating"),
     "modpcap": (".modpcap.pcap", "editcap -F modpcap"),
     "gz": (".pcap.gz", "gzip level 6"),
 }
@@ -143,6 +219,16 @@ class FormatUnavailable(Exception):
     """A copy could not be made (editcap missing or failing): its rows say why."""
 
 
+def _copy_facts(fmt, path, meta):
+    """The facts of the ``fmt`` copy at ``path`` of the file of facts ``meta``."""
+    if fmt == "pcapng2":
+        with open(path[:-len(".pcapng")] + ".json") as f:
+            return json.load(f)
+    if fmt == "pcapng":
+        return dict(meta, interfaces=[meta["packets"]])     # one interface: editcap's
+    return meta
+
+
 def ensure_format(kind, count, fmt, directory=WORK, quiet=False):
     """Path and facts of the ``fmt`` copy (a key of FORMATS) of the ``kind``
     file of ``count`` packets, made when missing or older than that file.
@@ -150,13 +236,20 @@ def ensure_format(kind, count, fmt, directory=WORK, quiet=False):
     source, meta = ensure(kind, count, directory, quiet)
     path = source[:-len(".pcap")] + FORMATS[fmt][0]
     if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(source):
-        return path, meta
+        try:
+            return path, _copy_facts(fmt, path, meta)
+        except (OSError, ValueError):
+            pass
     if not quiet:
         print(f"making {path} ({FORMATS[fmt][1]})", file=sys.stderr, flush=True)
     tmp = f"{path}.{os.getpid()}.tmp"
+    lengths = SMALL if kind == "small" else LARGE
     if fmt in ("ns", "be"):
-        generate(tmp, count, SMALL if kind == "small" else LARGE, seed=meta["seed"],
-                 big_endian=fmt == "be", nanoseconds=fmt == "ns")
+        generate(tmp, count, lengths, seed=meta["seed"], big_endian=fmt == "be", nanoseconds=fmt == "ns")
+    elif fmt == "pcapng2":
+        facts = generate_pcapng_two_interfaces(tmp, count, lengths, seed=meta["seed"])
+        with open(path[:-len(".pcapng")] + ".json", "w") as f:
+            json.dump(facts, f, indent=1)
     elif fmt == "gz":
         import gzip
         with open(source, "rb") as f, open(tmp, "wb") as out, \
@@ -165,15 +258,28 @@ def ensure_format(kind, count, fmt, directory=WORK, quiet=False):
     else:
         _editcap(source, tmp, fmt)
     os.replace(tmp, path)
-    return path, meta
+    return path, _copy_facts(fmt, path, meta)
 
 
 def _editcap(source, out, fmt):
     if shutil.which("editcap") is None:
         raise FormatUnavailable("editcap is missing: apt-get install wireshark-common")
-    r = subprocess.run(["editcap", "-F", fmt, source, out], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise FormatUnavailable(f"editcap -F {fmt} failed: {r.stderr.strip()[-300:]}")
+    written = out + ".editcap"
+    try:
+        r = subprocess.run(["editcap", "-F", fmt, source, written], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise FormatUnavailable(f"editcap -F {fmt} failed: {r.stderr.strip()[-300:]}")
+        # Written again in large pieces, as the files made here are: the
+        # page cache keeps a file in the pieces it was written in, and
+        # editcap's small writes made reading its copy from the cache
+        # (what every reader of the bench does) about 6 ms slower per
+        # 100 MB, for the C loop and the module alike (Linux 6.18).
+        with open(written, "rb") as f, open(out, "wb") as copy:
+            while piece := f.read(4 << 20):
+                copy.write(piece)
+    finally:
+        if os.path.exists(written):
+            os.remove(written)
 
 
 def main(argv=None):

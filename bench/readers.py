@@ -8,7 +8,8 @@ that holds the package a reader needs (ours: the project's .venv; each peer:
 its own under bench/.work/venvs/).  A reader imports its package, then times
 (time.perf_counter) the opening of FILE and the reading of every packet, and
 prints one JSON line: {"packets": N, "bytes": B or null, "elapsed": S,
-"hwm_kib": peak RSS}.
+"hwm_kib": peak RSS}, and from the readers that see each packet's pcapng
+interface "interfaces": [packets of interface 0, of 1...].
 Every reader that sees the packets adds up len(packet), so that a wrong or
 short read shows in the byte sum; the readers that count in C report null.
 
@@ -28,7 +29,8 @@ import time
 
 # --------------------------------------------------------------------------
 # Each reader: prepare() imports what it needs and returns run(path, filter),
-# which returns (packets, bytes).  Only run() is timed.
+# which returns (packets, bytes), or (packets, bytes, packets per interface).
+# Only run() is timed.
 
 def _iterate(packets):
     """(count, byte sum) of ``for ts, buf in packets``."""
@@ -215,6 +217,33 @@ def ours_next_batch_np():
             r = np.frombuffer(records, dtype)
             n += len(r)
             nb += int(r["caplen"].sum())
+    return run
+
+
+def ours_next_batch_np_interfaces():
+    """next_batch(4096, interfaces=True): the 40-byte records of a pcapng
+    source (BATCH_RECORD_NG_DTYPE) seen through a numpy view: count, caplen
+    summed, and the packets of each interface counted (numpy.bincount of
+    the interface_id column)."""
+    import numpy as np
+    import pcap
+    dtype = np.dtype(pcap.BATCH_RECORD_NG_DTYPE)
+
+    def run(path, _):
+        n = nb = 0
+        per = np.zeros(0, np.int64)
+        p = pcap.pcap(path)
+        while True:
+            records, data, _comments = p.next_batch(4096, interfaces=True)
+            if not records:
+                return n, nb, per.tolist()
+            r = np.frombuffer(records, dtype)
+            n += len(r)
+            nb += int(r["caplen"].sum())
+            counts = np.bincount(r["interface_id"])
+            if len(counts) > len(per):
+                per = np.pad(per, (0, len(counts) - len(per)))
+            per[:len(counts)] += counts
     return run
 
 
@@ -512,11 +541,20 @@ def dpkt_reader():
 
 
 # The savefile as an Arrow table: timestamp (ns, UTC), caplen, wire length,
-# the packet's bytes.  Each returns (rows, sum of caplen from the table).
+# the packet's bytes, and for pcapng the interface id.  Each returns (rows,
+# sum of caplen from the table), and the rows of each interface when the
+# table has interface ids.
 
 def _table_result(table):
     import pyarrow.compute as pc     # (imported by each reader's prepare, before the clock)
-    return table.num_rows, pc.sum(table.column("caplen")).as_py() or 0
+    result = (table.num_rows, pc.sum(table.column("caplen")).as_py() or 0)
+    if "interface_id" not in table.column_names:
+        return result
+    counts = pc.value_counts(table.column("interface_id")).to_pylist()
+    per = [0] * (max((c["values"] for c in counts), default=-1) + 1)
+    for c in counts:
+        per[c["values"]] = c["counts"]
+    return result + (per,)
 
 
 def ours_to_arrow():
@@ -529,11 +567,14 @@ def ours_to_arrow():
     return run
 
 
-def _arrow_columns(stamps, caplens, wirelens, datas):
+def _arrow_columns(stamps, caplens, wirelens, datas, interface_ids=None):
     import pyarrow as pa
-    return pa.table({"timestamp": pa.array(stamps, pa.timestamp("ns", tz="UTC")),
-                     "caplen": pa.array(caplens, pa.uint32()), "wirelen": pa.array(wirelens, pa.uint32()),
-                     "data": pa.array(datas, pa.binary())})
+    columns = {"timestamp": pa.array(stamps, pa.timestamp("ns", tz="UTC")),
+               "caplen": pa.array(caplens, pa.uint32()), "wirelen": pa.array(wirelens, pa.uint32()),
+               "data": pa.array(datas, pa.binary())}
+    if interface_ids is not None:
+        columns["interface_id"] = pa.array(interface_ids, pa.uint32())
+    return pa.table(columns)
 
 
 def scapy_to_arrow():
@@ -550,6 +591,37 @@ def scapy_to_arrow():
                 wirelens.append(meta.wirelen)
                 datas.append(buf)
         return _table_result(_arrow_columns(stamps, caplens, wirelens, datas))
+    return run
+
+
+def scapy_pcapng_to_arrow():
+    """scapy's pcapng reader (RawPcapNgReader, which RawPcapReader picks
+    for a pcapng file), the columns of ours_to_arrow on pcapng gathered in
+    lists, then pyarrow.  Its packets carry the interface's time stamp
+    resolution and name but not its index: the index is the first interface
+    of that name (reader.interfaces, in the order of the file; the
+    generator names each interface, editcap's one has no name)."""
+    import pyarrow.compute  # noqa: F401
+    from scapy.utils import RawPcapNgReader, RawPcapReader
+
+    def run(path, _):
+        stamps, caplens, wirelens, datas, ids = [], [], [], [], []
+        index = {}
+        with RawPcapReader(path) as r:
+            if not isinstance(r, RawPcapNgReader):
+                raise RuntimeError(f"{path}: not read by scapy's pcapng reader")
+            for buf, meta in r:
+                i = index.get(meta.ifname)
+                if i is None:
+                    for k, (_, _, opts) in reversed(list(enumerate(r.interfaces))):
+                        index[opts.get("name")] = k
+                    i = index[meta.ifname]
+                stamps.append((meta.tshigh << 32 | meta.tslow) * 1_000_000_000 // meta.tsresol)
+                caplens.append(len(buf))
+                wirelens.append(meta.wirelen)
+                datas.append(buf)
+                ids.append(i)
+        return _table_result(_arrow_columns(stamps, caplens, wirelens, datas, ids))
     return run
 
 
@@ -686,10 +758,12 @@ def main(argv):
     expr = argv[2] if len(argv) > 2 else None
     run = globals()[name]()
     t0 = time.perf_counter()
-    n, nb = run(path, expr)
+    result = run(path, expr)
     t1 = time.perf_counter()
-    print(json.dumps({"packets": n, "bytes": nb, "elapsed": t1 - t0, "hwm_kib": peak_rss_kib()}),
-          flush=True)
+    out = {"packets": result[0], "bytes": result[1], "elapsed": t1 - t0, "hwm_kib": peak_rss_kib()}
+    if len(result) > 2:
+        out["interfaces"] = result[2]
+    print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":

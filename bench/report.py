@@ -8,7 +8,7 @@ import statistics
 import gen
 from environment import PEERS
 from measure import DASK_FILES, LIVE_PAYLOAD
-from rows import FORMAT_READERS, LARGE_READERS, LIVE_CONFIGS, SMALL_READERS
+from rows import FORMAT_READERS, LARGE_READERS, LIVE_CONFIGS, PCAPNG_READERS, SMALL_READERS
 
 
 def fmt_rate(r):
@@ -59,6 +59,9 @@ class Summary:
             if reader.rate and (r["packets"] != want[0] or (got_bytes is not None and got_bytes != want[1])):
                 bad.append(f"{r['packets']:,} packets / "
                            f"{'–' if got_bytes is None else format(got_bytes, ',')} bytes")
+            # Packets per pcapng interface, from the readers that see them.
+            if reader.rate and "interfaces" in r and r["interfaces"] != meta.get("interfaces"):
+                bad.append(f"packets per interface {r['interfaces']} (the file has {meta.get('interfaces')})")
         self.bad = bad
         self.count_only = any(r.get("bytes") is None for r in ok_runs)
 
@@ -76,6 +79,8 @@ class Summary:
         if self.bad:
             return "MISMATCH: " + "; ".join(sorted(set(self.bad)))
         what = "matches" if self.reader.filtered else "ok"
+        if any("interfaces" in r for r in self.runs):
+            what += " (and per interface)"
         return what + (" (count; no byte sum)" if self.count_only else "")
 
 
@@ -200,10 +205,15 @@ def rate_ratio(s, base):
     return s.rate / base.rate if s.rate and base and base.rate else None
 
 
+# The file whose C loop a reader is compared with: its own, but for the
+# two-interface pcapng, which libpcap refuses.
+C_LOOP_FILE = {"small.pcapng2": "small.pcapng"}
+
+
 def instructions_table(per, files, missing):
     """Tables of instructions per packet (measure.instructions_per_packet)."""
     out = []
-    for kind, title, rows in (("small", "small-packet file", SMALL_READERS + FORMAT_READERS),
+    for kind, title, rows in (("small", "small-packet file", SMALL_READERS + FORMAT_READERS + PCAPNG_READERS),
                               ("large", "large-packet file", LARGE_READERS)):
         if kind not in files:
             continue
@@ -221,7 +231,7 @@ def instructions_table(per, files, missing):
             elif isinstance(v, str):
                 out.append(f"| {rd.label} | FAILED: {v.splitlines()[-1][:80]} | – | – |")
             elif v is not None:
-                c = per.get(f"{rd.file}:next_ex")
+                c = per.get(f"{C_LOOP_FILE.get(rd.file, rd.file)}:next_ex")
                 to_c = c / v if isinstance(c, float) and v > 0 else None
                 to_py = py / v if isinstance(py, float) and v > 0 else None
                 out.append(f"| {rd.label} | {v:,.0f} | {fmt_ratio(to_c)} | {fmt_ratio(to_py)} |")
@@ -259,6 +269,23 @@ RATIO_TARGETS = [
      "small:ours_per_second_iter", 1, "the same with iteration"),
     ("pcapng iteration", "small.pcapng:ours_iter", "small.pcapng:next_ex", 0.8,
      "C loop on the same pcapng file"),
+    ("pcapng iteration vs classic pcap", "small.pcapng:ours_iter", "small:ours_iter", 0.9,
+     "ours: iteration of the classic file"),
+    ("pcapng, two interfaces: iteration vs classic pcap", "small.pcapng2:ours_iter", "small:ours_iter", 0.9,
+     "ours: iteration of the classic file"),
+    ("pcapng: `next_batch` + numpy view", "small.pcapng:ours_next_batch_np", "small.pcapng:next_ex", 1.5,
+     "C loop on the same pcapng file"),
+    ("pcapng: `next_batch(interfaces=True)` + numpy view", "small.pcapng:ours_next_batch_np_interfaces",
+     "small.pcapng:next_ex", 1.5, "C loop on the same pcapng file"),
+    ("pcapng, two interfaces: `next_batch` + numpy view", "small.pcapng2:ours_next_batch_np",
+     "small.pcapng:next_ex", 1.5, "C loop on the one-interface pcapng (libpcap refuses two link types)"),
+    ("pcapng, two interfaces: `next_batch(interfaces=True)` + numpy view",
+     "small.pcapng2:ours_next_batch_np_interfaces", "small.pcapng:next_ex", 1.5,
+     "C loop on the one-interface pcapng (libpcap refuses two link types)"),
+    ("pcapng to an Arrow table", "small.pcapng:ours_to_arrow", "small.pcapng:scapy_pcapng_to_arrow", 10,
+     "scapy's pcapng reader building the same columns"),
+    ("pcapng, two interfaces, to an Arrow table", "small.pcapng2:ours_to_arrow",
+     "small.pcapng2:scapy_pcapng_to_arrow", 10, "scapy's pcapng reader building the same columns"),
     ("gzip-compressed file vs `zcat | tcpdump -r - -w /dev/null`", "small.gz:ours_iter",
      "small.gz:zcat_tcpdump", 1, "`zcat | tcpdump`"),
     ("gzip-compressed file vs gunzip to a file, then read", "small.gz:ours_iter",
@@ -270,6 +297,11 @@ TIME_TARGETS = [
     ("count in C: `dispatch(-1)` no callback", "small:ours_count", "small:next_ex", 0.4, "C loop"),
     ("BPF-filtered count", "small:ours_filter_count", "small:next_ex_filter", 1.5,
      "C loop with the same filter"),
+    # (Bounds as on the classic file; libpcap cannot read the two-interface file.)
+    ("pcapng, two interfaces: count in C, `dispatch(-1)`", "small.pcapng2:ours_count", "small.pcapng:next_ex",
+     0.4, "C loop on the one-interface pcapng"),
+    ("pcapng, two interfaces: BPF-filtered count (a program per link type)", "small.pcapng2:ours_filter_count",
+     "small.pcapng:next_ex_filter", 1.5, "C loop with the same filter on the one-interface pcapng"),
 ]
 
 
@@ -409,17 +441,41 @@ def savefile_sections(sm, files, no_file, missing, rounds):
                                           (pypcap, lambda rd: "small:pypcap_iter")], missing, no_file),
            f"\n## The same {meta['packets']:,} packets in other formats and through other ways in\n",
            "Copies of the small file made by `bench/gen.py`: nanosecond and big-endian classic pcap "
-           "(generated), the modified pcap format and pcapng (`editcap -F modpcap`, `editcap -F pcapng`), "
-           "gzip (level 6). × C loop: over the C `pcap_next_ex` loop on the same file.\n",
+           "(generated), the modified pcap format (`editcap -F modpcap`), gzip (level 6); pcapng has the "
+           "next table. × C loop: over the C `pcap_next_ex` loop on the same file.\n",
            file_table(FORMAT_READERS, sm, [("× C loop, same file", lambda rd: f"{rd.file}:next_ex"),
                                            ("× ours `for ts, buf in p`, classic file",
                                             lambda rd: "small:ours_iter")], missing, no_file)]
+    out += pcapng_section(sm, files, no_file, missing)
     if "large" in files:
         lm = files["large"][1]
         out.append(f"\n## Large packets: {lm['packets']:,} packets of {gen.LARGE[0]}-{gen.LARGE[1]} bytes "
                    f"({lm['bytes']:,} bytes)\n")
         out.append(file_table(LARGE_READERS, sm, [(c_loop, lambda rd: "large:next_ex"),
                                                   (pypcap, lambda rd: "large:pypcap_iter")], missing, no_file))
+    return out
+
+
+def pcapng_section(sm, files, no_file, missing):
+    """The table of pcapng: one interface (editcap's copy) and two of
+    different link types (gen.py's), beside the C loop on the first."""
+    meta = files["small"][1]
+    two = files.get("small.pcapng2", (None, None))[1]
+    out = [f"\n## pcapng: the same {meta['packets']:,} packets with one interface, and with two of different "
+           f"link types\n",
+           "One interface: editcap's copy of the small file (`editcap -F pcapng`). Two interfaces "
+           "(`bench/gen.py`, `small-N.2if.pcapng`): interface 0 Ethernet, interface 1 raw IPv4 "
+           "(`LINKTYPE_RAW`), the packets alternating, starting on interface 0: the same IPv4 packets, "
+           "every other one without its Ethernet header"
+           + (f" ({two['bytes']:,} bytes; {two['filter_packets']:,} match `{gen.FILTER}`, as in the classic "
+              f"file, with a filter program for each link type)" if two else "")
+           + ". libpcap refuses that file (\"an interface has a type 101 different from the type of the "
+           "first interface\"), so it has no C loop: × C loop compares every row with the C `pcap_next_ex` "
+           "loop on the one-interface copy. \"per interface\": the reader also counted the packets of each "
+           "interface, and found the file's.\n",
+           file_table(PCAPNG_READERS, sm, [("× C loop, one-interface pcapng", lambda rd: "small.pcapng:next_ex"),
+                                           ("× ours `for ts, buf in p`, classic file",
+                                            lambda rd: "small:ours_iter")], missing, no_file)]
     return out
 
 

@@ -18,6 +18,9 @@ BENCH = ROOT / "bench"
 # package wireshark-common); the others it writes itself.
 EDITCAP_FORMATS = ["pcapng", "modpcap"]
 OWN_FORMATS = ["ns", "be", "gz"]
+# The pcapng copy with two interfaces of different link types: the same IPv4
+# packets, not the same bytes, and facts (a .json) of its own.
+TWO_INTERFACES = "pcapng2"
 HAVE_EDITCAP = shutil.which("editcap") is not None
 FORMATS = OWN_FORMATS + (EDITCAP_FORMATS if HAVE_EDITCAP else [])
 
@@ -27,11 +30,21 @@ def test_generator_is_deterministic(tmp_path):
     for d in ("a", "b"):
         out = tmp_path / d
         subprocess.run([sys.executable, str(BENCH / "gen.py"), "--small", "300", "--large", "30",
-                        "--dir", str(out), "--formats", ",".join(FORMATS)],
+                        "--dir", str(out), "--formats", ",".join(FORMATS + [TWO_INTERFACES])],
                        check=True, capture_output=True, timeout=60)
         digests.append(sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()))
-    assert len(digests[0]) == 4 + len(FORMATS)   # two savefiles, their facts, the copies
+    # two savefiles, their facts, the copies, the two-interface copy and its facts
+    assert len(digests[0]) == 4 + len(FORMATS) + 2
     assert digests[0] == digests[1]
+
+
+def _gen():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import gen
+    finally:
+        sys.path.remove(str(BENCH))
+    return gen
 
 
 @pytest.mark.parametrize("fmt", OWN_FORMATS + EDITCAP_FORMATS)
@@ -39,16 +52,36 @@ def test_generator_copies_hold_the_same_packets(tmp_path, fmt):
     if fmt in EDITCAP_FORMATS and not HAVE_EDITCAP:
         pytest.skip("editcap is missing (apt-get install wireshark-common)")
     import pcap
-    sys.path.insert(0, str(BENCH))
-    try:
-        import gen
-    finally:
-        sys.path.remove(str(BENCH))
+    gen = _gen()
     classic, facts = gen.ensure("small", 300, str(tmp_path), quiet=True)
     copy, _ = gen.ensure_format("small", 300, fmt, str(tmp_path), quiet=True)
     with pcap.pcap(classic, timestamp_in_ns=True) as a, pcap.pcap(copy, timestamp_in_ns=True) as b:
         assert list(a) == list(b)
     assert facts["packets"] == 300
+
+
+def test_generator_two_interfaces(tmp_path):
+    """The two-interface pcapng copy: the classic file's packets alternating
+    between an Ethernet interface and a raw IPv4 one (without the Ethernet
+    header there), with the same time stamps, and facts that say so."""
+    import pcap
+    gen = _gen()
+    classic, facts = gen.ensure("small", 301, str(tmp_path), quiet=True)
+    copy, two = gen.ensure_format("small", 301, TWO_INTERFACES, str(tmp_path), quiet=True)
+    with pcap.pcap(classic, timestamp_in_ns=True) as a, pcap.pcap(copy, timestamp_in_ns=True) as b:
+        assert [(i.linktype, i.name) for i in b.interfaces] == [(pcap.DLT_EN10MB, "eth0"), (pcap.DLT_RAW, "tun0")]
+        ids = []
+        for k, ((ts_a, pkt_a), (ts_b, pkt_b)) in enumerate(zip(a, b, strict=True)):
+            assert ts_a == ts_b
+            assert pkt_b == (pkt_a if k % 2 == 0 else pkt_a[14:])
+            ids.append(b.interface_id)
+    assert ids == [k % 2 for k in range(301)]
+    assert two["packets"] == 301 and two["interfaces"] == [151, 150]
+    assert two["bytes"] == facts["bytes"] - 14 * 150
+    assert two["filter_packets"] == facts["filter_packets"]
+    p = pcap.pcap(copy)
+    p.setfilter(gen.FILTER)
+    assert sum(len(pkt) for ts, pkt in p) == two["filter_bytes"]
 
 
 def test_bench_smoke_run(tmp_path):
@@ -71,12 +104,25 @@ def test_bench_smoke_run(tmp_path):
             "C: `pcap_next_ex` loop, nanosecond pcap", "ours: `for ts, buf in p`, nanosecond pcap",
             "C: `pcap_next_ex` loop, big-endian pcap", "ours: `for ts, buf in p`, big-endian pcap",
             "ours: `for ts, buf in p` of the gzip-compressed file", "ours: `gunzip -c` to a file",
-            "`zcat file.pcap.gz"]
+            "`zcat file.pcap.gz",
+            "ours: `for ts, buf in p`, two interfaces", "ours: `dispatch(-1)`, no callback, two interfaces",
+            "ours: `setfilter('udp dst port 5001')` + `dispatch(-1)`, two interfaces"]
+    # (numpy and pyarrow: the smoke run's interpreter is the test's, which has them.)
+    numpy_rows = ["ours: `next_batch(4096)` + numpy view, caplen summed, two interfaces",
+                  "ours: `next_batch(4096, interfaces=True)` + numpy view, caplen summed, packets per interface, "
+                  "two interfaces"]
+    arrow_rows = ["ours: `p.to_arrow()`, two interfaces"]
     if HAVE_EDITCAP:
         rows += ["C: `pcap_next_ex` loop, pcapng", "ours: `for ts, buf in p`, pcapng",
                  "ours: `next_batch(1024)` until empty, `len(data)`, pcapng",
-                 "ours: `readinto(records, data)` + numpy view, pcapng",
+                 "ours: `dispatch(-1)`, no callback, pcapng",
+                 "C: `pcap_next_ex` loop, BPF `udp dst port 5001`, pcapng",
                  "C: `pcap_next_ex` loop, modified pcap format", "ours: `for ts, buf in p`, modified pcap format"]
+        numpy_rows += ["ours: `readinto(records, data)` + numpy view, pcapng",
+                       "ours: `next_batch(4096, interfaces=True)` + numpy view, caplen summed, packets per "
+                       "interface, pcapng"]
+        arrow_rows += ["ours: `p.to_arrow()`, pcapng"]
+    rows += numpy_rows + arrow_rows
     for row in rows:
         lines = [l for l in out.splitlines() if l.startswith("| " + row)]
         assert lines, f"no row {row!r} in:\n{out}"
@@ -84,9 +130,18 @@ def test_bench_smoke_run(tmp_path):
     assert "MISMATCH" not in out and "FAILED" not in out, out
     assert "## Large packets" in out and "## Memory" in out and "## Targets" in out
     assert "## The same 2,000 packets in other formats" in out
+    assert "## pcapng: the same 2,000 packets with one interface, and with two of different link types" in out
+    for row in (r for r in numpy_rows + arrow_rows if "interfaces=True" in r or "to_arrow" in r):
+        line = next(l for l in out.splitlines() if l.startswith("| " + row))
+        assert "ok (and per interface)" in line, line
     targets = {l.split(" | ")[0]: l for l in out.splitlines() if l.startswith("| ")}
     if HAVE_EDITCAP:       # measured (met or not: the numbers of a smoke run mean nothing)
-        assert "| n/a |" not in targets["| pcapng iteration"], targets["| pcapng iteration"]
+        for name in ("| pcapng iteration", "| pcapng iteration vs classic pcap",
+                     "| pcapng, two interfaces: iteration vs classic pcap",
+                     "| pcapng: `next_batch(interfaces=True)` + numpy view",
+                     "| pcapng, two interfaces: `next_batch(interfaces=True)` + numpy view",
+                     "| pcapng, two interfaces: BPF-filtered count (a program per link type)"):
+            assert "| n/a |" not in targets[name], targets[name]
     assert "| n/a |" not in targets["| gzip-compressed file vs gunzip to a file, then read"]
     if live:
         assert "| ours, default options | 1,000 |" in out, out
