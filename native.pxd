@@ -157,6 +157,7 @@ cdef extern from "pcapng_reader.h" nogil:
         int swapped
         unsigned int section
         unsigned int count
+        unsigned int ready
         pcapng_interface *iface
         unsigned int changes
         int filtering

@@ -49,6 +49,7 @@ static void forget_interfaces(struct pcapng_reader *r)
         free(r->iface[i].isb);
     }
     r->count = 0;
+    r->ready = 0;
     r->unfiltered = 0;
     r->changes++;
 }
@@ -215,6 +216,8 @@ static int add_interface(struct pcapng_reader *r, const unsigned char *b, uint32
     if (MAX_BLOCK_FOR(max_caplen) > r->max_block)
         r->max_block = MAX_BLOCK_FOR(max_caplen);
     r->count++;
+    if (!r->filtering)
+        r->ready = r->count;    /* (filtering: once it has its program) */
     r->changes++;
     return 0;
 }
@@ -396,27 +399,20 @@ int pcapng_first_interface(struct pcapng_reader *r, int *linktype, uint32_t *sna
     return 1;
 }
 
-/* The packet of a Simple or (obsolete) Packet Block at p, after
- * pcapng_epb() declined an Enhanced one: fills r->hdr and the packet_*
- * fields.  Returns RECORD_PACKET or RECORD_ERROR. */
+/* The packet of the packet block at p (Enhanced, when pcapng_epb()
+ * declined it; Simple; obsolete Packet Block): fills r->hdr and the
+ * packet_* fields.  Returns RECORD_PACKET or RECORD_ERROR. */
 static int packet_block(struct pcapng_reader *r, const unsigned char *p, uint32_t type, uint32_t total)
 {
     uint32_t id, caplen, head, room;
     uint64_t t = 0;
     const struct pcapng_interface *i;
 
-    if (type == BT_EPB) {
+    if (type == BT_EPB || type == BT_PB) {
+        /* The same fields but the interface id: 32 bits, or 16 and a drop count. */
         if (total < PCAPNG_EPB_MIN)
             return too_short(r, type);
-        id = pcapng_get32(r, p + 8);
-        t = (uint64_t)pcapng_get32(r, p + 12) << 32 | pcapng_get32(r, p + 16);
-        caplen = pcapng_get32(r, p + 20);
-        r->hdr.len = pcapng_get32(r, p + 24);
-        head = PCAPNG_EPB_DATA;
-    } else if (type == BT_PB) {
-        if (total < PCAPNG_EPB_MIN)
-            return too_short(r, type);
-        id = get16(r, p + 8);
+        id = type == BT_EPB ? pcapng_get32(r, p + 8) : get16(r, p + 8);
         t = (uint64_t)pcapng_get32(r, p + 12) << 32 | pcapng_get32(r, p + 16);
         caplen = pcapng_get32(r, p + 20);
         r->hdr.len = pcapng_get32(r, p + 24);

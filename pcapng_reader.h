@@ -46,6 +46,8 @@ struct pcapng_reader {
     uint64_t units;             /* the reader's time stamp units a second: 10^6 or 10^9 */
     uint32_t section;           /* section headers read */
     uint32_t count;             /* interfaces of the current section */
+    uint32_t ready;             /* those whose packets the inline path reads: all, or when
+                                   filtering those with a program (unfiltered) */
     uint32_t room;
     struct pcapng_interface *iface;
     uint32_t changes;           /* counts changes to sections and interfaces (Python's view follows) */
@@ -151,7 +153,7 @@ static inline __attribute__((always_inline)) uint32_t pcapng_epb_in(struct pcapn
     total = pcapng_field32(p + 4, swapped);
     id = pcapng_field32(p + 8, swapped);
     caplen = pcapng_field32(p + 20, swapped);
-    if (total < PCAPNG_EPB_MIN || total % 4 || total > avail || id >= r->count
+    if (total < PCAPNG_EPB_MIN || total % 4 || total > avail || id >= r->ready
         || caplen > total - PCAPNG_EPB_MIN || pcapng_field32(p + total - 4, swapped) != total)
         return 0;
     i = &r->iface[id];

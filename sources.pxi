@@ -534,6 +534,7 @@ cdef class _PcapngSource(_SavefileSource):
             b = <bpf>self.programs[(i.dlt, _compile_snaplen(i.snaplen))]
             i.prog = &b._prog
         self.ng.unfiltered = self.ng.count
+        self.ng.ready = self.ng.count
 
     cdef int _filter_interfaces(self) except -1:
         """Interfaces described since the filter was set: their programs."""

@@ -209,6 +209,13 @@ LIBPCAP_LIMITS = ("an interface has a type", "an interface has a snapshot length
                   "the capture file has no Interface Description Blocks", "bigger than snaplen of")
 
 
+# Whether the linked libpcap reads damaged pcapng as the module's reader
+# does, in the same words: libpcap 1.10's sf-pcapng.c.  Older ones check
+# less (1.8 no block trailers) and word it otherwise: against them, only the
+# sound pcapng files are compared (those every version reads alike).
+PCAPNG_AS_LIBPCAP_110 = not pcap.lib_version().startswith(("libpcap version 1.8.", "libpcap version 1.9."))
+
+
 def libpcap_limit(reference):
     return any(m in reference[1][1] for m in LIBPCAP_LIMITS)
 
@@ -223,7 +230,10 @@ def check_same(path, data, reference, ours, how):
         return
     assert got_packets == want, f"{path} ({how}): packets differ from libpcap's"
     assert tag == ref_tag, f"{path} ({how}): libpcap {ref_tag} {ref_rest!r}, module {tag} {rest!r}"
-    if ref_rest.startswith("error "):
+    if ref_rest.startswith("error ") and data[:4] == b"\x0a\x0d\x0d\x0a" and not PCAPNG_AS_LIBPCAP_110:
+        # The same point, in other words ("pcap-ng dump file").
+        assert rest.startswith("error "), f"{path} ({how}): libpcap says {ref_rest!r}, the module {rest!r}"
+    elif ref_rest.startswith("error "):
         assert rest.startswith("error ") and rest.endswith(ref_rest[len("error "):]), \
             f"{path} ({how}): libpcap says {ref_rest!r}, the module {rest!r}"
     elif tag == "O":
@@ -236,7 +246,10 @@ def test_same_packets_and_failures_as_libpcap(tmp_path, ref_reader):
     rng = random.Random(20261201)
     bases = base_files(rng)
     files = dict(bases)
-    files.update(damaged_files(bases, rng))
+    damaged = damaged_files(bases, rng)
+    if not PCAPNG_AS_LIBPCAP_110:
+        damaged = {name: data for name, data in damaged.items() if not name.endswith(".pcapng")}
+    files.update(damaged)
     paths = {}
     for i, (name, data) in enumerate(sorted(files.items())):
         path = tmp_path / f"{i:05d}-{name}"
@@ -269,6 +282,7 @@ def test_same_packets_and_failures_as_libpcap(tmp_path, ref_reader):
     for path, data in paths.items():
         check_same(path, data, reference[path], read_through_pipe(data, pipe_rng), "pipe")
     # The cases reach every outcome, in numbers.
-    assert len(paths) > MUTATIONS + 2000
-    assert min(outcomes.values()) > 300, outcomes
+    assert len(paths) > (MUTATIONS + 2000 if PCAPNG_AS_LIBPCAP_110 else MUTATIONS // 2)
+    assert min(outcomes[k] for k in ("O", "E end", "E error")) > 300, outcomes
+    assert outcomes.get("limit", 0) > 20, outcomes     # files libpcap stops at, read on as Wireshark does
     assert packets > 15000

@@ -355,3 +355,20 @@ def test_comments_that_do_not_fit_wait_for_the_next_batch_or_say_so(tmp_path):
     with pcap.pcap(str(path)) as p:
         with pytest.raises(pcap.PcapError, match=r"comments of 30 bytes do not fit in the batch's 10 bytes"):
             p.readinto(bytearray(40 * 8), bytearray(4096), interfaces=True, comments=bytearray(10))
+
+
+def test_an_interface_seen_ahead_waits_for_its_filter_program(tmp_path):
+    # p.interfaces reads the description blocks before the next packet; a
+    # filtered batch read after it must not take that interface's packets
+    # before their program is compiled.
+    path = tmp_path / "ahead.pcapng"
+    path.write_bytes(bytes(Pcapng().shb().idb(ETH).epb(0, 1, udp_frame(b"a", dport=7)).idb(RAW)
+                           .epb(1, 2, raw_udp(b"c", dport=7)).epb(1, 3, raw_udp(b"d", dport=8))))
+    with pcap.pcap(str(path)) as p:
+        p.setfilter("udp dst port 7")
+        assert payload_of(next(p)[1], 0) == b"a"
+        assert [i.linktype for i in p.interfaces] == [pcap.DLT_EN10MB, pcap.DLT_RAW]
+        records, data = bytearray(24 * 4), bytearray(1 << 18)
+        assert p.readinto(records, data) == 1
+        ts, caplen, wirelen, off = struct.unpack_from(pcap.BATCH_RECORD_FORMAT, records)
+        assert payload_of(bytes(data[off:off + caplen]), 1) == b"c"
