@@ -277,7 +277,7 @@ static uint32_t whole_block(struct pcapng_reader *r, int *rc)
     struct savefile_stream *s = r->s;
     size_t avail = stream_fill(s, PCAPNG_MIN_BLOCK);
     uint32_t total;
-    int swapped, bad_magic = 0;
+    int swapped = r->swapped, bad_magic = 0;
 
     if (avail < PCAPNG_BLOCK_HEADER) {
         if (stream_may_grow(s)) {
@@ -293,18 +293,19 @@ static uint32_t whole_block(struct pcapng_reader *r, int *rc)
         return 0;
     }
     if (pcapng_get32(r, s->buf + s->pos) == BT_SHB) {
-        /* A section header says its byte order after its length. */
+        /* A section header says its byte order after its length (the
+         * reader takes it once the block is whole: until then the packet
+         * last read is still of the section before). */
         if (avail < PCAPNG_MIN_BLOCK && stream_may_grow(s)) {
             *rc = RECORD_WAIT;
             return 0;
         }
-        swapped = avail >= PCAPNG_MIN_BLOCK ? section_swapped(s->buf + s->pos) : -1;
-        if (swapped >= 0)
-            r->swapped = swapped;
+        if (avail >= PCAPNG_MIN_BLOCK && section_swapped(s->buf + s->pos) >= 0)
+            swapped = section_swapped(s->buf + s->pos);
         else
             bad_magic = 1;      /* reported once the block is read, as libpcap does */
     }
-    total = pcapng_get32(r, s->buf + s->pos + 4);
+    total = pcapng_field32(s->buf + s->pos + 4, swapped);
     if (total < PCAPNG_MIN_BLOCK) {
         *rc = fail(r, "block in pcapng dump file has a length of %u < %zu", total, (size_t)PCAPNG_MIN_BLOCK);
         return 0;
@@ -329,7 +330,7 @@ static uint32_t whole_block(struct pcapng_reader *r, int *rc)
         return 0;
     }
     /* (libpcap opens a file without looking at its first trailer.) */
-    if (pcapng_get32(r, s->buf + s->pos + total - 4) != total && !(r->section == 0 && s->pos == 0)) {
+    if (pcapng_field32(s->buf + s->pos + total - 4, swapped) != total && !(r->section == 0 && s->pos == 0)) {
         *rc = fail(r, "block total length in header and trailer don't match");
         return 0;
     }
@@ -337,6 +338,7 @@ static uint32_t whole_block(struct pcapng_reader *r, int *rc)
         *rc = fail(r, "the file has a section with a bad byte order magic field");
         return 0;
     }
+    r->swapped = swapped;
     return total;
 }
 
@@ -494,10 +496,13 @@ void pcapng_read_ahead(struct pcapng_reader *r)
 {
     struct savefile_stream *s = r->s;
 
-    /* Only blocks already whole in the buffer: reading more could move
-     * the bytes of the packet last handed out.  (A damaged block stays
-     * where it is, for the next read to report.) */
-    while (s->end - s->pos >= PCAPNG_MIN_BLOCK && pcapng_get32(r, s->buf + s->pos + 4) <= s->end - s->pos
+    /* Only blocks already whole in the buffer (reading more could move
+     * the bytes of the packet last handed out), and no section header but
+     * the file's first (p.interfaces would describe another section than
+     * the packet last read).  A damaged block stays where it is, for the next read to
+     * report. */
+    while (s->end - s->pos >= PCAPNG_MIN_BLOCK && (r->section == 0 || pcapng_get32(r, s->buf + s->pos) != BT_SHB)
+           && pcapng_get32(r, s->buf + s->pos + 4) <= s->end - s->pos
            && pcapng_get32(r, s->buf + s->pos + 4) >= PCAPNG_MIN_BLOCK && other_block(r) == 1)
         ;
 }

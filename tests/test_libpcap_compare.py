@@ -283,6 +283,7 @@ def test_same_packets_and_failures_as_libpcap(tmp_path, ref_reader):
         check_same(path, data, reference[path], read_through_pipe(data, pipe_rng), "pipe")
     # The cases reach every outcome, in numbers.
     assert len(paths) > (MUTATIONS + 2000 if PCAPNG_AS_LIBPCAP_110 else MUTATIONS // 2)
-    assert min(outcomes[k] for k in ("O", "E end", "E error")) > 300, outcomes
-    assert outcomes.get("limit", 0) > 20, outcomes     # files libpcap stops at, read on as Wireshark does
+    # (Fewer files against libpcap 1.8 and 1.9: no damaged pcapng.)
+    assert min(outcomes[k] for k in ("O", "E end", "E error")) > (300 if PCAPNG_AS_LIBPCAP_110 else 150), outcomes
+    assert outcomes.get("limit", 0) > 10, outcomes     # files libpcap stops at, read on as Wireshark does
     assert packets > 15000

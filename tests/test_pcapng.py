@@ -256,17 +256,24 @@ def test_copying_several_link_types_into_one_pcap_file_is_refused(two_links_file
         assert [payload_of(b, 0) for ts, b in p] == [b"a"]
 
 
-def test_sections_reset_the_interfaces_and_may_change_byte_order(tmp_path):
+@pytest.mark.parametrize("second", ["<", ">"])
+def test_sections_reset_the_interfaces_and_may_change_byte_order(tmp_path, second):
     path = tmp_path / "sections.pcapng"
-    path.write_bytes(bytes(Pcapng("<").shb().idb(ETH, name="a").epb(0, 1, udp_frame(b"1")))
-                     + bytes(Pcapng(">").shb().idb(RAW, name="b").idb(ETH, name="c")
+    path.write_bytes(bytes(Pcapng("<").shb().idb(ETH, name="a").epb(0, 1, udp_frame(b"1", dport=9),
+                                                                    comments=["first"]))
+                     + bytes(Pcapng(second).shb().idb(RAW, name="b").idb(ETH, name="c")
                              .epb(1, 2, udp_frame(b"2")).epb(0, 3, raw_udp(b"3"))))
     seen = []
     with pcap.pcap(str(path), timestamp_in_ns=True) as p:
         for ts, buf in p:
+            # (p.interfaces reads ahead, but never into the next section.)
             i = p.interfaces[p.interface_id]
-            seen.append((ts, i.section, i.name, payload_of(buf, 0 if i.linktype == pcap.DLT_EN10MB else 1)))
-    assert seen == [(1000, 0, "a", b"1"), (2000, 1, "c", b"2"), (3000, 1, "b", b"3")]
+            seen.append((ts, i.section, i.name, payload_of(buf, 0 if i.linktype == pcap.DLT_EN10MB else 1),
+                         p.packet_comments))
+    assert seen == [(1000, 0, "a", b"1", ["first"]), (2000, 1, "c", b"2", []), (3000, 1, "b", b"3", [])]
+    with pcap.pcap(str(path)) as p:
+        p.setfilter("udp dst port 9")      # compiled for each section's interfaces
+        assert [payload_of(b, 0) for ts, b in p] == [b"1"]
 
 
 def test_simple_and_obsolete_packet_blocks(tmp_path):
