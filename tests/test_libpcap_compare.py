@@ -286,4 +286,4 @@ def test_same_packets_and_failures_as_libpcap(tmp_path, ref_reader):
     # (Fewer files against libpcap 1.8 and 1.9: no damaged pcapng.)
     assert min(outcomes[k] for k in ("O", "E end", "E error")) > (300 if PCAPNG_AS_LIBPCAP_110 else 150), outcomes
     assert outcomes.get("limit", 0) > 10, outcomes     # files libpcap stops at, read on as Wireshark does
-    assert packets > 15000
+    assert packets > (15000 if PCAPNG_AS_LIBPCAP_110 else 8000)
