@@ -165,21 +165,43 @@ cdef str _compression_of(int fd):
 
 
 # -- one savefile in parallel: exact byte ranges ------------------------------
+#
+# A classic pcap file is a 24-byte header and records: a range of records
+# is read as a file of its own behind that header.  A pcapng file is blocks
+# whose meaning depends on blocks before them (the section header says the
+# byte order, interface descriptions what each packet's interface is): a
+# range is read behind the blocks that put the reader where a reader of the
+# whole file stands at the range's start (pcapng_range_prefix() in
+# savefile_split.c).  Both walks start at the file's start and are exact;
+# the pcapng walk is the reader's own (pcapng_next_block()), so that it
+# ends exactly where a read of the whole file fails.
+
+_PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"     # a section header's type: the same in both byte orders
+
 
 def savefile_ranges(path, n):
     """savefile_ranges(path, n) -> list
 
-    A list of ``(start, end)`` pairs that split a classic pcap savefile
-    into ``n`` byte ranges for ``n`` workers:
-    each starts on a record boundary, found by walking the records' headers
-    from the first (exact whatever the packets hold; never a guess from
-    byte patterns), and together they are the whole file after its 24-byte
-    header: the first starts at 24, each ends where the next starts, the
-    last ends at the file's size (a record cut short, or damage, stays in
-    the range where it starts).  Ranges may be empty when the file has
-    fewer records than ``n``.  Read one with open_range(path, start, end).
-    Raises ValueError when ``n`` < 1, PcapError for a file that is not
-    classic pcap (pcapng, a compressed file: split those by files).
+    A list of ``n`` ``(start, end)`` pairs that split a classic pcap or a
+    pcapng savefile into byte ranges for ``n`` workers, each read with
+    open_range(path, start, end).  Each range starts on a record (classic)
+    or block (pcapng) boundary, found by walking the file from its start
+    (exact whatever the packets hold; never a guess from byte patterns),
+    near an equal share of the file; they are contiguous and cover the
+    whole file: the first starts at 24, after the classic file header, or
+    at 0 for pcapng; each ends where the next starts; the last ends at the
+    file's size.  The walk of a pcapng file is its reader's: it stops at
+    the first block that reading the whole file refuses (damage, a block
+    cut short), and that block stays in the range where it starts, which
+    ends at the file's size (the ranges after it are empty), so that the
+    ranges together give exactly the packets, and the error, of the whole
+    file.  Ranges may be empty when the file has fewer records or blocks
+    than ``n``.
+
+    Raises ValueError when ``n`` < 1; PcapError for a file of neither
+    format (a compressed savefile: split those by files), a path that is
+    not a regular file, or a read that fails; PcapNotFoundError and the
+    like when it cannot be opened.
     """
     cdef int parts = _int_arg(n, "n", 1, C_INT_MAX)
     cdef bytes bpath = _encode_name(path, "path")
@@ -192,24 +214,32 @@ def savefile_ranges(path, n):
     cdef uint64_t *targets = NULL
     cdef uint64_t *out = NULL
     cdef uint64_t walked = 0
-    cdef int rc, i
+    cdef int rc, i, err = 0
     try:
-        size = _os.fstat(fd).st_size
+        st = _os.fstat(fd)
+        if not _stat.S_ISREG(st.st_mode):
+            raise _pcap_error(lp.PCAP_ERROR, f"cannot split savefile {name!r}", "it is not a regular file (a pipe "
+                              "or a device is read whole, from its start)", name)
+        size = st.st_size
+        pcapng = _os.pread(fd, 4, 0) == _PCAPNG_MAGIC
+        first = 0 if pcapng else 24
         targets = <uint64_t *>malloc(parts * sizeof(uint64_t))
         out = <uint64_t *>malloc(parts * sizeof(uint64_t))
         if targets == NULL or out == NULL:
             raise MemoryError()
-        body = max(size - 24, 0)
+        body = max(size - first, 0)
         for i in range(parts - 1):
-            targets[i] = 24 + body * (i + 1) // parts
+            # (No pcapng boundary at 0: an empty first range would be no file at all.)
+            targets[i] = first + max(body * (i + 1) // parts, 1 if pcapng else 0)
         with nogil:
             rc = savefile_boundaries(fd, targets, parts - 1, out, &walked)
+            err = errno
         if rc == -2:
-            raise _pcap_error(lp.PCAP_ERROR, f"cannot split savefile {name!r}", "it is not a classic pcap file "
-                              "(pcapng and compressed savefiles are split by files)", name)
+            raise _pcap_error(lp.PCAP_ERROR, f"cannot split savefile {name!r}", "it is neither a classic pcap nor "
+                              "a pcapng file (compressed savefiles are split by files)", name)
         if rc != 0:
-            raise _os_error(errno, f"cannot read savefile {name!r}", name)
-        starts = [24] + [out[i] for i in range(parts - 1)]
+            raise _os_error(err, f"cannot read savefile {name!r}", name)
+        starts = [first] + [out[i] for i in range(parts - 1)]
     finally:
         free(targets)
         free(out)
@@ -217,22 +247,55 @@ def savefile_ranges(path, n):
     return [(starts[i], starts[i + 1] if i + 1 < parts else size) for i in range(parts)]
 
 
+cdef bytes _pcapng_prefix(int fd, uint64_t start, str name):
+    """The blocks a reader of the pcapng file on ``fd`` reads before the
+    range from ``start``; ValueError when no block starts there."""
+    cdef range_prefix prefix
+    cdef int rc, err = 0
+    with nogil:
+        rc = pcapng_range_prefix(fd, start, &prefix)
+        err = errno
+    try:
+        if rc == -3:
+            raise ValueError(f"{start} is not where a block of the pcapng file {name!r} starts (walking its blocks "
+                             f"from the start finds blocks at {prefix.block_before} and {prefix.block_after}): a "
+                             f"range must start where savefile_ranges() says")
+        if rc != 0:
+            raise _os_error(err, f"cannot read savefile {name!r}", name)
+        return PyBytes_FromStringAndSize(<char *>prefix.bytes, prefix.size)
+    finally:
+        range_prefix_free(&prefix)
+
+
 class _RangeReader(_io.RawIOBase):
-    """The 24-byte file header of a classic savefile, then its bytes from
-    start to end: one range of savefile_ranges() as a savefile of its own."""
+    """One range of savefile_ranges() as a savefile of its own: a classic
+    file's 24-byte header, or the blocks that describe where a pcapng range
+    starts (its section headers and interfaces), then the file's bytes from
+    start to end."""
 
     def __init__(self, path, start, end):
         start = _int_arg(start, "start", 0, 1 << 62)
         end = _int_arg(end, "end", 0, 1 << 62)
+        name = _os.fsdecode(path)
         self._fd = _os.open(path, _os.O_RDONLY | _os.O_CLOEXEC)
-        size = _os.fstat(self._fd).st_size
-        if not 24 <= start <= end <= size:
+        try:
+            size = _os.fstat(self._fd).st_size
+            if _os.pread(self._fd, 4, 0) == _PCAPNG_MAGIC:
+                if not 0 <= start <= end <= size:
+                    raise ValueError(f"a range of a pcapng file must have 0 <= start <= end <= the file's size "
+                                     f"({size}), not ({start}, {end})")
+                self._head = _pcapng_prefix(self._fd, start, name)
+            else:
+                if not 24 <= start <= end <= size:
+                    raise ValueError(f"a range must have 24 <= start <= end <= the file's size ({size}), "
+                                     f"not ({start}, {end})")
+                self._head = _os.pread(self._fd, 24, 0)
+        except BaseException:
             _os.close(self._fd)
-            raise ValueError(f"a range must have 24 <= start <= end <= the file's size ({size}), "
-                             f"not ({start}, {end})")
-        self._head = _os.pread(self._fd, 24, 0)
+            self._fd = -1
+            raise
         self._pos, self._end = start, end
-        self.name = f"{_os.fsdecode(path)}[{start}:{end}]"
+        self.name = f"{name}[{start}:{end}]"
 
     def readable(self):
         return True
@@ -261,9 +324,22 @@ class _RangeReader(_io.RawIOBase):
 def open_range(path, start, end, **options):
     """open_range(path, start, end, **options) -> pcap
 
-    A handle reading the records of a classic savefile from byte ``start``
-    to ``end`` (a range of savefile_ranges()), as a savefile of its own with
-    the file's header; ``options`` are pcap()'s (timestamp_in_ns...).
+    A handle reading one range of savefile_ranges(): the records of a
+    classic savefile from byte ``start`` to ``end``, behind the file's
+    header; or the blocks of a pcapng file from ``start`` to ``end``,
+    behind the blocks that describe where the range starts (every section
+    header and interface description before ``start``, and the last
+    statistics block of each interface of the section in force), so that
+    packets, time stamps, ``interface_id``, ``interfaces`` (with their
+    ``section``) and errors are those of reading the whole file.
+    ``options`` are pcap()'s (timestamp_in_ns...).
+
+    A pcapng range's start is checked: open_range walks the file's blocks
+    from its start up to ``start`` (reading the file that far, at about
+    the speed of reading its packets) and raises ValueError when no block
+    starts there.  A classic range is taken as given.  Raises
+    ValueError for a range outside the file; PcapError and its subclasses
+    when the file cannot be read.
     """
     reader = _RangeReader(_encode_name(path, "path"), start, end)
     return pcap(reader, **options)

@@ -79,6 +79,14 @@ cdef extern from "pcap_stream.h" nogil:
 
 cdef extern from "savefile_split.h" nogil:
     int savefile_boundaries(int fd, const uint64_t *targets, size_t n, uint64_t *out, uint64_t *walked)
+    struct range_prefix:
+        size_t count
+        unsigned char *bytes
+        size_t size
+        uint64_t block_before
+        uint64_t block_after
+    int pcapng_range_prefix(int fd, uint64_t start, range_prefix *prefix)
+    void range_prefix_free(range_prefix *prefix)
 
 cdef extern from "packet_batch.h" nogil:
     struct batch_record:

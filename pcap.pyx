@@ -15,7 +15,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   bpf.pxi        BPF programs compiled without a handle
 #   pcapng.pxi     what pcapng says of interfaces and packets, in Python
 #   sources.pxi    where packets come from: live, our readers (classic, pcapng), libpcap's
-#   fileobj.pxi    opening savefiles: paths, compressed files, Python file objects
+#   fileobj.pxi    opening savefiles: paths, compressed files, Python file objects, ranges
 #   turn.pxi       the read turn (a handle's only guard) and the one wait
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
 #   handle.pxi     the pcap class: opening, the reads, settings
@@ -26,7 +26,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   savefile_format.h  the savefile formats' facts, and the one parser of a record header
 #   pcap_stream.c      savefile bytes in our buffer, the FILE libpcap reads, the record reader
 #   pcapng_reader.c    pcapng, read from that buffer: sections, interfaces, packets and their options
-#   savefile_split.c   the byte ranges of a classic savefile (savefile_ranges)
+#   savefile_split.c   the byte ranges of a classic or pcapng savefile (savefile_ranges, open_range)
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
 #   netdev.c           interfaces: addresses as text, immediate mode's ring, fanout
@@ -35,6 +35,7 @@ signal handlers in charge, so Ctrl-C always works.
 import errno as _errno
 import io as _io
 import os as _os
+import stat as _stat
 import types as _types
 
 cimport cython

@@ -204,14 +204,15 @@ static int add_interface(struct pcapng_reader *r, const unsigned char *b, uint32
     i->max_caplen = max_caplen_for_dlt(i->dlt);
     if (interface_options(r, b, total, i) < 0)
         return RECORD_ERROR;
-    i->idb = copy_block(b, total);
-    if (i->idb == NULL)
-        return fail(r, "out of memory");
-    i->idb_len = total;
     if (link_type_post_processed(i->dlt, r->swapped))
         return fail(r, "interface %u has link type %d in a section of %s byte order, whose packets libpcap "
                        "rewrites; this reader reads that link type only for the first interface of a file",
                     r->count, i->linktype, r->swapped ? "the other" : "this");
+    /* (Copied last: an interface refused is not counted, and forget_interfaces() would not free it.) */
+    i->idb = copy_block(b, total);
+    if (i->idb == NULL)
+        return fail(r, "out of memory");
+    i->idb_len = total;
     max_caplen = i->max_caplen;
     if (MAX_BLOCK_FOR(max_caplen) > r->max_block)
         r->max_block = MAX_BLOCK_FOR(max_caplen);
@@ -446,12 +447,34 @@ static int packet_block(struct pcapng_reader *r, const unsigned char *p, uint32_
     r->hdr.caplen = caplen;
     r->packet_iface = id;
     r->packet_type = type;
+    r->packet_section = r->section;
     r->packet_block = p;
     r->packet_len = total;
     r->packet_options = type == BT_SPB ? total - 4 : head + ((caplen + 3) & ~3u);
     if (r->packet_options > total - 4)
         r->packet_options = total - 4;
     return RECORD_PACKET;
+}
+
+static int is_packet_block(uint32_t type)
+{
+    return type == BT_EPB || type == BT_SPB || type == BT_PB;
+}
+
+/* What a block other than a packet block at p (whole) changes: 0, or
+ * RECORD_ERROR. */
+static int read_other(struct pcapng_reader *r, const unsigned char *p, uint32_t type, uint32_t total)
+{
+    switch (type) {
+    case BT_SHB:
+        return new_section(r, p, total);
+    case BT_IDB:
+        return add_interface(r, p, total);
+    case BT_ISB:
+        return note_statistics(r, p, total);
+    default:
+        return 0;   /* name resolution, secrets, custom, unknown: passed over */
+    }
 }
 
 /* Read the block at pos unless it is a packet block: 1 if it was read, 0
@@ -468,24 +491,9 @@ static int other_block(struct pcapng_reader *r)
         return rc == RECORD_ERROR ? RECORD_ERROR : 0;
     p = s->buf + s->pos;
     type = pcapng_get32(r, p);
-    switch (type) {
-    case BT_EPB:
-    case BT_SPB:
-    case BT_PB:
+    if (is_packet_block(type))
         return 0;
-    case BT_SHB:
-        rc = new_section(r, p, total);
-        break;
-    case BT_IDB:
-        rc = add_interface(r, p, total);
-        break;
-    case BT_ISB:
-        rc = note_statistics(r, p, total);
-        break;
-    default:
-        rc = 0;     /* name resolution, secrets, custom, unknown: passed over */
-        break;
-    }
+    rc = read_other(r, p, type, total);
     if (rc < 0)
         return rc;
     s->pos += total;
@@ -496,14 +504,17 @@ void pcapng_read_ahead(struct pcapng_reader *r)
 {
     struct savefile_stream *s = r->s;
 
-    /* Only blocks already whole in the buffer (reading more could move
-     * the bytes of the packet last handed out), and no section header but
-     * the file's first (p.interfaces would describe another section than
-     * the packet last read).  A damaged block stays where it is, for the next read to
-     * report. */
-    while (s->end - s->pos >= PCAPNG_MIN_BLOCK && (r->section == 0 || pcapng_get32(r, s->buf + s->pos) != BT_SHB)
-           && pcapng_get32(r, s->buf + s->pos + 4) <= s->end - s->pos
-           && pcapng_get32(r, s->buf + s->pos + 4) >= PCAPNG_MIN_BLOCK && other_block(r) == 1)
+    /* Only blocks already whole in the buffer: reading more could move
+     * the bytes of the packet last handed out.  (A damaged block stays
+     * where it is, for the next read to report.)  Not into the next
+     * section once a packet of this one has been read: the interfaces are
+     * those of the packet last read, whose interface_id indexes them,
+     * whatever the buffer holds past it. */
+    int stop_at_section = r->packet_type != 0 && r->packet_section == r->section;
+
+    while (s->end - s->pos >= PCAPNG_MIN_BLOCK && pcapng_get32(r, s->buf + s->pos + 4) <= s->end - s->pos
+           && pcapng_get32(r, s->buf + s->pos + 4) >= PCAPNG_MIN_BLOCK
+           && !(stop_at_section && pcapng_get32(r, s->buf + s->pos) == BT_SHB) && other_block(r) == 1)
         ;
 }
 
@@ -601,6 +612,24 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
         memcpy(rec + offsetof(struct batch_record_ng, comment_len), &len, sizeof len);
     }
     return 1;
+}
+
+int pcapng_next_block(struct pcapng_reader *r, uint32_t *type, uint32_t *total)
+{
+    struct savefile_stream *s = r->s;
+    const unsigned char *p;
+    int rc = 0;
+
+    *total = whole_block(r, &rc);
+    if (*total == 0)
+        return rc;
+    p = s->buf + s->pos;
+    *type = pcapng_get32(r, p);
+    rc = is_packet_block(*type) ? packet_block(r, p, *type, *total) : read_other(r, p, *type, *total);
+    if (rc < 0)
+        return rc;
+    s->pos += *total;
+    return RECORD_BLOCK;
 }
 
 uint32_t pcapng_packet_flags(const struct pcapng_reader *r)

@@ -58,6 +58,7 @@ struct pcapng_reader {
     struct pcap_pkthdr hdr;
     uint32_t packet_iface;
     uint32_t packet_type;       /* BT_EPB, BT_SPB, BT_PB; 0 before the first */
+    uint32_t packet_section;    /* the value of section when it was read */
     const unsigned char *packet_block;
     uint32_t packet_len;
     uint32_t packet_options;    /* where its options start in the block (packet_len - 4: none) */
@@ -81,7 +82,8 @@ int pcapng_first_interface(struct pcapng_reader *r, int *linktype, uint32_t *sna
 
 enum {
     RECORD_ERROR = -2,          /* the file is damaged here: r->err says how */
-    RECORD_INTERFACE = 3        /* a new interface needs a filter: r->unfiltered is its index */
+    RECORD_INTERFACE = 3,       /* a new interface needs a filter: r->unfiltered is its index */
+    RECORD_BLOCK = 4            /* pcapng_next_block() read a block */
 };
 
 /* Read the blocks at pos up to the next packet block, as far as they have
@@ -153,7 +155,7 @@ static inline __attribute__((always_inline)) uint32_t pcapng_epb_in(struct pcapn
     total = pcapng_field32(p + 4, swapped);
     id = pcapng_field32(p + 8, swapped);
     caplen = pcapng_field32(p + 20, swapped);
-    if (total < PCAPNG_EPB_MIN || total % 4 || total > avail || id >= r->ready
+    if (total < PCAPNG_EPB_MIN || total % 4 || total > avail || total > r->max_block || id >= r->ready
         || caplen > total - PCAPNG_EPB_MIN || pcapng_field32(p + total - 4, swapped) != total)
         return 0;
     i = &r->iface[id];
@@ -164,6 +166,7 @@ static inline __attribute__((always_inline)) uint32_t pcapng_epb_in(struct pcapn
     h->len = pcapng_field32(p + 24, swapped);
     r->packet_iface = id;
     r->packet_type = BT_EPB;
+    r->packet_section = r->section;
     r->packet_block = p;
     r->packet_len = total;
     r->packet_options = PCAPNG_EPB_DATA + ((caplen + 3) & ~3u);
@@ -207,6 +210,15 @@ static inline int pcapng_passes(const struct pcapng_reader *r, uint32_t i, const
  * is added as too_large, for the caller to raise. */
 int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_pkthdr *h,
                const unsigned char *bytes);
+
+/* Read the one block at pos, whatever its type, as pcapng_next() reads it
+ * (a packet block's header is checked and its r->hdr made, but no filter
+ * runs): RECORD_BLOCK with its *type and *total length, or RECORD_END,
+ * RECORD_ERROR (r->err says why; the block stays at pos), RECORD_WAIT.
+ * Every block pcapng_next() takes, this takes, and it fails where
+ * pcapng_next() fails, in the same words: walks that must agree with the
+ * reader (savefile_split.c) step through a file with it. */
+int pcapng_next_block(struct pcapng_reader *r, uint32_t *type, uint32_t *total);
 
 /* The epb_flags of the packet last read (0: none). */
 uint32_t pcapng_packet_flags(const struct pcapng_reader *r);

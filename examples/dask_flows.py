@@ -156,7 +156,7 @@ def parts_of(paths: list[str], split: int) -> tuple[list[Part], int]:
                 parts += [(f, s, e) for s, e in pcap.savefile_ranges(f, split)]
                 continue
             except pcap.PcapError:
-                pass                   # pcapng, compressed: read whole
+                pass                   # compressed: read whole
         parts.append((f, -1, -1))
     return parts, len(files)
 
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("paths", nargs="*", default=[SAMPLE],
                     help="savefiles, or folders of them (*.pcap, *.pcapng, *.cap, *.gz; "
                          "default: examples/sample.pcap)")
-    ap.add_argument("--split", type=int, default=1, help="split each classic pcap file into N byte ranges")
+    ap.add_argument("--split", type=int, default=1, help="split each pcap or pcapng file into N byte ranges")
     ap.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
     ap.add_argument("--scheduler", default="", help="tcp://HOST:8786 for a running cluster, or synchronous")
     ap.add_argument("--top", type=int, default=10, help="how many flows to list (default 10)")

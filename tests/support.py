@@ -416,6 +416,152 @@ def pcapng_mixed(order, rng, linktype=1, snaplen=65535, layout="interfaces"):
     return b"".join(out)
 
 
+# pcapng written block by block, with what each packet must read as:
+# several sections of either byte order, interfaces of several link types
+# and time stamp units described anywhere before their packets, Enhanced,
+# Simple and obsolete Packet Blocks of odd sizes, statistics, name
+# resolution and custom blocks.
+
+SHB, IDB, PB, SPB, NRB, ISB, EPB, CUSTOM = 0x0A0D0D0A, 1, 2, 3, 4, 5, 6, 0x00000BAD
+LINKTYPES = [1, 101, 0, 1]        # EN10MB, RAW, NULL, EN10MB again: several link types in a section
+TSRESOLS = [6, 9, 0x8A, 3]        # micro, nano, 2^-10 (binary), milli
+
+
+def ng_block(order, btype, body):
+    body += b"\0" * (-len(body) % 4)
+    return struct.pack(order + "II", btype, 12 + len(body)) + body + struct.pack(order + "I", 12 + len(body))
+
+
+def ng_option(order, code, value):
+    return struct.pack(order + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def ng_shb(order, app=b"", major=1, magic=0x1A2B3C4D):
+    opts = ng_option(order, 4, app) + ng_option(order, 0, b"") if app else b""
+    return ng_block(order, SHB, struct.pack(order + "IHHq", magic, major, 0, -1) + opts)
+
+
+def ng_idb(order, linktype, tsresol=6, snaplen=0, name=b"eth"):
+    opts = ng_option(order, 2, name) + ng_option(order, 9, bytes([tsresol])) + ng_option(order, 0, b"")
+    return ng_block(order, IDB, struct.pack(order + "HHI", linktype, 0, snaplen) + opts)
+
+
+def ng_isb(order, iface, received):
+    opts = ng_option(order, 4, struct.pack(order + "Q", received)) + ng_option(order, 0, b"")
+    return ng_block(order, ISB, struct.pack(order + "III", iface, 0, received) + opts)
+
+
+def units(tsresol):
+    return 1 << (tsresol & 0x7F) if tsresol & 0x80 else 10 ** tsresol
+
+
+def stamp_ns(t, tsresol):
+    """The time stamp in ns of t units of if_tsresol ``tsresol``, as the
+    reader makes it (whole seconds, then the fraction, rounded down)."""
+    res = units(tsresol)
+    return t // res * 10**9 + t % res * 10**9 // res
+
+
+class NgWriter:
+    """A pcapng file in the making, and per packet what reading it must
+    give: ``(ns, data, wirelen, interface_id, section, linktype)``."""
+
+    def __init__(self, rng):
+        self.rng, self.out, self.want = rng, bytearray(), []
+        self.section, self.order, self.ifaces = -1, "<", []
+
+    def add(self, raw):
+        self.out += raw
+
+    def shb(self, order, app=b""):
+        self.section += 1
+        self.order, self.ifaces = order, []
+        self.add(ng_shb(order, app))
+
+    def idb(self, linktype, tsresol=6, snaplen=0):
+        self.ifaces.append((linktype, tsresol, snaplen))
+        self.add(ng_idb(self.order, linktype, tsresol, snaplen, name=b"if%d.%d" % (self.section, len(self.ifaces))))
+
+    def isb(self, iface, received):
+        self.add(ng_isb(self.order, iface, received))
+
+    def other(self, btype, body):
+        self.add(ng_block(self.order, btype, body))
+
+    def data(self):
+        # Odd sizes: no packet length is a multiple of 4 more often than by chance.
+        return bytes(self.rng.randrange(256) for _ in range(self.rng.choice([0, 1, 3, 13, 61, 127, 255, 1517])))
+
+    def epb(self, iface, *, kind=EPB):
+        order, data = self.order, self.data()
+        t = self.rng.randrange(1 << 60)
+        wirelen = len(data) + self.rng.choice([0, 0, 7])
+        if kind == EPB:
+            opts = ng_option(order, 1, b"comment") + ng_option(order, 0, b"") if self.rng.random() < 0.3 else b""
+            body = struct.pack(order + "IIIII", iface, t >> 32, t & 0xFFFFFFFF, len(data), wirelen)
+        else:       # the obsolete Packet Block: a 16-bit interface id and drop count
+            opts = b""
+            body = struct.pack(order + "HHIIII", iface, 0xFFFF, t >> 32, t & 0xFFFFFFFF, len(data), wirelen)
+        self.add(ng_block(order, kind, body + data + b"\0" * (-len(data) % 4) + opts))
+        linktype, tsresol, _ = self.ifaces[iface]
+        self.want.append((stamp_ns(t, tsresol), data, wirelen, iface, self.section, linktype))
+
+    def spb(self):
+        data = self.data()
+        self.add(ng_block(self.order, SPB, struct.pack(self.order + "I", len(data)) + data))
+        linktype, tsresol, snaplen = self.ifaces[0]
+        cut = data[:snaplen] if snaplen else data
+        self.want.append((0, cut, len(data), 0, self.section, linktype))
+
+    def packets(self, count):
+        for _ in range(count):
+            r = self.rng.random()
+            if r < 0.1 and self.ifaces:
+                self.spb()
+            elif r < 0.15:
+                self.epb(self.rng.randrange(len(self.ifaces)), kind=PB)
+            else:
+                self.epb(self.rng.randrange(len(self.ifaces)))
+
+
+def pcapng_sections(path, seed, first="<", packets=40):
+    """Five sections, the first in byte order ``first``, then the other,
+    then alternating, then the other again: interfaces of several link types and time stamp units, one
+    described after packets of the others, statistics, name resolution and
+    custom blocks, an empty section.  Returns (path, the packets it holds)."""
+    other = ">" if first == "<" else "<"
+    w = NgWriter(random.Random(seed))
+    w.shb(first, b"first")
+    w.idb(LINKTYPES[0], TSRESOLS[0])
+    w.packets(packets)
+    w.idb(LINKTYPES[1], TSRESOLS[1])
+    w.packets(packets)
+    w.isb(0, 11)
+    w.other(NRB, struct.pack(first + "HH", 0, 0))
+    w.idb(LINKTYPES[2], TSRESOLS[2])
+    w.packets(packets)
+    w.isb(1, 22)
+    w.isb(0, 33)
+    w.other(CUSTOM, b"custom block")
+    w.packets(packets)
+    w.shb(other, b"second, the other byte order")
+    w.idb(LINKTYPES[3], TSRESOLS[3], snaplen=40)
+    w.idb(LINKTYPES[1], TSRESOLS[1])
+    w.packets(packets)
+    w.isb(1, 44)
+    w.packets(packets)
+    w.shb(first)                    # a section with no interface and no packet
+    w.shb(other)
+    w.idb(LINKTYPES[1], TSRESOLS[0])
+    w.packets(packets)
+    w.shb(other)                    # the same byte order again
+    w.idb(LINKTYPES[2], TSRESOLS[1])
+    w.idb(LINKTYPES[0], TSRESOLS[2])
+    w.packets(packets)
+    path.write_bytes(bytes(w.out))
+    return path, w.want
+
+
 def write_savefile(path, fmt, packets, *, snaplen=65535):
     """Write ``packets`` (``(sec, nsec, data, wirelen)``, as ``packets()``
     makes them) in format ``fmt``, a key of ``FORMATS``: microsecond formats

@@ -1,6 +1,7 @@
 """The module's C parsers of savefile bytes under libFuzzer, AddressSanitizer
-and UndefinedBehaviorSanitizer (tests/fuzz/fuzz_savefile.c), for a bounded
-time from a seed corpus of small savefiles.  FUZZ_SECONDS sets the time
+and UndefinedBehaviorSanitizer (tests/fuzz/fuzz_savefile.c; the split index,
+tests/fuzz/fuzz_split.c), for a bounded time from a seed corpus of small
+savefiles.  FUZZ_SECONDS sets the time
 (20 by default); a crash leaves its input in the test's tmp_path, and the
 message says how to replay it."""
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support import need, pcapng_mixed, udp_frame, write_pcap, write_pcapng
+from support import need, pcapng_mixed, pcapng_sections, udp_frame, write_pcap, write_pcapng
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "fuzz" / "fuzz_savefile.c"
@@ -73,4 +74,43 @@ def test_savefile_parsers_survive_the_fuzzer(fuzzer, tmp_path):
     crashes = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("crash-", "leak-", "timeout-", "oom-")))
     assert proc.returncode == 0 and not crashes, (
         f"the fuzzer found {crashes} in {tmp_path} (replay: {fuzzer} FILE)\n{proc.stderr[-4000:]}")
+    assert "Done" in proc.stderr, proc.stderr[-2000:]
+
+
+# -- the split index: savefile_boundaries() and pcapng_range_prefix() ----------
+
+SPLIT_HARNESS = ROOT / "tests" / "fuzz" / "fuzz_split.c"
+
+
+@pytest.fixture(scope="module")
+def split_fuzzer(tmp_path_factory):
+    clang = shutil.which("clang")
+    need(clang is not None, "clang is not installed (apt-get install clang libfuzzer-14-dev libclang-rt-14-dev)")
+    out = tmp_path_factory.mktemp("fuzz") / "fuzz_split"
+    proc = subprocess.run([clang, "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
+                           f"-I{ROOT}", str(SPLIT_HARNESS), *(str(ROOT / c) for c in C_SOURCES), "-lpcap",
+                           "-o", str(out)], capture_output=True, text=True)
+    need(proc.returncode == 0 or "clang_rt.fuzzer" not in proc.stderr,
+         f"clang cannot link libFuzzer (apt-get install libfuzzer-14-dev libclang-rt-14-dev): {proc.stderr.strip()[-300:]}")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_split_index_survives_the_fuzzer(split_fuzzer, tmp_path):
+    """The seeds, and pcapng of several sections of both byte orders with
+    interfaces and statistics, whole and cut short."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_seeds(corpus)
+    for order in "<>":
+        whole = pcapng_sections(corpus / f"sections{order}.pcapng", 1, order, packets=2)[0].read_bytes()
+        (corpus / f"sections-cut{order}.pcapng").write_bytes(whole[:-9])
+        # An interface the reader refuses (its copy once leaked: LeakSanitizer).
+        write_pcapng(corpus / f"sll{order}.pcapng", [(1, 2, udp_frame(b"x"))], byteorder=order, linktype=113)
+    proc = subprocess.run([str(split_fuzzer), f"-max_total_time={SECONDS}", "-max_len=8192", "-timeout=10",
+                           "-rss_limit_mb=1024", f"-artifact_prefix={tmp_path}/", str(corpus)],
+                          capture_output=True, text=True, timeout=SECONDS + 120)
+    crashes = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("crash-", "leak-", "timeout-", "oom-")))
+    assert proc.returncode == 0 and not crashes, (
+        f"the fuzzer found {crashes} in {tmp_path} (replay: {split_fuzzer} FILE)\n{proc.stderr[-4000:]}")
     assert "Done" in proc.stderr, proc.stderr[-2000:]
