@@ -182,7 +182,7 @@ cdef extern from "pcapng_reader.h" nogil:
         RECORD_INTERFACE
     int pcapng_reader_init(pcapng_reader *r, savefile_stream *s, int precision)
     void pcapng_reader_free(pcapng_reader *r)
-    int linktype_to_dlt(int linktype)
+    int dlt_of_linktype(int linktype)
     int pcapng_first_interface(pcapng_reader *r, int *linktype, unsigned int *snaplen, uint64_t *tsresol)
     void pcapng_read_ahead(pcapng_reader *r)
     int pcapng_next(pcapng_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)

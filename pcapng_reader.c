@@ -64,7 +64,7 @@ void pcapng_reader_free(struct pcapng_reader *r)
 
 /* The DLT_ of this platform for a LINKTYPE_ (linktype_to_dlt in libpcap's
  * pcap-common.c): the same number but for these. */
-int linktype_to_dlt(int linktype)
+int dlt_of_linktype(int linktype)
 {
     switch (linktype) {
     case 100: return DLT_ATM_RFC1483;
@@ -199,7 +199,7 @@ static int add_interface(struct pcapng_reader *r, const unsigned char *b, uint32
     i = &r->iface[r->count];
     memset(i, 0, sizeof *i);
     i->linktype = get16(r, b + 8);
-    i->dlt = linktype_to_dlt(i->linktype);
+    i->dlt = dlt_of_linktype(i->linktype);
     i->snaplen = pcapng_get32(r, b + 12);
     i->max_caplen = max_caplen_for_dlt(i->dlt);
     if (interface_options(r, b, total, i) < 0)

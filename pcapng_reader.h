@@ -71,7 +71,7 @@ int pcapng_reader_init(struct pcapng_reader *r, struct savefile_stream *s, int p
 void pcapng_reader_free(struct pcapng_reader *r);
 
 /* The DLT_ of this platform for a LINKTYPE_ of a file (libpcap's mapping). */
-int linktype_to_dlt(int linktype);
+int dlt_of_linktype(int linktype);
 
 /* Whether the first blocks, up to the first interface description, are
  * sound as Wireshark reads them (for a file libpcap refused at once): if

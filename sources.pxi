@@ -717,7 +717,7 @@ cdef lp.pcap_t *_pcapng_dead(pcapng_reader *r) noexcept:
         return NULL
     if linktype < 0:
         linktype, snaplen = lp.DLT_NULL, 0
-    return lp.pcap_open_dead_with_tstamp_precision(linktype_to_dlt(linktype), _compile_snaplen(snaplen),
+    return lp.pcap_open_dead_with_tstamp_precision(dlt_of_linktype(linktype), _compile_snaplen(snaplen),
                                                    lp.PCAP_TSTAMP_PRECISION_NANO)
 
 
