@@ -49,10 +49,13 @@ struct pcapng_reader {
     uint32_t room;
     struct pcapng_interface *iface;
     uint32_t changes;           /* counts changes to sections and interfaces (Python's view follows) */
-    int filtering;              /* every interface has a prog */
+    int filtering;              /* packets pass their interface's prog (those below unfiltered have one) */
     uint32_t unfiltered;        /* interfaces from here on need a prog (filtering) */
     uint32_t max_block;
-    /* The packet last handed out: its block stays where it is until the next read. */
+    /* The packet last handed out (or looked at by pcapng_fill): its block
+     * stays where it is until a read moves the buffer's bytes or a new
+     * section begins, which forget it (packet_type 0), so that Python may
+     * read its options after reads that found no packet. */
     struct pcap_pkthdr hdr;
     uint32_t packet_iface;
     uint32_t packet_type;       /* BT_EPB, BT_SPB, BT_PB; 0 before the first */
@@ -143,7 +146,10 @@ static inline uint32_t pcapng_epb(struct pcapng_reader *r, const unsigned char *
     total = pcapng_get32(r, p + 4);
     id = pcapng_get32(r, p + 8);
     caplen = pcapng_get32(r, p + 20);
+    /* (An interface read ahead while filtering has no program yet: the
+     * slow path says RECORD_INTERFACE first.) */
     if (total < PCAPNG_EPB_MIN || total % 4 || total > avail || id >= r->count
+        || (r->filtering && id >= r->unfiltered)
         || caplen > total - PCAPNG_EPB_MIN || pcapng_get32(r, p + total - 4) != total)
         return 0;
     i = &r->iface[id];
