@@ -4,6 +4,7 @@
 # make wheel   a self-contained wheel in dist/, libpcap 1.10.6 linked in (tools/build_wheel.py)
 # make bench   the side-by-side benchmark (bench/README.md)
 # make docs    the Sphinx site, warnings as errors
+# make fuzz    each libFuzzer harness of the C savefile readers for FUZZ_SECONDS (300) in turn (tests/fuzzing.py)
 #
 # Set-up, done once and again whenever a source changes: libpcap-dev (and
 # tcpdump, ip, setpriv, cc, pkg-config, flex, bison, cmake, readelf, clang and
@@ -22,7 +23,9 @@ STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml setup.py pcap.pyx pcap.pyi $(filter-out pcap.c,$(wildcard *.c)) $(wildcard *.h *.pxd *.pxi)
 APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils clang libfuzzer-14-dev libclang-rt-14-dev wireshark-common tshark
 
-.PHONY: demo test matrix wheel bench docs setup system-packages clean
+FUZZ_SECONDS ?= 300
+
+.PHONY: demo test matrix wheel bench docs fuzz setup system-packages clean
 
 setup: $(STAMP)
 
@@ -74,9 +77,12 @@ wheel: $(STAMP)
 bench: $(STAMP)
 	$(VPY) bench/run.py
 
+fuzz: $(STAMP)
+	$(VPY) tests/fuzzing.py --seconds $(FUZZ_SECONDS)
+
 docs: $(STAMP)
 	$(VPY) -m pip install -q -r docs/requirements.txt
 	$(VPY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info pcap.c pcap*.so docs/_build bench/.work
+	rm -rf $(VENV) build dist *.egg-info pcap.c pcap*.so docs/_build bench/.work .fuzz

@@ -258,6 +258,9 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
                     n += f.count - before      # (also when fill() raised after packets)
                 if f.too_large:
                     raise _too_long(src.what, f.too_large, f.size)
+            if rc == _FULL:
+                why = _STOP_COUNT
+                break
             if rc == _END:
                 why = _STOP_END
                 src.at_end()

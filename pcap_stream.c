@@ -9,7 +9,9 @@
 
 #include "wait.h"
 
+#ifndef STREAM_BUFFER   /* (the fuzzer's is small, so that blocks and records cross its end) */
 #define STREAM_BUFFER (64 * 1024)   /* the stream's first buffer, and a regular file's reads */
+#endif
 #define FILE_BUFFER (64 * 1024)     /* the stdio buffer of a pcapng FILE */
 
 int stream_init(struct savefile_stream *s, int fd)

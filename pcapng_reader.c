@@ -243,17 +243,28 @@ static int note_statistics(struct pcapng_reader *r, const unsigned char *b, uint
     return 0;
 }
 
+static int section_swapped(const unsigned char *p);
+
 /* A section header at p (whole): its byte order, and a fresh section. */
 static int new_section(struct pcapng_reader *r, const unsigned char *p, uint32_t total)
 {
+    int swapped = section_swapped(p);   /* (whole_block made sure it is one of the two) */
     uint16_t major;
 
     if (total < PCAPNG_MIN_SHB)
         return too_short(r, BT_SHB);
-    major = get16(r, p + 12);
+    memcpy(&major, p + 12, 2);
+    if (swapped)
+        major = (uint16_t)(major << 8 | major >> 8);
     if (major != 1)
         return fail(r, "unknown pcapng savefile major version number %u", major);
+    /* The section's byte order from here only, with its interfaces: the
+     * ones before, and the packet last read, are in the other section's.
+     * That packet is forgotten with them (Python reads its options in the
+     * reader's byte order, and it names an interface that is gone). */
     forget_interfaces(r);
+    r->swapped = swapped;
+    r->packet_type = 0;
     r->section++;
     return 0;
 }
@@ -271,14 +282,29 @@ static int section_swapped(const unsigned char *p)
     return -1;
 }
 
+/* stream_fill() for the reader.  Bytes that move (to the front of the
+ * buffer, or into a larger one) take the block of the packet last handed
+ * out with them: that packet is forgotten, as Python may still read its
+ * options from packet_block. */
+static size_t fill(struct pcapng_reader *r, size_t want)
+{
+    struct savefile_stream *s = r->s;
+    const unsigned char *buf = s->buf;
+    size_t pos = s->pos, avail = stream_fill(s, want);
+
+    if (s->buf != buf || s->pos != pos)
+        r->packet_type = 0;
+    return avail;
+}
+
 /* Make the whole block at pos available: its total length, or 0 with *rc
  * set (RECORD_WAIT, RECORD_END, RECORD_ERROR). */
 static uint32_t whole_block(struct pcapng_reader *r, int *rc)
 {
     struct savefile_stream *s = r->s;
-    size_t avail = stream_fill(s, PCAPNG_MIN_BLOCK);
-    uint32_t total;
-    int swapped = r->swapped, bad_magic = 0;
+    size_t avail = fill(r, PCAPNG_MIN_BLOCK);
+    uint32_t total, v;
+    int swapped = r->swapped, order, bad_magic = 0;
 
     if (avail < PCAPNG_BLOCK_HEADER) {
         if (stream_may_grow(s)) {
@@ -295,18 +321,20 @@ static uint32_t whole_block(struct pcapng_reader *r, int *rc)
     }
     if (pcapng_get32(r, s->buf + s->pos) == BT_SHB) {
         /* A section header says its byte order after its length (the
-         * reader takes it once the block is whole: until then the packet
+         * reader takes it in new_section(): until then the packet
          * last read is still of the section before). */
         if (avail < PCAPNG_MIN_BLOCK && stream_may_grow(s)) {
             *rc = RECORD_WAIT;
             return 0;
         }
-        if (avail >= PCAPNG_MIN_BLOCK && section_swapped(s->buf + s->pos) >= 0)
-            swapped = section_swapped(s->buf + s->pos);
+        order = avail >= PCAPNG_MIN_BLOCK ? section_swapped(s->buf + s->pos) : -1;
+        if (order >= 0)
+            swapped = order;    /* (the reader's once new_section has read it) */
         else
             bad_magic = 1;      /* reported once the block is read, as libpcap does */
     }
-    total = pcapng_field32(s->buf + s->pos + 4, swapped);
+    memcpy(&v, s->buf + s->pos + 4, 4);
+    total = swapped ? swap32(v) : v;
     if (total < PCAPNG_MIN_BLOCK) {
         *rc = fail(r, "block in pcapng dump file has a length of %u < %zu", total, (size_t)PCAPNG_MIN_BLOCK);
         return 0;
@@ -319,7 +347,7 @@ static uint32_t whole_block(struct pcapng_reader *r, int *rc)
         *rc = fail(r, "pcapng block size %u > maximum %u", total, r->max_block);
         return 0;
     }
-    avail = stream_fill(s, total);
+    avail = fill(r, total);
     if (avail < total) {
         if (stream_may_grow(s))
             *rc = RECORD_WAIT;
@@ -331,7 +359,8 @@ static uint32_t whole_block(struct pcapng_reader *r, int *rc)
         return 0;
     }
     /* (libpcap opens a file without looking at its first trailer.) */
-    if (pcapng_field32(s->buf + s->pos + total - 4, swapped) != total && !(r->section == 0 && s->pos == 0)) {
+    memcpy(&v, s->buf + s->pos + total - 4, 4);
+    if ((swapped ? swap32(v) : v) != total && !(r->section == 0 && s->pos == 0)) {
         *rc = fail(r, "block total length in header and trailer don't match");
         return 0;
     }
@@ -339,7 +368,6 @@ static uint32_t whole_block(struct pcapng_reader *r, int *rc)
         *rc = fail(r, "the file has a section with a bad byte order magic field");
         return 0;
     }
-    r->swapped = swapped;
     return total;
 }
 
@@ -665,7 +693,7 @@ size_t pcapng_fill(struct pcapng_reader *r, struct batch_fill *f, size_t limit)
         if (total == 0) {
             /* Perhaps only not all here yet: read up to the whole block. */
             need = s->end - s->pos >= 8 ? pcapng_get32(r, s->buf + s->pos + 4) : PCAPNG_EPB_MIN;
-            if (need <= s->end - s->pos || need > r->max_block || stream_fill(s, need) < need)
+            if (need <= s->end - s->pos || need > r->max_block || fill(r, need) < need)
                 break;
             total = pcapng_epb(r, s->buf + s->pos, s->end - s->pos, &h);
             if (total == 0)
@@ -676,6 +704,8 @@ size_t pcapng_fill(struct pcapng_reader *r, struct batch_fill *f, size_t limit)
             break;      /* it waits for the next batch */
         s->pos += total;
         looked++;
+        if (f->too_large || f->comments_too_large)
+            break;      /* the caller raises: nothing after it goes in */
     }
     return looked;
 }

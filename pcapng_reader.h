@@ -51,10 +51,13 @@ struct pcapng_reader {
     uint32_t room;
     struct pcapng_interface *iface;
     uint32_t changes;           /* counts changes to sections and interfaces (Python's view follows) */
-    int filtering;              /* every interface has a prog */
+    int filtering;              /* packets pass their interface's prog (those below unfiltered have one) */
     uint32_t unfiltered;        /* interfaces from here on need a prog (filtering) */
     uint32_t max_block;
-    /* The packet last handed out: its block stays where it is until the next read. */
+    /* The packet last handed out (or looked at by pcapng_fill): its block
+     * stays where it is until a read moves the buffer's bytes or a new
+     * section begins, which forget it (packet_type 0), so that Python may
+     * read its options after reads that found no packet. */
     struct pcap_pkthdr hdr;
     uint32_t packet_iface;
     uint32_t packet_type;       /* BT_EPB, BT_SPB, BT_PB; 0 before the first */

@@ -35,6 +35,7 @@ cdef enum:
     _NOTHING_YET = 0    # nothing now: wait until fd is readable, then ask again
     _END = -1           # no more packets: the savefile has ended
     _SKIPPED = 2        # records were passed over (filter): ask again, after the checks
+    _FULL = 3           # fill(): the next packet does not fit what is left of the batch; it waits for the next
 
 cdef enum:
     _WAIT_NEVER = 0     # what is there now: nonblocking reads, ``async for``
@@ -369,7 +370,10 @@ cdef class _RecordSource(_SavefileSource):
         return _NOTHING_YET if rc == RECORD_WAIT else _END
 
     cdef inline int _record(self, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
-        cdef int rc = record_next(&self.reader, hdr, data)
+        cdef int rc
+        if self.ended:
+            return RECORD_END    # (a record libpcap refused ended the file: what follows it is no record)
+        rc = record_next(&self.reader, hdr, data)
         if rc == RECORD_LIBPCAP:
             rc = self._libpcap_record(hdr, data)
         return rc
@@ -452,6 +456,8 @@ cdef class _PcapngSource(_SavefileSource):
             hdr[0], data[0] = self.held_hdr, self.held_data
             self.held_hdr = NULL
             return _PACKET
+        if self.ended:
+            return _END     # (after a damaged block, or an interface the filter does not compile for)
         while examined < _SLICE:
             rc = pcapng_next(&self.ng, hdr, data)
             if rc == RECORD_PACKET:
@@ -491,7 +497,7 @@ cdef class _PcapngSource(_SavefileSource):
                 return rc
             if not pcapng_put(&self.ng, f, hdr, data):
                 self.held_hdr, self.held_data = hdr, data   # (nothing is read before it goes)
-                f.capacity = f.count                        # this batch is full
+                return _FULL
         if f.comments_too_large:
             self.ended = True
             raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}", f"a packet's comments of "

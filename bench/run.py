@@ -128,9 +128,23 @@ def save(args, argv, run, table, raw):
     command = "bench/run.py" + "".join(" " + a for a in (argv if argv is not None else sys.argv[1:]))
     head = report.results_head(command, raw["machine"], run["versions"], raw["load"], raw["elapsed"],
                                environment.source_state(run["ours_info"]["file"]))
+    kept = kept_sections(path)
     with open(path, "w") as f:
-        f.write(report.escape_cell_pipes(head + "\n" + table) + "\n")
+        f.write(report.escape_cell_pipes(head + "\n" + table) + "\n" + kept)
     log(f"wrote {path}")
+
+
+def kept_sections(path):
+    """The part of the report at ``path`` that the bench does not write:
+    from a "## Fuzzing" section (written by hand after `make fuzz`) to the
+    end, or nothing."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        return ""
+    at = old.find("\n## Fuzzing")
+    return "" if at < 0 else "\n" + old[at + 1:]
 
 
 def main(argv=None):
