@@ -578,31 +578,44 @@ int pcapng_next_slow(struct pcapng_reader *r, struct pcap_pkthdr **hdr, const un
 
 #define OPT_COMMENT 1
 
+/* The next option of the packet last read from *at (its options'
+ * start first): 1 with *code, *value and *len, *at moved past it; 0 at
+ * the end of its options (opt_endofopt, or one cut short). */
+static int packet_option(const struct pcapng_reader *r, uint32_t *at, uint16_t *code, const unsigned char **value,
+                         uint32_t *len)
+{
+    const unsigned char *b = r->packet_block;
+    uint32_t end = r->packet_len - 4;
+
+    if ((r->packet_type != BT_EPB && r->packet_type != BT_PB) || *at >= end || end - *at < 4)
+        return 0;
+    *code = get16(r, b + *at);
+    *len = get16(r, b + *at + 2);
+    if (*code == OPT_ENDOFOPT || end - *at - 4 < ((*len + 3) & ~3u))
+        return 0;
+    *value = b + *at + 4;
+    *at += 4 + ((*len + 3) & ~3u);
+    return 1;
+}
+
 /* The comments of the packet last read, one after the other with '\n'
  * between, copied to out when it has room: their length. */
 static size_t packet_comments(const struct pcapng_reader *r, unsigned char *out, size_t room)
 {
-    const unsigned char *b = r->packet_block;
-    uint32_t at = r->packet_options, end = r->packet_len - 4, len;
+    uint32_t at = r->packet_options, len;
     uint16_t code;
+    const unsigned char *value;
     size_t need = 0;
 
-    if (r->packet_type != BT_EPB && r->packet_type != BT_PB)
-        return 0;
-    while (end - at >= 4 && at < end) {
-        code = get16(r, b + at);
-        len = get16(r, b + at + 2);
-        if (code == OPT_ENDOFOPT || end - at - 4 < ((len + 3) & ~3u))
-            break;
-        if (code == OPT_COMMENT) {
-            if (need && out != NULL && need < room)
-                out[need] = '\n';
-            need += need ? 1 : 0;
-            if (out != NULL && need + len <= room)
-                memcpy(out + need, b + at + 4, len);
-            need += len;
-        }
-        at += 4 + ((len + 3) & ~3u);
+    while (packet_option(r, &at, &code, &value, &len)) {
+        if (code != OPT_COMMENT)
+            continue;
+        if (need && out != NULL && need < room)
+            out[need] = '\n';
+        need += need ? 1 : 0;
+        if (out != NULL && need + len <= room)
+            memcpy(out + need, value, len);
+        need += len;
     }
     return need;
 }
@@ -662,20 +675,13 @@ int pcapng_next_block(struct pcapng_reader *r, uint32_t *type, uint32_t *total)
 
 uint32_t pcapng_packet_flags(const struct pcapng_reader *r)
 {
-    const unsigned char *b = r->packet_block;
-    uint32_t at = r->packet_options, end = r->packet_len - 4, len;
+    uint32_t at = r->packet_options, len;
     uint16_t code;
+    const unsigned char *value;
 
-    if (r->packet_type != BT_EPB && r->packet_type != BT_PB)
-        return 0;
-    while (end - at >= 4 && at < end) {
-        code = get16(r, b + at);
-        len = get16(r, b + at + 2);
-        if (code == OPT_ENDOFOPT || end - at - 4 < ((len + 3) & ~3u))
-            break;
+    while (packet_option(r, &at, &code, &value, &len)) {
         if (code == OPT_EPB_FLAGS && len == 4)
-            return pcapng_get32(r, b + at + 4);
-        at += 4 + ((len + 3) & ~3u);
+            return pcapng_get32(r, value);
     }
     return 0;
 }

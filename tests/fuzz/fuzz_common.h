@@ -133,4 +133,33 @@ static inline void read_both_ways(const uint8_t *data, size_t size, read_savefil
     close(pipe_fds[0]);
 }
 
+/* libpcap reads the next packet; on a pipe, once it has read all it was
+ * shown, it is shown the units that have come whole since, as
+ * _LibpcapSource.next does.  Returns 1 a packet, 0 wait, -1 the end. */
+static inline int libpcap_step(struct savefile_stream *s, pcap_t *p)
+{
+    struct pcap_pkthdr *hdr;
+    const unsigned char *bytes;
+    size_t need;
+    int rc;
+
+    for (;;) {
+        clearerr(pcap_file(p));
+        rc = pcap_next_ex(p, &hdr, &bytes);
+        if (rc == 1) {
+            touch(bytes, hdr->caplen);
+            return 1;
+        }
+        if (rc != PCAP_ERROR_BREAK || !s->is_pipe)
+            return -1;
+        need = stream_frame(s);
+        if (s->limit <= s->pos && stream_may_grow(s)) {
+            stream_fill(s, need > s->end - s->pos + 1 ? need : s->end - s->pos + 1);
+            stream_frame(s);
+        }
+        if (s->limit <= s->pos)
+            return stream_may_grow(s) ? 0 : -1;
+    }
+}
+
 #endif

@@ -414,34 +414,6 @@ static int ng_step(struct ng_read *ng, struct feeder *feeder)
     return rc == RECORD_WAIT ? 0 : rc == RECORD_END || rc == RECORD_ERROR ? -1 : 1;
 }
 
-/* libpcap reads the next packet, as _LibpcapSource.next does.  Returns 1 a
- * packet, 0 wait, -1 the end. */
-static int libpcap_step(struct savefile_stream *s, pcap_t *p)
-{
-    struct pcap_pkthdr *hdr;
-    const unsigned char *bytes;
-    size_t need;
-    int rc;
-
-    for (;;) {
-        clearerr(pcap_file(p));
-        rc = pcap_next_ex(p, &hdr, &bytes);
-        if (rc == 1) {
-            touch(bytes, hdr->caplen);
-            return 1;
-        }
-        if (rc != PCAP_ERROR_BREAK || !s->is_pipe)
-            return -1;
-        need = stream_frame(s);
-        if (s->limit <= s->pos && stream_may_grow(s)) {
-            stream_fill(s, need > s->end - s->pos + 1 ? need : s->end - s->pos + 1);
-            stream_frame(s);
-        }
-        if (s->limit <= s->pos)
-            return stream_may_grow(s) ? 0 : -1;
-    }
-}
-
 /* _savefile_from_fd for pcapng, then reading to the end. */
 static void read_pcapng(int fd, struct feeder *feeder)
 {
