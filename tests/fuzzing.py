@@ -1,7 +1,8 @@
-"""The libFuzzer harnesses of the module's C savefile readers: one per
-reader, tests/fuzz/fuzz_<name>.c, each built with clang under
-AddressSanitizer and UndefinedBehaviorSanitizer against the module's C
-sources, and run from a seed corpus of savefiles written here.
+"""The libFuzzer harnesses of the module's C that parses savefile bytes:
+one per reader (tests/fuzz/fuzz_<name>.c: classic, pcapng, split), each
+built with clang under AddressSanitizer and UndefinedBehaviorSanitizer
+against the module's C sources, and run from a seed corpus of savefiles
+written here.
 
     python tests/fuzzing.py [--seconds N] [NAME ...]    (make fuzz)
 
@@ -99,62 +100,17 @@ def classic_seeds():
     return seeds
 
 
-class Pcapng:
-    """pcapng blocks in one byte order, by hand (every block type the
-    reader tells apart, with options)."""
-
-    def __init__(self, order):
-        self.o = order
-
-    def block(self, btype, body, trailer=None):
-        body += b"\0" * (-len(body) % 4)
-        total = 12 + len(body)
-        return (struct.pack(self.o + "II", btype, total) + body
-                + struct.pack(self.o + "I", total if trailer is None else trailer))
-
-    def option(self, code, value):
-        return struct.pack(self.o + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
-
-    def options(self, *pairs):
-        return b"".join(self.option(c, v) for c, v in pairs) + (self.option(0, b"") if pairs else b"")
-
-    def u64(self, v):
-        return struct.pack(self.o + "Q", v & (1 << 64) - 1)
-
-    def shb(self, *opts, major=1, minor=0):
-        return self.block(0x0A0D0D0A, struct.pack(self.o + "IHHq", 0x1A2B3C4D, major, minor, -1) + self.options(*opts))
-
-    def idb(self, linktype=1, snaplen=65535, *opts):
-        return self.block(1, struct.pack(self.o + "HHI", linktype, 0, snaplen) + self.options(*opts))
-
-    def epb(self, iface, data, ts=1700000000000000, wirelen=None, *opts):
-        return self.block(6, struct.pack(self.o + "IIIII", iface, ts >> 32 & 0xFFFFFFFF, ts & 0xFFFFFFFF, len(data),
-                                         len(data) if wirelen is None else wirelen)
-                          + data + b"\0" * (-len(data) % 4) + self.options(*opts))
-
-    def pb(self, iface, data, drops=0xFFFF, ts=1700000000000000, *opts):
-        return self.block(2, struct.pack(self.o + "HHIIII", iface, drops, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data))
-                          + data + b"\0" * (-len(data) % 4) + self.options(*opts))
-
-    def spb(self, data, wirelen=None):
-        return self.block(3, struct.pack(self.o + "I", len(data) if wirelen is None else wirelen) + data)
-
-    def isb(self, iface, *opts):
-        return self.block(5, struct.pack(self.o + "III", iface, 0, 5) + self.options(*opts))
-
-    def nrb(self):
-        record = struct.pack(self.o + "HH", 1, 9) + bytes([10, 0, 0, 1]) + b"host\0"
-        return self.block(4, record + b"\0" * (-len(record) % 4) + struct.pack(self.o + "HH", 0, 0))
-
-
 def pcapng_seeds():
     """pcapng files: the test suite's writers (write_pcapng, pcapng_mixed in
-    every layout), and by hand every block type (SHB, IDB, EPB, SPB, PB,
-    ISB, NRB, DSB, custom, unknown), the options of interfaces, packets and
-    statistics in both byte orders, sections of different byte orders,
-    if_tsresol in powers of 10 and of 2 (also past the limits), if_tsoffset,
-    link types of other limits, interfaces after packets (filters for
-    them), files libpcap refuses that the reader reads, and damage."""
+    every layout), and by hand (support.Pcapng) every block
+    type (SHB, IDB, EPB, SPB, PB, ISB, NRB, DSB, custom, unknown), the
+    options of interfaces, packets and statistics in both byte orders,
+    sections of different byte orders, if_tsresol in powers of 10 and of 2
+    (also past the limits), if_tsoffset, link types of other limits,
+    interfaces after packets (filters for them), packets longer than the
+    first interface's snapshot length, files libpcap refuses that the reader
+    reads, blocks too short for their type, and damage."""
+    Ng = support.Pcapng
     seeds = {}
     packets = [(1, 2, support.udp_frame(b"x" * n)) for n in (0, 5, 40)]
     for order in "<>":
@@ -171,98 +127,116 @@ def pcapng_seeds():
     udp = support.udp_frame(b"payload")
     for order in "<>":
         tag = "le" if order == "<" else "be"
-        b = Pcapng(order)
-        every = (b.shb((1, b"section comment"), (2, b"x86_64"), (3, b"Linux"), (4, b"fuzz"))
-                 + b.nrb()
-                 + b.idb(1, 0, (2, b"eth0"), (3, b"the first"), (8, b.u64(10 ** 9)), (9, b"\x06"),
-                         (11, b"\0udp"), (12, b"Linux"), (13, b"\x04"), (14, b.u64(-5)), (15, b"nic"), (1, b"c"))
-                 + b.idb(101, 1500, (9, b"\x89"))
-                 + b.epb(0, udp, 1, None, (2, struct.pack(order + "I", 1)), (4, b.u64(3)), (5, b.u64(42)), (1, b"hi"))
-                 + b.epb(1, udp[14:], 1 << 40)
-                 + b.spb(udp)
-                 + b.pb(0, udp, 7, 5, (2, struct.pack(order + "I", 2)))
-                 + b.isb(0, (2, b.u64(1)), (3, b.u64(2)), (4, b.u64(10)), (5, b.u64(1)), (6, b.u64(9)),
-                         (7, b.u64(0)), (8, b.u64(9)), (1, b"stats"))
-                 + b.isb(7)
-                 + b.block(0x0A, struct.pack(order + "II", 0x544c534b, 4) + b"abcd")   # decryption secrets
-                 + b.block(0xBAD, struct.pack(order + "I", 32473) + b"custom")
-                 + b.block(0x40000BAD, struct.pack(order + "I", 32473) + b"custom")
-                 + b.block(0x12345678, b"unknown")
-                 + b.epb(0, udp))
-        seeds[f"every-block-{tag}.pcapng"] = every
+        b = Ng(order)
+        u64 = lambda v: b.pack("Q", v & (1 << 64) - 1)      # noqa: E731
+        b.shb([(1, "section comment"), (2, "x86_64"), (3, "Linux"), (4, "fuzz")])
+        b.nrb([(1, bytes([10, 0, 0, 1]) + b"host\0")])
+        b.idb(1, 0, [(3, "the first"), (8, u64(10 ** 9)), (11, b"\0udp"), (12, "Linux"), (13, b"\x04"),
+                     (15, "nic"), (1, "c")], name="eth0", tsresol=6, tsoffset=-5)
+        b.idb(101, 1500, tsresol=0x89)
+        b.epb(0, 1, udp, comments=["hi"], flags=1, dropcount=3, packet_id=42)
+        b.epb(1, 1 << 40, udp[14:])
+        b.spb(udp)
+        b.pb(0, 5, udp, options=[(2, b.pack("I", 2))], drops=7)
+        b.isb(0, 1, [(2, u64(1)), (3, u64(2)), (1, "stats")], received=10, dropped_by_interface=1,
+              accepted_by_filter=9, dropped_by_os=0, delivered=9)
+        b.isb(7)
+        b.dsb(0x544c534b, b"abcd")
+        b.custom(32473, b"custom").custom(32473, b"custom", copy=False)
+        b.block(0x12345678, b"unknown")
+        b.epb(0, 2, udp)
+        seeds[f"every-block-{tag}.pcapng"] = bytes(b)
         # if_tsresol: powers of 10 and of 2, and past what either reader takes
         for resol in (0, 1, 3, 6, 7, 9, 12, 19, 20, 0x80, 0x83, 0x8A, 0x9E, 0xBF, 0xC0, 0xFF):
-            seeds[f"tsresol-{resol:02x}-{tag}.pcapng"] = (
-                b.shb() + b.idb(1, 65535, (9, bytes([resol])), (9, b"\x09"), (14, b.u64(1 << 40)))
-                + b.epb(0, udp, (1 << 64) - 1) + b.epb(0, udp, 12345))
+            seeds[f"tsresol-{resol:02x}-{tag}.pcapng"] = bytes(
+                Ng(order).shb().idb(1, 65535, [(9, b"\x09"), (14, u64(1 << 40))], tsresol=resol)
+                .epb(0, (1 << 64) - 1, udp).epb(0, 12345, udp))
         # a packet longer than the interface's snapshot length; link types of
-        # other limits (DBUS, USBPCAP) and ones libpcap rewrites
-        seeds[f"snaplen-{tag}.pcapng"] = (b.shb() + b.idb(1, 20) + b.spb(udp) + b.epb(0, udp)
-                                           + b.idb(231, 0) + b.epb(1, bytes(300)) + b.idb(249, 0) + b.epb(2, udp))
+        # other limits (DBUS, USBPCAP)
+        seeds[f"snaplen-{tag}.pcapng"] = bytes(Ng(order).shb().idb(1, 20).spb(udp).epb(0, 1, udp).idb(231, 0)
+                                               .epb(1, 1, bytes(300)).idb(249, 0).epb(2, 1, udp))
         # packets longer than the first interface's snapshot length (a batch's
         # data is sized by it): one waits for the next batch, or does not fit one
-        seeds[f"wider-than-first-{tag}.pcapng"] = (b.shb() + b.idb(1, 20) + b.epb(0, bytes(10)) + b.epb(0, bytes(60))
-                                                    + b.epb(0, bytes(5)) + b.epb(0, bytes(3000)) + b.epb(0, bytes(1)))
+        seeds[f"wider-than-first-{tag}.pcapng"] = bytes(
+            Ng(order).shb().idb(1, 20).epb(0, 1, bytes(10)).epb(0, 1, bytes(60)).epb(0, 1, bytes(5))
+            .epb(0, 1, bytes(3000)).epb(0, 1, bytes(1)))
         # interfaces after packets, of link types a filter compiles for or not
-        seeds[f"late-interfaces-{tag}.pcapng"] = (b.shb() + b.idb() + b.epb(0, udp) + b.idb(101) + b.epb(1, udp[14:])
-                                                   + b.epb(0, udp) + b.idb(147) + b.epb(2, udp) + b.idb(113)
-                                                   + b.epb(3, udp))
+        seeds[f"late-interfaces-{tag}.pcapng"] = bytes(
+            Ng(order).shb().idb(1).epb(0, 1, udp).idb(101).epb(1, 1, udp[14:]).epb(0, 1, udp).idb(147)
+            .epb(2, 1, udp).idb(113).epb(3, 1, udp))
         # libpcap refuses these at once; the reader reads them
-        seeds[f"no-interface-{tag}.pcapng"] = b.shb() + b.nrb()
-        seeds[f"odd-options-{tag}.pcapng"] = b.shb() + b.idb(1, 65535, (9, b"\x09\x09")) + b.epb(0, udp)
-        seeds[f"version-{tag}.pcapng"] = b.shb(major=1, minor=2) + b.idb() + b.epb(0, udp)
+        seeds[f"no-interface-{tag}.pcapng"] = bytes(Ng(order).shb().nrb([(1, bytes(4) + b"x\0")]))
+        seeds[f"odd-options-{tag}.pcapng"] = bytes(Ng(order).shb().idb(1, 65535, [(9, b"\x09\x09")]).epb(0, 1, udp))
+        seeds[f"version-{tag}.pcapng"] = bytes(Ng(order).shb(version=(1, 2)).idb(1).epb(0, 1, udp))
         # damage: a trailer that disagrees, a block cut short, an unknown interface
-        seeds[f"trailer-{tag}.pcapng"] = b.shb() + b.idb() + b.block(6, bytes(40), trailer=48) + b.epb(0, udp)
-        seeds[f"cut-{tag}.pcapng"] = (b.shb() + b.idb() + b.epb(0, udp))[:-9]
-        seeds[f"unknown-interface-{tag}.pcapng"] = b.shb() + b.idb() + b.epb(3, udp) + b.epb(0, udp)
+        head = bytes(Ng(order).shb().idb(1))
+        seeds[f"trailer-{tag}.pcapng"] = (head + b.pack("II", 6, 48) + bytes(36) + b.pack("I", 44)
+                                          + bytes(Ng(order).epb(0, 1, udp)))
+        seeds[f"cut-{tag}.pcapng"] = (head + bytes(Ng(order).epb(0, 1, udp)))[:-9]
+        seeds[f"unknown-interface-{tag}.pcapng"] = head + bytes(Ng(order).epb(3, 1, udp).epb(0, 1, udp))
         # blocks too short for their type
         for btype, body in ((1, b""), (1, bytes(4)), (5, bytes(8)), (2, bytes(16)), (3, b""), (6, bytes(16)),
-                            (0x0A0D0D0A, struct.pack(order + "IHH", 0x1A2B3C4D, 1, 0))):
-            seeds[f"short-{btype:x}-{12 + len(body)}-{tag}.pcapng"] = (b.shb() + b.idb() + b.epb(0, udp)
-                                                                       + b.block(btype, body) + b.epb(0, udp))
+                            (0x0A0D0D0A, b.pack("IHH", 0x1A2B3C4D, 1, 0))):
+            seeds[f"short-{btype:x}-{12 + len(body)}-{tag}.pcapng"] = bytes(
+                Ng(order).shb().idb(1).epb(0, 1, udp).block(btype, body).epb(0, 1, udp))
     # sections of different byte orders, each with its own interfaces
-    le, be = Pcapng("<"), Pcapng(">")
-    seeds["sections-le-be.pcapng"] = (le.shb() + le.idb() + le.epb(0, udp) + le.isb(0, (4, le.u64(1)))
-                                      + be.shb() + be.idb(101, 1500, (9, b"\x09")) + be.idb() + be.epb(1, udp)
-                                      + be.spb(udp[14:]) + le.shb() + le.shb() + le.idb(1, 0, (9, b"\x88"))
-                                      + le.pb(0, udp))
-    seeds["sections-be-le.pcapng"] = (be.shb() + be.idb() + be.epb(0, udp) + le.shb() + le.idb() + le.epb(0, udp)
-                                      + be.shb() + be.idb(113) + be.epb(0, udp))
+    seeds["sections-le-be.pcapng"] = (
+        bytes(Ng("<").shb().idb(1).epb(0, 1, udp).isb(0, received=1))
+        + bytes(Ng(">").shb().idb(101, 1500, tsresol=9).idb(1).epb(1, 1, udp).spb(udp[14:]))
+        + bytes(Ng("<").shb().shb().idb(1, 0, tsresol=0x88).pb(0, 1, udp)))
+    seeds["sections-be-le.pcapng"] = (bytes(Ng(">").shb().idb(1).epb(0, 1, udp))
+                                      + bytes(Ng("<").shb().idb(1).epb(0, 1, udp))
+                                      + bytes(Ng(">").shb().idb(113).epb(0, 1, udp)))
     seeds.update(pcapng_findings())
     return seeds
 
 
 def pcapng_findings():
     """What fuzz_pcapng found, each made small by hand (the harness's turns
-    come from the bytes: each of these made it fail before its fix).  The
-    Python-side of each is in tests/test_fuzz_findings.py."""
+    come from the bytes: each of these made it fail before its fix; the
+    Python side of each is in tests/test_fuzz_findings.py or
+    tests/test_pcapng.py)."""
+    Ng = support.Pcapng
     udp = support.udp_frame(b"payload")
-    le, be = Pcapng("<"), Pcapng(">")
     many = 4096 // 64 + 2       # (blocks of 64 bytes past the fuzz build's 4 KiB stream buffer)
+    moves = Ng("<").shb().idb(1).custom(1, b"")
+    for i in range(many):
+        moves.epb(0, i, bytes(16), comments=[b"p%07d" % i])
     return {
         # A section of the other byte order after a packet with options: the
         # packet and the interfaces before it were read in the new order.
         "finding-section-order.pcapng": (
-            le.shb() + le.idb(1, 65535, (2, b"eth0")) + le.pb(0, udp, 1, 5, (1, b"last of the first"))
-            + be.shb() + be.idb(1, 65535, (2, b"eth1")) + be.epb(0, udp) + be.epb(0, udp)),
+            bytes(Ng("<").shb().idb(1, 65535, name="eth0").pb(0, 5, udp, options=[(1, "last of the first")], drops=1))
+            + bytes(Ng(">").shb().idb(1, 65535, name="eth1").epb(0, 1, udp).epb(0, 1, udp))),
+        # The same, the section header refused (its version): the interfaces
+        # before it were read in its byte order.
+        "finding-section-refused.pcapng": (
+            bytes(Ng("<").shb().idb(1, 65535, name="eth0").pb(0, 5, udp, options=[(1, "last of the first")], drops=1))
+            + bytes(Ng(">").shb(version=(2, 0)).idb(1).epb(0, 1, udp))),
         # An interface of a link type libpcap rewrites (Linux SLL in the other
         # byte order) after the first: refused, its copy leaked.
-        "finding-refused-interface.pcapng": be.shb() + be.idb() + be.epb(0, udp) + be.idb(113) + be.epb(1, udp),
+        "finding-refused-interface.pcapng": bytes(Ng(">").shb().idb(1).epb(0, 1, udp).idb(113).epb(1, 1, udp)),
         # An interface after packets, read ahead (interfaces()) while
         # filtering: its packets were filtered with no program (NULL).
-        "finding-late-interface.pcapng": (
-            le.shb() + le.idb() + le.epb(0, udp) + le.idb(101) + le.epb(1, udp[14:]) + le.epb(1, udp[14:])
-            + le.block(0xBAD, struct.pack("<I", 1) + bytes(44))),
+        "finding-late-interface.pcapng": bytes(
+            Ng("<").shb().idb(1).epb(0, 1, udp).idb(101).epb(1, 1, udp[14:]).epb(1, 1, udp[14:])
+            .custom(1, bytes(44))),
         # A batch's last packet, then a block past the stream buffer's end: the
         # bytes moved under the packet Python reads the options of.
-        "finding-fill-moves.pcapng": (
-            le.shb() + le.idb() + le.block(0xBAD, struct.pack("<I", 1))
-            + b"".join(le.epb(0, bytes(16), i, None, (1, b"p%07d" % i)) for i in range(many))
-            + le.block(0xBAD, struct.pack("<I", 1) + bytes(200)) + le.epb(0, udp)),
+        "finding-fill-moves.pcapng": bytes(moves.custom(1, bytes(200)).epb(0, 1, udp)),
         # The same with a block that says it is 256 KiB: the buffer grows
         # (realloc), and the packet's block was freed.
-        "finding-fill-grows.pcapng": (le.shb() + le.idb() + le.epb(0, udp, 1, None, (1, b"comment"))
+        "finding-fill-grows.pcapng": (bytes(Ng("<").shb().idb(1).epb(0, 1, udp, comments=["comment"]))
                                       + struct.pack("<II", 6, 0x40000) + bytes(100)),
+        # A packet too large for an empty batch (data, or comments room), then
+        # packets that fit: the fill went on past it, those came first.
+        "finding-too-large-goes-on.pcapng": bytes(
+            Ng("<").shb().idb(1, 20).epb(0, 1, bytes(3000)).epb(0, 2, bytes(5), comments=["c" * 100])
+            .epb(0, 3, bytes(5)).epb(0, 4, bytes(7)).custom(1, bytes(100))),
+        # A packet longer than what is left of a batch, held for the next one
+        # with no progress said: the read asked again for ever.
+        "finding-wider-than-left.pcapng": bytes(Ng("<").shb().idb(1, 20).epb(0, 1, bytes(10)).epb(0, 1, bytes(60))
+                                                .epb(0, 1, bytes(5))),
     }
 
 

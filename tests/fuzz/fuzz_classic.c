@@ -3,7 +3,7 @@
  * _LibpcapSource), from a memfd and from a pipe fed in pieces.
  *
  * stream_open_ready, then libpcap opens the file through stream_file; then
- * record_next and record_fill (a count, batches of 24- and 32-byte records,
+ * record_next and record_fill (a count, batches of 24- and 40-byte records,
  * with and without the file's filter) in turns, libpcap reading the odd
  * record they leave to it, or libpcap reading the whole file (the modified
  * and older formats, rewritten link types) framed by stream_frame on a
@@ -106,7 +106,7 @@ static void check_batch(const struct classic_read *c, const struct batch_fill *f
         memset(&rec, 0, sizeof rec);
         memcpy(&rec, f->records + k * f->record_size, f->record_size);
         PROMISE(rec.base.offset == at && rec.base.caplen <= c->snapshot);
-        PROMISE(rec.interface_id == 0 && rec.flags == 0);
+        PROMISE(rec.interface_id == 0 && rec.flags == 0 && rec.comment_len == 0 && rec.reserved == 0);
         at += rec.base.caplen;
         if (prog != NULL) {
             memset(&h, 0, sizeof h);
@@ -165,6 +165,7 @@ static int classic_deliver(struct classic_read *c, uint32_t choice)
         f.size = c->snapshot + (choice & 32 ? 0 : (choice >> 12) % (choice & 64 ? 64 : 4096));
         f.records = tail_of(record_block, MAX_RECORDS * sizeof(struct batch_record_ng), f.capacity * f.record_size);
         f.data = tail_of(data_block, DATA_MAX, f.size);
+        memset(f.records, 0xA5, f.capacity * f.record_size);    /* (what the fill leaves unwritten shows) */
     }
     while (calls-- > 0 && batch_has_room(&f) && rc == 1) {
         size_t consumed = c->consumed, count = f.count;

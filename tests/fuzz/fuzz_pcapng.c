@@ -2,17 +2,20 @@
  * module reads one (sources.pxi: _savefile_from_fd, _PcapngSource), from a
  * memfd and from a pipe fed in pieces.
  *
- * stream_open_ready, then libpcap opens the file through stream_file (and
- * where it refuses it, pcapng_first_interface says whether our reader reads
- * it all the same, over a dead handle); then our reader, in either
- * precision, by turns: next, a count, batches of 24- and 32-byte records,
+ * stream_open_ready, pcapng_first_interface (the precision), then libpcap
+ * opens the file through stream_file (and where it refuses it,
+ * pcapng_first_interface says whether our reader reads it all the same,
+ * over a dead handle); then our reader, in either precision, by turns:
+ * next, a count, batches of 24- and 40-byte records (with and without a
+ * comments buffer) filled over several calls as _deliver fills them,
  * interfaces() (pcapng_read_ahead), a filter set between two reads, with a
  * program compiled per link type for each interface when the reader says
  * RECORD_INTERFACE.  Or libpcap reads it all, where it rewrites the link
  * type's packets.  After every turn the promises are checked: packets within
  * the buffer and their interface's max_caplen, batches within their
- * capacity and size, a packet that does not fit waiting for the next batch,
- * no packet after the end or an error, and every field Python reads
+ * capacity, size and comments room, a packet that does not fit waiting for
+ * the next batch (too large only for an empty one), progress on every
+ * fill, no packet after the end or an error, and every field Python reads
  * (pcapng.pxi: the packet's block and options, each interface's
  * description and statistics blocks) whole and in the section's byte order.
  * Build and run: tests/fuzzing.py. */
@@ -33,7 +36,9 @@ enum {
     NG_FULL                     /* fill(): the next packet does not fit what is left of the batch */
 };
 
-static unsigned char *record_block, *data_block;
+#define COMMENTS_MAX 4096
+
+static unsigned char *record_block, *data_block, *comments_block;
 
 /* ---- filter programs, per link type and snapshot length ------------------ */
 
@@ -112,6 +117,7 @@ static void check_interfaces(const struct ng_read *ng)
 
     PROMISE(r->count <= r->room && (r->count == 0 || r->iface != NULL));
     PROMISE(!r->filtering || r->unfiltered <= r->count);
+    PROMISE(r->ready <= r->count && (!r->filtering || r->ready <= r->unfiltered));
     for (k = 0; k < r->count; k++) {
         i = &r->iface[k];
         PROMISE(i->idb != NULL && i->idb_len >= 20 && i->idb_len % 4 == 0);
@@ -125,7 +131,7 @@ static void check_interfaces(const struct ng_read *ng)
         }
         PROMISE(i->tsresol >= 1 && i->max_caplen >= 1);
         PROMISE(i->scale == SCALE_NONE || i->scale == SCALE_BIN || i->factor >= 1);
-        PROMISE(!r->filtering || k >= r->unfiltered || i->prog != NULL);
+        PROMISE(!r->filtering || k >= r->ready || i->prog != NULL);
     }
 }
 
@@ -187,7 +193,7 @@ static void set_filter(struct ng_read *ng)
     }
     for (k = 0; k < r->count; k++)
         r->iface[k].prog = program_for(r->iface[k].dlt, r->iface[k].snaplen);
-    r->unfiltered = r->count;
+    r->unfiltered = r->ready = r->count;
     r->filtering = 1;
 }
 
@@ -205,7 +211,7 @@ static int filter_interfaces(struct ng_read *ng)
             return -1;
         }
     }
-    r->unfiltered = r->count;
+    r->unfiltered = r->ready = r->count;
     return 0;
 }
 
@@ -266,19 +272,23 @@ static void check_batch(const struct ng_read *ng, const struct batch_fill *f, si
     const struct pcapng_reader *r = &ng->r;
     struct batch_record_ng rec;
     struct pcap_pkthdr h;
-    size_t k, at = 0;
+    size_t k, at = 0, comments = 0;
 
     PROMISE(f->count <= f->capacity);
     if (f->data == NULL)
         return;
-    PROMISE(f->used <= f->size);
+    PROMISE(f->used <= f->size && f->comments_used <= f->comments_size);
     check_columns(f);
     for (k = 0; k < f->count; k++) {
         memset(&rec, 0, sizeof rec);
         memcpy(&rec, f->records + k * f->record_size, f->record_size);
         PROMISE(rec.base.offset == at);
         at += rec.base.caplen;
-        if (f->record_size != sizeof(struct batch_record_ng) || k < added)
+        if (f->record_size != sizeof(struct batch_record_ng))
+            continue;
+        PROMISE(rec.reserved == 0 && (f->comments != NULL || rec.comment_len == 0));
+        comments += rec.comment_len;
+        if (k < added)
             continue;
         PROMISE(rec.interface_id < r->count && rec.base.caplen <= r->iface[rec.interface_id].max_caplen);
         if (r->filtering) {
@@ -288,12 +298,15 @@ static void check_batch(const struct ng_read *ng, const struct batch_fill *f, si
             PROMISE(pcap_offline_filter(r->iface[rec.interface_id].prog, &h, f->data + rec.base.offset));
         }
     }
-    PROMISE(at == f->used);
+    PROMISE(at == f->used && comments == f->comments_used);
+    if (f->comments != NULL)
+        touch(f->comments, f->comments_used);
 }
 
 /* _PcapngSource.fill: pcapng_fill without the GIL, else one packet through
- * next(), held for the next batch when it does not fit this one (NG_FULL).
- * Returns what next() does, RECORD_PACKET for progress. */
+ * next(), held for the next batch when pcapng_put() says it does not fit
+ * this one (NG_FULL).  Returns what next() does, RECORD_PACKET for
+ * progress, RECORD_ERROR for comments too long for an empty batch. */
 static int ng_fill(struct ng_read *ng, struct batch_fill *f, size_t limit)
 {
     struct pcap_pkthdr *hdr;
@@ -305,27 +318,30 @@ static int ng_fill(struct ng_read *ng, struct batch_fill *f, size_t limit)
         looked = pcapng_fill(&ng->r, f, limit);
         ng->consumed += looked;
         PROMISE(looked <= limit && (ng->reader_rc == 0 || f->count == count));
-        /* What does not fit waits for the next batch; only what cannot fit an
-         * empty one is too large (the caller raises). */
-        PROMISE(f->too_large == 0 || (f->count == 0 && f->too_large > f->size));
         check(ng);
         check_batch(ng, f, count);
     }
-    if (looked)
-        return RECORD_PACKET;
-    rc = ng_next(ng, &hdr, &data);
-    if (rc != RECORD_PACKET)
-        return rc;
-    count = f->count;
-    if (!pcapng_put(&ng->r, f, hdr, data)) {
-        PROMISE(f->count == count && count > 0);
-        ng->held_hdr = hdr;
-        ng->held_data = data;
-        return NG_FULL;
+    if (!looked) {
+        rc = ng_next(ng, &hdr, &data);
+        if (rc != RECORD_PACKET)
+            return rc;
+        count = f->count;
+        if (!pcapng_put(&ng->r, f, hdr, data)) {
+            /* It waits for the next batch: only one that held packets. */
+            PROMISE(count > 0 && f->count == count && !f->too_large && !f->comments_too_large);
+            ng->held_hdr = hdr;
+            ng->held_data = data;
+            return NG_FULL;
+        }
+        check_batch(ng, f, count);
     }
-    /* Too large only for an empty batch. */
-    PROMISE(f->too_large == 0 || (count == 0 && hdr->caplen > f->size && f->count == 0));
-    check_batch(ng, f, count);
+    /* Too large (raised) only for an empty batch, and the last of the fill. */
+    PROMISE(!f->too_large || (f->too_large > f->size && f->count == 0));
+    PROMISE(!f->comments_too_large || (f->comments_too_large > f->comments_size && f->count == 0));
+    if (f->comments_too_large) {
+        ng->ended = 1;
+        return RECORD_ERROR;
+    }
     return RECORD_PACKET;
 }
 
@@ -375,12 +391,18 @@ static int ng_deliver(struct ng_read *ng, uint32_t choice)
         f.records = tail_of(record_block, MAX_RECORDS * sizeof(struct batch_record_ng), f.capacity * f.record_size);
         f.data = tail_of(data_block, DATA_MAX, f.size);
     }
+    if (f.records != NULL)
+        memset(f.records, 0xA5, f.capacity * f.record_size);    /* (what the fill leaves unwritten shows) */
+    if (f.records != NULL && f.record_size == sizeof(struct batch_record_ng) && choice & 128) {
+        f.comments_size = (choice >> 16) % 2 ? (choice >> 17) % 24 : COMMENTS_MAX;
+        f.comments = tail_of(comments_block, COMMENTS_MAX, f.comments_size);
+    }
     while (calls-- > 0 && batch_has_room(&f) && !f.too_large) {
         size_t consumed = ng->consumed, count = f.count;
         rc = ng_fill(ng, &f, limit);
         check(ng);
         if ((rc != RECORD_PACKET && rc != NG_SKIPPED) || f.too_large)
-            break;      /* (too large: raised) */
+            break;      /* (full; too large: raised; comments too large: raised, and the end) */
         /* Progress, or _deliver would ask again for ever. */
         PROMISE(f.count != count || ng->consumed != consumed);
     }
@@ -441,6 +463,16 @@ static void read_pcapng(int fd, struct feeder *feeder)
     }
     precision = next_random(feeder) % 2 ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO;
     ng.ns_scale = precision == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
+    if (pcapng_reader_init(&ng.r, &ng.s, precision) < 0)
+        abort();
+    /* _savefile_precision: the first interface's if_tsresol, before libpcap
+     * opens the file; it consumes nothing. */
+    buf = ng.s.buf;
+    pos = ng.s.pos;
+    end = ng.s.end;
+    (void)pcapng_first_interface(&ng.r, &linktype, &snaplen, &tsresol);
+    PROMISE(ng.s.buf == buf && ng.s.pos == pos && ng.s.end == end && tsresol >= 1);
+    ng.r.err[0] = 0;
     ng.s.serve_all = !ng.s.is_pipe;
     start = ng.s.pos;
     ng.s.hold = 1;
@@ -449,8 +481,6 @@ static void read_pcapng(int fd, struct feeder *feeder)
         abort();
     ng.p = pcap_fopen_offline_with_tstamp_precision(fp, precision, errbuf);
     ng.s.hold = 0;
-    if (pcapng_reader_init(&ng.r, &ng.s, precision) < 0)
-        abort();
     if (ng.p == NULL) {
         /* Refused: read all the same when the first blocks are sound (the
          * module asks only for libpcap's sound refusals; any will do here). */
@@ -518,7 +548,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (record_block == NULL) {
         record_block = malloc(MAX_RECORDS * sizeof(struct batch_record_ng));
         data_block = malloc(DATA_MAX);
-        if (record_block == NULL || data_block == NULL)
+        comments_block = malloc(COMMENTS_MAX);
+        if (record_block == NULL || data_block == NULL || comments_block == NULL)
             abort();
     }
     read_both_ways(data, size, read_pcapng);
