@@ -134,6 +134,10 @@ cdef class _Source:
         """The interface index of the packet last read."""
         return 0
 
+    cdef int packet_dlt(self):
+        """The link type (DLT_) of the packet last read."""
+        return lp.pcap_datalink(self.p)
+
     cdef dict packet_options(self):
         """{option code: [values]} of the packet last read (pcapng.pxi)."""
         return {}
@@ -562,6 +566,9 @@ cdef class _PcapngSource(_SavefileSource):
 
     cdef unsigned int packet_interface(self):
         return self.ng.packet_iface
+
+    cdef int packet_dlt(self):
+        return self.ng.iface[self.ng.packet_iface].dlt if self.ng.packet_iface < self.ng.count else -1
 
     cdef dict packet_options(self):
         return _pcapng_packet_options(&self.ng)
