@@ -43,7 +43,10 @@ cdef list _comment_list(object comments, str name):
         return [comments]
     if isinstance(comments, (bytes, bytearray)):
         raise TypeError(f"{name} must be str or a list of str, not {type(comments).__name__}")
-    out = list(comments)
+    try:
+        out = list(comments)
+    except TypeError:
+        raise TypeError(f"{name} must be str or a list of str, not {type(comments).__name__}") from None
     for c in out:
         if not isinstance(c, str):
             raise TypeError(f"{name} must be str or a list of str, not a list holding {type(c).__name__}")
@@ -660,8 +663,8 @@ cdef class dumper:
             self._batch_error(rc, nxt)
         return n
 
-    cdef int _batch_error(self, int rc, size_t k) except -1:
-        where = f"record {k} of the batch"
+    cdef int _batch_error(self, int rc, size_t k, str unit="record", str of="of the batch") except -1:
+        where = f"{unit} {k} {of}"
         if rc == BATCH_WRITE_ERROR:
             self._failed("writing")
         if rc == BATCH_NO_MEMORY:
@@ -691,37 +694,72 @@ cdef class dumper:
         return total
 
     cdef Py_ssize_t _write_arrow_batch(self, batch) except -1:
-        cdef Py_ssize_t n = batch.num_rows, k
+        """One record batch, its columns read in C (writer_columns)."""
+        cdef packet_columns c
+        cdef size_t nxt = 0
+        cdef int rc = BATCH_DRAIN
+        cdef list held = []
+        import pyarrow as pa
         names = batch.schema.names
-        for need_col in ("timestamp", "data"):
-            if need_col not in names:
-                raise ValueError(f"an Arrow table to write needs a {need_col!r} column; it has {names}")
-        stamps = batch.column("timestamp").cast("int64", safe=False).to_pylist()
-        datas = batch.column("data")
-        wirelens = batch.column("wirelen").to_pylist() if "wirelen" in names else None
-        ids = batch.column("interface_id").to_pylist() if "interface_id" in names else None
-        flags = batch.column("flags").to_pylist() if "flags" in names else None
-        comments = batch.column("comment").to_pylist() if "comment" in names else None
-        if datas.null_count:
-            raise ValueError("an Arrow table to write has rows with a null 'data'")
-        ns = self._timestamp_in_ns
-        self._timestamp_in_ns = True
+        for col in ("timestamp", "data"):
+            if col not in names:
+                raise ValueError(f"an Arrow table to write needs a {col!r} column; it has {names}")
+        memset(&c, 0, sizeof(c))
+        c.n = batch.num_rows
+        if c.n == 0:
+            return 0
+
+        stamps = batch.column("timestamp")
+        if stamps.null_count:
+            raise ValueError("an Arrow table to write has nulls in its 'timestamp' column")
+        if pa.types.is_timestamp(stamps.type):
+            stamps = stamps.cast(pa.timestamp("ns", tz=stamps.type.tz))
+        stamps = stamps.cast(pa.int64())
+        c.stamps = <const int64_t *>_column_buffer(stamps, 1, 8, held)
+        data = _arrow_column(batch, "data", None)
+        if pa.types.is_large_binary(data.type):
+            c.wide_offsets = 1
+        elif not pa.types.is_binary(data.type):
+            raise TypeError(f"the 'data' column must be binary, not {data.type}")
+        c.offsets = <const void *>_column_buffer(data, 1, 8 if c.wide_offsets else 4, held)
+        c.data = <const unsigned char *>_column_buffer(data, 2, 0, held)
+        c.data_len = len(held[-1])
+        if "wirelen" in names:
+            wirelens = _arrow_column(batch, "wirelen", pa.uint32())
+            c.wirelens = <const uint32_t *>_column_buffer(wirelens, 1, 4, held)
+        if "interface_id" in names:
+            ids = _arrow_column(batch, "interface_id", pa.uint32())
+            c.interface_ids = <const uint32_t *>_column_buffer(ids, 1, 4, held)
+        if self._format == "pcapng":
+            if "flags" in names:
+                flags = _arrow_column(batch, "flags", pa.uint32())
+                c.flags = <const uint32_t *>_column_buffer(flags, 1, 4, held)
+            if "comment" in names:
+                comments = batch.column("comment")
+                if pa.types.is_large_string(comments.type) or pa.types.is_large_binary(comments.type):
+                    c.wide_comment_offsets = 1
+                elif not (pa.types.is_string(comments.type) or pa.types.is_binary(comments.type)):
+                    raise TypeError(f"the 'comment' column must be strings, not {comments.type}")
+                c.comment_offsets = <const void *>_column_buffer(comments, 1, 8 if c.wide_comment_offsets else 4,
+                                                                 held)
+                c.comments = <const unsigned char *>_column_buffer(comments, 2, 0, held)
+                c.comments_len = len(held[-1])
+                if comments.null_count:
+                    c.comment_valid = <const unsigned char *>_column_buffer(comments, 0, 0, held)
+                    c.comment_bit = comments.offset
+        self._busy = True
         try:
-            for k in range(n):
-                if stamps[k] is None:
-                    raise ValueError(f"row {k} of an Arrow table to write has a null timestamp")
-                buf = datas[k].as_buffer()
-                meta = {}
-                if self._format == "pcapng":
-                    if flags is not None and flags[k]:
-                        meta["flags"] = flags[k]
-                    if comments is not None and comments[k] is not None:
-                        meta["comments"] = comments[k]
-                self.write(stamps[k], buf, None if wirelens is None else wirelens[k],
-                           interface=0 if ids is None or ids[k] is None else ids[k], **meta)
+            while rc == BATCH_DRAIN:
+                with nogil:
+                    rc = writer_columns(&self.w, &c, &nxt)
+                self._busy = False
+                self._drain()
+                self._busy = True
         finally:
-            self._timestamp_in_ns = ns
-        return n
+            self._busy = False
+        if rc != BATCH_WRITTEN:
+            self._batch_error(rc, nxt, "row", "of the table")
+        return c.n
 
     def flush(self):
         """Write out what the dumper holds, so that other processes read it."""
@@ -849,6 +887,42 @@ cdef object _compressor(path, str name, str kind):
         raise _pcap_error(lp.PCAP_ERROR, f"cannot open {name!r} for writing", "zstd compression needs the "
                           "'zstandard' package (pip install zstandard)", name) from None
     return zstandard.ZstdCompressor().stream_writer(open(path, "wb"), closefd=True)
+
+
+def _arrow_column(batch, name, typ):
+    """A column of a batch to write, of type typ (None: as it is); nulls
+    only in flags (0)."""
+    arr = batch.column(name)
+    if arr.null_count and name != "flags":
+        raise ValueError(f"an Arrow table to write has nulls in its {name!r} column")
+    if arr.null_count:
+        arr = arr.fill_null(0)
+    if typ is not None and arr.type != typ:
+        arr = arr.cast(typ)
+    return arr
+
+
+cdef const char *_column_buffer(arr, int i, int width, list held) except NULL:
+    """Where element 0 of buffer i of the Arrow array arr is (width: bytes
+    an element, 0 for a data buffer, whose offsets say where), the buffer
+    kept alive in held."""
+    cdef const unsigned char[::1] m
+    cdef Py_ssize_t skip = arr.offset * width
+    buf = arr.buffers()[i]
+    if buf is None and width == 0:
+        held.append(b"")
+        return <const char *>_EMPTY
+    if buf is None:
+        raise ValueError(f"an Arrow column of {arr.type} has no buffer {i}")
+    view = memoryview(buf).cast("B")
+    held.append(view)
+    m = view
+    if m.shape[0] == 0:
+        return <const char *>_EMPTY
+    return <const char *>&m[0] + skip
+
+
+cdef char _EMPTY[8]
 
 
 cdef list _interface_stats(h, Py_ssize_t n):

@@ -240,4 +240,21 @@ cdef extern from "savefile_writer.h" nogil:
     int writer_batch(savefile_writer *w, const unsigned char *records, size_t record_size, size_t n,
                      size_t *next, const unsigned char *data, size_t data_len, const unsigned char *comments,
                      size_t comments_len, size_t *comments_at)
-    int linktype_of_dlt(int dlt)
+    struct packet_columns:
+        size_t n
+        const int64_t *stamps
+        const uint32_t *wirelens
+        const void *offsets
+        int wide_offsets
+        const unsigned char *data
+        size_t data_len
+        const uint32_t *interface_ids
+        const uint32_t *flags
+        const void *comment_offsets
+        int wide_comment_offsets
+        const unsigned char *comments
+        size_t comments_len
+        const unsigned char *comment_valid
+        size_t comment_bit
+    int writer_columns(savefile_writer *w, const packet_columns *c, size_t *next)
+    int linktype_of_dlt(int linktype)

@@ -274,6 +274,56 @@ int writer_batch(struct savefile_writer *w, const unsigned char *records, size_t
     return BATCH_WRITTEN;
 }
 
+static inline int64_t column_offset(const void *offsets, int wide, size_t k)
+{
+    return wide ? ((const int64_t *)offsets)[k] : ((const int32_t *)offsets)[k];
+}
+
+int writer_columns(struct savefile_writer *w, const struct packet_columns *c, size_t *next)
+{
+    size_t k;
+
+    for (k = *next; k < c->n; k++) {
+        int64_t stamp = c->stamps[k], start = column_offset(c->offsets, c->wide_offsets, k);
+        int64_t len = column_offset(c->offsets, c->wide_offsets, k + 1) - start;
+        uint32_t iface = c->interface_ids ? c->interface_ids[k] : 0;
+        uint32_t flags = c->flags ? c->flags[k] : 0;
+        const unsigned char *comment = NULL;
+        int64_t comment_len = 0;
+
+        if (w->fd < 0 && w->used >= w->drain_at) {
+            *next = k;
+            return BATCH_DRAIN;
+        }
+        *next = k;
+        if (start < 0 || len < 0 || len > 0xffffffffLL || (uint64_t)start + (uint64_t)len > c->data_len)
+            return BATCH_BAD_OFFSET;
+        if (iface >= w->count)
+            return BATCH_BAD_INTERFACE;
+        if (stamp < 0 || (!w->pcapng && stamp / 1000000000 > 0xffffffffLL))
+            return BATCH_BAD_TIME;
+        if (c->comment_offsets != NULL
+            && (c->comment_valid == NULL || c->comment_valid[(c->comment_bit + k) >> 3] >> ((c->comment_bit + k) & 7) & 1)) {
+            int64_t at = column_offset(c->comment_offsets, c->wide_comment_offsets, k);
+            comment_len = column_offset(c->comment_offsets, c->wide_comment_offsets, k + 1) - at;
+            if (at < 0 || comment_len < 0 || comment_len > 0xffff
+                || (uint64_t)at + (uint64_t)comment_len > c->comments_len)
+                return BATCH_BAD_COMMENTS;
+            comment = c->comments + at;
+        }
+        if (!w->pcapng) {
+            flags = 0;
+            comment_len = 0;
+        }
+        if (put_packet(w, iface, stamp / 1000000000, (uint32_t)(stamp % 1000000000), (uint32_t)len,
+                       c->wirelens ? c->wirelens[k] : (uint32_t)len, c->data + start, NULL, 0, comment,
+                       (uint32_t)comment_len, flags) < 0)
+            return w->err == ENOMEM ? BATCH_NO_MEMORY : BATCH_WRITE_ERROR;
+    }
+    *next = c->n;
+    return BATCH_WRITTEN;
+}
+
 /* Link types in libpcap's ranges where the DLT_ and LINKTYPE_ values are
  * the same (pcap-common.c). */
 #define LOW_MATCHING_MAX 10

@@ -81,6 +81,32 @@ int writer_batch(struct savefile_writer *w, const unsigned char *records, size_t
                  size_t *next, const unsigned char *data, size_t data_len, const unsigned char *comments,
                  size_t comments_len, size_t *comments_at);
 
+/* Packets as Arrow columns: n rows from row *next on.  offsets (n + 1
+ * of them, int32 or, with wide_offsets, int64) place each packet in data;
+ * the others may be NULL (wire length: the packet's length; interface,
+ * flags: 0; comment: none).  comment_valid is the comments' validity
+ * bitmap (NULL: all valid) at bit comment_bit + row.  Returns BATCH_* as
+ * writer_batch() does, *next where it stopped. */
+struct packet_columns {
+    size_t n;
+    const int64_t *stamps;          /* nanoseconds since the epoch */
+    const uint32_t *wirelens;
+    const void *offsets;
+    int wide_offsets;
+    const unsigned char *data;
+    size_t data_len;
+    const uint32_t *interface_ids;
+    const uint32_t *flags;
+    const void *comment_offsets;
+    int wide_comment_offsets;
+    const unsigned char *comments;
+    size_t comments_len;
+    const unsigned char *comment_valid;
+    size_t comment_bit;
+};
+
+int writer_columns(struct savefile_writer *w, const struct packet_columns *c, size_t *next);
+
 /* The LINKTYPE_ a savefile says for this platform's DLT_ (libpcap's
  * dlt_to_linktype()), or -1 for one no savefile can hold. */
 int linktype_of_dlt(int dlt);
