@@ -528,7 +528,7 @@ cdef class dumper:
                 <uint32_t>_int_arg(wirelen, "wirelen", view.len, 0xffffffff)
             if writer_packet(&self.w, <uint32_t>iface, sec, <uint32_t>frac, <uint32_t>view.len, c_wirelen,
                              <const unsigned char *>view.buf, <const unsigned char *>PyByteArray_AS_STRING(
-                                 self._scratch), n_opts) < 0:
+                                 self._scratch), n_opts, 0) < 0:
                 self._failed("writing")
         finally:
             PyBuffer_Release(&view)
@@ -543,6 +543,7 @@ cdef class dumper:
         cdef long long sec = hdr.ts.tv_sec
         cdef uint32_t nsec = <uint32_t>(<long long>hdr.ts.tv_usec * clock.ns_scale)
         cdef size_t n_opts = 0
+        cdef uint32_t flags = 0
         cdef _PcapngSource ng = None
         self._ensure_open()
         if isinstance(src, _PcapngSource):
@@ -565,8 +566,14 @@ cdef class dumper:
             if n_opts:
                 pcapng_packet_options_native(&ng.ng, <unsigned char *>PyByteArray_AS_STRING(self._scratch),
                                              n_opts)
+        elif src.direction == lp.PCAP_D_IN:
+            flags = PCAPNG_INBOUND
+        elif src.direction == lp.PCAP_D_OUT:
+            flags = PCAPNG_OUTBOUND
+        else:
+            flags = direction_of(src.packet_dlt(), data, hdr.caplen)
         if writer_packet(&self.w, iface, sec, nsec, hdr.caplen, hdr.len, data,
-                         <const unsigned char *>PyByteArray_AS_STRING(self._scratch), n_opts) < 0:
+                         <const unsigned char *>PyByteArray_AS_STRING(self._scratch), n_opts, flags) < 0:
             self._failed("writing")
         self._drain_if_due()
         return 0

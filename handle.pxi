@@ -626,7 +626,10 @@ cdef class pcap:
         cdef int d = _int_arg(direction, "direction", -C_INT_MAX, C_INT_MAX)
         if d not in (lp.PCAP_D_INOUT, lp.PCAP_D_IN, lp.PCAP_D_OUT):
             raise ValueError(f"direction must be PCAP_D_INOUT, PCAP_D_IN or PCAP_D_OUT, not {direction!r}")
-        return lp.pcap_setdirection(self._handle(), <lp.pcap_direction_t>d) == 0
+        if lp.pcap_setdirection(self._handle(), <lp.pcap_direction_t>d) != 0:
+            return False
+        self._src.direction = d
+        return True
 
     def setnonblock(self, nonblock=True):
         """In nonblocking mode readpkts(), readbatch() and dispatch() never

@@ -227,7 +227,11 @@ cdef extern from "savefile_writer.h" nogil:
     int writer_block(savefile_writer *w, uint32_t type, const void *body, size_t len)
     int writer_packet(savefile_writer *w, uint32_t iface, int64_t sec, uint32_t nsec, uint32_t caplen,
                       uint32_t wirelen, const unsigned char *data, const unsigned char *options,
-                      size_t options_len)
+                      size_t options_len, uint32_t flags)
+    uint32_t direction_of(int dlt, const unsigned char *data, uint32_t caplen)
+    enum:
+        PCAPNG_INBOUND
+        PCAPNG_OUTBOUND
     enum:
         BATCH_WRITTEN
         BATCH_DRAIN

@@ -209,11 +209,34 @@ static inline int put_packet(struct savefile_writer *w, uint32_t iface, int64_t 
 }
 
 int writer_packet(struct savefile_writer *w, uint32_t iface, int64_t sec, uint32_t nsec, uint32_t caplen,
-                  uint32_t wirelen, const unsigned char *data, const unsigned char *options, size_t options_len)
+                  uint32_t wirelen, const unsigned char *data, const unsigned char *options, size_t options_len,
+                  uint32_t flags)
 {
     if (iface >= w->count)
         return -2;
-    return put_packet(w, iface, sec, nsec, caplen, wirelen, data, options, options_len, NULL, 0, 0);
+    return put_packet(w, iface, sec, nsec, caplen, wirelen, data, options, options_len, NULL, 0,
+                      w->pcapng ? flags : 0);
+}
+
+/* Linux cooked captures say where a packet went (packet(7)'s sll_pkttype):
+ * PACKET_OUTGOING, or one of the kinds of a packet received. */
+#define SLL_OUTGOING 4
+
+uint32_t direction_of(int dlt, const unsigned char *data, uint32_t caplen)
+{
+    unsigned int type;
+
+    if (dlt == DLT_LINUX_SLL && caplen >= 2)
+        type = (unsigned int)data[0] << 8 | data[1];
+#ifdef DLT_LINUX_SLL2
+    else if (dlt == DLT_LINUX_SLL2 && caplen >= 11)
+        type = data[10];
+#endif
+    else
+        return 0;
+    if (type == SLL_OUTGOING)
+        return PCAPNG_OUTBOUND;
+    return type <= 3 ? PCAPNG_INBOUND : 0;
 }
 
 int writer_batch(struct savefile_writer *w, const unsigned char *records, size_t record_size, size_t n,

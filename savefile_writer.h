@@ -53,12 +53,19 @@ int writer_block(struct savefile_writer *w, uint32_t type, const void *body, siz
 
 /* One packet: a classic record, or an Enhanced Packet Block of interface
  * `iface` with `options` (encoded, ending in opt_endofopt; len 0: none).
- * The time stamp is sec seconds and nsec nanoseconds, sec >= 0 (the
- * caller checks the range of the format).  caplen is cut to the
- * interface's snaplen.  0, -1 with w->err set, or -2 for an interface
- * not added. */
+ * flags, when not 0, is written as one more option (epb_flags).  The time
+ * stamp is sec seconds and nsec nanoseconds, sec >= 0 (the caller checks
+ * the range of the format).  caplen is cut to the interface's snaplen.
+ * 0, -1 with w->err set, or -2 for an interface not added. */
 int writer_packet(struct savefile_writer *w, uint32_t iface, int64_t sec, uint32_t nsec, uint32_t caplen,
-                  uint32_t wirelen, const unsigned char *data, const unsigned char *options, size_t options_len);
+                  uint32_t wirelen, const unsigned char *data, const unsigned char *options, size_t options_len,
+                  uint32_t flags);
+
+/* The direction of a packet of link type dlt, as its link-layer header
+ * says (Linux cooked captures): PCAPNG_INBOUND, PCAPNG_OUTBOUND, or 0. */
+#define PCAPNG_INBOUND 1u
+#define PCAPNG_OUTBOUND 2u
+uint32_t direction_of(int dlt, const unsigned char *data, uint32_t caplen);
 
 /* Why writer_batch() stopped early. */
 enum {

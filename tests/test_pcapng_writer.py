@@ -14,7 +14,7 @@ import threading
 import pytest
 
 import pcap
-from support import Pcapng, check_child, need, open_lo, parse_pcap, run_python, send_udp, udp_frame, free_port
+from support import Pcapng, check_child, free_port, need, open_lo, run_python, send_udp, udp_frame, write_pcap
 
 
 SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "sample.pcap")
@@ -536,3 +536,31 @@ def test_write_table_into_classic_pcap(tmp_path):
     with pcap.dumper(out, nano=True) as d:
         d.write_table(table)
     assert read_back(out)[0] == read_back(SAMPLE)[0]
+
+
+def test_direction_from_a_linux_cooked_header(tmp_path):
+    """A copy into pcapng says each packet's direction where its link-layer
+    header does (Linux cooked captures: packet type 4 is outgoing, 0-3
+    received), and nothing where it does not."""
+    def sll(pkttype):
+        return struct.pack(">HHH8sH", pkttype, 772, 6, bytes(8), 0x0800) + b"\x45" + bytes(19)
+    src = write_pcap(tmp_path / "sll.pcap", [(1, 0, sll(0)), (2, 0, sll(4)), (3, 0, sll(1)), (4, 0, sll(7)),
+                                             (5, 0, sll(4)[:1])], linktype=113)
+    with pcap.pcap(str(src)) as p, p.dump_open(tmp_path / "sll.pcapng") as d:
+        p.loop(0, d)
+    assert [r["flags"] for r in read_back(tmp_path / "sll.pcapng")[0]] == [1, 2, 1, None, None]
+
+
+def test_direction_from_setdirection_live(tmp_path, live, watchdog):
+    port = free_port()
+    path = tmp_path / "in.pcapng"
+    with open_lo(port, settled=True, timeout_ms=1000) as p:
+        assert p.setdirection(pcap.PCAP_D_IN)
+        with p.dump_open(path) as d:
+            send_udp(port, [b"in%d" % i for i in range(5)])
+            got = 0
+            while got < 5:
+                n = p.dispatch(-1, d)
+                assert n, "the datagrams sent did not come"
+                got += n
+    assert [r["flags"] for r in read_back(path)[0]] == [pcap.PACKET_INBOUND] * 5
