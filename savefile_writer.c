@@ -161,8 +161,11 @@ static inline int put_packet(struct savefile_writer *w, uint32_t iface, int64_t 
             made += 4 + ((comment_len + 3) & ~3u);
         if (flags)
             made += 8;
-        if (made)
-            made += 4;      /* opt_endofopt */
+        if (made) {
+            made += 4;      /* opt_endofopt, after these: the options given lose theirs */
+            if (options_len >= 4)
+                options_len -= 4;
+        }
         total = PCAPNG_EPB_MIN + padded + options_len + made;
         out = room_for(w, total);
         if (out == NULL)
