@@ -31,6 +31,17 @@ cdef bytes _opt_str(int code, object value, str name):
     return _opt(code, (<str>value).encode("utf-8"))
 
 
+cdef object _u64_arg(object value, str name):
+    """``value`` as an unsigned 64-bit number of pcapng (epb_dropcount,
+    epb_packetid, the isb_ counters): the whole range, as readers give them."""
+    if not PyIndex_Check(value):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    v = PyNumber_Index(value)
+    if v < 0 or v > 0xffffffffffffffff:
+        raise ValueError(f"{name} must be 0 to 18446744073709551615, not {value!r}")
+    return v
+
+
 cdef bytes _end_options(bytes options):
     return options + b"\0\0\0\0" if options else options
 
@@ -103,9 +114,12 @@ cdef class dumper:
             and this module's ("" leaves one out).
 
     Records and blocks go to the file whole, from a buffer of the dumper's
-    own: a process killed while it writes leaves a file that is sound up to
-    the last one written out (flush() writes out the buffer).  Raises
-    PcapError (an OSError) naming the path when it cannot be opened.
+    own: a process killed between two writes leaves a file that is sound up
+    to the last one written out (flush() writes out the buffer).  Killed
+    inside a write of more than a page, it may leave part of the next one
+    after them (Linux stops the write at a page boundary); append=True
+    then says how many bytes to truncate the file to.  Raises PcapError (an
+    OSError) naming the path when it cannot be opened.
     """
     cdef savefile_writer w
     cdef bint _open
@@ -442,7 +456,7 @@ cdef class dumper:
                  ("delivered", _ISB_USRDELIV))
         for name, code in codes:
             if name in st:
-                opts += _opt(code, _struct.pack("=Q", _int_arg(st[name], name, 0, 0x7fffffffffffffff)))
+                opts += _opt(code, _struct.pack("=Q", _u64_arg(st[name], name)))
         t = self._units_of_ns(_time_ns())
         self._block(BT_ISB, _struct.pack("=III", k, t >> 32, t & 0xffffffff) + _end_options(opts))
         return 0
@@ -477,11 +491,9 @@ cdef class dumper:
         if flags is not None:
             opts += _opt(_EPB_FLAGS, _struct.pack("=I", _int_arg(flags, "flags", 0, 0xffffffff)))
         if dropcount is not None:
-            opts += _opt(_EPB_DROPCOUNT, _struct.pack("=Q", _int_arg(dropcount, "dropcount", 0,
-                                                                      0x7fffffffffffffff)))
+            opts += _opt(_EPB_DROPCOUNT, _struct.pack("=Q", _u64_arg(dropcount, "dropcount")))
         if packet_id is not None:
-            opts += _opt(_EPB_PACKETID, _struct.pack("=Q", _int_arg(packet_id, "packet_id", 0,
-                                                                     0x7fffffffffffffff)))
+            opts += _opt(_EPB_PACKETID, _struct.pack("=Q", _u64_arg(packet_id, "packet_id")))
         opts = _end_options(opts)
         self._scratch[:] = opts
         return len(opts)
@@ -575,25 +587,37 @@ cdef class dumper:
         if writer_packet(&self.w, iface, sec, nsec, hdr.caplen, hdr.len, data,
                          <const unsigned char *>PyByteArray_AS_STRING(self._scratch), n_opts, flags) < 0:
             self._failed("writing")
+        if ng is not None and self._follow is src:
+            self._catch_up(ng)
         self._drain_if_due()
+        return 0
+
+    cdef int _catch_up(self, _PcapngSource src) except -1:
+        """What the source read after its last packet, within its section
+        (statistics, interfaces), followed now: once it reads the next
+        section's header, it forgets this section's."""
+        if src.held_hdr == NULL and not src.ended:
+            pcapng_read_ahead(&src.ng)      # (blocks whole in its buffer: the packet's bytes stay)
+        if self._follow_changes != src.ng.changes and src.ng.section == self._follow_section:
+            self._follow_source(src)
         return 0
 
     cdef int _follow_source(self, _PcapngSource src) except -1:
         """The source's interfaces and sections, followed: a new section
         of the source starts one here; an interface described since is
-        described here too."""
+        described here too, and each interface's last statistics kept for
+        the end of the section."""
         ifaces = src.interfaces()
         section = src.ng.section
         if section != self._follow_section:
             self._all_statistics()
             self._new_section(ifaces)
             self._follow_section = section
-        else:
-            for i in ifaces:
-                if i.index >= len(self._interfaces):
-                    self._add_interface(i)
-                elif i.statistics is not None:
-                    self._interfaces[i.index].statistics = i.statistics
+        for i in ifaces:
+            if i.index >= len(self._interfaces):
+                self._add_interface(i)
+            if i.statistics is not None:
+                self._interfaces[i.index].statistics = i.statistics
         self._follow_changes = src.ng.changes
         return 0
 
@@ -791,6 +815,9 @@ cdef class dumper:
         error = None
         try:
             if finish and self._format == "pcapng":
+                h = self._handle
+                if isinstance(self._follow, _PcapngSource) and h is not None and not h.closed:
+                    self._catch_up(<_PcapngSource>self._follow)
                 self._all_statistics()
         except BaseException as e:
             error = e

@@ -3,8 +3,11 @@
  *
  * Records and blocks are made whole in the buffer, and the buffer goes to
  * the file descriptor a whole number of them at a time (write(2), no
- * stdio): a process killed while it writes leaves a file that is sound up
- * to its last complete record or block.  With no descriptor the caller
+ * stdio): a process killed between two writes leaves a file that is sound
+ * up to its last complete record or block.  (A SIGKILL inside a write(2)
+ * of more than a page can end it early, at a page boundary: Linux's
+ * generic_perform_write() stops there on a fatal signal, and the file ends
+ * with part of a block.)  With no descriptor the caller
  * takes the buffer's bytes itself (a Python file object, a compressor).
  * Nothing here needs the GIL or calls Python. */
 #ifndef SAVEFILE_WRITER_H

@@ -647,6 +647,13 @@ def tshark():
     return path
 
 
+def capinfos():
+    """The path of Wireshark's capinfos; skips (fails under CI=true) without it."""
+    path = shutil.which("capinfos")
+    need(path is not None, "capinfos is missing (apt-get install wireshark-common)")
+    return path
+
+
 def mergecap():
     """The path of Wireshark's mergecap; skips (fails under CI=true) without it."""
     path = shutil.which("mergecap")
@@ -669,13 +676,18 @@ def _tshark_time(text):
     return int(sec) * 10**9 + int(frac.ljust(9, "0"))
 
 
-def tshark_packets(path, *, timeout=120):
-    """What tshark shows of each packet of the savefile ``path``:
-    ``([Shown, ...], None)``, or ``([Shown, ...] before it stopped, its
-    complaint)`` when it stopped on a damaged file. (tshark shows other
-    records of pcapng as frames too: custom blocks, systemd journal
-    entries. Those have no interface, and are left out.)"""
-    proc = subprocess.run([tshark(), "-n", "-r", str(path), "-T", "json", "-x", "-j", "frame pkt_comment"],
+def tshark_frames(path, *, timeout=120):
+    """tshark's JSON of each packet of the savefile ``path`` (``-T json -x``,
+    the frame with its subtrees, and its comments): ``([(frame, layers), ...], None)``, or
+    ``([...] before it stopped, its complaint)`` when it stopped on a damaged
+    file.  ``frame`` is a dict of the frame's fields (``frame.interface_id``,
+    ``frame.section_number``, ``frame.encap_type``,
+    ``frame.interface_id_tree``...); ``layers`` the (key, value) pairs of the
+    layers, duplicate keys kept.  (tshark shows other records of pcapng as
+    frames too: custom blocks, systemd journal entries.  Those have no
+    interface, and are left out; a classic pcap file's packets have none
+    either, and are interface 0.)"""
+    proc = subprocess.run([tshark(), "-n", "-r", str(path), "-T", "json", "-x", "-J", "frame pkt_comment"],
                           capture_output=True, timeout=timeout)
     # (It exits with 2 on a damaged file; what it says with 0 is of its
     # dissectors, not of the file.)
@@ -687,25 +699,37 @@ def tshark_packets(path, *, timeout=120):
     if complaint is not None and text and not text.endswith("]"):
         text = text.rstrip().rstrip(",") + "]"      # (cut off by the damage)
     pairs = json.loads(text or "[]", object_pairs_hook=lambda p: p)
-    shown = []
+    frames = []
     for packet in pairs:
         layers = dict(dict(packet)["_source"])["layers"]
-        frame = dict(dict(layers)["frame"])
-        if "frame.interface_id" not in frame:
-            continue
-        raw = dict(layers).get("frame_raw")
-        data = bytes.fromhex(raw[0]) if raw else b""
-        # (tshark 4.0 prints a comment's bytes unchecked: decoded as the module decodes them.)
-        comments = tuple(v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                         for k, v in dict(layers).get("pkt_comment", []) if k == "frame.comment")
+        frames.append((dict(dict(layers)["frame"]), layers))
+    # (pcapng: every packet has an interface; classic pcap: none, and a link type.)
+    key = "frame.interface_id" if any("frame.interface_id" in frame for frame, _ in frames) else "frame.encap_type"
+    return [(frame, layers) for frame, layers in frames if key in frame], complaint
 
-        def number(key):
-            return None if key not in frame else int(frame[key], 0)
-        shown.append(Shown(int(frame["frame.interface_id"]),
-                           _tshark_time(frame["frame.time_epoch"]) if "frame.time_epoch" in frame else None,
-                           int(frame["frame.cap_len"]), int(frame["frame.len"]), data, comments,
-                           number("frame.packet_flags"), number("frame.drop_count"), number("frame.packet_id")))
-    return shown, complaint
+
+def tshark_shown(frame, layers):
+    """The Shown of one packet of tshark_frames()."""
+    raw = dict(layers).get("frame_raw")
+    data = bytes.fromhex(raw[0]) if raw else b""
+    # (tshark 4.0 prints a comment's bytes unchecked: decoded as the module decodes them.)
+    comments = tuple(v.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                     for k, v in dict(layers).get("pkt_comment", []) if k == "frame.comment")
+
+    def number(key):
+        return None if key not in frame else int(frame[key], 0)
+    return Shown(int(frame.get("frame.interface_id", 0)),
+                 _tshark_time(frame["frame.time_epoch"]) if "frame.time_epoch" in frame else None,
+                 int(frame["frame.cap_len"]), int(frame["frame.len"]), data, comments,
+                 number("frame.packet_flags"), number("frame.drop_count"), number("frame.packet_id"))
+
+
+def tshark_packets(path, *, timeout=120):
+    """What tshark shows of each packet of the savefile ``path``:
+    ``([Shown, ...], None)``, or ``([Shown, ...] before it stopped, its
+    complaint)`` when it stopped on a damaged file (tshark_frames())."""
+    frames, complaint = tshark_frames(path, timeout=timeout)
+    return [tshark_shown(frame, layers) for frame, layers in frames], complaint
 
 
 def module_packets(source, *, opened=None, **kw):
