@@ -321,12 +321,13 @@ cdef _MultiSource _open_multi(list bnames, list names, int snaplen, bint promisc
                                                   lp.PCAP_TSTAMP_PRECISION_NANO)
     if m.p == NULL:
         raise MemoryError()
-    waits = [c.fd for c in m.children if (<_Source>c).fd >= 0]
-    if waits:
-        m.fd = ready_set_new()
+    for child in m.children:
+        if child.fd < 0:
+            continue        # (a regular file: never waited for)
         if m.fd < 0:
-            raise _os_error(errno, f"cannot wait for {m.what}", None)
-        for fd in waits:
-            if ready_set_add(m.fd, fd) < 0:
+            m.fd = ready_set_new()
+            if m.fd < 0:
                 raise _os_error(errno, f"cannot wait for {m.what}", None)
+        if ready_set_add(m.fd, child.fd) < 0:
+            raise _os_error(errno, f"cannot wait for {child.what}", None)
     return m
