@@ -11,7 +11,8 @@
 # for that child (its pointers stay valid until the child's next call,
 # which comes only after the head was delivered).  Each read first asks
 # every child with no head for one, without waiting, then delivers the head
-# with the earliest time stamp (ties: the child earlier in the list):
+# with the earliest time stamp (of equal ones, the child later in the
+# list first: mergecap's order):
 #
 #   savefiles   an exact merge: a packet goes only once every child that
 #               has not ended has a head (a pipe that has nothing yet is
@@ -90,7 +91,9 @@ cdef class _MultiSource(_Source):
                     skipped = True
                 else:
                     waiting = True
-            if h.state == _HEAD_HELD and (b < 0 or h.stamp < self.heads[b].stamp):
+            # (<=: of equal time stamps the later child's goes first, as
+            # mergecap has it, whose is_earlier() says so of equal ones.)
+            if h.state == _HEAD_HELD and (b < 0 or h.stamp <= self.heads[b].stamp):
                 b = i
         if not self.live and (skipped or waiting):
             # An exact merge: every child that goes on must show its next packet first.
