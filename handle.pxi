@@ -68,6 +68,9 @@ cdef class pcap:
             object (with readinto or read: io.BytesIO, gzip.open(...), an
             fsspec file), read in a thread of its own into a pipe; what it
             raises is raised as PcapError by the read that reaches it.
+            name may also be a list or tuple of names, all interfaces or
+            all savefiles (ValueError for a mix): one handle over them all
+            (below).
     snaplen -- bytes kept of each packet (live only): 1 to 262144, or 0
             for 262144 (as tcpdump's -s 0).
     promisc -- promiscuous mode (live only).
@@ -94,6 +97,28 @@ cdef class pcap:
     range (TypeError when it is not an int).  A flag (promisc, immediate,
     rfmon, timestamp_in_ns) is True or False, or pypcap's 1 or 0: anything
     else raises TypeError naming it (ValueError for another int).
+
+    Several interfaces or savefiles in one handle: ``pcap(["lo", "eth0"])``
+    captures on each (every other argument applies to each), and
+    ``pcap(["a.pcap", "b.pcapng"])`` merges savefiles by time stamp as
+    mergecap does (of equal time stamps, the later file's first).  Their
+    interfaces are numbered one after the other in list order (a savefile
+    brings all of its own): ``interfaces`` describes each, and each
+    packet's ``interface_id`` (and readbatch(interfaces=True), the records of
+    readinto()/next_batch() with interfaces=True, Arrow's ``interface_id``
+    column) says where it came from.  setfilter() compiles the filter for
+    each one's link type and snaplen; stats() sums their counters
+    (stats(interface=i) gives one's); datalink() is the first one's, with
+    a RuntimeWarning when their link types differ; fileno() is one
+    descriptor, readable when any of theirs is.  Savefiles merge exactly;
+    a pcapng file whose interfaces change after its first packets raises
+    PcapError.  Live packets come in time stamp order but for this: a
+    packet can come after one of another interface stamped later only if
+    it was still in the kernel (not yet handed to libpcap) when that one
+    was delivered; on Linux the kernel hands packets over within 100 ms
+    (the buffer timeout), at once with ``immediate``.  Each interface's own
+    packets keep their order.  sendpacket() and set_fanout() raise
+    PcapError on such a handle (open the one interface on its own).
 
     Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``,
     waiting for each packet as pypcap does, in nonblocking mode too; it ends
@@ -483,7 +508,8 @@ cdef class pcap:
 
     @property
     def name(self):
-        """The interface name or savefile path, as given (str)."""
+        """The interface name or savefile path, as given (str); of a
+        handle over several, their names joined by commas."""
         return self._name
 
     @property
@@ -540,14 +566,18 @@ cdef class pcap:
         of a pcapng file, those of the section being read, as far as it has
         been read (index i is the ``interface_id`` of its packets); of a
         classic pcap file, one from its header; of a live handle, its
-        device."""
+        device; of a handle over several interfaces or savefiles, theirs,
+        one after the other in the order given (a live one with its name,
+        link type, snaplen, time stamp resolution, the filter set and the
+        OS)."""
         self._handle()
         return self._src.interfaces()
 
     @property
     def interface_id(self):
         """The interface (an index into ``interfaces``) of the packet last
-        read, as ``wirelen`` is its wire length: 0 but in pcapng."""
+        read, as ``wirelen`` is its wire length: 0 but in pcapng and on a
+        handle over several interfaces or savefiles."""
         self._handle()
         return self._src.packet_interface()
 
