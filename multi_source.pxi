@@ -223,6 +223,14 @@ cdef class _MultiSource(_Source):
                 out.append(d)
         return out
 
+    cdef int fileno(self):
+        # Savefiles that are all regular files have no descriptor to wait
+        # on, and are always readable: the first one's, as a single
+        # savefile handle gives its file's.
+        if self.fd >= 0 or self.n == 0:
+            return self.fd
+        return (<_Source>self.children[0]).fileno()
+
     cdef unsigned int packet_interface(self):
         if self.last < 0:
             return 0

@@ -108,6 +108,24 @@ def test_ties_go_to_the_later_file_as_with_mergecap(tmp_path):
         assert [(buf[42:43], i) for *_, buf, i in merged] == want
 
 
+def test_fileno_and_compressed_files_and_pipes(files, tmp_path):
+    """Regular files have no descriptor to wait on: fileno() is the first
+    one's, always readable.  A compressed file is read through a pipe,
+    which the one descriptor waits on."""
+    import gzip
+    import select
+    paths = [files["a_le_us.pcap"], files["c_le_ns.pcapng"]]
+    with pcap.pcap(paths) as p:
+        assert select.select([p.fileno()], [], [], 0)[0] == [p.fileno()]
+        want = [(ts, buf, p.interface_id) for ts, buf in p]
+    gz = tmp_path / "c.pcapng.gz"
+    with open(files["c_le_ns.pcapng"], "rb") as f:
+        gz.write_bytes(gzip.compress(f.read()))
+    with pcap.pcap([files["a_le_us.pcap"], str(gz)]) as p:
+        assert p.fileno() >= 0
+        assert [(ts, buf, p.interface_id) for ts, buf in p] == want
+
+
 def test_float_timestamps_and_precision(files):
     with pcap.pcap([files["a_le_us.pcap"], files["b_be_ns.pcap"]]) as p:
         assert p.precision == pcap.PCAP_TSTAMP_PRECISION_NANO
