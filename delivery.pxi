@@ -114,32 +114,13 @@ cdef class _CallbackSink(_Sink):
 
 cdef class _DumpSink(_Sink):
     """Each packet written to a dumper as it came: time stamp, captured
-    bytes and wire length (dispatch() and loop() given a dumper)."""
+    bytes and wire length, and its interface and (pcapng) options
+    (dispatch() and loop() given a dumper)."""
     cdef dumper d
     cdef _Source src
 
     cdef int take(self, const lp.pcap_pkthdr *hdr, const unsigned char *data, const _Clock *clock) except -1:
-        cdef lp.pcap_pkthdr out
-        if isinstance(self.src, _PcapngSource):
-            _same_link_type(<_PcapngSource>self.src, self.d._dlt)
-        cdef long long frac_ns = <long long>hdr.ts.tv_usec * clock.ns_scale
-        out.ts.tv_sec = hdr.ts.tv_sec
-        out.ts.tv_usec = frac_ns if self.d._nano else frac_ns // 1000
-        out.caplen = hdr.caplen
-        out.len = hdr.len
-        self.d._write_header(&out, data)
-        return 0
-
-
-cdef int _same_link_type(_PcapngSource src, int dlt) except -1:
-    """A pcapng packet of another link type than a dumper's: never written
-    into it as if it were of that one."""
-    cdef pcapng_interface *i = &src.ng.iface[src.ng.packet_iface]
-    if i.dlt != dlt:
-        raise _pcap_error(lp.PCAP_ERROR, f"copying {src.what}", f"a packet of interface {src.ng.packet_iface} "
-                          f"has link type {i.dlt}, and the dumper writes link type {dlt}: write each "
-                          f"interface's packets (interface_id) to a dumper of its own")
-    return 0
+        return self.d._write_from(self.src, hdr, data, clock)
 
 
 cdef class _CountSink(_Sink):

@@ -689,8 +689,12 @@ cdef class pcap:
             raise ValueError(f"direction must be PCAP_D_INOUT, PCAP_D_IN or PCAP_D_OUT, not {direction!r}")
         self._handle()
         if isinstance(self._src, _MultiSource):
-            return (<_MultiSource>self._src).set_direction(<lp.pcap_direction_t>d)
-        return lp.pcap_setdirection(self._handle(), <lp.pcap_direction_t>d) == 0
+            if not (<_MultiSource>self._src).set_direction(<lp.pcap_direction_t>d):
+                return False
+        elif lp.pcap_setdirection(self._handle(), <lp.pcap_direction_t>d) != 0:
+            return False
+        self._src.direction = d
+        return True
 
     def setnonblock(self, nonblock=True):
         """In nonblocking mode readpkts(), readbatch() and dispatch() never
@@ -846,24 +850,51 @@ cdef class pcap:
         if join_fanout(lp.pcap_fileno(p), group, mode | flags) < 0:
             raise _os_error(errno, f"join fanout group {group} on {self._name!r}", None)
 
-    def dump_open(self, path, append=False):
-        """dump_open(path, append=False) -> dumper
+    def dump_open(self, path, append=False, **options):
+        """dump_open(path, append=False, *, format=None, compress=None, comment=None, hardware=None, os=None, application=None) -> dumper
 
-        A savefile writer with this handle's link type, snaplen and timestamp
-        unit, and the precision the packets came with (a microsecond savefile
-        is copied as one).  ``p.loop(0, d)`` copies a capture exactly, wire
-        lengths included; ``for ts, buf in p: d.write(ts, buf, p.wirelen)``
-        does too.
+        A savefile writer for this handle's packets.  Classic pcap (the
+        default, unless the path ends in ``.pcapng``): this handle's link
+        type, snaplen and the precision the packets came with (a
+        microsecond savefile is copied as one).  pcapng
+        (``format="pcapng"``): every interface of the handle, described as
+        it says (a live one's name, link type, snaplen, filter and OS; a
+        pcapng file's as the file does), nanosecond time stamps; each
+        packet written by ``p.loop(0, d)`` keeps its interface and, from a
+        pcapng file, its options (comments, flags...); a new section of the
+        file starts a new section; at close the interfaces' statistics are
+        written (a live handle's stats(), a file's last).  ``p.loop(0, d)``
+        copies a capture exactly, wire lengths included.  See dumper for
+        the other arguments.
         """
         cdef lp.pcap_t *p = self._handle()
-        linktypes = _linktypes(self._src.interfaces())
-        if len(linktypes) > 1:
-            raise _pcap_error(lp.PCAP_ERROR, f"cannot copy {self._name!r}", f"its interfaces have several link "
-                              f"types ({', '.join(map(str, linktypes))}), and a pcap savefile holds one: "
-                              f"write each interface's packets (interface_id) to a dumper of its own")
-        return dumper(path, lp.pcap_datalink(p), lp.pcap_snapshot(p),
-                      nano=self._src.write_precision == lp.PCAP_TSTAMP_PRECISION_NANO,
-                      append=append, timestamp_in_ns=self._ns)
+        cdef dumper d
+        fmt, _ = _format_of(_os.fsdecode(path) if isinstance(path, (str, bytes, _os.PathLike)) else "",
+                            options.get("format"), options.get("compress"))
+        interfaces = self._src.interfaces()
+        if fmt == "pcap":
+            linktypes = _linktypes(interfaces)
+            if len(linktypes) > 1:
+                raise _pcap_error(lp.PCAP_ERROR, f"cannot copy {self._name!r}", f"its interfaces have several "
+                                  f"link types ({', '.join(map(str, linktypes))}), and a pcap savefile holds one: "
+                                  f"write pcapng (format='pcapng'), or each interface's packets (interface_id) "
+                                  f"to a dumper of its own")
+            return dumper(path, lp.pcap_datalink(p), lp.pcap_snapshot(p),
+                          nano=self._src.write_precision == lp.PCAP_TSTAMP_PRECISION_NANO,
+                          append=append, timestamp_in_ns=self._ns, **options)
+        if self._src.live:
+            for i in interfaces:
+                if i.filter is None and self._filter:
+                    i.filter = self._filter
+                if i.os is None:
+                    i.os = _default_os()
+        d = dumper(path, append=append, timestamp_in_ns=self._ns, interfaces=interfaces, **options)
+        d._handle = self
+        d._follow = self._src
+        if isinstance(self._src, _PcapngSource):
+            d._follow_section = (<_PcapngSource>self._src).ng.section
+            d._follow_changes = (<_PcapngSource>self._src).ng.changes
+        return d
 
 
 cdef bint _is_savefile(bytes bname) except -1:

@@ -236,6 +236,11 @@ cdef class _MultiSource(_Source):
             return 0
         return <Py_ssize_t>self.bases[self.last] + self.heads[self.last].iface
 
+    cdef int packet_dlt(self):
+        if self.last < 0:
+            return lp.pcap_datalink(self.p)
+        return (<_Source>self.children[self.last]).packet_dlt()
+
     cdef dict packet_options(self):
         if self.last < 0:
             return {}
@@ -256,7 +261,10 @@ cdef class _MultiSource(_Source):
         cdef _Source child
         cdef bint ok = True
         for child in self.children:
-            ok = lp.pcap_setdirection(child.p, d) == 0 and ok
+            if lp.pcap_setdirection(child.p, d) == 0:
+                child.direction = d
+            else:
+                ok = False
         return ok
 
     cdef void release(self) noexcept:

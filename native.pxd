@@ -148,13 +148,19 @@ cdef extern from "packet_batch.h" nogil:
 
 cdef extern from "savefile_format.h" nogil:
     unsigned int PCAP_MAGIC_NANO
+    unsigned int PCAP_MAGIC_MICRO
+    unsigned int BYTE_ORDER_MAGIC
     unsigned int swap32(unsigned int v)
     enum:
+        BT_SHB
+        BT_IDB
+        BT_ISB
         BT_EPB
         BT_SPB
         BT_PB
 
 cdef extern from "pcapng_reader.h" nogil:
+    size_t pcapng_packet_options_native(const pcapng_reader *r, unsigned char *out, size_t room)
     struct pcapng_interface:
         int linktype
         int dlt
@@ -206,3 +212,58 @@ cdef extern from "dlt_names.h":
         int value
     const dlt_name DLT_NAMES[]
     size_t DLT_NAMES_COUNT
+
+cdef extern from "savefile_writer.h" nogil:
+    struct savefile_writer:
+        int fd
+        unsigned char *buf
+        size_t used
+        size_t size
+        size_t drain_at
+        unsigned int count
+        uint64_t *packets
+        uint64_t written
+        int err
+    int writer_init(savefile_writer *w, int fd, int pcapng, uint64_t units, size_t size)
+    void writer_free(savefile_writer *w)
+    int writer_flush(savefile_writer *w)
+    int writer_add_interface(savefile_writer *w, uint32_t snaplen)
+    int writer_raw(savefile_writer *w, const void *data, size_t len)
+    int writer_block(savefile_writer *w, uint32_t type, const void *body, size_t len)
+    int writer_packet(savefile_writer *w, uint32_t iface, int64_t sec, uint32_t nsec, uint32_t caplen,
+                      uint32_t wirelen, const unsigned char *data, const unsigned char *options,
+                      size_t options_len, uint32_t flags)
+    uint32_t direction_of(int dlt, const unsigned char *data, uint32_t caplen)
+    enum:
+        PCAPNG_INBOUND
+        PCAPNG_OUTBOUND
+    enum:
+        BATCH_WRITTEN
+        BATCH_DRAIN
+        BATCH_WRITE_ERROR
+        BATCH_BAD_OFFSET
+        BATCH_BAD_INTERFACE
+        BATCH_BAD_TIME
+        BATCH_BAD_COMMENTS
+        BATCH_NO_MEMORY
+    int writer_batch(savefile_writer *w, const unsigned char *records, size_t record_size, size_t n,
+                     size_t *next, const unsigned char *data, size_t data_len, const unsigned char *comments,
+                     size_t comments_len, size_t *comments_at)
+    struct packet_columns:
+        size_t n
+        const int64_t *stamps
+        const uint32_t *wirelens
+        const void *offsets
+        int wide_offsets
+        const unsigned char *data
+        size_t data_len
+        const uint32_t *interface_ids
+        const uint32_t *flags
+        const void *comment_offsets
+        int wide_comment_offsets
+        const unsigned char *comments
+        size_t comments_len
+        const unsigned char *comment_valid
+        size_t comment_bit
+    int writer_columns(savefile_writer *w, const packet_columns *c, size_t *next)
+    int linktype_of_dlt(int linktype)

@@ -10,9 +10,9 @@ a nanosecond handle as ``pcap.pcap[int]``; a bare ``pcap.pcap`` means
 import os
 import socket
 from array import array
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import GenericAlias
-from typing import Any, Generic, Literal, NamedTuple, Protocol, overload
+from typing import Any, BinaryIO, Generic, Literal, NamedTuple, Protocol, overload
 
 from typing_extensions import Buffer, Self, TypeVar, TypeVarTuple, Unpack, disjoint_base
 
@@ -516,45 +516,85 @@ class pcap(Generic[_TS]):
     def geterr(self) -> str: ...
     def stats(self, interface: int | None = None) -> Stats: ...
     def set_fanout(self, group: int, mode: int = 0, flags: int = 0) -> None: ...
-    def dump_open(self, path: _Path, append: _Flag = False) -> dumper[_TS]: ...
+    def dump_open(
+        self,
+        path: _Path | BinaryIO,
+        append: _Flag = False,
+        *,
+        format: _Format | None = None,
+        compress: _Compress = None,
+        comment: _Comments | None = None,
+        hardware: str | None = None,
+        os: str | None = None,
+        application: str | None = None,
+    ) -> dumper[_TS]: ...
 
 # -- writing savefiles --------------------------------------------------------
+
+_Comments = str | Iterable[str]
+_Format = Literal["pcap", "pcapng"]
+_Compress = Literal["gzip", "zstd", False] | None
 
 @disjoint_base
 class dumper(Generic[_TS]):
     @overload
     def __init__(
         self: dumper[float],
-        path: _Path,
+        path: _Path | BinaryIO,
         dlt: int = ...,
         snaplen: int = 65535,
-        nano: _Flag = False,
+        nano: _Flag | None = None,
         append: _Flag = False,
         timestamp_in_ns: Literal[False, 0] = False,
+        *,
+        format: _Format | None = None,
+        compress: _Compress = None,
+        interfaces: Sequence[interface_description] | None = None,
+        comment: _Comments | None = None,
+        hardware: str | None = None,
+        os: str | None = None,
+        application: str | None = None,
     ) -> None: ...
     @overload
     def __init__(
         self: dumper[int],
-        path: _Path,
+        path: _Path | BinaryIO,
         dlt: int = ...,
         snaplen: int = 65535,
-        nano: _Flag = False,
+        nano: _Flag | None = None,
         append: _Flag = False,
         *,
         timestamp_in_ns: Literal[True, 1],
+        format: _Format | None = None,
+        compress: _Compress = None,
+        interfaces: Sequence[interface_description] | None = None,
+        comment: _Comments | None = None,
+        hardware: str | None = None,
+        os: str | None = None,
+        application: str | None = None,
     ) -> None: ...
     @overload
     def __init__(
         self: dumper[float],
-        path: _Path,
+        path: _Path | BinaryIO,
         dlt: int = ...,
         snaplen: int = 65535,
-        nano: _Flag = False,
+        nano: _Flag | None = None,
         append: _Flag = False,
         timestamp_in_ns: _Flag = False,
+        *,
+        format: _Format | None = None,
+        compress: _Compress = None,
+        interfaces: Sequence[interface_description] | None = None,
+        comment: _Comments | None = None,
+        hardware: str | None = None,
+        os: str | None = None,
+        application: str | None = None,
     ) -> None: ...
     @property
     def path(self) -> str: ...
+    @property
+    def format(self) -> _Format: ...
     @property
     def snaplen(self) -> int: ...
     @property
@@ -565,7 +605,53 @@ class dumper(Generic[_TS]):
     def timestamp_in_ns(self) -> bool: ...
     @property
     def closed(self) -> bool: ...
-    def write(self, ts: _TS, buf: Buffer, wirelen: int | None = None) -> None: ...
+    @property
+    def interfaces(self) -> list[interface_description]: ...
+    @property
+    def bytes_written(self) -> int: ...
+    def write(
+        self,
+        ts: _TS,
+        buf: Buffer,
+        wirelen: int | None = None,
+        *,
+        interface: int = 0,
+        comments: _Comments | None = None,
+        flags: int | None = None,
+        dropcount: int | None = None,
+        packet_id: int | None = None,
+    ) -> None: ...
+    def add_interface(
+        self,
+        linktype: int | interface_description,
+        snaplen: int = 65535,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        filter: str | None = None,
+        os: str | None = None,
+        hardware: str | None = None,
+        fcslen: int | None = None,
+        speed: int | None = None,
+        comments: Iterable[str] = (),
+    ) -> int: ...
+    def write_statistics(
+        self,
+        interface: int | None = None,
+        *,
+        received: int | None = None,
+        dropped_by_interface: int | None = None,
+        accepted_by_filter: int | None = None,
+        dropped_by_os: int | None = None,
+        delivered: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> None: ...
+    def write_batch(
+        self, records: Buffer, data: Buffer, comments: Buffer | None = None, *, count: int | None = None,
+        interfaces: _Flag | None = None
+    ) -> int: ...
+    def write_table(self, table: Any) -> int: ...
     @classmethod
     def __class_getitem__(cls, item: object) -> GenericAlias: ...
     def flush(self) -> None: ...

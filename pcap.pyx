@@ -22,7 +22,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   handle.pxi     the pcap class: opening, the reads, settings
 #   arrow.pxi      Arrow record batches and Parquet (with pyarrow)
 #   aio.pxi        async for
-#   dumper.pxi     writing savefiles
+#   dumper.pxi     writing savefiles: classic pcap and pcapng, to paths, compressors, file objects
 # C, declared to Cython in native.pxd:
 #   savefile_format.h  the savefile formats' facts, and the one parser of a record header
 #   pcap_stream.c      savefile bytes in our buffer, the FILE libpcap reads, the record reader
@@ -33,6 +33,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   multi_wait.c       one descriptor readable when any of several is (epoll), for multi_source.pxi
 #   netdev.c           interfaces: addresses as text, immediate mode's ring, fanout
 #   files.c            opening a path for reading, errno
+#   savefile_writer.c  classic pcap records and pcapng blocks, made whole in our buffer and written out
 
 import errno as _errno
 import io as _io
@@ -60,7 +61,7 @@ from libc.errno cimport errno
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdio cimport FILE, clearerr, fclose, ferror
 from libc.stdlib cimport calloc, free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from native cimport *
 from posix.unistd cimport close
 

@@ -715,3 +715,63 @@ size_t pcapng_fill(struct pcapng_reader *r, struct batch_fill *f, size_t limit)
     }
     return looked;
 }
+
+/* An option's value bytes in our byte order: fields of known width of the
+ * packet options pcapng defines, and the Private Enterprise Number that
+ * custom options begin with; others are bytes, copied as they are. */
+static void option_native(const struct pcapng_reader *r, uint16_t code, const unsigned char *value, uint32_t len,
+                          unsigned char *out)
+{
+    memcpy(out, value, len);
+    if (!r->swapped)
+        return;
+    if ((code == OPT_EPB_FLAGS || code == 6 /* epb_queue */) && len == 4) {
+        uint32_t v = pcapng_get32(r, value);
+        memcpy(out, &v, 4);
+    } else if ((code == 4 /* epb_dropcount */ || code == 5 /* epb_packetid */) && len == 8) {
+        uint64_t v = get64(r, value);
+        memcpy(out, &v, 8);
+    } else if ((code == 2988 || code == 2989 || code == 19372 || code == 19373) && len >= 4) {
+        uint32_t v = pcapng_get32(r, value);
+        memcpy(out, &v, 4);
+    }
+}
+
+size_t pcapng_packet_options_native(const struct pcapng_reader *r, unsigned char *out, size_t room)
+{
+    uint32_t at = r->packet_options, len;
+    uint16_t code, head[2];
+    const unsigned char *value;
+    size_t need = 0;
+
+    while (packet_option(r, &at, &code, &value, &len)) {
+        size_t padded = (len + 3) & ~(size_t)3;
+        if (out != NULL && need + 4 + padded <= room) {
+            head[0] = code;
+            head[1] = (uint16_t)len;
+            memcpy(out + need, head, 4);
+            option_native(r, code, value, len, out + need + 4);
+            memset(out + need + 4 + len, 0, padded - len);
+        }
+        need += 4 + padded;
+    }
+    if (r->packet_type == BT_PB) {
+        uint16_t drops = get16(r, r->packet_block + 10);
+        if (drops != 0xFFFF) {
+            uint64_t v = drops;
+            if (out != NULL && need + 12 <= room) {
+                head[0] = 4;
+                head[1] = 8;
+                memcpy(out + need, head, 4);
+                memcpy(out + need + 4, &v, 8);
+            }
+            need += 12;
+        }
+    }
+    if (need) {
+        if (out != NULL && need + 4 <= room)
+            memset(out + need, 0, 4);
+        need += 4;
+    }
+    return need;
+}

@@ -226,6 +226,12 @@ int pcapng_next_block(struct pcapng_reader *r, uint32_t *type, uint32_t *total);
 /* The epb_flags of the packet last read (0: none). */
 uint32_t pcapng_packet_flags(const struct pcapng_reader *r);
 
+/* The options of the packet last read, in our byte order, as a writer
+ * puts them in an Enhanced Packet Block (an obsolete Packet Block's drop
+ * count as epb_dropcount), ending in opt_endofopt: copied to out when
+ * they fit room; their length (0: none). */
+size_t pcapng_packet_options_native(const struct pcapng_reader *r, unsigned char *out, size_t room);
+
 /* Fill f from the Enhanced Packet Blocks that pcapng_epb() takes, keeping
  * those that pass their interface's filter, until f is full or `limit`
  * blocks were looked at, reading more of the file as it goes; returns how

@@ -94,6 +94,7 @@ cdef class _Source:
     cdef str what           # "packets from 'eth0'", "savefile 'x.pcap'": for messages
     cdef str device         # a live handle's interface, else None
     cdef object filename    # a savefile's name, for OSError.filename; None when live
+    cdef int direction      # what setdirection() chose (PCAP_D_*; PCAP_D_INOUT: both)
 
     cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         raise NotImplementedError
@@ -133,6 +134,10 @@ cdef class _Source:
     cdef unsigned int packet_interface(self):
         """The interface index of the packet last read."""
         return 0
+
+    cdef int packet_dlt(self):
+        """The link type (DLT_) of the packet last read."""
+        return lp.pcap_datalink(self.p)
 
     cdef dict packet_options(self):
         """{option code: [values]} of the packet last read (pcapng.pxi)."""
@@ -562,6 +567,9 @@ cdef class _PcapngSource(_SavefileSource):
 
     cdef unsigned int packet_interface(self):
         return self.ng.packet_iface
+
+    cdef int packet_dlt(self):
+        return self.ng.iface[self.ng.packet_iface].dlt if self.ng.packet_iface < self.ng.count else -1
 
     cdef dict packet_options(self):
         return _pcapng_packet_options(&self.ng)

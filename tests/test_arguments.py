@@ -366,6 +366,10 @@ def test_a_flag_takes_bools_and_pypcaps_ints(tmp_path, name, call, visible):
 @pytest.mark.parametrize("name,call,visible", FLAGS, ids=FLAG_IDS)
 @pytest.mark.parametrize("value", ["no", "", None, 1.0, b"\x01", [True]], ids=repr)
 def test_a_flag_refuses_what_is_not_a_bool(tmp_path, name, call, visible, value):
+    if name == "nano" and value is None:
+        # (None is the dumper's default: the format's own, microseconds for pcap.)
+        assert call(tmp_path, value) is False
+        return
     with pytest.raises(TypeError, match=f"^{name} must be True or False, not {type(value).__name__}$"):
         call(tmp_path, value)
 

@@ -5,6 +5,7 @@ module (``support.parse_pcap``, with struct), and once with tcpdump -r.
 """
 import array
 import ctypes
+import ctypes.util
 import mmap
 import os
 import re
@@ -597,3 +598,36 @@ def test_dump_open_of_a_pcapng_file_keeps_its_precision(tmp_path, tsresol, nano)
         assert d.nano is nano
     magic = struct.unpack_from("<I", (tmp_path / "o.pcap").read_bytes())[0]
     assert magic == (0xA1B23C4D if nano else 0xA1B2C3D4)
+
+
+@pytest.mark.parametrize("nano", [False, True], ids=["us", "ns"])
+def test_files_are_libpcaps_byte_for_byte(tmp_path, nano):
+    """The module writes classic pcap itself; libpcap's pcap_dump(), given
+    the same packets, writes the same bytes (through ctypes)."""
+    lib = ctypes.CDLL(ctypes.util.find_library("pcap") or "libpcap.so")
+
+    class Hdr(ctypes.Structure):
+        _fields_ = [("sec", ctypes.c_long), ("frac", ctypes.c_long), ("caplen", ctypes.c_uint32),
+                    ("len", ctypes.c_uint32)]
+    lib.pcap_open_dead_with_tstamp_precision.restype = ctypes.c_void_p
+    lib.pcap_open_dead_with_tstamp_precision.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_uint]
+    lib.pcap_dump_open.restype = ctypes.c_void_p
+    lib.pcap_dump_open.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    lib.pcap_dump.argtypes = [ctypes.c_void_p, ctypes.POINTER(Hdr), ctypes.c_char_p]
+    lib.pcap_dump_close.argtypes = [ctypes.c_void_p]
+    lib.pcap_close.argtypes = [ctypes.c_void_p]
+    packets = [(i * 7919, (i * 104729) % (10**9 if nano else 10**6), bytes([i % 256]) * (i % 300), i % 300 + i % 3)
+               for i in range(500)]
+    for dlt, snaplen in ((pcap.DLT_EN10MB, 65535), (pcap.DLT_RAW, 200), (pcap.DLT_LINUX_SLL, 96)):
+        theirs, ours = tmp_path / "libpcap.pcap", tmp_path / "ours.pcap"
+        dead = lib.pcap_open_dead_with_tstamp_precision(dlt, snaplen, 1 if nano else 0)
+        dumper = lib.pcap_dump_open(dead, str(theirs).encode())
+        for sec, frac, data, wirelen in packets:
+            caplen = min(len(data), snaplen)
+            lib.pcap_dump(dumper, ctypes.byref(Hdr(sec, frac, caplen, wirelen)), data)
+        lib.pcap_dump_close(dumper)
+        lib.pcap_close(dead)
+        with pcap.dumper(ours, dlt=dlt, snaplen=snaplen, nano=nano, timestamp_in_ns=True) as d:
+            for sec, frac, data, wirelen in packets:
+                d.write(sec * 10**9 + frac * (1 if nano else 1000), data, wirelen)
+        assert ours.read_bytes() == theirs.read_bytes(), (dlt, snaplen)

@@ -191,6 +191,23 @@ def test_setdirection_on_each(two):
     assert [(pl, i) for _, pl, i in got] == [(b"on lo", 0)]
 
 
+def test_written_to_pcapng_with_each_interface_and_its_statistics(two, tmp_path):
+    out = tmp_path / "two.pcapng"
+    d = two.p.dump_open(str(out), format="pcapng")
+    for k in (0, 1, 1):
+        two.send(k, b"dump %d" % k)
+    with Later(3, two.p.breakloop):
+        assert two.p.loop(3, d) == 3
+    d.close()
+    with pcap.pcap(str(out)) as p:
+        got = sorted((udp_payload(buf), p.interface_id) for _, buf in p)
+        ifs = p.interfaces
+    assert got == [(b"dump 0", 0), (b"dump 1", 1), (b"dump 1", 1)]
+    assert [(i.name, i.linktype, i.filter) for i in ifs] == [(n, pcap.DLT_EN10MB, f"udp and dst port {two.port}")
+                                                             for n in two.names]
+    assert ifs[1].statistics["received"] >= 2 and ifs[0].statistics["received"] >= 1
+
+
 def test_what_a_multi_handle_refuses(two):
     with pytest.raises(pcap.PcapError, match="does not say which one to send on"):
         two.p.sendpacket(b"x" * 60)

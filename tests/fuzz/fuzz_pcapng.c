@@ -26,6 +26,7 @@
 #include "packet_batch.h"
 #include "pcap_stream.h"
 #include "pcapng_reader.h"
+#include "savefile_writer.h"
 
 #define MAX_RECORDS 8
 #define DATA_MAX (2 * MAXIMUM_SNAPLEN + 4096)
@@ -138,6 +139,37 @@ static void check_interfaces(const struct ng_read *ng)
 /* The packet last read as Python reads it (_pcapng_packet_options): its
  * whole block in the buffer, in the section's byte order, its options
  * after its packet and before its trailer. */
+/* The packet's options as a pcapng copy writes them (the dumper's
+ * _write_from): whole options in our byte order, ending in opt_endofopt,
+ * no more bytes than the block holds (and an obsolete Packet Block's drop
+ * count); and the Enhanced Packet Block the writer makes of them whole. */
+static void check_copied_options(const struct pcapng_reader *r)
+{
+    static unsigned char opts[PCAPNG_MAX_BLOCK];
+    static const unsigned char data[4] = {1, 2, 3, 4};
+    struct savefile_writer w;
+    size_t n = pcapng_packet_options_native(r, NULL, 0), at = 0;
+    uint32_t total;
+
+    PROMISE(n % 4 == 0 && n <= r->packet_len + 12 + 4);
+    PROMISE(pcapng_packet_options_native(r, opts, n) == n);
+    while (n && at + 4 <= n) {
+        uint16_t head[2];
+        memcpy(head, opts + at, 4);
+        if (head[0] == 0)
+            break;
+        at += 4 + (((size_t)head[1] + 3) & ~(size_t)3);
+    }
+    PROMISE(n == 0 || at + 4 == n);
+    PROMISE(writer_init(&w, -1, 1, 1000000000, 4096) == 0);
+    PROMISE(writer_add_interface(&w, 2) == 0);
+    PROMISE(writer_packet(&w, 0, 1, 2, sizeof data, sizeof data, data, opts, n, 1) == 0);
+    memcpy(&total, w.buf + 4, 4);
+    PROMISE(total == w.used && total == PCAPNG_EPB_MIN + 4 + n + (n ? 8 : 12) && total % 4 == 0);
+    PROMISE(memcmp(w.buf + total - 4, &total, 4) == 0);
+    writer_free(&w);
+}
+
 static void check_packet(const struct ng_read *ng)
 {
     const struct pcapng_reader *r = &ng->r;
@@ -158,6 +190,7 @@ static void check_packet(const struct ng_read *ng)
     PROMISE(r->packet_iface < r->count);
     touch(b, len);
     (void)pcapng_packet_flags(r);
+    check_copied_options(r);
 }
 
 static void check(const struct ng_read *ng)
