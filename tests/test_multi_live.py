@@ -356,7 +356,8 @@ def test_next_batch_waits_without_the_gil(two):
         t.join()
     assert len(records) == pcap.BATCH_RECORD_SIZE, took
     assert udp_payload(bytes(data)) == b"late"
-    assert count > 100_000, f"the other thread counted to {count} only in {took:.2f} s"
+    # (A wait that held the GIL would leave it at 0; a loaded machine may give it little time.)
+    assert count > 1000, f"the other thread counted to {count} only in {took:.2f} s"
 
 
 SIGINT_CHILD = textwrap.dedent(r"""
