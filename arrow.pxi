@@ -15,8 +15,9 @@ cdef object _pyarrow(str what):
 
 
 cdef bint _arrow_interfaces(pcap h):
-    """Whether the Arrow batches of h carry interface_id and flags: a pcapng source's."""
-    return isinstance(h._src, _PcapngSource)
+    """Whether the Arrow batches of h carry interface_id and flags: a
+    pcapng source's, or those of several interfaces or savefiles."""
+    return isinstance(h._src, (_PcapngSource, _MultiSource))
 
 
 cdef object _arrow_schema(pa, pcap h):

@@ -68,6 +68,9 @@ cdef class pcap:
             object (with readinto or read: io.BytesIO, gzip.open(...), an
             fsspec file), read in a thread of its own into a pipe; what it
             raises is raised as PcapError by the read that reaches it.
+            name may also be a list or tuple of names, all interfaces or
+            all savefiles (ValueError for a mix): one handle over them all
+            (below).
     snaplen -- bytes kept of each packet (live only): 1 to 262144, or 0
             for 262144 (as tcpdump's -s 0).
     promisc -- promiscuous mode (live only).
@@ -94,6 +97,28 @@ cdef class pcap:
     range (TypeError when it is not an int).  A flag (promisc, immediate,
     rfmon, timestamp_in_ns) is True or False, or pypcap's 1 or 0: anything
     else raises TypeError naming it (ValueError for another int).
+
+    Several interfaces or savefiles in one handle: ``pcap(["lo", "eth0"])``
+    captures on each (every other argument applies to each), and
+    ``pcap(["a.pcap", "b.pcapng"])`` merges savefiles by time stamp as
+    mergecap does (of equal time stamps, the later file's first).  Their
+    interfaces are numbered one after the other in list order (a savefile
+    brings all of its own): ``interfaces`` describes each, and each
+    packet's ``interface_id`` (and readbatch(interfaces=True), the records of
+    readinto()/next_batch() with interfaces=True, Arrow's ``interface_id``
+    column) says where it came from.  setfilter() compiles the filter for
+    each one's link type and snaplen; stats() sums their counters
+    (stats(interface=i) gives one's); datalink() is the first one's, with
+    a RuntimeWarning when their link types differ; fileno() is one
+    descriptor, readable when any of theirs is.  Savefiles merge exactly;
+    a pcapng file whose interfaces change after its first packets raises
+    PcapError.  Live packets come in time stamp order but for this: a
+    packet can come after one of another interface stamped later only if
+    it was still in the kernel (not yet handed to libpcap) when that one
+    was delivered; on Linux the kernel hands packets over within 100 ms
+    (the buffer timeout), at once with ``immediate``.  Each interface's own
+    packets keep their order.  sendpacket() and set_fanout() raise
+    PcapError on such a handle (open the one interface on its own).
 
     Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``,
     waiting for each packet as pypcap does, in nonblocking mode too; it ends
@@ -145,6 +170,10 @@ cdef class pcap:
             self._precision = lp.PCAP_TSTAMP_PRECISION_NANO
             self._finish_open()
             return
+        if isinstance(name, (list, tuple)):
+            self._open_several(name, c_snaplen, c_promisc, timeout_ms, c_immediate, c_rfmon, c_buffer_size,
+                               c_ns)
+            return
         if name is None or (isinstance(name, (str, bytes)) and len(name) == 0):
             name = lookupdev()
         elif not isinstance(name, (str, bytes, _os.PathLike)):
@@ -165,6 +194,25 @@ cdef class pcap:
                                    c_immediate, c_rfmon, c_buffer_size)
             self._precision = self._src.write_precision
         self._finish_open()
+
+    cdef int _open_several(self, names, int snaplen, bint promisc, int timeout_ms, bint immediate, bint rfmon,
+                           int buffer_size, bint ns) except -1:
+        if len(names) == 0:
+            raise ValueError("name must list at least one interface or savefile, not none")
+        bnames, texts = [], []
+        for one in names:
+            if not isinstance(one, (str, bytes, _os.PathLike)):
+                raise TypeError(f"each name of a list must be an interface name or a savefile path "
+                                f"(str, bytes, os.PathLike), not {type(one).__name__}")
+            bnames.append(_encode_name(one, "name"))
+            texts.append(_os.fsdecode(bnames[-1]))
+        self._name = ",".join(texts)
+        self._ns = ns
+        self._timeout_ms = timeout_ms
+        self._src = _open_multi(bnames, texts, snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size)
+        self._precision = self._src.write_precision if self._src.live else lp.PCAP_TSTAMP_PRECISION_NANO
+        self._finish_open()
+        return 0
 
     cdef void _finish_open(self):
         self._src.clock.as_ns = self._ns
@@ -460,7 +508,8 @@ cdef class pcap:
 
     @property
     def name(self):
-        """The interface name or savefile path, as given (str)."""
+        """The interface name or savefile path, as given (str); of a
+        handle over several, their names joined by commas."""
         return self._name
 
     @property
@@ -517,14 +566,18 @@ cdef class pcap:
         of a pcapng file, those of the section being read, as far as it has
         been read (index i is the ``interface_id`` of its packets); of a
         classic pcap file, one from its header; of a live handle, its
-        device."""
+        device; of a handle over several interfaces or savefiles, theirs,
+        one after the other in the order given (a live one with its name,
+        link type, snaplen, time stamp resolution, the filter set and the
+        OS)."""
         self._handle()
         return self._src.interfaces()
 
     @property
     def interface_id(self):
         """The interface (an index into ``interfaces``) of the packet last
-        read, as ``wirelen`` is its wire length: 0 but in pcapng."""
+        read, as ``wirelen`` is its wire length: 0 but in pcapng and on a
+        handle over several interfaces or savefiles."""
         self._handle()
         return self._src.packet_interface()
 
@@ -606,11 +659,18 @@ cdef class pcap:
         0 mean the same; anything else raises TypeError); a read running in
         another thread sees it from its next packet.
         Raises PcapError with libpcap's message when it does not compile;
-        the filter in place stays.
+        the filter in place stays.  A handle over several interfaces or
+        savefiles compiles it for each one's link type and snaplen, and
+        raises naming the one it does not compile for (no filter changes).
         """
         cdef bytes bexpr = _encode_filter(expr)
         cdef lp.bpf_program prog
         cdef lp.pcap_t *p = self._handle()
+        if isinstance(self._src, _MultiSource):
+            # Each interface's own program (its link type, its snaplen).
+            self._src.set_filter(NULL, bexpr, _bool_arg(optimize, "optimize"))
+            self._filter = bexpr.decode("utf-8", "replace")
+            return
         _check(p, lp.pcap_compile(p, &prog, bexpr, _bool_arg(optimize, "optimize"), lp.PCAP_NETMASK_UNKNOWN),
                f"compile filter {expr!r} on {self._name!r}")
         self._src.set_filter(&prog, bexpr, _bool_arg(optimize, "optimize"))
@@ -621,12 +681,17 @@ cdef class pcap:
 
         Capture only packets received (PCAP_D_IN), sent (PCAP_D_OUT) or both
         (PCAP_D_INOUT).  Returns False when the handle cannot do it (a
-        savefile, or a platform without support).
+        savefile, or a platform without support); on a handle over several
+        interfaces it is set on each, and False says one refused.
         """
         cdef int d = _int_arg(direction, "direction", -C_INT_MAX, C_INT_MAX)
         if d not in (lp.PCAP_D_INOUT, lp.PCAP_D_IN, lp.PCAP_D_OUT):
             raise ValueError(f"direction must be PCAP_D_INOUT, PCAP_D_IN or PCAP_D_OUT, not {direction!r}")
-        if lp.pcap_setdirection(self._handle(), <lp.pcap_direction_t>d) != 0:
+        self._handle()
+        if isinstance(self._src, _MultiSource):
+            if not (<_MultiSource>self._src).set_direction(<lp.pcap_direction_t>d):
+                return False
+        elif lp.pcap_setdirection(self._handle(), <lp.pcap_direction_t>d) != 0:
             return False
         self._src.direction = d
         return True
@@ -700,6 +765,9 @@ cdef class pcap:
         """
         cdef Py_buffer view
         cdef lp.pcap_t *p = self._handle()
+        if isinstance(self._src, _MultiSource):
+            raise _pcap_error(lp.PCAP_ERROR, f"send packet on {self._name!r}", "a handle over several "
+                              "interfaces does not say which one to send on: open that one on its own")
         _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
         try:
             # (libpcap's own refusal of 0 bytes appends a stale errno's text.)
@@ -720,15 +788,28 @@ cdef class pcap:
         """
         return _text(lp.pcap_geterr(self._handle()))
 
-    def stats(self):
-        """stats() -> Stats
+    def stats(self, interface=None):
+        """stats(interface=None) -> Stats
 
         ``Stats(received, dropped, ifdropped)``: libpcap's counters for a
         live handle, a named tuple that unpacks as pypcap's 3-tuple.  Raises
-        PcapError on a savefile, which has none.
+        PcapError on a savefile, which has none.  On a handle over several
+        interfaces, the sums of their counters; ``interface`` (an index into
+        ``interfaces``) gives that one's alone (IndexError when there is no
+        such interface); on a handle of one interface it may only be 0.
         """
         cdef lp.pcap_stat st
         cdef lp.pcap_t *p = self._handle()
+        if interface is not None:
+            k = _int_arg(interface, "interface", 0, C_INT_MAX)
+            count = (<_MultiSource>self._src).n if isinstance(self._src, _MultiSource) else 1
+            if k >= count:
+                raise IndexError(f"interface {k} out of range: {self._name!r} has {count}")
+        if isinstance(self._src, _MultiSource):
+            each = (<_MultiSource>self._src).stats_each(self._name)
+            if interface is not None:
+                return _stats_type()(*each[k])
+            return _stats_type()(*[sum(column) for column in zip(*each)])
         _check(p, lp.pcap_stats(p, &st), f"stats on {self._name!r}")
         return _stats_type()(st.ps_recv, st.ps_drop, st.ps_ifdrop)
 
@@ -763,6 +844,9 @@ cdef class pcap:
         if not self._src.live:
             raise _pcap_error(lp.PCAP_ERROR, f"set fanout on {self._name!r}",
                               "fanout is for live Linux capture handles, not savefiles")
+        if isinstance(self._src, _MultiSource):
+            raise _pcap_error(lp.PCAP_ERROR, f"set fanout on {self._name!r}",
+                              "fanout is for a handle of one interface: open one handle for each")
         if join_fanout(lp.pcap_fileno(p), group, mode | flags) < 0:
             raise _os_error(errno, f"join fanout group {group} on {self._name!r}", None)
 

@@ -17,6 +17,10 @@ cdef extern from "wait.h" nogil:
     double monotonic_ms()
     const void *current_thread()
 
+cdef extern from "multi_wait.h" nogil:
+    int ready_set_new()
+    int ready_set_add(int set, int fd)
+
 cdef extern from "files.h" nogil:
     int open_readonly(const char *path)
     int is_directory(int fd)
@@ -119,6 +123,7 @@ cdef extern from "packet_batch.h" nogil:
     void batch_put(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes)
     void batch_put_meta(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes,
                         unsigned int interface_id, unsigned int flags)
+    void batch_relabel_last(batch_fill *f, uint32_t interface_id)
     size_t record_fill(record_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
     int batch_dispatch(lp.pcap_t *p, int cnt, batch_fill *f)
     long long NS_SAFE_SECONDS

@@ -136,6 +136,17 @@ static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, 
     batch_put_meta(f, h, bytes, 0, 0);
 }
 
+/* Give the record last added to f another interface id (wide records
+ * only): a capture over several sources numbers their interfaces one
+ * after the other, and a source's own put wrote its own number. */
+static inline void batch_relabel_last(struct batch_fill *f, uint32_t interface_id)
+{
+    if (f->records == NULL || f->count == 0 || f->record_size != sizeof(struct batch_record_ng))
+        return;
+    memcpy(f->records + (f->count - 1) * f->record_size + offsetof(struct batch_record_ng, interface_id),
+           &interface_id, sizeof interface_id);
+}
+
 /* Fill f from the records that record_next() takes inline (whole, within
  * the snapshot length), keeping those that match prog (NULL: all), until f is
  * full or `limit` records were looked at.  Reads more of the file as it goes

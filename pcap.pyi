@@ -27,6 +27,8 @@ class _Readable(Protocol):
 
 # What pcap.pcap() opens: a name, or a binary file object (readinto or read).
 _Opens = _Path | _Readable
+# Several interfaces in one capture, or several savefiles merged by time stamp.
+_Several = list[_Path] | tuple[_Path, ...]
 _Filter = str | bytes | bytearray
 # A flag (promisc, immediate, nonblock, optimize, append, nano...): True or
 # False, or pypcap's 1 and 0 (numpy's bool too).  Anything else raises
@@ -383,7 +385,7 @@ class pcap(Generic[_TS]):
     @overload
     def __init__(
         self: pcap[float],
-        name: _Opens | None = None,
+        name: _Opens | _Several | None = None,
         snaplen: int = 65535,
         promisc: _Flag = True,
         timeout_ms: int = 0,
@@ -395,7 +397,7 @@ class pcap(Generic[_TS]):
     @overload
     def __init__(
         self: pcap[int],
-        name: _Opens | None = None,
+        name: _Opens | _Several | None = None,
         snaplen: int = 65535,
         promisc: _Flag = True,
         timeout_ms: int = 0,
@@ -408,7 +410,7 @@ class pcap(Generic[_TS]):
     @overload
     def __init__(
         self: pcap[float],
-        name: _Opens | None = None,
+        name: _Opens | _Several | None = None,
         snaplen: int = 65535,
         promisc: _Flag = True,
         timeout_ms: int = 0,
@@ -512,7 +514,7 @@ class pcap(Generic[_TS]):
     def setdatalink(self, dlt: int) -> None: ...
     def sendpacket(self, buf: Buffer) -> int: ...
     def geterr(self) -> str: ...
-    def stats(self) -> Stats: ...
+    def stats(self, interface: int | None = None) -> Stats: ...
     def set_fanout(self, group: int, mode: int = 0, flags: int = 0) -> None: ...
     def dump_open(
         self,

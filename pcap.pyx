@@ -16,6 +16,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   pcapng.pxi     what pcapng says of interfaces and packets, in Python
 #   sources.pxi    where packets come from: live, our readers (classic, pcapng), libpcap's
 #   fileobj.pxi    opening savefiles: paths, compressed files, Python file objects, ranges
+#   multi_source.pxi  several interfaces in one capture, several savefiles merged by time stamp
 #   turn.pxi       the read turn (a handle's only guard) and the one wait
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
 #   handle.pxi     the pcap class: opening, the reads, settings
@@ -29,6 +30,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   savefile_split.c   the byte ranges of a classic or pcapng savefile (savefile_ranges, open_range)
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
+#   multi_wait.c       one descriptor readable when any of several is (epoll), for multi_source.pxi
 #   netdev.c           interfaces: addresses as text, immediate mode's ring, fanout
 #   files.c            opening a path for reading, errno
 #   savefile_writer.c  classic pcap records and pcapng blocks, made whole in our buffer and written out
@@ -118,6 +120,7 @@ include "bpf.pxi"
 include "pcapng.pxi"
 include "sources.pxi"
 include "fileobj.pxi"
+include "multi_source.pxi"
 include "turn.pxi"
 include "delivery.pxi"
 include "handle.pxi"

@@ -1185,3 +1185,96 @@ def check_child(proc):
 def run_async(coro, limit=5.0):
     """``asyncio.run(coro)``, failing with TimeoutError after ``limit`` s."""
     return asyncio.run(asyncio.wait_for(coro, limit))
+
+
+# -- a veth pair ---------------------------------------------------------------------
+# One end in the root namespace, where the tests capture, the other in a
+# network namespace of the tests, from which a child process sends (the
+# ``veth`` fixture of conftest.py).
+
+SENDER = r"""
+import json, socket, sys
+raw = None
+for kind, *args in json.load(sys.stdin):
+    if kind == "udp":
+        dst, port, payload, *sport = args
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            if sport:
+                s.bind(("", sport[0]))
+            s.sendto(bytes.fromhex(payload), (dst, port))
+    else:
+        dev, frame = args
+        if raw is None:
+            raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            raw.bind((dev, 0))
+        raw.send(bytes.fromhex(frame))
+"""
+
+
+class Veth:
+    def __init__(self):
+        tag = f"{os.getpid() % 100000:05d}{random.randrange(256):02x}"
+        self.ns = f"pcaptest{tag}"
+        self.root_if = f"pcv{tag}r"           # <= 15 characters
+        self.ns_if = f"pcv{tag}n"
+        self.root_mac = "02:5c:a9:00:00:01"
+        self.ns_mac = "02:5c:a9:00:00:02"
+        self.foreign_mac = "02:5c:a9:00:00:99"   # nobody's
+        net = f"10.{random.randrange(200, 250)}.{random.randrange(256)}"
+        self.ns_ip = f"{net}.2"
+        self.peer_ip = f"{net}.1"              # reached at foreign_mac, assigned nowhere
+        self.created = []
+
+    def ip(self, *args):
+        subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+    def setup(self):
+        self.ip("netns", "add", self.ns)
+        self.created.append(("netns", "del", self.ns))
+        self.ip("link", "add", self.root_if, "address", self.root_mac, "type", "veth",
+                "peer", "name", self.ns_if, "address", self.ns_mac)
+        self.created.append(("link", "del", self.root_if))
+        self.ip("link", "set", self.ns_if, "netns", self.ns)
+        v6 = f"/proc/sys/net/ipv6/conf/{self.root_if}/disable_ipv6"
+        if os.path.exists(v6):
+            with open(v6, "w") as f:           # fewer stray packets on the link
+                f.write("1")
+        self.ip("link", "set", self.root_if, "up")
+        self.ip("-n", self.ns, "link", "set", "lo", "up")
+        self.ip("-n", self.ns, "link", "set", self.ns_if, "up")
+        self.ip("-n", self.ns, "addr", "add", f"{self.ns_ip}/24", "dev", self.ns_if)
+        self.ip("-n", self.ns, "neigh", "replace", self.peer_ip, "lladdr", self.foreign_mac,
+                "dev", self.ns_if, "nud", "permanent")
+        deadline = time.monotonic() + 3
+        while self.operstate() != "up":
+            assert time.monotonic() < deadline, f"{self.root_if} did not come up"
+            time.sleep(0.01)
+
+    def operstate(self):
+        with open(f"/sys/class/net/{self.root_if}/operstate") as f:
+            return f.read().strip()
+
+    def flags(self):
+        with open(f"/sys/class/net/{self.root_if}/flags") as f:
+            return int(f.read(), 16)
+
+    def teardown(self):
+        failures = []
+        for args in reversed(self.created):
+            r = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
+            if r.returncode != 0 and "Cannot find device" not in r.stderr:
+                failures.append(f"ip {' '.join(args)}: {r.stderr.strip()}")
+        return failures
+
+    def send_from_ns(self, items):
+        """Send from inside the namespace: ("udp", port, payload) and
+        ("raw", frame) items, in order."""
+        spec = []
+        for kind, *args in items:
+            if kind == "udp":
+                port, payload, *sport = args
+                spec.append(["udp", self.peer_ip, port, payload.hex(), *sport])
+            else:
+                spec.append(["raw", self.ns_if, args[0].hex()])
+        subprocess.run(["ip", "netns", "exec", self.ns, sys.executable, "-I", "-c", SENDER],
+                       input=json.dumps(spec).encode(), check=True, capture_output=True, timeout=10)

@@ -154,6 +154,13 @@ CASES: dict[str, list[Case]] = {
               r"^4\. no Ctrl-C: breakloop\(\) ended the loop after 0\.[345]\d s$"], live=True, in_order=True,
              exact_lines=2),
     ],
+    "multi_capture.py": [
+        # sample.pcapng's packets at the same instants as sample.pcap's: of a tie, the later file's first.
+        Case([], [r"^1700000000\.000000 interface 1 \(eth0, EN10MB\) 42 bytes$",
+                  r"^1700000000\.000000 interface 0 \(-, EN10MB\) 42 bytes$",
+                  r"^1700000000\.750000 interface 2 \(tun0, RAW\) 40 bytes$",
+                  r"^1700000001\.500000 interface 0 \(-, EN10MB\) 46 bytes$"], in_order=True, exact_lines=14),
+    ],
     "stats.py": [
         Case([], [r"^read 20 packets$", r"^after: Stats\(received=40, dropped=0, ifdropped=0\)$"],
              live=True, in_order=True),
@@ -634,3 +641,19 @@ def test_every_import_of_the_examples_is_pcap_the_stdlib_a_sibling_or_optional()
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
             for name in names:
                 assert name.partition(".")[0] in allowed, f"{path.name} imports {name}"
+
+
+def test_multi_capture_on_lo_and_a_veth(veth) -> None:
+    """-i: one handle over lo and the veth end; the datagrams it sends on lo
+    and the frames it sends out of the veth come back on their interface."""
+    port = str(free_port())
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "multi_capture.py"), "-i", veth.root_if, "--port", port],
+                          cwd=ROOT, text=True, capture_output=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"interfaces: 0 lo, 1 {veth.root_if}"
+    assert sorted(re.sub(r"^\d+\.\d+ ", "", line) for line in lines[1:7]) == \
+        ["interface 0 (lo, EN10MB) 49 bytes"] * 3 + [f"interface 1 ({veth.root_if}, EN10MB) 49 bytes"] * 3
+    assert re.fullmatch(rf"6 packets; stats: Stats\(received=\d+, dropped=0, ifdropped=0\), of which "
+                        rf"{veth.root_if}: Stats\(received=3, dropped=0, ifdropped=0\)", lines[7]), lines[7]
+    assert len(lines) == 8
