@@ -557,6 +557,7 @@ cdef class dumper:
         cdef size_t n_opts = 0
         cdef uint32_t flags = 0
         cdef _PcapngSource ng = None
+        cdef pcapng_reader *reader
         self._ensure_open()
         if isinstance(src, _PcapngSource):
             ng = <_PcapngSource>src
@@ -571,12 +572,13 @@ cdef class dumper:
         if sec < 0 or sec > (0xffffffff if self._format == "pcap" else _PCAPNG_LAST_SECOND):
             raise ValueError(f"a packet of {src.what} has a time stamp out of the range of a savefile: "
                              f"{sec} s")
-        if ng is not None and self._format == "pcapng":
-            n_opts = pcapng_packet_options_native(&ng.ng, NULL, 0)
+        reader = src.packet_reader()      # (a pcapng file's, also inside a merge)
+        if reader != NULL and self._format == "pcapng":
+            n_opts = pcapng_packet_options_native(reader, NULL, 0)
             if n_opts > <size_t>PyByteArray_GET_SIZE(self._scratch):
                 PyByteArray_Resize(self._scratch, n_opts)
             if n_opts:
-                pcapng_packet_options_native(&ng.ng, <unsigned char *>PyByteArray_AS_STRING(self._scratch),
+                pcapng_packet_options_native(reader, <unsigned char *>PyByteArray_AS_STRING(self._scratch),
                                              n_opts)
         elif src.direction == lp.PCAP_D_IN:
             flags = PCAPNG_INBOUND

@@ -246,6 +246,11 @@ cdef class _MultiSource(_Source):
             return {}
         return (<_Source>self.children[self.last]).packet_options()
 
+    cdef pcapng_reader *packet_reader(self) noexcept:
+        if self.last < 0:
+            return NULL
+        return (<_Source>self.children[self.last]).packet_reader()
+
     cdef list stats_each(self, str name):
         """libpcap's counters of each child: (received, dropped, ifdropped)."""
         cdef lp.pcap_stat st

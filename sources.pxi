@@ -143,6 +143,11 @@ cdef class _Source:
         """{option code: [values]} of the packet last read (pcapng.pxi)."""
         return {}
 
+    cdef pcapng_reader *packet_reader(self) noexcept:
+        """The pcapng reader that read the packet last read (its options
+        are copied from there); NULL when none did."""
+        return NULL
+
     cdef int at_end(self) except -1:
         """At the end of the packets: raise what ended them early, if anything."""
         return 0
@@ -573,6 +578,9 @@ cdef class _PcapngSource(_SavefileSource):
 
     cdef dict packet_options(self):
         return _pcapng_packet_options(&self.ng)
+
+    cdef pcapng_reader *packet_reader(self) noexcept:
+        return &self.ng
 
     cdef void release(self) noexcept:
         pcapng_reader_free(&self.ng)    # (C only: this runs from __dealloc__ too)

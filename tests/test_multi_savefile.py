@@ -284,3 +284,30 @@ def test_a_merge_written_to_pcapng_keeps_every_interface(files, tmp_path):
         assert read_handle(p) == want
         assert [(i.index, i.linktype, i.name) for i in p.interfaces] == want_ifs == \
             [(0, pcap.DLT_EN10MB, None), (1, pcap.DLT_EN10MB, "eth"), (2, pcap.DLT_RAW, "tun")]
+
+
+def test_a_merge_of_pcapng_files_written_to_pcapng_keeps_each_packets_options(tmp_path):
+    """Comments, flags, drop counts and ids of each file's packets come
+    through a merge into the copy, on the packets they belong to."""
+    first = Pcapng(">").shb().idb(1, 0, name="a", tsresol=9)
+    second = Pcapng("<").shb().idb(101, 0, name="b", tsresol=6)
+    for i in range(30):
+        first.epb(0, 1_700_000_000_000_000_000 + i * 2_000, udp_frame(b"a%d" % i), comments=[f"a{i}"] * (i % 3),
+                  flags=1 + i % 2, dropcount=i, packet_id=1000 + i)
+        second.epb(0, 1_700_000_000_000_000 + i * 2 + 1, b"\x45" + bytes([i]) * 19, comments=[f"b{i}"],
+                   flags=2)
+    paths = [tmp_path / "a.pcapng", tmp_path / "b.pcapng"]
+    paths[0].write_bytes(bytes(first))
+    paths[1].write_bytes(bytes(second))
+
+    def described(p):
+        return [(ts, buf, p.interface_id, p.packet_comments, p.packet_flags, p.packet_dropcount, p.packet_id)
+                for ts, buf in p]
+    with pcap.pcap([str(x) for x in paths], timestamp_in_ns=True) as p:
+        want = described(p)
+    out = tmp_path / "merged.pcapng"
+    with pcap.pcap([str(x) for x in paths], timestamp_in_ns=True) as p, p.dump_open(out) as d:
+        assert p.loop(0, d) == 60
+    with pcap.pcap(str(out), timestamp_in_ns=True) as p:
+        assert described(p) == want
+    assert [w[2] for w in want] == [0, 1] * 30 and want[0][3:] == ([], 1, 0, 1000) and want[1][3] == ["b0"]
