@@ -27,7 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port, need
+import pcap
+
+from support import capinfos, free_port, need
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -643,12 +645,33 @@ def test_every_import_of_the_examples_is_pcap_the_stdlib_a_sibling_or_optional()
                 assert name.partition(".")[0] in allowed, f"{path.name} imports {name}"
 
 
-def test_multi_capture_on_lo_and_a_veth(veth) -> None:
+def test_multi_capture_records_the_merge_into_one_pcapng(tmp_path: Path) -> None:
+    """-w: the merged samples' packets, each on its interface with a comment
+    naming it, every interface described, in one pcapng file that capinfos
+    reads with the section's comment."""
+    out = tmp_path / "merged.pcapng"
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "multi_capture.py"), "-w", str(out)], cwd=ROOT,
+                          text=True, capture_output=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    with pcap.pcap([str(ROOT / SAMPLE), str(ROOT / SAMPLE)[:-5] + ".pcapng"], timestamp_in_ns=True) as p:
+        want = [(ts, buf, p.interface_id, p.packet_comments) for ts, buf in p]
+        names = [i.name for i in p.interfaces]
+    with pcap.pcap(str(out), timestamp_in_ns=True) as p:
+        got = [(ts, buf, p.interface_id, p.packet_comments) for ts, buf in p]
+        assert [i.name for i in p.interfaces] == names == [None, "eth0", "tun0"]
+    assert got == [(ts, buf, i, c + [f"captured on {names[i] or f'interface {i}'}"]) for ts, buf, i, c in want]
+    assert len(got) == 14
+    info = subprocess.run([capinfos(), str(out)], text=True, capture_output=True, timeout=TIMEOUT)
+    assert "Capture comment:     multi_capture.py: the samples merged" in info.stdout, info.stdout
+
+
+def test_multi_capture_on_lo_and_a_veth(veth, tmp_path: Path) -> None:
     """-i: one handle over lo and the veth end; the datagrams it sends on lo
     and the frames it sends out of the veth come back on their interface."""
     port = str(free_port())
-    proc = subprocess.run([sys.executable, str(EXAMPLES / "multi_capture.py"), "-i", veth.root_if, "--port", port],
-                          cwd=ROOT, text=True, capture_output=True, timeout=TIMEOUT)
+    out = tmp_path / "both.pcapng"
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "multi_capture.py"), "-i", veth.root_if, "--port", port,
+                           "-w", str(out)], cwd=ROOT, text=True, capture_output=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == f"interfaces: 0 lo, 1 {veth.root_if}"
@@ -657,3 +680,13 @@ def test_multi_capture_on_lo_and_a_veth(veth) -> None:
     assert re.fullmatch(rf"6 packets; stats: Stats\(received=\d+, dropped=0, ifdropped=0\), of which "
                         rf"{veth.root_if}: Stats\(received=3, dropped=0, ifdropped=0\)", lines[7]), lines[7]
     assert len(lines) == 8
+    # -w: the same six packets in one pcapng file, each on its interface with
+    # its comment, both interfaces described with the filter, and each one's
+    # statistics (received by the kernel, written here) from close().
+    with pcap.pcap(str(out)) as p:
+        got = sorted((p.interface_id, p.packet_comments, len(buf)) for ts, buf in p)
+        interfaces = p.interfaces
+    assert got == [(0, ["captured on lo"], 49)] * 3 + [(1, [f"captured on {veth.root_if}"], 49)] * 3
+    assert [(i.name, i.filter) for i in interfaces] == [("lo", f"udp dst port {port}"),
+                                                        (veth.root_if, f"udp dst port {port}")]
+    assert [(i.statistics["received"] >= 3, i.statistics["delivered"]) for i in interfaces] == [(True, 3)] * 2
