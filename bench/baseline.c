@@ -4,6 +4,10 @@
  *   baseline next_ex  FILE [FILTER]   pcap_next_ex loop, counting packets and bytes
  *   baseline dispatch FILE [FILTER]   pcap_dispatch(-1) with a callback that only counts
  *   baseline empty    FILE            pcap_dispatch(-1) with an empty callback
+ *   baseline dump     FILE OUT        FILE copied to OUT by libpcap: pcap_dump_open, then
+ *                                     pcap_loop(-1) with pcap_dump as the callback
+ *   baseline dump_mem FILE OUT        FILE's packets read into memory first (not timed), then
+ *                                     pcap_dump_open, pcap_dump of each, pcap_dump_close
  *   baseline send PORT COUNT SIZE [FLOWS]
  *                                     COUNT UDP datagrams of SIZE payload bytes to
  *                                     127.0.0.1:PORT, as fast as possible, from
@@ -13,7 +17,10 @@
  * "hwm_kib": K}: the time taken from before pcap_open_offline to after the
  * last packet ("bytes" is null for `empty`, whose callback does nothing at
  * all: its packets are counted from pcap_dispatch's return values) and the
- * peak resident set (VmHWM).  The sender binds
+ * peak resident set (VmHWM).  The writers time from before pcap_dump_open
+ * (dump: before pcap_open_offline) to after pcap_dump_close, then read OUT
+ * back with libpcap (not timed), report the packets and bytes found there,
+ * and delete it.  The sender binds
  * a socket of its own to the port, so that the datagrams are taken (and
  * dropped when its small buffer is full) without ICMP errors, and prints
  * {"sent": N, "elapsed": S}.
@@ -138,6 +145,96 @@ static int read_file(const char *mode, const char *path, const char *filter)
     return 0;
 }
 
+/* The packets and bytes of a savefile, read back with libpcap. */
+static int count_file(const char *path, struct counts *c)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    pcap_t *p = open_file(path, NULL);
+    int rc;
+
+    c->packets = c->bytes = 0;
+    while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+        c->packets++;
+        c->bytes += h->caplen;
+    }
+    pcap_close(p);
+    return rc == PCAP_ERROR_BREAK ? 0 : -1;
+}
+
+static int write_file(const char *mode, const char *path, const char *out)
+{
+    struct counts c = {0, 0};
+    struct pcap_pkthdr *h, *hdrs = NULL;
+    const u_char *data;
+    u_char *bytes = NULL;
+    size_t n = 0, room = 0, used = 0, size = 0, i;
+    pcap_dumper_t *d;
+    pcap_t *p;
+    double t0, t1;
+    long hwm;
+    int rc;
+
+    if (strcmp(mode, "dump_mem") == 0) {
+        p = open_file(path, NULL);
+        while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+            if (n == room) {
+                room = room ? 2 * room : 65536;
+                hdrs = realloc(hdrs, room * sizeof *hdrs);
+            }
+            if (used + h->caplen > size) {
+                size = size ? 2 * size : 1 << 24;
+                bytes = realloc(bytes, size);
+            }
+            if (hdrs == NULL || bytes == NULL) {
+                fprintf(stderr, "baseline: out of memory\n");
+                return 2;
+            }
+            hdrs[n++] = *h;
+            memcpy(bytes + used, data, h->caplen);
+            used += h->caplen;
+        }
+        t0 = now();
+        d = pcap_dump_open(p, out);
+        if (d == NULL) {
+            fprintf(stderr, "baseline: pcap_dump_open: %s\n", pcap_geterr(p));
+            return 2;
+        }
+        for (i = 0, used = 0; i < n; i++) {
+            pcap_dump((u_char *)d, &hdrs[i], bytes + used);
+            used += hdrs[i].caplen;
+        }
+        pcap_dump_close(d);
+        t1 = now();
+        pcap_close(p);
+    } else if (strcmp(mode, "dump") == 0) {
+        t0 = now();
+        p = open_file(path, NULL);
+        d = pcap_dump_open(p, out);
+        if (d == NULL) {
+            fprintf(stderr, "baseline: pcap_dump_open: %s\n", pcap_geterr(p));
+            return 2;
+        }
+        if (pcap_loop(p, -1, pcap_dump, (u_char *)d) < 0) {
+            fprintf(stderr, "baseline: pcap_loop: %s\n", pcap_geterr(p));
+            return 2;
+        }
+        pcap_dump_close(d);
+        t1 = now();
+        pcap_close(p);
+    } else {
+        fprintf(stderr, "baseline: unknown mode %s\n", mode);
+        return 2;
+    }
+    hwm = peak_rss_kib();
+    if (count_file(out, &c) < 0)
+        return 2;
+    unlink(out);
+    printf("{\"packets\": %llu, \"bytes\": %llu, \"elapsed\": %.9f, \"hwm_kib\": %ld}\n",
+           c.packets, c.bytes, t1 - t0, hwm);
+    return 0;
+}
+
 static int send_udp(int port, long count, int size, int flows)
 {
     struct sockaddr_in to;
@@ -199,11 +296,14 @@ static int send_udp(int port, long count, int size, int flows)
 
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strncmp(argv[1], "dump", 4) == 0)
+        return write_file(argv[1], argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "send") != 0)
         return read_file(argv[1], argv[2], argc > 3 ? argv[3] : NULL);
     if ((argc == 5 || argc == 6) && strcmp(argv[1], "send") == 0)
         return send_udp(atoi(argv[2]), atol(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 1);
     fprintf(stderr, "usage: baseline next_ex|dispatch|empty FILE [FILTER]\n"
+                    "       baseline dump|dump_mem FILE OUT\n"
                     "       baseline send PORT COUNT SIZE [FLOWS]\n");
     return 2;
 }

@@ -8,7 +8,7 @@ import statistics
 import gen
 from environment import PEERS
 from measure import DASK_FILES, LIVE_PAYLOAD
-from rows import FORMAT_READERS, LARGE_READERS, LIVE_CONFIGS, PCAPNG_READERS, SMALL_READERS
+from rows import FORMAT_READERS, LARGE_READERS, LIVE_CONFIGS, PCAPNG_READERS, SMALL_READERS, WRITE_READERS
 
 
 def fmt_rate(r):
@@ -290,6 +290,23 @@ RATIO_TARGETS = [
      "small.gz:zcat_tcpdump", 1, "`zcat | tcpdump`"),
     ("gzip-compressed file vs gunzip to a file, then read", "small.gz:ours_iter",
      "small.gz:ours_gunzip_then_read", 1, "gunzip, then read"),
+    # Writing (issue 21): the small file's packets.
+    ("write pcapng: `d.write(ts, buf)` per packet vs scapy", "small:ours_write_ng", "small:scapy_write_ng", 10,
+     "scapy's `PcapNgWriter`, from memory both"),
+    ("write pcapng: `d.write(ts, buf)` per packet vs dpkt", "small:ours_write_ng", "small:dpkt_write_ng", 10,
+     "dpkt's `pcapng.Writer`, from memory both"),
+    ("write pcapng: `dispatch(-1, d)` vs scapy", "small:ours_copy_dispatch_ng", "small:scapy_write_ng", 10,
+     "scapy's `PcapNgWriter` (ours reads the file too, scapy writes from memory)"),
+    ("write pcapng: `dispatch(-1, d)` vs dpkt", "small:ours_copy_dispatch_ng", "small:dpkt_write_ng", 10,
+     "dpkt's `pcapng.Writer` (ours reads the file too, dpkt writes from memory)"),
+    ("write pcapng: `d.write(ts, buf)` per packet vs libpcap's `pcap_dump`", "small:ours_write_ng",
+     "small:dump_mem", 1, "C `pcap_dump` of each packet, classic pcap, from memory both"),
+    ("write pcapng: `dispatch(-1, d)` vs libpcap's `pcap_dump`", "small:ours_copy_dispatch_ng", "small:dump", 1,
+     "C `pcap_loop(p, -1, pcap_dump, d)`, classic pcap, a copy of the file both"),
+    ("write pcapng: whole batches vs per packet", "small:ours_write_batch_ng", "small:ours_write_ng", 3,
+     "ours `d.write(ts, buf)` per packet, from memory both"),
+    ("write pcapng, copy: `next_batch` + `write_batch` vs per packet", "small:ours_copy_next_batch_ng",
+     "small:ours_copy_iter_ng", 3, "ours `for ts, buf in p: d.write(ts, buf)`"),
 ]
 
 # Time of a count of ours over the C loop's: (target, ours, C, most ratio, the C loop in words).
@@ -447,6 +464,7 @@ def savefile_sections(sm, files, no_file, missing, rounds):
                                            ("× ours `for ts, buf in p`, classic file",
                                             lambda rd: "small:ours_iter")], missing, no_file)]
     out += pcapng_section(sm, files, no_file, missing)
+    out += write_section(sm, files, no_file, missing)
     if "large" in files:
         lm = files["large"][1]
         out.append(f"\n## Large packets: {lm['packets']:,} packets of {gen.LARGE[0]}-{gen.LARGE[1]} bytes "
@@ -477,6 +495,27 @@ def pcapng_section(sm, files, no_file, missing):
                                            ("× ours `for ts, buf in p`, classic file",
                                             lambda rd: "small:ours_iter")], missing, no_file)]
     return out
+
+
+def write_section(sm, files, no_file, missing):
+    """The table of the writers: the small file's packets written as
+    pcapng and classic pcap."""
+    if not any(rd.id in sm or rd.id in no_file for rd in WRITE_READERS):
+        return []
+    meta = files["small"][1]
+    return [f"\n## Writing the same {meta['packets']:,} packets: pcapng and classic pcap\n",
+            "From memory: the packets were read before the clock started (a list of `(ts, bytes)`, "
+            "`next_batch()`'s batches, `to_arrow()`'s table; C: an array), and the time is from opening the "
+            "output to closing it. Copy: the file read and written, from opening the input to closing the "
+            "output. Each output file is read back afterwards (outside the time: by `bench/readers.py`'s own "
+            "walk of the records and blocks, or libpcap for C), and \"ok\" means it holds the file's packets "
+            "and bytes. × C `pcap_dump`: over the C row of the same kind (from memory, or copy). pypcap 1.3 has "
+            "no dumper: pcapy-ng's (libpcap's `pcap_dump` underneath) stands for the bindings that write "
+            "classic pcap.\n",
+            file_table(WRITE_READERS, sm,
+                       [("× C `pcap_dump`, same kind", lambda rd: "small:dump_mem" if rd.memory else "small:dump"),
+                        ("× scapy `PcapNgWriter`", lambda rd: "small:scapy_write_ng"),
+                        ("× dpkt `pcapng.Writer`", lambda rd: "small:dpkt_write_ng")], missing, no_file)]
 
 
 def live_section(live, missing, live_packets, live_note):

@@ -53,6 +53,10 @@ def parse_args(argv):
     ap.add_argument("--results", default=None,
                     help="write the report there (default: bench/RESULTS.md after a full run only)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds allowed to one reader")
+    ap.add_argument("--readers", default=None,
+                    help="comma-separated: run only the rows whose reader (a function of readers.py or a mode "
+                         "of the C baseline, e.g. ours_write_ng, dump) or id (FILE:READER, e.g. "
+                         "small.pcapng:ours_iter) contains one of these; 'write' selects every writer")
     ap.add_argument("--instructions", action="store_true",
                     help="instead of timing, count the instructions each reader executes per packet "
                          "under valgrind's callgrind (deterministic, for a noisy machine); "
@@ -71,7 +75,8 @@ def parse_args(argv):
     if args.packets <= 0 or args.rounds <= 0:
         ap.error("--packets and --rounds must be positive")
     args.live = not args.no_live and args.live_packets > 0
-    args.full = (args.packets == FULL_SMALL and args.large_packets == FULL_LARGE and args.rounds >= FULL_ROUNDS
+    args.readers = [x.strip() for x in args.readers.split(",") if x.strip()] if args.readers else None
+    args.full = (args.readers is None and args.packets == FULL_SMALL and args.large_packets == FULL_LARGE and args.rounds >= FULL_ROUNDS
                  and set(args.only) == set(IMPLS) and args.live and args.live_packets == measure.LIVE_MAX)
     return args
 
@@ -101,6 +106,13 @@ def report_tables(args, run, sm, live, live_note, dask):
     return "\n".join(out)
 
 
+def selected(rd, patterns):
+    """Whether --readers selects ``rd`` ('write': every writer)."""
+    if patterns is None:
+        return True
+    return any(p in rd.key or p in rd.id or (p == "write" and rd.out) for p in patterns)
+
+
 def set_up(args):
     """Files, the C baseline, the interpreters, and the readers that can
     run with them."""
@@ -109,7 +121,7 @@ def set_up(args):
     baseline = environment.build_baseline(work)
     pythons, ours_info, versions, missing = environment.interpreters(args.only, args.ours_python, work)
     files, unavailable = environment.input_files(args.packets, args.large_packets, work, reference=args.instructions)
-    runnable = [rd for rd in ALL_READERS if rd.impl == "c" or rd.impl in pythons]
+    runnable = [rd for rd in ALL_READERS if (rd.impl == "c" or rd.impl in pythons) and selected(rd, args.readers)]
     return {"work": work, "baseline": baseline, "pythons": pythons, "ours_info": ours_info,
             "versions": versions, "missing": missing, "files": files, "unavailable": unavailable,
             "readers": [rd for rd in runnable if rd.file in files],
