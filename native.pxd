@@ -211,6 +211,7 @@ cdef extern from "dlt_names.h":
 cdef extern from "savefile_writer.h" nogil:
     struct savefile_writer:
         int fd
+        int pcapng
         unsigned char *buf
         size_t used
         size_t size
