@@ -8,6 +8,12 @@
  *                                     pcap_loop(-1) with pcap_dump as the callback
  *   baseline dump_mem FILE OUT        FILE's packets read into memory first (not timed), then
  *                                     pcap_dump_open, pcap_dump of each, pcap_dump_close
+ *   baseline send_frames IFACE_A IFACE_B COUNT PORT
+ *                                     COUNT Ethernet/IPv4/UDP frames to PORT out of each of
+ *                                     two interfaces (the ends of veth pairs), in turn, as
+ *                                     fast as possible (AF_PACKET): 60-byte frames on A,
+ *                                     68-byte ones on B, so that a capture on the other
+ *                                     ends can tell which interface each came in on
  *   baseline send PORT COUNT SIZE [FLOWS]
  *                                     COUNT UDP datagrams of SIZE payload bytes to
  *                                     127.0.0.1:PORT, as fast as possible, from
@@ -27,6 +33,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -235,6 +244,91 @@ static int write_file(const char *mode, const char *path, const char *out)
     return 0;
 }
 
+/* One Ethernet/IPv4/UDP frame to `port`, broadcast, `payload` bytes of
+ * UDP payload, into f; its length. */
+static size_t udp_frame(unsigned char *f, int port, int payload)
+{
+    size_t len = 14 + 20 + 8 + (size_t)payload;
+    unsigned short ip_len = htons((unsigned short)(20 + 8 + payload));
+    unsigned short udp_len = htons((unsigned short)(8 + payload));
+    unsigned short sport = htons(40000), dport = htons((unsigned short)port), proto = htons(ETH_P_IP);
+    int i;
+
+    memset(f, 0, len);
+    memset(f, 0xff, 6);                                  /* broadcast */
+    memcpy(f + 6, "\x02\x00\x00\x00\x00\x01", 6);
+    memcpy(f + 12, &proto, 2);
+    f[14] = 0x45;
+    memcpy(f + 16, &ip_len, 2);
+    f[22] = 64;
+    f[23] = 17;                                          /* UDP */
+    memcpy(f + 26, "\x0a\xc8\x00\x01", 4);               /* 10.200.0.1 -> 10.200.0.2 */
+    memcpy(f + 30, "\x0a\xc8\x00\x02", 4);
+    memcpy(f + 34, &sport, 2);
+    memcpy(f + 36, &dport, 2);
+    memcpy(f + 38, &udp_len, 2);
+    for (i = 0; i < payload; i++)
+        f[42 + i] = (unsigned char)i;
+    return len;
+}
+
+static int packet_socket(const char *iface)
+{
+    struct sockaddr_ll at;
+    int s = socket(AF_PACKET, SOCK_RAW, 0);
+    if (s < 0) {
+        perror("baseline: socket(AF_PACKET)");
+        return -1;
+    }
+    memset(&at, 0, sizeof at);
+    at.sll_family = AF_PACKET;
+    at.sll_protocol = 0;                                 /* send only */
+    at.sll_ifindex = (int)if_nametoindex(iface);
+    if (at.sll_ifindex == 0 || bind(s, (struct sockaddr *)&at, sizeof at) < 0) {
+        fprintf(stderr, "baseline: %s: %s\n", iface, strerror(errno));
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+static int send_frames(const char *a, const char *b, long count, int port)
+{
+    unsigned char fa[128], fb[128];
+    size_t la = udp_frame(fa, port, 18), lb = udp_frame(fb, port, 26);
+    int sa = packet_socket(a), sb = packet_socket(b);
+    long i, na = 0, nb = 0, retries = 0;
+
+    if (sa < 0 || sb < 0 || count < 0 || count > 1000000) {
+        if (count < 0 || count > 1000000)
+            fprintf(stderr, "baseline: send_frames: at most 1000000 frames an interface\n");
+        return 2;
+    }
+    double t0 = now();
+    for (i = 0; i < 2 * count; i++) {
+        int on_b = (int)(i & 1);
+        if (send(on_b ? sb : sa, on_b ? fb : fa, on_b ? lb : la, 0) < 0) {
+            if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN) {
+                retries++;
+                i--;
+                continue;
+            }
+            perror("baseline: send");
+            return 2;
+        }
+        if (on_b)
+            nb++;
+        else
+            na++;
+    }
+    double t1 = now();
+    close(sa);
+    close(sb);
+    printf("{\"sent\": %ld, \"each\": [%ld, %ld], \"retries\": %ld, \"elapsed\": %.9f}\n",
+           na + nb, na, nb, retries, t1 - t0);
+    return 0;
+}
+
 static int send_udp(int port, long count, int size, int flows)
 {
     struct sockaddr_in to;
@@ -296,6 +390,8 @@ static int send_udp(int port, long count, int size, int flows)
 
 int main(int argc, char **argv)
 {
+    if (argc == 6 && strcmp(argv[1], "send_frames") == 0)
+        return send_frames(argv[2], argv[3], atol(argv[4]), atoi(argv[5]));
     if (argc == 4 && strncmp(argv[1], "dump", 4) == 0)
         return write_file(argv[1], argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "send") != 0)
@@ -304,6 +400,7 @@ int main(int argc, char **argv)
         return send_udp(atoi(argv[2]), atol(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 1);
     fprintf(stderr, "usage: baseline next_ex|dispatch|empty FILE [FILTER]\n"
                     "       baseline dump|dump_mem FILE OUT\n"
-                    "       baseline send PORT COUNT SIZE [FLOWS]\n");
+                    "       baseline send PORT COUNT SIZE [FLOWS]\n"
+                    "       baseline send_frames IFACE_A IFACE_B COUNT PORT\n");
     return 2;
 }

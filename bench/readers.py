@@ -2,6 +2,7 @@
 
     python bench/readers.py READER FILE [FILTER]
     python bench/readers.py live PORT COUNT IMMEDIATE [snaplen=N] [fanout=GROUP]
+    python bench/readers.py live_multi PORT COUNT IFACE...
 
 bench/run.py starts this file with the interpreter of the virtual environment
 that holds the package a reader needs (ours: the project's .venv; each peer:
@@ -1017,6 +1018,82 @@ def live(port, count, immediate, snaplen=None, fanout=None):
     os._exit(0)
 
 
+def live_multi(port, count, interfaces):
+    """One handle over several interfaces (``pcap.pcap([a, b])``, issue
+    21), the frames to ``port`` that the C sender sends out of the other
+    ends of veth pairs (``count`` of each: 60-byte frames into the first
+    interface, 68-byte ones into the second), read with
+    ``next_batch(4096, interfaces=True)``: the packets of each interface
+    index, and of them those of the frame length sent into it (so, on the
+    right interface), until all came or a line arrives on stdin; then each
+    interface's ``stats(interface=k)`` and the CPU seconds.  When this
+    build's pcap.pcap takes no list, prints {"skip": why} at once (and
+    never "ready")."""
+    import os
+    import resource
+    import threading
+    import numpy as np
+    import pcap
+
+    def cpu():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    try:
+        p = pcap.pcap(list(interfaces))
+    except (TypeError, ValueError) as e:
+        print(json.dumps({"skip": f"pcap.pcap() takes no list of interfaces in this build "
+                                  f"({type(e).__name__}: {e})"}), flush=True)
+        os._exit(0)
+    p.setfilter(f"udp dst port {port}")
+    dtype = np.dtype(pcap.BATCH_RECORD_NG_DTYPE)
+    want = [60 + 8 * k for k in range(len(interfaces))]
+    state = {"per": [0] * len(interfaces), "right": [0] * len(interfaces), "error": None}
+    done = threading.Event()
+
+    def capture():
+        per, right = state["per"], state["right"]
+        try:
+            while sum(per) < count * len(interfaces):
+                records, data, _ = p.next_batch(4096, interfaces=True)
+                if not records:
+                    continue
+                r = np.frombuffer(records, dtype)
+                ids = r["interface_id"]
+                for k in range(len(interfaces)):
+                    mine = ids == k
+                    per[k] += int(mine.sum())
+                    right[k] += int((r["caplen"][mine] == want[k]).sum())
+        except BaseException as e:
+            state["error"] = repr(e)
+        finally:
+            done.set()
+
+    c0 = cpu()
+    threading.Thread(target=capture, daemon=True).start()
+    print("ready", flush=True)
+
+    def wait_stdin():
+        sys.stdin.readline()
+        done.set()
+    threading.Thread(target=wait_stdin, daemon=True).start()
+    done.wait()
+    c1 = cpu()
+    per = list(state["per"])
+    stats = []
+    for k in range(len(interfaces)):
+        try:
+            stats.append(list(p.stats(interface=k)))
+        except TypeError:
+            stats.append(None)
+    total = list(p.stats())
+    print(json.dumps({"received": sum(per), "each": per, "right": list(state["right"]),
+                      "ps_recv": total[0], "ps_drop": total[1], "ps_ifdrop": total[2],
+                      "stats_each": stats, "cpu": c1 - c0, "complete": sum(per) >= count * len(interfaces),
+                      "error": state["error"], "hwm_kib": peak_rss_kib()}), flush=True)
+    os._exit(0)
+
+
 def _loop_counters(thread, code):
     """(n, nb) of the running ``code`` in ``thread``, read from its frame,
     so that the capture loop itself stays the same as in the file readers."""
@@ -1041,6 +1118,9 @@ def peak_rss_kib():
 
 
 def main(argv):
+    if argv[0] == "live_multi":
+        live_multi(int(argv[1]), int(argv[2]), argv[3:])
+        return
     if argv[0] == "live":
         opts = dict(a.split("=", 1) for a in argv[4:])
         live(int(argv[1]), int(argv[2]), argv[3] == "1",

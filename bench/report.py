@@ -104,8 +104,9 @@ def memory_table(summaries, missing):
 class LiveSummary:
     def __init__(self, runs):
         self.runs = runs
+        self.skips = [r["skip"] for r in runs if "skip" in r]
         self.errors = [r["error"] for r in runs if "error" in r]
-        ok = [r for r in runs if "error" not in r]
+        ok = [r for r in runs if "error" not in r and "skip" not in r]
         self.ok_runs = ok
         self.received = [r["received"] for r in ok]
         self.sent = [r["sent"] for r in ok]
@@ -122,7 +123,9 @@ def live_table(live, missing):
     lines = ["| capture on lo | sent | received (median; each round) | kernel drops (median; each round) | "
              "CPU µs per packet (median; min–max) | sender datagrams/s (median) |",
              "|---|---:|---|---|---|---:|"]
-    for key, label, impl, *_ in LIVE_CONFIGS:
+    for key, label, impl, _, opts in LIVE_CONFIGS:
+        if opts.get("multi"):
+            continue
         if impl in missing:
             lines.append(f"| {label} | – | not installed | – | – | – |")
             continue
@@ -409,7 +412,7 @@ def live_target_rows(live, missing, live_ran):
         a, b = median(oi.cpu_per_pkt) * 1e6, median(pi.cpu_per_pkt) * 1e6
         rows.append(("live, `immediate=True`: CPU per packet", f"{a:.3f} µs vs pypcap {b:.3f} µs",
                      "< pypcap's", "met" if a < b else "MISSED"))
-    return rows + fanout_and_burst_rows(live)
+    return rows + fanout_and_burst_rows(live) + multi_target_rows(live)
 
 
 def fanout_and_burst_rows(live):
@@ -523,9 +526,66 @@ def live_section(live, missing, live_packets, live_note):
            f"(60-byte frames) from the C sender, as fast as it goes\n"]
     if live_note:
         return out + [live_note]
-    return out + ["Received: datagrams the capture loop got; kernel drops: `stats()[1]`; CPU: user + system "
-                  "seconds of the capturing process from its first read to its report, over the datagrams "
-                  "received.\n", live_table(live, missing)]
+    out += ["Received: datagrams the capture loop got; kernel drops: `stats()[1]`; CPU: user + system "
+            "seconds of the capturing process from its first read to its report, over the datagrams "
+            "received.\n", live_table(live, missing)]
+    return out + multi_section(live)
+
+
+def multi_section(live):
+    """Two veth interfaces into one handle (issue 21)."""
+    out = []
+    for key, label, impl, _, opts in LIVE_CONFIGS:
+        s = live.get(key)
+        if not opts.get("multi") or s is None:
+            continue
+        out.append(f"\n## Two interfaces into one handle: {opts['count']:,} frames into each of two veth "
+                   f"interfaces from the C sender, as fast as it goes\n")
+        out.append("The C sender (`baseline send_frames`, AF_PACKET) sends out of the other end of each veth "
+                   "pair in turn: 60-byte frames into the first interface, 68-byte ones into the second, so that "
+                   "a frame of the wrong length on an interface index is one the handle put on the wrong "
+                   "interface. The capture reads `next_batch(4096, interfaces=True)` with the filter "
+                   "`udp dst port P`. Kernel drops per interface: `stats(interface=k)[1]`.\n")
+        if not s.ok_runs:
+            why = s.skips[0] if s.skips else (s.errors[0].splitlines()[-1][:200] if s.errors else "?")
+            out.append(f"{label}: {'skipped' if s.skips else 'FAILED'}: {why}")
+            continue
+        out.append(f"{label}:\n")
+        out.append("| round | sent (each interface) | received on the right interface (each) | on the wrong "
+                   "one | kernel drops per interface | CPU µs per packet | sender frames/s |")
+        out.append("|---|---|---|---:|---|---:|---:|")
+        for k, r in enumerate(s.ok_runs, 1):
+            wrong = r["received"] - sum(r["right"])
+            drops = ", ".join("–" if st is None else f"{st[1]:,}" for st in r["stats_each"])
+            cpu = f"{r['cpu'] / r['received'] * 1e6:.3f}" if r["received"] else "–"
+            out.append(f"| {k} | {r['sent']:,} ({' + '.join(f'{x:,}' for x in r['sent_each'])}) | "
+                       f"{' + '.join(f'{x:,}' for x in r['right'])} | {wrong:,} | {drops} | {cpu} | "
+                       f"{fmt_rate(r['sent'] / r['send_elapsed']) if r.get('send_elapsed') else '–'} |")
+        if s.errors or s.skips:
+            out.append(f"\n{len(s.errors) + len(s.skips)} round(s) failed: "
+                       f"{(s.errors or s.skips)[0].splitlines()[-1][:200]}")
+    return out
+
+
+def multi_target_rows(live):
+    rows = []
+    for key, label, impl, _, opts in LIVE_CONFIGS:
+        s = live.get(key)
+        if not opts.get("multi") or s is None:
+            continue
+        name = "two veth interfaces into one handle: every frame once, on the right interface"
+        if not s.ok_runs:
+            rows.append((name, "skipped: " + s.skips[0] if s.skips else "FAILED", "", "not measured"))
+            continue
+        ok = all(r["right"] == r["sent_each"] and r["received"] == r["sent"] for r in s.ok_runs)
+        rows.append((name, "; ".join(f"{sum(r['right']):,} of {r['sent']:,} on the right interface, "
+                                     f"{r['received'] - sum(r['right']):,} on the wrong one" for r in s.ok_runs),
+                     "all sent, each once, on its interface, in every round", "met" if ok else "MISSED"))
+        reported = all(all(st is not None for st in r["stats_each"]) for r in s.ok_runs)
+        rows.append(("two veth interfaces: kernel drops reported per interface",
+                     "yes" if reported else "no (`stats(interface=k)` missing)", "`stats(interface=k)`",
+                     "met" if reported else "MISSED"))
+    return rows
 
 
 def not_measured_section(missing, unavailable, not_selected):

@@ -204,4 +204,10 @@ LIVE_CONFIGS = [
     ("ours_burst_snaplen", "ours, `immediate=True, snaplen=256`, a burst of 2,000", "ours", True,
      {"count": 2000, "snaplen": 256}),
     ("pypcap_burst", "pypcap, `immediate=True`, a burst of 2,000", "pypcap", True, {"count": 2000}),
+    # Two veth interfaces into one handle (issue 21): the C sender's frames
+    # out of the other end of each pair, 300,000 into each, in turn.
+    ("ours_two_veths", "ours, `pcap.pcap([veth_a, veth_b])`, `next_batch(4096, interfaces=True)`", "ours", False,
+     {"multi": True, "count": 300_000}),
 ]
+# The veth pairs of that capture: (the end captured on, the end sent from).
+VETHS = [("pcbenchA0", "pcbenchA1"), ("pcbenchB0", "pcbenchB1")]

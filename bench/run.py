@@ -23,7 +23,7 @@ import environment
 import measure
 import report
 from environment import HERE, IMPLS, PEERS, log
-from rows import ALL_READERS, LIVE_CONFIGS
+from rows import ALL_READERS, LIVE_CONFIGS, VETHS
 
 RESULTS = os.path.join(HERE, "RESULTS.md")
 FULL_SMALL = 1_000_000
@@ -87,7 +87,7 @@ def live_plan(args, pythons):
         return [], "skipped (--no-live)"
     if not environment.can_capture():
         return [], "skipped: capture on lo needs root or CAP_NET_RAW"
-    return [c for c in LIVE_CONFIGS if c[2] in pythons], None
+    return [c for c in LIVE_CONFIGS if c[2] in pythons and (args.readers is None or any(p in c[0] for p in args.readers))], None
 
 
 def report_tables(args, run, sm, live, live_note, dask):
@@ -172,7 +172,13 @@ def main(argv=None):
         return 0
     so_mtime = os.path.getmtime(ours_file) if os.path.exists(ours_file) else None
     live_configs, live_note = live_plan(args, pythons)
-    runs, live_runs = measure.rounds(run["readers"], live_configs, pythons, run["baseline"], run["files"], args)
+    veths = None
+    if any(c[4].get("multi") for c in live_configs):
+        veths, why = environment.make_veths(VETHS)
+        if why:
+            log(f"no capture of two interfaces: {why}")
+    runs, live_runs = measure.rounds(run["readers"], live_configs, pythons, run["baseline"], run["files"], args,
+                                     veths)
     dask = None
     if not args.no_dask and "ours" in pythons:
         log("examples/dask_flows.py runs")
