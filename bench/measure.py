@@ -168,7 +168,8 @@ def rounds(readers, live_configs, pythons, baseline, files, args, veths=None):
         random.Random(f"live {rnd}").shuffle(lorder)
         for key, label, impl, immediate, opts in lorder:
             if opts.get("multi"):
-                res = (measure_live_multi(pythons[impl], baseline, opts["count"], args.timeout, veths) if veths
+                res = (measure_live_multi(pythons[impl], baseline, min(opts["count"], args.live_packets), args.timeout,
+                                          veths) if veths
                        else {"skip": "no veth pairs (they need root)"})
             else:
                 res = measure_live(impl, immediate, pythons[impl], baseline, args.live_packets, args.timeout, opts)

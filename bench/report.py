@@ -539,8 +539,8 @@ def multi_section(live):
         s = live.get(key)
         if not opts.get("multi") or s is None:
             continue
-        out.append(f"\n## Two interfaces into one handle: {opts['count']:,} frames into each of two veth "
-                   f"interfaces from the C sender, as fast as it goes\n")
+        out.append("\n## Two interfaces into one handle: frames into each of two veth interfaces from the C "
+                   "sender, as fast as it goes\n")
         out.append("The C sender (`baseline send_frames`, AF_PACKET) sends out of the other end of each veth "
                    "pair in turn: 60-byte frames into the first interface, 68-byte ones into the second, so that "
                    "a frame of the wrong length on an interface index is one the handle put on the wrong "

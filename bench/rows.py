@@ -205,7 +205,8 @@ LIVE_CONFIGS = [
      {"count": 2000, "snaplen": 256}),
     ("pypcap_burst", "pypcap, `immediate=True`, a burst of 2,000", "pypcap", True, {"count": 2000}),
     # Two veth interfaces into one handle (issue 21): the C sender's frames
-    # out of the other end of each pair, 300,000 into each, in turn.
+    # out of the other end of each pair, 300,000 into each (at most
+    # --live-packets), in turn.
     ("ours_two_veths", "ours, `pcap.pcap([veth_a, veth_b])`, `next_batch(4096, interfaces=True)`", "ours", False,
      {"multi": True, "count": 300_000}),
 ]
