@@ -7,6 +7,7 @@ import platform as _platform
 _FORMATS = ("pcap", "pcapng")
 # The last second whose nanoseconds fit pcapng's 64-bit time stamps (2554).
 cdef long long _PCAPNG_LAST_SECOND = 18446744072
+cdef object _ZERO = 0        # write()'s default interface
 _COMPRESSIONS = ("gzip", "zstd")
 
 # The option codes of what is written (pcapng specification, section 4).
@@ -506,7 +507,7 @@ cdef class dumper:
         cdef int n_opts = 0
         cdef long long iface = 0, sec = 0, nsec = 0
         self._ensure_open()
-        if interface != 0:
+        if <PyObject *>interface != <PyObject *>_ZERO and interface != 0:     # (the default: 0 itself)
             iface = _int_arg(interface, "interface", 0, len(self._interfaces) - 1,
                              "an index of the dumper's interfaces")
         if comments is not None or flags is not None or dropcount is not None or packet_id is not None:
@@ -553,10 +554,11 @@ cdef class dumper:
         elif PyFloat_CheckExact(ts):
             t = PyFloat_AS_DOUBLE(ts)
             if 0.0 <= t < 4294967296.0:
-                # As _split_seconds(): floor, and the fraction rounded half to even (round()).
-                whole = floor(t)
-                s = <long long>whole
-                f = <long long>nearbyint((t - whole) * <double>units)
+                # As _split_seconds(): floor (the truncation of t >= 0), and the fraction rounded half
+                # to even as round() does.
+                s = <long long>t
+                whole = <double>s
+                f = writer_round_even((t - whole) * <double>units)
                 if f >= units:
                     s += 1
                     f -= units

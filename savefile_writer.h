@@ -10,6 +10,7 @@
 #ifndef SAVEFILE_WRITER_H
 #define SAVEFILE_WRITER_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,20 @@ enum {
 int writer_batch(struct savefile_writer *w, const unsigned char *records, size_t record_size, size_t n,
                  size_t *next, const unsigned char *data, size_t data_len, const unsigned char *comments,
                  size_t comments_len, size_t *comments_at);
+
+/* x (0 <= x < 2^52) rounded to an integer, half to even, as Python's
+ * round() of a float: adding and taking away 2^52 rounds it in double
+ * arithmetic (to nearest, ties to even) with no libm call, where doubles
+ * are computed as doubles (SSE2, not x87's excess precision) and not
+ * reassociated (-ffast-math); else nearbyint(). */
+static inline int64_t writer_round_even(double x)
+{
+#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0 && !defined(__FAST_MATH__)
+    return (int64_t)((x + 4503599627370496.0) - 4503599627370496.0);
+#else
+    return (int64_t)nearbyint(x);
+#endif
+}
 
 /* The LINKTYPE_ a savefile says for this platform's DLT_ (libpcap's
  * dlt_to_linktype()), or -1 for one no savefile can hold. */
