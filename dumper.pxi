@@ -7,6 +7,7 @@ import platform as _platform
 _FORMATS = ("pcap", "pcapng")
 # The last second whose nanoseconds fit pcapng's 64-bit time stamps (2554).
 cdef long long _PCAPNG_LAST_SECOND = 18446744072
+cdef long long _PCAP_LAST_SECOND = 0xffffffff     # (a C constant: a literal would compare as a Python int)
 cdef object _ZERO = 0        # write()'s default interface
 _COMPRESSIONS = ("gzip", "zstd")
 
@@ -571,7 +572,7 @@ cdef class dumper:
 
     cdef inline int _in_range(self, object ts, long long s, long long f, long long *sec,
                               long long *nsec) except -1:
-        if s > (_PCAPNG_LAST_SECOND if self.w.pcapng else 0xffffffff):
+        if s > (_PCAPNG_LAST_SECOND if self.w.pcapng else _PCAP_LAST_SECOND):
             return self._stamp_any(ts, sec, nsec)     # (raises)
         sec[0] = s
         nsec[0] = f
@@ -621,7 +622,7 @@ cdef class dumper:
             if iface >= self.w.count or self._dlts[iface] != dlt:
                 self._refuse(src, iface)
             self._same_iface, self._same_dlt, self._same_valid = iface, dlt, True
-        if sec < 0 or sec > (_PCAPNG_LAST_SECOND if self.w.pcapng else 0xffffffff):
+        if sec < 0 or sec > (_PCAPNG_LAST_SECOND if self.w.pcapng else _PCAP_LAST_SECOND):
             raise ValueError(f"a packet of {src.what} has a time stamp out of the range of a savefile: "
                              f"{sec} s")
         if ng is not None and self.w.pcapng:
