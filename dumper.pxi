@@ -7,7 +7,9 @@ import platform as _platform
 _FORMATS = ("pcap", "pcapng")
 # The last second whose nanoseconds fit pcapng's 64-bit time stamps (2554).
 cdef long long _PCAPNG_LAST_SECOND = 18446744072
-cdef long long _PCAP_LAST_SECOND = 0xffffffff     # (a C constant: a literal would compare as a Python int)
+# (C constants: the literal 0xffffffff, which does not fit a C int, would compare as a Python int.)
+cdef long long _PCAP_LAST_SECOND = 0xffffffff
+cdef long long _U32_MAX = 0xffffffff
 cdef object _ZERO = 0        # write()'s default interface
 _COMPRESSIONS = ("gzip", "zstd")
 
@@ -524,7 +526,7 @@ cdef class dumper:
             data = <const unsigned char *>view.buf
             length = view.len
         try:
-            if length > 0xffffffff:
+            if length > _U32_MAX:
                 raise ValueError(f"buf of {length} bytes is longer than a savefile's packets can be")
             c_wirelen = <uint32_t>length if wirelen is None else \
                 <uint32_t>_int_arg(wirelen, "wirelen", length, 0xffffffff)
