@@ -7,6 +7,10 @@ import platform as _platform
 _FORMATS = ("pcap", "pcapng")
 # The last second whose nanoseconds fit pcapng's 64-bit time stamps (2554).
 cdef long long _PCAPNG_LAST_SECOND = 18446744072
+# (C constants: the literal 0xffffffff, which does not fit a C int, would compare as a Python int.)
+cdef long long _PCAP_LAST_SECOND = 0xffffffff
+cdef long long _U32_MAX = 0xffffffff
+cdef object _ZERO = 0        # write()'s default interface
 _COMPRESSIONS = ("gzip", "zstd")
 
 # The option codes of what is written (pcapng specification, section 4).
@@ -142,6 +146,9 @@ cdef class dumper:
     cdef unsigned int _follow_changes
     cdef unsigned int _follow_section
     cdef bytearray _scratch      # a packet's options
+    cdef bint _same_valid        # _write_from(): the last packet's interface had the source's link type:
+    cdef unsigned int _same_iface    # this interface
+    cdef int _same_dlt               # and this link type
 
     def __cinit__(self):
         self.w.fd = -1
@@ -350,6 +357,7 @@ cdef class dumper:
         self.w.count = 0
         self._interfaces = []
         self._dlts = []
+        self._same_valid = False
         for i in interfaces:
             self._add_interface(i)
         return 0
@@ -510,41 +518,100 @@ cdef class dumper:
         ``dropcount`` and ``packet_id``.
         """
         cdef Py_buffer view
+        cdef const unsigned char *data
+        cdef Py_ssize_t length
+        cdef bint have_view = False
         cdef uint32_t c_wirelen
         cdef int n_opts = 0
-        cdef long long iface = 0
+        cdef long long iface = 0, sec = 0, nsec = 0
         self._ensure_open()
-        if interface != 0:
+        if <PyObject *>interface != <PyObject *>_ZERO and interface != 0:     # (the default: 0 itself)
             iface = _int_arg(interface, "interface", 0, len(self._interfaces) - 1,
                              "an index of the dumper's interfaces")
         if comments is not None or flags is not None or dropcount is not None or packet_id is not None:
             self._need_pcapng("a packet's comments, flags, dropcount and packet_id")
             n_opts = self._meta_options(comments, flags, dropcount, packet_id)
+        self._stamp(ts, &sec, &nsec)
+        if PyBytes_CheckExact(buf):         # (the usual case: no buffer to get and release)
+            data = <const unsigned char *>PyBytes_AS_STRING(buf)
+            length = PyBytes_GET_SIZE(buf)
+        else:
+            _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
+            have_view = True
+            data = <const unsigned char *>view.buf
+            length = view.len
+        try:
+            if length > _U32_MAX:
+                raise ValueError(f"buf of {length} bytes is longer than a savefile's packets can be")
+            c_wirelen = <uint32_t>length if wirelen is None else \
+                <uint32_t>_int_arg(wirelen, "wirelen", length, 0xffffffff)
+            if writer_packet(&self.w, <uint32_t>iface, sec, <uint32_t>nsec, <uint32_t>length, c_wirelen, data,
+                             <const unsigned char *>PyByteArray_AS_STRING(self._scratch), n_opts, 0) < 0:
+                self._failed("writing")
+        finally:
+            if have_view:
+                PyBuffer_Release(&view)
+        self._drain_if_due()
+
+    @cython.cdivision(True)
+    cdef inline int _stamp(self, object ts, long long *sec, long long *nsec) except -1:
+        """write()'s ts: whole seconds and nanoseconds, in the range of the
+        format.  Floats, ints (and int nanoseconds) in C; anything else
+        (numpy numbers, Decimal...), and what is out of range, through
+        _stamp_any()."""
+        cdef double t, whole
+        cdef long long s, f
+        cdef int overflow = 0
+        cdef long long units = 1000000000 if self._nano else 1000000
+        if self._timestamp_in_ns:
+            if PyLong_CheckExact(ts):
+                f = PyLong_AsLongLongAndOverflow(ts, &overflow)
+                if not overflow and f >= 0:
+                    s = f // 1000000000
+                    return self._in_range(ts, s, f - s * 1000000000, sec, nsec)
+        elif PyFloat_CheckExact(ts):
+            t = PyFloat_AS_DOUBLE(ts)
+            if 0.0 <= t < 4294967296.0:
+                # As _split_seconds(): floor (the truncation of t >= 0), and the fraction rounded half
+                # to even as round() does.
+                s = <long long>t
+                whole = <double>s
+                f = writer_round_even((t - whole) * <double>units)
+                if f >= units:
+                    s += 1
+                    f -= units
+                return self._in_range(ts, s, f if self._nano else f * 1000, sec, nsec)
+        elif PyLong_CheckExact(ts):
+            s = PyLong_AsLongLongAndOverflow(ts, &overflow)
+            if not overflow and s >= 0:
+                return self._in_range(ts, s, 0, sec, nsec)
+        return self._stamp_any(ts, sec, nsec)
+
+    cdef inline int _in_range(self, object ts, long long s, long long f, long long *sec,
+                              long long *nsec) except -1:
+        if s > (_PCAPNG_LAST_SECOND if self.w.pcapng else _PCAP_LAST_SECOND):
+            return self._stamp_any(ts, sec, nsec)     # (raises)
+        sec[0] = s
+        nsec[0] = f
+        return 0
+
+    cdef int _stamp_any(self, object ts, long long *sec, long long *nsec) except -1:
+        """_stamp() of any number, in Python."""
         if self._timestamp_in_ns:
             if not PyIndex_Check(ts):
                 raise TypeError(f"ts must be int nanoseconds for this dumper (timestamp_in_ns=True), "
                                 f"not {type(ts).__name__}")
-            sec, frac = divmod(PyNumber_Index(ts), 1000000000)
+            s, frac = divmod(PyNumber_Index(ts), 1000000000)
         else:
-            sec, frac = _split_seconds(ts, 1000000000 if self._nano else 1000000)
+            s, frac = _split_seconds(ts, 1000000000 if self._nano else 1000000)
             if not self._nano:
                 frac *= 1000
-        if sec < 0 or sec > (0xffffffff if self._format == "pcap" else _PCAPNG_LAST_SECOND):
+        if s < 0 or s > (0xffffffff if self._format == "pcap" else _PCAPNG_LAST_SECOND):
             raise ValueError(f"timestamp out of the range of a savefile "
                              f"({'1970 to 2106' if self._format == 'pcap' else '1970 to 2554'}): {ts!r}")
-        _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
-        try:
-            if view.len > 0xffffffff:
-                raise ValueError(f"buf of {view.len} bytes is longer than a savefile's packets can be")
-            c_wirelen = <uint32_t>view.len if wirelen is None else \
-                <uint32_t>_int_arg(wirelen, "wirelen", view.len, 0xffffffff)
-            if writer_packet(&self.w, <uint32_t>iface, sec, <uint32_t>frac, <uint32_t>view.len, c_wirelen,
-                             <const unsigned char *>view.buf, <const unsigned char *>PyByteArray_AS_STRING(
-                                 self._scratch), n_opts, 0) < 0:
-                self._failed("writing")
-        finally:
-            PyBuffer_Release(&view)
-        self._drain_if_due()
+        sec[0] = s
+        nsec[0] = frac
+        return 0
 
     cdef int _write_from(self, _Source src, const lp.pcap_pkthdr *hdr, const unsigned char *data,
                          const _Clock *clock) except -1:
@@ -556,6 +623,7 @@ cdef class dumper:
         cdef uint32_t nsec = <uint32_t>(<long long>hdr.ts.tv_usec * clock.ns_scale)
         cdef size_t n_opts = 0
         cdef uint32_t flags = 0
+        cdef int dlt
         cdef _PcapngSource ng = None
         cdef pcapng_reader *reader
         self._ensure_open()
@@ -563,17 +631,21 @@ cdef class dumper:
             ng = <_PcapngSource>src
             if self._follow is src and self._follow_changes != ng.ng.changes:
                 self._follow_source(ng)
-        if self._format == "pcap":
-            if src.packet_dlt() != self._dlt:
+        dlt = src.packet_dlt()
+        if not self.w.pcapng:
+            if dlt != self._dlt:
                 self._refuse(src, iface)
             iface = 0       # (any interface of the link type: classic pcap has one)
-        elif iface >= self.w.count or self._dlts[iface] != src.packet_dlt():
-            self._refuse(src, iface)
-        if sec < 0 or sec > (0xffffffff if self._format == "pcap" else _PCAPNG_LAST_SECOND):
+        elif not (self._same_valid and iface == self._same_iface and dlt == self._same_dlt):
+            # (Checked in the list when the interface or link type changes, not each packet.)
+            if iface >= self.w.count or self._dlts[iface] != dlt:
+                self._refuse(src, iface)
+            self._same_iface, self._same_dlt, self._same_valid = iface, dlt, True
+        if sec < 0 or sec > (_PCAPNG_LAST_SECOND if self.w.pcapng else _PCAP_LAST_SECOND):
             raise ValueError(f"a packet of {src.what} has a time stamp out of the range of a savefile: "
                              f"{sec} s")
         reader = src.packet_reader()      # (a pcapng file's, also inside a merge)
-        if reader != NULL and self._format == "pcapng":
+        if reader != NULL and self.w.pcapng:
             n_opts = pcapng_packet_options_native(reader, NULL, 0)
             if n_opts > <size_t>PyByteArray_GET_SIZE(self._scratch):
                 PyByteArray_Resize(self._scratch, n_opts)
@@ -585,7 +657,7 @@ cdef class dumper:
         elif src.direction == lp.PCAP_D_OUT:
             flags = PCAPNG_OUTBOUND
         else:
-            flags = direction_of(src.packet_dlt(), data, hdr.caplen)
+            flags = direction_of(dlt, data, hdr.caplen)
         if writer_packet(&self.w, iface, sec, nsec, hdr.caplen, hdr.len, data,
                          <const unsigned char *>PyByteArray_AS_STRING(self._scratch), n_opts, flags) < 0:
             self._failed("writing")
@@ -915,7 +987,7 @@ cdef object _compressor(path, str name, str kind):
     """The compressing file object a compressed path is written through."""
     if kind == "gzip":
         import gzip
-        return gzip.open(path, "wb")
+        return gzip.open(path, "wb", compresslevel=6)   # (gzip(1)'s default; 9 is four times slower for 2% less)
     import importlib
     try:
         zstandard = importlib.import_module("zstandard")

@@ -216,6 +216,7 @@ cdef extern from "dlt_names.h":
 cdef extern from "savefile_writer.h" nogil:
     struct savefile_writer:
         int fd
+        int pcapng
         unsigned char *buf
         size_t used
         size_t size
@@ -225,6 +226,7 @@ cdef extern from "savefile_writer.h" nogil:
         uint64_t written
         int err
     int writer_init(savefile_writer *w, int fd, int pcapng, uint64_t units, size_t size)
+    int64_t writer_round_even(double x)
     void writer_free(savefile_writer *w)
     int writer_flush(savefile_writer *w)
     int writer_add_interface(savefile_writer *w, uint32_t snaplen)

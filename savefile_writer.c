@@ -177,8 +177,9 @@ static inline int put_packet(struct savefile_writer *w, uint32_t iface, int64_t 
         put32(out + 16, (uint32_t)t);
         put32(out + 20, caplen);
         put32(out + 24, wirelen);
+        if (padded)
+            put32(out + 24 + padded, 0);        /* the padding: zeros, under the data's last bytes */
         memcpy(out + 28, data, caplen);
-        memset(out + 28 + caplen, 0, padded - caplen);
         out += 28 + padded;
         if (options_len) {
             memcpy(out, options, options_len);

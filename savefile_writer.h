@@ -13,6 +13,7 @@
 #ifndef SAVEFILE_WRITER_H
 #define SAVEFILE_WRITER_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -116,6 +117,20 @@ struct packet_columns {
 };
 
 int writer_columns(struct savefile_writer *w, const struct packet_columns *c, size_t *next);
+
+/* x (0 <= x < 2^52) rounded to an integer, half to even, as Python's
+ * round() of a float: adding and taking away 2^52 rounds it in double
+ * arithmetic (to nearest, ties to even) with no libm call, where doubles
+ * are computed as doubles (SSE2, not x87's excess precision) and not
+ * reassociated (-ffast-math); else nearbyint(). */
+static inline int64_t writer_round_even(double x)
+{
+#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0 && !defined(__FAST_MATH__)
+    return (int64_t)((x + 4503599627370496.0) - 4503599627370496.0);
+#else
+    return (int64_t)nearbyint(x);
+#endif
+}
 
 /* The LINKTYPE_ a savefile says for this platform's DLT_ (libpcap's
  * dlt_to_linktype()), or -1 for one no savefile can hold. */

@@ -207,6 +207,37 @@ def can_capture():
     return False
 
 
+def make_veths(pairs):
+    """The veth pairs of the multi-interface capture, made (root only),
+    up, without IPv6 (no router solicitations), and deleted at exit; or
+    None with why not."""
+    import atexit
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None, "veth pairs need root"
+    ip = shutil.which("ip")
+    if ip is None:
+        return None, "no `ip` command (iproute2) to make veth pairs"
+
+    def drop():
+        for a, _ in pairs:
+            subprocess.run([ip, "link", "del", a], capture_output=True)
+    drop()
+    for a, b in pairs:
+        r = subprocess.run([ip, "link", "add", a, "type", "veth", "peer", "name", b], capture_output=True, text=True)
+        if r.returncode != 0:
+            drop()
+            return None, f"cannot make a veth pair: {r.stderr.strip()}"
+        for end in (a, b):
+            try:
+                with open(f"/proc/sys/net/ipv6/conf/{end}/disable_ipv6", "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
+            subprocess.run([ip, "link", "set", end, "up"], capture_output=True)
+    atexit.register(drop)
+    return pairs, None
+
+
 def machine(ours_info):
     cpu = "?"
     try:

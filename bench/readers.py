@@ -2,6 +2,7 @@
 
     python bench/readers.py READER FILE [FILTER]
     python bench/readers.py live PORT COUNT IMMEDIATE [snaplen=N] [fanout=GROUP]
+    python bench/readers.py live_multi PORT COUNT IFACE...
 
 bench/run.py starts this file with the interpreter of the virtual environment
 that holds the package a reader needs (ours: the project's .venv; each peer:
@@ -658,6 +659,299 @@ def _dpkt_records(r):
 
 
 # --------------------------------------------------------------------------
+# Writers: each writes the packets of FILE to OUT (the second argument,
+# a path in the work folder that bench/run.py names after the row).  A
+# writer is run(path, out) with two more methods: load(path), which reads
+# FILE before the clock starts (the rows "from memory": the packets are in
+# a list, the batches or the Arrow table in memory, as each writer takes
+# them), and check(out), after the clock stops, which reads OUT back and
+# deletes it: the packets and bytes reported are those found in the file
+# written, so that a writer that wrote nothing, or less, shows as wrong.
+# The read-back is _read_back() below (standard library only: it checks
+# every writer, ours too, with code of neither), or libpcap for the C
+# baseline.
+
+class _Writer:
+    """run(path, out) timed, load(path) and check(out) not."""
+
+    def __init__(self, write, load=None):
+        self.write, self._load, self.data = write, load, None
+
+    def load(self, path):
+        if self._load is not None:
+            self.data = self._load(path)
+
+    def __call__(self, path, out):
+        self.write(path, out, self.data)
+        return None, None
+
+    def check(self, out):
+        try:
+            return _read_back(out)
+        finally:
+            import os
+            os.unlink(out)
+
+
+def _read_back(path):
+    """(packets, sum of captured lengths) of a classic pcap or pcapng file
+    (either byte order; gzip-compressed too), walked record by record or
+    block by block with struct: Enhanced and Simple Packet Blocks count."""
+    import gzip
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(2)
+    with (gzip.open if head == b"\x1f\x8b" else open)(path, "rb") as f:
+        data = f.read()
+    n = nb = 0
+    magic = data[:4]
+    if magic == b"\x0a\x0d\x0d\x0a":
+        at, end = 0, len(data)
+        bo = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        head = struct.Struct(bo + "II").unpack_from
+        caplen_of = struct.Struct(bo + "I").unpack_from
+        while at + 12 <= end:
+            btype, blen = head(data, at)
+            if blen < 12 or blen % 4 or at + blen > end:
+                raise ValueError(f"{path}: a block of {blen} bytes at offset {at}")
+            if btype == 0x0A0D0D0A:
+                bo = "<" if data[at + 8:at + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+                head = struct.Struct(bo + "II").unpack_from
+                caplen_of = struct.Struct(bo + "I").unpack_from
+            elif btype == 6:
+                n += 1
+                nb += caplen_of(data, at + 20)[0]
+            elif btype == 3:
+                n += 1
+                nb += blen - 16     # (a Simple Packet Block: the data, padded; not written here)
+            at += blen
+        if at != end:
+            raise ValueError(f"{path}: {end - at} bytes after the last whole block")
+        return n, nb
+    for bo in "<>":
+        if struct.unpack_from(bo + "I", data)[0] in (0xA1B2C3D4, 0xA1B23C4D):
+            break
+    else:
+        raise ValueError(f"{path}: neither pcap nor pcapng")
+    rec = struct.Struct(bo + "8xI4x").unpack_from
+    at, end = 24, len(data)
+    while at + 16 <= end:
+        caplen = rec(data, at)[0]
+        n += 1
+        nb += caplen
+        at += 16 + caplen
+    if at != end:
+        raise ValueError(f"{path}: {end - at} bytes after the last whole record")
+    return n, nb
+
+
+def _ours_packets(path):
+    import pcap
+    return list(pcap.pcap(path))
+
+
+def _ours_batches(path):
+    import pcap
+    p, out = pcap.pcap(path), []
+    while True:
+        records, data = p.next_batch(4096)
+        if not records:
+            return out
+        out.append((records, data))
+
+
+def _ours_write(fmt, suffix=""):
+    """d.write(ts, buf) of each packet of a list read before the clock."""
+    import pcap
+
+    def write(path, out, packets):
+        with pcap.dumper(out, format=fmt) as d:
+            w = d.write
+            for ts, buf in packets:
+                w(ts, buf)
+    return _Writer(write, _ours_packets)
+
+
+def ours_write_ng():
+    return _ours_write("pcapng")
+
+
+def ours_write_pcap():
+    return _ours_write("pcap")
+
+
+def ours_write_ng_gz():
+    """The same as ours_write_ng to a .pcapng.gz path (gzip.open's level, 9)."""
+    return _ours_write("pcapng")
+
+
+def _ours_write_batch(fmt):
+    """d.write_batch(records, data) of next_batch(4096)'s batches, read before the clock."""
+    import pcap
+
+    def write(path, out, batches):
+        with pcap.dumper(out, format=fmt) as d:
+            for records, data in batches:
+                d.write_batch(records, data)
+    return _Writer(write, _ours_batches)
+
+
+def ours_write_batch_ng():
+    return _ours_write_batch("pcapng")
+
+
+def ours_write_batch_pcap():
+    return _ours_write_batch("pcap")
+
+
+def ours_write_table_ng():
+    """d.write_table(table) of the file's p.to_arrow(), made before the clock."""
+    import pcap
+    import pyarrow  # noqa: F401
+
+    def load(path):
+        with pcap.pcap(path) as p:
+            return p.to_arrow()
+
+    def write(path, out, table):
+        with pcap.dumper(out, format="pcapng") as d:
+            d.write_table(table)
+    return _Writer(write, load)
+
+
+def _ours_copy(fmt, how):
+    """Read FILE and write it (both timed): p.dispatch(-1, d), p.loop(0, d),
+    iteration + d.write, next_batch + write_batch, readinto + write_batch."""
+    import pcap
+
+    def write(path, out, _):
+        p = pcap.pcap(path)
+        with pcap.dumper(out, format=fmt) as d:
+            if how == "dispatch":
+                p.dispatch(-1, d)
+            elif how == "loop":
+                p.loop(0, d)
+            elif how == "iter":
+                w = d.write
+                for ts, buf in p:
+                    w(ts, buf)
+            elif how == "next_batch":
+                while True:
+                    records, data = p.next_batch(4096)
+                    if not records:
+                        break
+                    d.write_batch(records, data)
+            elif how == "readinto":
+                records, data = bytearray(4096 * pcap.BATCH_RECORD_SIZE), bytearray(4 << 20)
+                while k := p.readinto(records, data):
+                    d.write_batch(records, data, count=k)
+        p.close()
+    return _Writer(write)
+
+
+def ours_copy_dispatch_ng():
+    return _ours_copy("pcapng", "dispatch")
+
+
+def ours_copy_loop_ng():
+    return _ours_copy("pcapng", "loop")
+
+
+def ours_copy_iter_ng():
+    return _ours_copy("pcapng", "iter")
+
+
+def ours_copy_next_batch_ng():
+    return _ours_copy("pcapng", "next_batch")
+
+
+def ours_copy_readinto_ng():
+    return _ours_copy("pcapng", "readinto")
+
+
+def ours_copy_dispatch_pcap():
+    return _ours_copy("pcap", "dispatch")
+
+
+def ours_copy_iter_pcap():
+    return _ours_copy("pcap", "iter")
+
+
+def scapy_write_ng():
+    """scapy's PcapNgWriter, write_packet(buf, sec=ts) of each packet of a
+    list of (ts, bytes) read before the clock (RawPcapReader); the
+    header first (the link type set: raw bytes name none)."""
+    from scapy.utils import PcapNgWriter, RawPcapReader
+
+    def load(path):
+        with RawPcapReader(path) as r:
+            return [(meta.sec + meta.usec / 1e6, buf) for buf, meta in r]
+
+    def write(path, out, packets):
+        w = PcapNgWriter(out)
+        w.linktype = 1
+        w.write_header(None)
+        wp = w.write_packet
+        for ts, buf in packets:
+            wp(buf, sec=ts)
+        w.close()
+    return _Writer(write, load)
+
+
+def dpkt_write_ng():
+    """dpkt's pcapng.Writer, writepkts() (its fastest: one Python loop
+    inside) of a list of (ts, bytes) read before the clock."""
+    import dpkt
+    import dpkt.pcapng
+
+    def load(path):
+        with open(path, "rb") as f:
+            return list(dpkt.pcap.Reader(f))
+
+    def write(path, out, packets):
+        with open(out, "wb") as f:
+            w = dpkt.pcapng.Writer(f, snaplen=65535)
+            w.writepkts(packets)
+    return _Writer(write, load)
+
+
+def pcapy_dump_pcap():
+    """pcapy-ng's Dumper (libpcap's pcap_dump), dump(hdr, data) of each
+    packet of a list of (header, bytes) read before the clock."""
+    import pcapy
+
+    def load(path):
+        r = pcapy.open_offline(path)
+        out = []
+        while True:
+            hdr, buf = r.next()
+            if hdr is None:
+                return r, out
+            out.append((hdr, buf))
+
+    def write(path, out, loaded):
+        r, packets = loaded
+        d = r.dump_open(out)
+        dump = d.dump
+        for hdr, buf in packets:
+            dump(hdr, buf)
+        d.close()
+    return _Writer(write, load)
+
+
+def pcapy_copy_loop_pcap():
+    """pcapy-ng: loop(0, dumper.dump) from the file to its Dumper."""
+    import pcapy
+
+    def write(path, out, _):
+        r = pcapy.open_offline(path)
+        d = r.dump_open(out)
+        r.loop(0, d.dump)
+        d.close()
+    return _Writer(write)
+
+
+# --------------------------------------------------------------------------
 # Live capture on lo.
 
 def live(port, count, immediate, snaplen=None, fanout=None):
@@ -724,6 +1018,82 @@ def live(port, count, immediate, snaplen=None, fanout=None):
     os._exit(0)
 
 
+def live_multi(port, count, interfaces):
+    """One handle over several interfaces (``pcap.pcap([a, b])``, issue
+    21), the frames to ``port`` that the C sender sends out of the other
+    ends of veth pairs (``count`` of each: 60-byte frames into the first
+    interface, 68-byte ones into the second), read with
+    ``next_batch(4096, interfaces=True)``: the packets of each interface
+    index, and of them those of the frame length sent into it (so, on the
+    right interface), until all came or a line arrives on stdin; then each
+    interface's ``stats(interface=k)`` and the CPU seconds.  When this
+    build's pcap.pcap takes no list, prints {"skip": why} at once (and
+    never "ready")."""
+    import os
+    import resource
+    import threading
+    import numpy as np
+    import pcap
+
+    def cpu():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    try:
+        p = pcap.pcap(list(interfaces))
+    except (TypeError, ValueError) as e:
+        print(json.dumps({"skip": f"pcap.pcap() takes no list of interfaces in this build "
+                                  f"({type(e).__name__}: {e})"}), flush=True)
+        os._exit(0)
+    p.setfilter(f"udp dst port {port}")
+    dtype = np.dtype(pcap.BATCH_RECORD_NG_DTYPE)
+    want = [60 + 8 * k for k in range(len(interfaces))]
+    state = {"per": [0] * len(interfaces), "right": [0] * len(interfaces), "error": None}
+    done = threading.Event()
+
+    def capture():
+        per, right = state["per"], state["right"]
+        try:
+            while sum(per) < count * len(interfaces):
+                records, data, _ = p.next_batch(4096, interfaces=True)
+                if not records:
+                    continue
+                r = np.frombuffer(records, dtype)
+                ids = r["interface_id"]
+                for k in range(len(interfaces)):
+                    mine = ids == k
+                    per[k] += int(mine.sum())
+                    right[k] += int((r["caplen"][mine] == want[k]).sum())
+        except BaseException as e:
+            state["error"] = repr(e)
+        finally:
+            done.set()
+
+    c0 = cpu()
+    threading.Thread(target=capture, daemon=True).start()
+    print("ready", flush=True)
+
+    def wait_stdin():
+        sys.stdin.readline()
+        done.set()
+    threading.Thread(target=wait_stdin, daemon=True).start()
+    done.wait()
+    c1 = cpu()
+    per = list(state["per"])
+    stats = []
+    for k in range(len(interfaces)):
+        try:
+            stats.append(list(p.stats(interface=k)))
+        except TypeError:
+            stats.append(None)
+    total = list(p.stats())
+    print(json.dumps({"received": sum(per), "each": per, "right": list(state["right"]),
+                      "ps_recv": total[0], "ps_drop": total[1], "ps_ifdrop": total[2],
+                      "stats_each": stats, "cpu": c1 - c0, "complete": sum(per) >= count * len(interfaces),
+                      "error": state["error"], "hwm_kib": peak_rss_kib()}), flush=True)
+    os._exit(0)
+
+
 def _loop_counters(thread, code):
     """(n, nb) of the running ``code`` in ``thread``, read from its frame,
     so that the capture loop itself stays the same as in the file readers."""
@@ -748,6 +1118,9 @@ def peak_rss_kib():
 
 
 def main(argv):
+    if argv[0] == "live_multi":
+        live_multi(int(argv[1]), int(argv[2]), argv[3:])
+        return
     if argv[0] == "live":
         opts = dict(a.split("=", 1) for a in argv[4:])
         live(int(argv[1]), int(argv[2]), argv[3] == "1",
@@ -757,10 +1130,15 @@ def main(argv):
     name, path = argv[0], argv[1]
     expr = argv[2] if len(argv) > 2 else None
     run = globals()[name]()
+    if hasattr(run, "load"):
+        run.load(path)          # a writer's input, in memory before the clock
     t0 = time.perf_counter()
     result = run(path, expr)
     t1 = time.perf_counter()
-    out = {"packets": result[0], "bytes": result[1], "elapsed": t1 - t0, "hwm_kib": peak_rss_kib()}
+    hwm = peak_rss_kib()
+    if hasattr(run, "check"):
+        result = run.check(expr)    # what the writer's file holds, read back
+    out = {"packets": result[0], "bytes": result[1], "elapsed": t1 - t0, "hwm_kib": hwm}
     if len(result) > 2:
         out["interfaces"] = result[2]
     print(json.dumps(out), flush=True)

@@ -8,7 +8,7 @@ import statistics
 import gen
 from environment import PEERS
 from measure import DASK_FILES, LIVE_PAYLOAD
-from rows import FORMAT_READERS, LARGE_READERS, LIVE_CONFIGS, PCAPNG_READERS, SMALL_READERS
+from rows import FORMAT_READERS, LARGE_READERS, LIVE_CONFIGS, PCAPNG_READERS, SMALL_READERS, WRITE_READERS
 
 
 def fmt_rate(r):
@@ -104,8 +104,9 @@ def memory_table(summaries, missing):
 class LiveSummary:
     def __init__(self, runs):
         self.runs = runs
+        self.skips = [r["skip"] for r in runs if "skip" in r]
         self.errors = [r["error"] for r in runs if "error" in r]
-        ok = [r for r in runs if "error" not in r]
+        ok = [r for r in runs if "error" not in r and "skip" not in r]
         self.ok_runs = ok
         self.received = [r["received"] for r in ok]
         self.sent = [r["sent"] for r in ok]
@@ -122,7 +123,9 @@ def live_table(live, missing):
     lines = ["| capture on lo | sent | received (median; each round) | kernel drops (median; each round) | "
              "CPU µs per packet (median; min–max) | sender datagrams/s (median) |",
              "|---|---:|---|---|---|---:|"]
-    for key, label, impl, *_ in LIVE_CONFIGS:
+    for key, label, impl, _, opts in LIVE_CONFIGS:
+        if opts.get("multi"):
+            continue
         if impl in missing:
             lines.append(f"| {label} | – | not installed | – | – | – |")
             continue
@@ -290,6 +293,23 @@ RATIO_TARGETS = [
      "small.gz:zcat_tcpdump", 1, "`zcat | tcpdump`"),
     ("gzip-compressed file vs gunzip to a file, then read", "small.gz:ours_iter",
      "small.gz:ours_gunzip_then_read", 1, "gunzip, then read"),
+    # Writing (issue 21): the small file's packets.
+    ("write pcapng: `d.write(ts, buf)` per packet vs scapy", "small:ours_write_ng", "small:scapy_write_ng", 10,
+     "scapy's `PcapNgWriter`, from memory both"),
+    ("write pcapng: `d.write(ts, buf)` per packet vs dpkt", "small:ours_write_ng", "small:dpkt_write_ng", 10,
+     "dpkt's `pcapng.Writer`, from memory both"),
+    ("write pcapng: `dispatch(-1, d)` vs scapy", "small:ours_copy_dispatch_ng", "small:scapy_write_ng", 10,
+     "scapy's `PcapNgWriter` (ours reads the file too, scapy writes from memory)"),
+    ("write pcapng: `dispatch(-1, d)` vs dpkt", "small:ours_copy_dispatch_ng", "small:dpkt_write_ng", 10,
+     "dpkt's `pcapng.Writer` (ours reads the file too, dpkt writes from memory)"),
+    ("write pcapng: `d.write(ts, buf)` per packet vs libpcap's `pcap_dump`", "small:ours_write_ng",
+     "small:dump_mem", 1, "C `pcap_dump` of each packet, classic pcap, from memory both"),
+    ("write pcapng: `dispatch(-1, d)` vs libpcap's `pcap_dump`", "small:ours_copy_dispatch_ng", "small:dump", 1,
+     "C `pcap_loop(p, -1, pcap_dump, d)`, classic pcap, a copy of the file both"),
+    ("write pcapng: whole batches vs per packet", "small:ours_write_batch_ng", "small:ours_write_ng", 3,
+     "ours `d.write(ts, buf)` per packet, from memory both"),
+    ("write pcapng, copy: `next_batch` + `write_batch` vs per packet", "small:ours_copy_next_batch_ng",
+     "small:ours_copy_iter_ng", 3, "ours `for ts, buf in p: d.write(ts, buf)`"),
 ]
 
 # Time of a count of ours over the C loop's: (target, ours, C, most ratio, the C loop in words).
@@ -392,7 +412,7 @@ def live_target_rows(live, missing, live_ran):
         a, b = median(oi.cpu_per_pkt) * 1e6, median(pi.cpu_per_pkt) * 1e6
         rows.append(("live, `immediate=True`: CPU per packet", f"{a:.3f} µs vs pypcap {b:.3f} µs",
                      "< pypcap's", "met" if a < b else "MISSED"))
-    return rows + fanout_and_burst_rows(live)
+    return rows + fanout_and_burst_rows(live) + multi_target_rows(live)
 
 
 def fanout_and_burst_rows(live):
@@ -447,6 +467,7 @@ def savefile_sections(sm, files, no_file, missing, rounds):
                                            ("× ours `for ts, buf in p`, classic file",
                                             lambda rd: "small:ours_iter")], missing, no_file)]
     out += pcapng_section(sm, files, no_file, missing)
+    out += write_section(sm, files, no_file, missing)
     if "large" in files:
         lm = files["large"][1]
         out.append(f"\n## Large packets: {lm['packets']:,} packets of {gen.LARGE[0]}-{gen.LARGE[1]} bytes "
@@ -479,14 +500,92 @@ def pcapng_section(sm, files, no_file, missing):
     return out
 
 
+def write_section(sm, files, no_file, missing):
+    """The table of the writers: the small file's packets written as
+    pcapng and classic pcap."""
+    if not any(rd.id in sm or rd.id in no_file for rd in WRITE_READERS):
+        return []
+    meta = files["small"][1]
+    return [f"\n## Writing the same {meta['packets']:,} packets: pcapng and classic pcap\n",
+            "From memory: the packets were read before the clock started (a list of `(ts, bytes)`, "
+            "`next_batch()`'s batches, `to_arrow()`'s table; C: an array), and the time is from opening the "
+            "output to closing it. Copy: the file read and written, from opening the input to closing the "
+            "output. Each output file is read back afterwards (outside the time: by `bench/readers.py`'s own "
+            "walk of the records and blocks, or libpcap for C), and \"ok\" means it holds the file's packets "
+            "and bytes. × C `pcap_dump`: over the C row of the same kind (from memory, or copy). pypcap 1.3 has "
+            "no dumper: pcapy-ng's (libpcap's `pcap_dump` underneath) stands for the bindings that write "
+            "classic pcap.\n",
+            file_table(WRITE_READERS, sm,
+                       [("× C `pcap_dump`, same kind", lambda rd: "small:dump_mem" if rd.memory else "small:dump"),
+                        ("× scapy `PcapNgWriter`", lambda rd: "small:scapy_write_ng"),
+                        ("× dpkt `pcapng.Writer`", lambda rd: "small:dpkt_write_ng")], missing, no_file)]
+
+
 def live_section(live, missing, live_packets, live_note):
     out = [f"\n## Live capture on lo: {live_packets:,} UDP datagrams of {LIVE_PAYLOAD} bytes "
            f"(60-byte frames) from the C sender, as fast as it goes\n"]
     if live_note:
         return out + [live_note]
-    return out + ["Received: datagrams the capture loop got; kernel drops: `stats()[1]`; CPU: user + system "
-                  "seconds of the capturing process from its first read to its report, over the datagrams "
-                  "received.\n", live_table(live, missing)]
+    out += ["Received: datagrams the capture loop got; kernel drops: `stats()[1]`; CPU: user + system "
+            "seconds of the capturing process from its first read to its report, over the datagrams "
+            "received.\n", live_table(live, missing)]
+    return out + multi_section(live)
+
+
+def multi_section(live):
+    """Two veth interfaces into one handle (issue 21)."""
+    out = []
+    for key, label, impl, _, opts in LIVE_CONFIGS:
+        s = live.get(key)
+        if not opts.get("multi") or s is None:
+            continue
+        out.append("\n## Two interfaces into one handle: frames into each of two veth interfaces from the C "
+                   "sender, as fast as it goes\n")
+        out.append("The C sender (`baseline send_frames`, AF_PACKET) sends out of the other end of each veth "
+                   "pair in turn: 60-byte frames into the first interface, 68-byte ones into the second, so that "
+                   "a frame of the wrong length on an interface index is one the handle put on the wrong "
+                   "interface. The capture reads `next_batch(4096, interfaces=True)` with the filter "
+                   "`udp dst port P`. Kernel drops per interface: `stats(interface=k)[1]`.\n")
+        if not s.ok_runs:
+            why = s.skips[0] if s.skips else (s.errors[0].splitlines()[-1][:200] if s.errors else "?")
+            out.append(f"{label}: {'skipped' if s.skips else 'FAILED'}: {why}")
+            continue
+        out.append(f"{label}:\n")
+        out.append("| round | sent (each interface) | received on the right interface (each) | on the wrong "
+                   "one | kernel drops per interface | CPU µs per packet | sender frames/s |")
+        out.append("|---|---|---|---:|---|---:|---:|")
+        for k, r in enumerate(s.ok_runs, 1):
+            wrong = r["received"] - sum(r["right"])
+            drops = ", ".join("–" if st is None else f"{st[1]:,}" for st in r["stats_each"])
+            cpu = f"{r['cpu'] / r['received'] * 1e6:.3f}" if r["received"] else "–"
+            out.append(f"| {k} | {r['sent']:,} ({' + '.join(f'{x:,}' for x in r['sent_each'])}) | "
+                       f"{' + '.join(f'{x:,}' for x in r['right'])} | {wrong:,} | {drops} | {cpu} | "
+                       f"{fmt_rate(r['sent'] / r['send_elapsed']) if r.get('send_elapsed') else '–'} |")
+        if s.errors or s.skips:
+            out.append(f"\n{len(s.errors) + len(s.skips)} round(s) failed: "
+                       f"{(s.errors or s.skips)[0].splitlines()[-1][:200]}")
+    return out
+
+
+def multi_target_rows(live):
+    rows = []
+    for key, label, impl, _, opts in LIVE_CONFIGS:
+        s = live.get(key)
+        if not opts.get("multi") or s is None:
+            continue
+        name = "two veth interfaces into one handle: every frame once, on the right interface"
+        if not s.ok_runs:
+            rows.append((name, "skipped: " + s.skips[0] if s.skips else "FAILED", "", "not measured"))
+            continue
+        ok = all(r["right"] == r["sent_each"] and r["received"] == r["sent"] for r in s.ok_runs)
+        rows.append((name, "; ".join(f"{sum(r['right']):,} of {r['sent']:,} on the right interface, "
+                                     f"{r['received'] - sum(r['right']):,} on the wrong one" for r in s.ok_runs),
+                     "all sent, each once, on its interface, in every round", "met" if ok else "MISSED"))
+        reported = all(all(st is not None for st in r["stats_each"]) for r in s.ok_runs)
+        rows.append(("two veth interfaces: kernel drops reported per interface",
+                     "yes" if reported else "no (`stats(interface=k)` missing)", "`stats(interface=k)`",
+                     "met" if reported else "MISSED"))
+    return rows
 
 
 def not_measured_section(missing, unavailable, not_selected):

@@ -10,11 +10,13 @@ class Reader:
     what it reads: 'small' or 'large' (the classic files of gen.py), or
     'small.FMT', the copy of the small file in gen.FORMATS[FMT]."""
 
-    def __init__(self, key, label, impl, file="small", filtered=False, rate=True):
+    def __init__(self, key, label, impl, file="small", filtered=False, rate=True, out=None, memory=False):
         self.key, self.label, self.impl = key, label, impl
         self.file = file
         self.filtered = filtered    # reads with gen.FILTER
         self.rate = rate            # False: import only, no packets
+        self.out = out              # a writer: the suffix of the file it writes (FILE's packets)
+        self.memory = memory        # a writer of packets read into memory before its clock starts
 
     @property
     def id(self):
@@ -143,7 +145,50 @@ LARGE_READERS = [
     Reader("pypcap_iter", "pypcap: `for ts, buf in p`", "pypcap", file="large"),
 ]
 
-ALL_READERS = SMALL_READERS + FORMAT_READERS + PCAPNG_READERS + LARGE_READERS
+# Writers (issue 21): the small file's packets written out, as pcapng
+# (".pcapng") or classic pcap (".pcap").  "From memory": the packets read
+# into memory before the clock starts (a list of (ts, bytes), the
+# next_batch() batches, the to_arrow() table; C: an array), timed from
+# opening the output to closing it.  "Copy": the file read and written,
+# timed from opening the input to closing the output.  Every writer's file
+# is read back afterwards (not timed) and must hold the file's packets and
+# bytes.  pypcap 1.3 has no dumper; pcapy-ng's (libpcap's pcap_dump) stands
+# for the bindings that write classic pcap.
+WRITE_READERS = [
+    Reader("dump_mem", "C: `pcap_dump` of each packet, classic pcap, from memory", "c", out=".pcap", memory=True),
+    Reader("dump", "C: `pcap_loop(p, -1, pcap_dump, d)`, classic pcap, copy", "c", out=".pcap"),
+    Reader("ours_write_ng", "ours: `d.write(ts, buf)` of each packet, pcapng, from memory", "ours",
+           out=".pcapng", memory=True),
+    Reader("ours_write_pcap", "ours: `d.write(ts, buf)` of each packet, classic pcap, from memory", "ours",
+           out=".pcap", memory=True),
+    Reader("ours_write_batch_ng", "ours: `d.write_batch(records, data)` of `next_batch(4096)`'s batches, pcapng, "
+           "from memory", "ours", out=".pcapng", memory=True),
+    Reader("ours_write_batch_pcap", "ours: `d.write_batch(records, data)` of `next_batch(4096)`'s batches, "
+           "classic pcap, from memory", "ours", out=".pcap", memory=True),
+    Reader("ours_write_table_ng", "ours: `d.write_table(table)` of `p.to_arrow()`'s table, pcapng, from memory",
+           "ours", out=".pcapng", memory=True),
+    Reader("ours_write_ng_gz", "ours: `d.write(ts, buf)` of each packet to a `.pcapng.gz` path (gzip level 9), "
+           "from memory", "ours", out=".pcapng.gz", memory=True),
+    Reader("scapy_write_ng", "scapy: `PcapNgWriter.write_packet(buf, sec=ts)` of each packet, pcapng, from memory",
+           "scapy", out=".pcapng", memory=True),
+    Reader("dpkt_write_ng", "dpkt: `pcapng.Writer.writepkts(packets)`, pcapng, from memory", "dpkt",
+           out=".pcapng", memory=True),
+    Reader("pcapy_dump_pcap", "pcapy-ng: `dumper.dump(hdr, buf)` of each packet (libpcap's `pcap_dump`), classic "
+           "pcap, from memory", "pcapy-ng", out=".pcap", memory=True),
+    Reader("ours_copy_dispatch_ng", "ours: `p.dispatch(-1, d)`, pcapng, copy", "ours", out=".pcapng"),
+    Reader("ours_copy_loop_ng", "ours: `p.loop(0, d)`, pcapng, copy", "ours", out=".pcapng"),
+    Reader("ours_copy_iter_ng", "ours: `for ts, buf in p: d.write(ts, buf)`, pcapng, copy", "ours", out=".pcapng"),
+    Reader("ours_copy_next_batch_ng", "ours: `next_batch(4096)` + `d.write_batch(records, data)`, pcapng, copy",
+           "ours", out=".pcapng"),
+    Reader("ours_copy_readinto_ng", "ours: `readinto(records, data)` + `d.write_batch(..., count=k)` into the same "
+           "buffers, pcapng, copy", "ours", out=".pcapng"),
+    Reader("ours_copy_dispatch_pcap", "ours: `p.dispatch(-1, d)`, classic pcap, copy", "ours", out=".pcap"),
+    Reader("ours_copy_iter_pcap", "ours: `for ts, buf in p: d.write(ts, buf)`, classic pcap, copy", "ours",
+           out=".pcap"),
+    Reader("pcapy_copy_loop_pcap", "pcapy-ng: `loop(0, dumper.dump)`, classic pcap, copy", "pcapy-ng", out=".pcap"),
+]
+
+ALL_READERS = SMALL_READERS + FORMAT_READERS + PCAPNG_READERS + LARGE_READERS + WRITE_READERS
 
 # Live capture on lo: (key, label, impl, immediate, options).  Options:
 # count (datagrams, instead of --live-packets), snaplen, workers (processes
@@ -159,4 +204,11 @@ LIVE_CONFIGS = [
     ("ours_burst_snaplen", "ours, `immediate=True, snaplen=256`, a burst of 2,000", "ours", True,
      {"count": 2000, "snaplen": 256}),
     ("pypcap_burst", "pypcap, `immediate=True`, a burst of 2,000", "pypcap", True, {"count": 2000}),
+    # Two veth interfaces into one handle (issue 21): the C sender's frames
+    # out of the other end of each pair, 300,000 into each (at most
+    # --live-packets), in turn.
+    ("ours_two_veths", "ours, `pcap.pcap([veth_a, veth_b])`, `next_batch(4096, interfaces=True)`", "ours", False,
+     {"multi": True, "count": 300_000}),
 ]
+# The veth pairs of that capture: (the end captured on, the end sent from).
+VETHS = [("pcbenchA0", "pcbenchA1"), ("pcbenchB0", "pcbenchB1")]

@@ -23,7 +23,7 @@ import environment
 import measure
 import report
 from environment import HERE, IMPLS, PEERS, log
-from rows import ALL_READERS, LIVE_CONFIGS
+from rows import ALL_READERS, LIVE_CONFIGS, VETHS
 
 RESULTS = os.path.join(HERE, "RESULTS.md")
 FULL_SMALL = 1_000_000
@@ -53,6 +53,10 @@ def parse_args(argv):
     ap.add_argument("--results", default=None,
                     help="write the report there (default: bench/RESULTS.md after a full run only)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds allowed to one reader")
+    ap.add_argument("--readers", default=None,
+                    help="comma-separated: run only the rows whose reader (a function of readers.py or a mode "
+                         "of the C baseline, e.g. ours_write_ng, dump) or id (FILE:READER, e.g. "
+                         "small.pcapng:ours_iter) contains one of these; 'write' selects every writer")
     ap.add_argument("--instructions", action="store_true",
                     help="instead of timing, count the instructions each reader executes per packet "
                          "under valgrind's callgrind (deterministic, for a noisy machine); "
@@ -71,7 +75,8 @@ def parse_args(argv):
     if args.packets <= 0 or args.rounds <= 0:
         ap.error("--packets and --rounds must be positive")
     args.live = not args.no_live and args.live_packets > 0
-    args.full = (args.packets == FULL_SMALL and args.large_packets == FULL_LARGE and args.rounds >= FULL_ROUNDS
+    args.readers = [x.strip() for x in args.readers.split(",") if x.strip()] if args.readers else None
+    args.full = (args.readers is None and args.packets == FULL_SMALL and args.large_packets == FULL_LARGE and args.rounds >= FULL_ROUNDS
                  and set(args.only) == set(IMPLS) and args.live and args.live_packets == measure.LIVE_MAX)
     return args
 
@@ -82,7 +87,7 @@ def live_plan(args, pythons):
         return [], "skipped (--no-live)"
     if not environment.can_capture():
         return [], "skipped: capture on lo needs root or CAP_NET_RAW"
-    return [c for c in LIVE_CONFIGS if c[2] in pythons], None
+    return [c for c in LIVE_CONFIGS if c[2] in pythons and (args.readers is None or any(p in c[0] for p in args.readers))], None
 
 
 def report_tables(args, run, sm, live, live_note, dask):
@@ -101,6 +106,13 @@ def report_tables(args, run, sm, live, live_note, dask):
     return "\n".join(out)
 
 
+def selected(rd, patterns):
+    """Whether --readers selects ``rd`` ('write': every writer)."""
+    if patterns is None:
+        return True
+    return any(p in rd.key or p in rd.id or (p == "write" and rd.out) for p in patterns)
+
+
 def set_up(args):
     """Files, the C baseline, the interpreters, and the readers that can
     run with them."""
@@ -109,7 +121,7 @@ def set_up(args):
     baseline = environment.build_baseline(work)
     pythons, ours_info, versions, missing = environment.interpreters(args.only, args.ours_python, work)
     files, unavailable = environment.input_files(args.packets, args.large_packets, work, reference=args.instructions)
-    runnable = [rd for rd in ALL_READERS if rd.impl == "c" or rd.impl in pythons]
+    runnable = [rd for rd in ALL_READERS if (rd.impl == "c" or rd.impl in pythons) and selected(rd, args.readers)]
     return {"work": work, "baseline": baseline, "pythons": pythons, "ours_info": ours_info,
             "versions": versions, "missing": missing, "files": files, "unavailable": unavailable,
             "readers": [rd for rd in runnable if rd.file in files],
@@ -160,7 +172,13 @@ def main(argv=None):
         return 0
     so_mtime = os.path.getmtime(ours_file) if os.path.exists(ours_file) else None
     live_configs, live_note = live_plan(args, pythons)
-    runs, live_runs = measure.rounds(run["readers"], live_configs, pythons, run["baseline"], run["files"], args)
+    veths = None
+    if any(c[4].get("multi") for c in live_configs):
+        veths, why = environment.make_veths(VETHS)
+        if why:
+            log(f"no capture of two interfaces: {why}")
+    runs, live_runs = measure.rounds(run["readers"], live_configs, pythons, run["baseline"], run["files"], args,
+                                     veths)
     dask = None
     if not args.no_dask and "ours" in pythons:
         log("examples/dask_flows.py runs")

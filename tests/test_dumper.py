@@ -118,6 +118,51 @@ def test_int_seconds_and_ns_into_us_file(tmp_path):
     assert read_ns(path) == [(1_700_000_000_123_456_000, b"ns")]
 
 
+class _Float(float):
+    """A float that write() does not take in C (not exactly float): the Python path."""
+
+
+class _Int(int):
+    """Likewise an int."""
+
+
+@pytest.mark.parametrize("fmt,nano,in_ns", [("pcap", False, False), ("pcap", True, False), ("pcapng", False, False),
+                                            ("pcapng", True, False), ("pcap", True, True), ("pcapng", True, True)])
+def test_write_fast_path_stamps_as_the_python_path(tmp_path, fmt, nano, in_ns):
+    """write() converts floats, ints and int nanoseconds in C; every
+    stamp comes out as the Python path (_split_seconds: floor, the fraction
+    rounded half to even) makes it, and the same stamps are refused."""
+    import random
+    rng = random.Random(5)
+    if in_ns:
+        stamps = [0, 1, 999_999_999, 10**9, 4294967295 * 10**9 + 999_999_999, 4294967296 * 10**9,
+                  18446744072 * 10**9 + 999_999_999, 18446744073 * 10**9, 2**63 - 1, 2**63, -1]
+        stamps += [rng.randrange(0, 2**62) for _ in range(300)]
+        slow = _Int
+    else:
+        stamps = [0.0, 0.5, 1e-7, 5e-7, 1.5e-6, 2.5e-6, 0.9999995, 0.99999999999, 1_700_000_000.0000005,
+                  1_700_000_000.9999996, 4294967295.9999999, 4294967295.0000005, 4294967296.0, 4294967296.5,
+                  18446744072.5, 18446744073.0, 1e30, -0.0, -1e-9, -1.0, float("nan"), float("inf"),
+                  0, 1, 4294967295, 4294967296, 18446744072, 18446744073, 2**64, -1]
+        stamps += [rng.uniform(0, 2**32) for _ in range(300)] + [rng.randrange(0, 2**33) for _ in range(50)]
+        stamps += [rng.randrange(0, 2**32) + k / 2e6 for k in range(0, 41)]      # halves of a microsecond
+        stamps += [rng.randrange(0, 2**32) + k / 2e9 for k in range(0, 41)]      # and of a nanosecond
+        slow = lambda x: _Float(x) if isinstance(x, float) else _Int(x)       # noqa: E731
+    outs = []
+    for name, conv in (("fast", lambda x: x), ("slow", slow)):
+        path = tmp_path / f"{name}.{fmt}"
+        refused = []
+        with pcap.dumper(path, format=fmt, nano=nano, timestamp_in_ns=in_ns) as d:
+            for k, ts in enumerate(stamps):
+                try:
+                    d.write(conv(ts), b"x")
+                except (ValueError, OverflowError) as e:
+                    refused.append((k, type(e)))
+        outs.append((refused, path.read_bytes() if fmt == "pcap" else read_ns(path)))
+    assert outs[0] == outs[1]
+    assert outs[0][0], "some stamps must be refused"
+
+
 def test_ns_dumper_rejects_float(tmp_path):
     with pcap.dumper(tmp_path / "a.pcap", nano=True, timestamp_in_ns=True) as d:
         with pytest.raises(TypeError, match="int nanoseconds"):
