@@ -167,7 +167,7 @@ WRITE_READERS = [
            "classic pcap, from memory", "ours", out=".pcap", memory=True),
     Reader("ours_write_table_ng", "ours: `d.write_table(table)` of `p.to_arrow()`'s table, pcapng, from memory",
            "ours", out=".pcapng", memory=True),
-    Reader("ours_write_ng_gz", "ours: `d.write(ts, buf)` of each packet to a `.pcapng.gz` path (gzip level 9), "
+    Reader("ours_write_ng_gz", "ours: `d.write(ts, buf)` of each packet to a `.pcapng.gz` path (gzip level 6), "
            "from memory", "ours", out=".pcapng.gz", memory=True),
     Reader("scapy_write_ng", "scapy: `PcapNgWriter.write_packet(buf, sec=ts)` of each packet, pcapng, from memory",
            "scapy", out=".pcapng", memory=True),

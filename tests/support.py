@@ -1278,3 +1278,28 @@ class Veth:
                 spec.append(["raw", self.ns_if, args[0].hex()])
         subprocess.run(["ip", "netns", "exec", self.ns, sys.executable, "-I", "-c", SENDER],
                        input=json.dumps(spec).encode(), check=True, capture_output=True, timeout=10)
+
+
+def notes_during(call):
+    """Run ``call()`` while another thread notes the time in a loop, as
+    fast as it gets to run: (what call returned, how long it took, the
+    notes taken well inside it).  A call that holds the GIL throughout
+    leaves none inside."""
+    seen = []
+    stop = threading.Event()
+
+    def note():
+        while not stop.is_set():
+            seen.append(time.perf_counter())
+
+    t = threading.Thread(target=note)
+    t.start()
+    time.sleep(0.05)
+    start = time.perf_counter()
+    try:
+        got = call()
+    finally:
+        end = time.perf_counter()
+        stop.set()
+        t.join()
+    return got, end - start, [s for s in seen if start + 0.001 < s < end - 0.001]

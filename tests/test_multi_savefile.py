@@ -9,13 +9,11 @@ a merge refuses."""
 import shutil
 import struct
 import subprocess
-import threading
-import time
 
 import pytest
 
 import pcap
-from support import Pcapng, need, udp_frame, write_pcap, write_pcapng
+from support import Pcapng, need, notes_during, udp_frame, write_pcap, write_pcapng
 
 
 def frame(tag, i, size=0):
@@ -248,26 +246,11 @@ def test_merge_lets_other_threads_run(tmp_path):
     y = write_pcap(tmp_path / "y.pcap", [(i // 1000, i % 1000 * 2 + 1, b"y" * 20) for i in range(n)])
     records, data = bytearray(24 * 2 * n), bytearray(20 * 2 * n + 65535)
     with pcap.pcap([str(x), str(y)]) as p:
-        seen = []
-        stop = threading.Event()
-
-        def note():
-            while not stop.is_set():
-                seen.append(time.perf_counter())
-
-        t = threading.Thread(target=note)
-        t.start()
-        time.sleep(0.05)
-        start = time.perf_counter()
-        got = p.readinto(records, data)
-        end = time.perf_counter()
-        stop.set()
-        t.join()
+        got, took, inside = notes_during(lambda: p.readinto(records, data))
     assert got == 2 * n
     assert bytes(data[:40]) == b"x" * 20 + b"y" * 20
-    inside = [s for s in seen if start + 0.001 < s < end - 0.001]
-    assert end - start > 0.02, "the read was too quick to tell"
-    assert len(inside) > 10, f"{len(inside)} notes in the {1e3 * (end - start):.1f} ms of the read"
+    assert took > 0.02, "the read was too quick to tell"
+    assert len(inside) > 10, f"{len(inside)} notes in the {1e3 * took:.1f} ms of the read"
 
 
 def test_a_merge_written_to_pcapng_keeps_every_interface(files, tmp_path):
