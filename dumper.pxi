@@ -306,6 +306,13 @@ cdef class dumper:
                               f"{walked} bytes to append to it", self._path)
         return False
 
+    def __del__(self):
+        # A dumper dropped unclosed is closed as close() does: what it holds
+        # goes to a file object too (and a copy's statistics are written),
+        # which __dealloc__, with no Python left to call, could not do.
+        if self._open and not self._busy:
+            self._shut(True)
+
     def __dealloc__(self):
         if self._open:
             writer_flush(&self.w)

@@ -312,6 +312,9 @@ def test_flush_error_dev_full():
     with pytest.raises(OSError, match=r"/dev/full.*No space left on device"):
         d.flush()
     assert not d.closed
+    with pytest.raises(OSError, match=r"/dev/full.*No space left on device"):
+        d.close()                        # (what could not be written is said again, and the file closed)
+    assert d.closed
 
 
 # -- lifecycle -----------------------------------------------------------------

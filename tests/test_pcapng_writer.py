@@ -564,3 +564,21 @@ def test_direction_from_setdirection_live(tmp_path, live, watchdog):
                 assert n, "the datagrams sent did not come"
                 got += n
     assert [r["flags"] for r in read_back(path)[0]] == [pcap.PACKET_INBOUND] * 5
+
+
+def test_a_dumper_dropped_unclosed_writes_what_it_held(tmp_path):
+    """Garbage collection closes a dumper as close() does: a file object
+    gets the buffered packets, a path its last ones."""
+    import gc
+    f = io.BytesIO()
+    d = pcap.dumper(f, format="pcapng")
+    d.write(1, b"held")
+    assert f.getvalue()[-8:] != b"held"[:4] * 2        # (still in the dumper's buffer)
+    del d
+    gc.collect()
+    assert [p["data"] for p in read_back(io.BytesIO(f.getvalue()))[0]] == [b"held"]
+    d = pcap.dumper(tmp_path / "a.pcapng")
+    d.write(2, b"also held")
+    del d
+    gc.collect()
+    assert [p["data"] for p in read_back(tmp_path / "a.pcapng")[0]] == [b"also held"]
