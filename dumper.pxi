@@ -182,6 +182,11 @@ cdef class dumper:
             if interfaces is None:
                 interfaces = [interface_description(0, self._dlt, self._snaplen)]
             self._interfaces = []
+            try:
+                interfaces = list(interfaces)
+            except TypeError:
+                raise TypeError(f"interfaces must be a list of pcap.interface_description, "
+                                f"not {type(interfaces).__name__}") from None
             for i in interfaces:
                 if not isinstance(i, interface_description):
                     raise TypeError(f"interfaces must be pcap.interface_description objects, "
@@ -196,6 +201,12 @@ cdef class dumper:
         self._dlts = []
         self._scratch = bytearray(256)
         self._opened_ns = _time_ns()
+        # What the file cannot say is refused before it is opened (and a file there truncated).
+        if self._format == "pcap":
+            self._classic_header()
+        else:
+            for i in interfaces:
+                self._idb_body(i)
         self._open_output(path, is_file, append, interfaces)
 
     cdef bytes _section_options(self, comment, hardware, os, application):
@@ -370,29 +381,9 @@ cdef class dumper:
         return 0
 
     cdef int _add_interface(self, object i) except -1:
-        cdef int linktype = linktype_of_dlt(i.linktype)
-        if linktype < 0:
-            raise _pcap_error(lp.PCAP_ERROR, f"writing {self._path!r}",
-                              f"link-layer type {i.linktype} isn't supported in savefiles", self._path)
-        snaplen = _int_arg(i.snaplen, "snaplen", 0, 0xffffffff)
-        opts = b""
-        for c in _comment_list(i.comments, "comments"):
-            opts += _opt_str(_OPT_COMMENT, c, "comments")
-        for code, value, name in ((_IF_NAME, i.name, "name"), (_IF_DESCRIPTION, i.description, "description")):
-            if value is not None:
-                opts += _opt_str(code, value, name)
-        if i.speed is not None:
-            opts += _opt(_IF_SPEED, _struct.pack("=Q", i.speed))
-        opts += _opt(_IF_TSRESOL, bytes([9 if self._nano else 6]))
-        if i.filter is not None:
-            opts += _opt(_IF_FILTER, b"\0" + _opt_str(0, i.filter, "filter")[4:].rstrip(b"\0"))
-        if i.os is not None:
-            opts += _opt_str(_IF_OS, i.os, "os")
-        if i.fcslen is not None:
-            opts += _opt(_IF_FCSLEN, bytes([_int_arg(i.fcslen, "fcslen", 0, 255)]))
-        if i.hardware is not None:
-            opts += _opt_str(_IF_HARDWARE, i.hardware, "hardware")
-        self._block(BT_IDB, _struct.pack("=HHI", linktype, 0, snaplen) + _end_options(opts))
+        body = self._idb_body(i)
+        snaplen = i.snaplen
+        self._block(BT_IDB, body)
         if writer_add_interface(&self.w, snaplen if snaplen else 0xffffffff) < 0:
             raise MemoryError()
         index = len(self._interfaces)
@@ -402,6 +393,35 @@ cdef class dumper:
             speed=i.speed, comments=_comment_list(i.comments, "comments")))
         self._dlts.append(i.linktype)
         return index
+
+    cdef bytes _idb_body(self, object i):
+        """The Interface Description Block of i (what lies between its
+        lengths), or the error for what it cannot say."""
+        if not PyIndex_Check(i.linktype):
+            raise TypeError(f"an interface's linktype must be an int, not {type(i.linktype).__name__}")
+        cdef int linktype = linktype_of_dlt(_int_arg(i.linktype, "linktype", 0, C_INT_MAX))
+        if linktype < 0:
+            raise _pcap_error(lp.PCAP_ERROR, f"cannot write {self._path!r}",
+                              f"link-layer type {i.linktype} isn't supported in savefiles", self._path)
+        snaplen = _int_arg(i.snaplen, "snaplen", 0, 0xffffffff)
+        opts = b""
+        for c in _comment_list(i.comments, "comments"):
+            opts += _opt_str(_OPT_COMMENT, c, "comments")
+        for code, value, name in ((_IF_NAME, i.name, "name"), (_IF_DESCRIPTION, i.description, "description")):
+            if value is not None:
+                opts += _opt_str(code, value, name)
+        if i.speed is not None:
+            opts += _opt(_IF_SPEED, _struct.pack("=Q", _u64_arg(i.speed, "speed")))
+        opts += _opt(_IF_TSRESOL, bytes([9 if self._nano else 6]))
+        if i.filter is not None:
+            opts += _opt(_IF_FILTER, b"\0" + _opt_str(0, i.filter, "filter")[4:].rstrip(b"\0"))
+        if i.os is not None:
+            opts += _opt_str(_IF_OS, i.os, "os")
+        if i.fcslen is not None:
+            opts += _opt(_IF_FCSLEN, bytes([_int_arg(i.fcslen, "fcslen", 0, 255)]))
+        if i.hardware is not None:
+            opts += _opt_str(_IF_HARDWARE, i.hardware, "hardware")
+        return _struct.pack("=HHI", linktype, 0, snaplen) + _end_options(opts)
 
     cdef int _need_pcapng(self, str what) except -1:
         if self._format != "pcapng":

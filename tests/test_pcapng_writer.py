@@ -582,3 +582,29 @@ def test_a_dumper_dropped_unclosed_writes_what_it_held(tmp_path):
     del d
     gc.collect()
     assert [p["data"] for p in read_back(tmp_path / "a.pcapng")[0]] == [b"also held"]
+
+
+@pytest.mark.parametrize("fmt, kw, error, match", [
+    ("pcap", dict(dlt=100000), pcap.PcapError, "link-layer type 100000 isn't supported in savefiles"),
+    ("pcapng", dict(interfaces=[pcap.interface_description(0, 100000, 0)]), pcap.PcapError,
+     "link-layer type 100000 isn't supported in savefiles"),
+    ("pcapng", dict(interfaces=[pcap.interface_description(0, 1, 0, name=5)]), TypeError, "name must be str"),
+    ("pcapng", dict(interfaces=[pcap.interface_description(0, 1, 0, speed=-1)]), ValueError, "speed must be 0 to"),
+    ("pcapng", dict(interfaces=[pcap.interface_description(0, 1, 0, fcslen=256)]), ValueError, "fcslen must be"),
+    ("pcapng", dict(interfaces=5), TypeError, "interfaces must be a list of pcap.interface_description, not int"),
+])
+def test_what_a_file_cannot_say_is_refused_before_it_is_opened(tmp_path, fmt, kw, error, match):
+    """A link type no savefile holds, an interface option of the wrong type:
+    refused before the path is opened, so that a file there stays as it was."""
+    path = tmp_path / "kept"
+    path.write_bytes(b"what was there")
+    with pytest.raises(error, match=match):
+        pcap.dumper(path, format=fmt, **kw)
+    assert path.read_bytes() == b"what was there"
+
+
+def test_interfaces_may_be_any_iterable(tmp_path):
+    path = tmp_path / "a.pcapng"
+    with pcap.dumper(path, interfaces=(pcap.interface_description(k, 1, 0, name=f"if{k}") for k in range(3))) as d:
+        d.write(1, b"x", interface=2)
+    assert [i.name for i in read_back(path)[1]] == ["if0", "if1", "if2"]
