@@ -504,9 +504,10 @@ cdef class dumper:
         h = self._handle
         per = None
         if h is not None and not h.closed and self._follow is not None and self._follow.live:
-            per = _interface_stats(h, len(self._interfaces))
+            # (The handle's interfaces: those added here since have only what was given.)
+            per = _interface_stats(h, min(len(self._interfaces), len(self._follow.interfaces())))
         for k in range(len(self._interfaces)):
-            if per is not None:
+            if per is not None and k < len(per):
                 recv, drop, ifdrop = per[k]
                 st = dict(received=recv, dropped_by_os=drop, dropped_by_interface=ifdrop,
                           delivered=self.w.packets[k], start=self._opened_ns, end=_time_ns())
@@ -1061,9 +1062,7 @@ cdef char _EMPTY[8]
 
 
 cdef list _interface_stats(h, Py_ssize_t n):
-    """(received, dropped, ifdropped) of each of the n interfaces of a live handle."""
-    if n == 1:
-        return [tuple(h.stats())]
+    """(received, dropped, ifdropped) of each of the first n interfaces of a live handle."""
     return [tuple(h.stats(interface=k)) for k in range(n)]
 
 

@@ -608,3 +608,16 @@ def test_interfaces_may_be_any_iterable(tmp_path):
     with pcap.dumper(path, interfaces=(pcap.interface_description(k, 1, 0, name=f"if{k}") for k in range(3))) as d:
         d.write(1, b"x", interface=2)
     assert [i.name for i in read_back(path)[1]] == ["if0", "if1", "if2"]
+
+
+def test_an_interface_added_to_a_live_copy_gets_no_handle_statistics(tmp_path, live, watchdog):
+    """close() writes the handle's stats() for its own interface, and for
+    one added to the dumper since only what was given for it."""
+    path = tmp_path / "lo.pcapng"
+    with open_lo(free_port(), timeout_ms=100) as p, p.dump_open(path) as d:
+        k = d.add_interface(pcap.DLT_RAW, name="added")
+        d.write_statistics(k, received=7)
+        p.dispatch(-1, d)
+    interfaces = read_back(path)[1]
+    assert interfaces[0].name == "lo" and "received" in interfaces[0].statistics
+    assert interfaces[1].statistics == dict(received=7)
