@@ -853,6 +853,18 @@ def ours_copy_dispatch_ng():
     return _ours_copy("pcapng", "dispatch")
 
 
+def ours_copy_dump_open_ng():
+    """A pcapng file copied as dump_open() copies one: the dumper follows
+    the file's sections and interfaces, and each packet's options are
+    copied, in C (p.dispatch(-1, d))."""
+    import pcap
+
+    def write(path, out, _):
+        with pcap.pcap(path) as p, p.dump_open(out, format="pcapng") as d:
+            p.dispatch(-1, d)
+    return _Writer(write)
+
+
 def ours_copy_loop_ng():
     return _ours_copy("pcapng", "loop")
 

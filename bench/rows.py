@@ -182,6 +182,10 @@ WRITE_READERS = [
            "ours", out=".pcapng"),
     Reader("ours_copy_readinto_ng", "ours: `readinto(records, data)` + `d.write_batch(..., count=k)` into the same "
            "buffers, pcapng, copy", "ours", out=".pcapng"),
+    Reader("ours_copy_dump_open_ng", "ours: `p.dump_open(out)` of the pcapng copy + `p.dispatch(-1, d)` (its "
+           "interfaces and each packet's options followed), pcapng, copy", "ours", file="small.pcapng", out=".pcapng"),
+    Reader("ours_copy_dump_open_ng", "ours: `p.dump_open(out)` + `p.dispatch(-1, d)` of the two-interface pcapng "
+           "(two link types), pcapng, copy", "ours", file="small.pcapng2", out=".pcapng"),
     Reader("ours_copy_dispatch_pcap", "ours: `p.dispatch(-1, d)`, classic pcap, copy", "ours", out=".pcap"),
     Reader("ours_copy_iter_pcap", "ours: `for ts, buf in p: d.write(ts, buf)`, classic pcap, copy", "ours",
            out=".pcap"),
