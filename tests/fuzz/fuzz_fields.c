@@ -77,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char addresses[MAX_BATCH * 16], ports[MAX_BATCH * 2], valid[8][1], cid[MAX_BATCH * 30];
     unsigned char text[2][MAX_BATCH * 46 + 64];
     int32_t offsets[2][MAX_BATCH + 1];
+    uint32_t present[MAX_BATCH];
     struct pcap_pkthdr h;
     unsigned char *packet;
     size_t len, cuts[MAX_BATCH], i, k;
@@ -98,9 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     records = malloc(MAX_BATCH * sizeof *records);
     memset(&plan, 0, sizeof plan);
     memset(columns, 0, sizeof columns);
-    memset(valid, 0, sizeof valid);
+    memset(valid, 0xA5, sizeof valid);     /* (fields_plan_finish makes the bitmaps whole) */
     plan.columns = columns;
     plan.ncolumns = 6;
+    plan.present = present;
     plan.options = options;
     columns[0].kind = COLUMN_RECORD;
     columns[0].values = (unsigned char *)records;
@@ -172,6 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             PROMISE(!(valid[1][0] & (1u << i)));
         }
+        PROMISE(!!(valid[4][0] & (1u << i)) == !!(f->present & FIELD_IP));
+        PROMISE(!!(valid[5][0] & (1u << i)) == !!(f->present & FIELD_PORTS));
         for (k = 0; k < 2; k++) {
             size_t at = (size_t)offsets[k][i], end = (size_t)offsets[k][i + 1];
             PROMISE(at <= end && end - at <= 45);
