@@ -66,6 +66,17 @@ static void check_community_id(const char *text)
                 text[i] != 0);
 }
 
+static void fixed_column(struct field_column *c, size_t offset, uint32_t width, uint32_t mask, unsigned char *values,
+                         unsigned char *valid)
+{
+    c->kind = COLUMN_FIXED;
+    c->offset = (uint32_t)offset;
+    c->width = width;
+    c->mask = mask;
+    c->values = values;
+    c->valid = valid;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fields_options options;
@@ -119,18 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         columns[2 + k].valid = valid[2 + k];
         offsets[k][0] = 0;
     }
-    columns[4].kind = COLUMN_FIXED;
-    columns[4].offset = (uint32_t)offsetof(struct packet_fields, src);
-    columns[4].width = 16;
-    columns[4].mask = FIELD_IP;
-    columns[4].values = addresses;
-    columns[4].valid = valid[4];
-    columns[5].kind = COLUMN_FIXED;
-    columns[5].offset = (uint32_t)offsetof(struct packet_fields, src_port);
-    columns[5].width = 2;
-    columns[5].mask = FIELD_PORTS;
-    columns[5].values = ports;
-    columns[5].valid = valid[5];
+    fixed_column(&columns[4], offsetof(struct packet_fields, src), 16, FIELD_IP, addresses, valid[4]);
+    fixed_column(&columns[5], offsetof(struct packet_fields, src_port), 2, FIELD_PORTS, ports, valid[5]);
 
     memset(&fill, 0, sizeof fill);
     fill.records = (unsigned char *)rec;
