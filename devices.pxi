@@ -124,8 +124,9 @@ cdef object _tstamp_type_type():
     if _tstamp_type_class is None:
         from collections import namedtuple
         _tstamp_type_class = namedtuple("TstampType", "value name description", module="pcap")
-        _tstamp_type_class.__doc__ = """A time stamp type from ``pcap.tstamp_types()``: its PCAP_TSTAMP_*
-value, its name ("host", "adapter"...) and libpcap's description of it."""
+        _tstamp_type_class.__doc__ = """A time stamp type from ``pcap.tstamp_types()``: its value (one of
+the ``PCAP_TSTAMP_`` constants), its name ("host", "adapter"...) and
+libpcap's description of it."""
     return _tstamp_type_class
 
 

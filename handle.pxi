@@ -140,7 +140,7 @@ cdef class pcap:
     it was still in the kernel (not yet handed to libpcap) when that one
     was delivered; on Linux the kernel hands packets over within 100 ms
     (the buffer timeout), at once with ``immediate``.  Each interface's own
-    packets keep their order.  sendpacket() and set_fanout() raise
+    packets keep their order.  sendpacket(), inject() and set_fanout() raise
     PcapError on such a handle (open the one interface on its own).
 
     Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``,
