@@ -57,7 +57,7 @@ cdef inline tuple _pair(object a, object b):
 
 
 cdef class pcap:
-    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None, protocol=None)
+    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None, protocol=None, batch_stats=False)
 
     Open a capture handle on a live interface or a savefile.
 
@@ -114,6 +114,13 @@ cdef class pcap:
             filter.  Linux with libpcap 1.9 or later: PcapError elsewhere.
             Frames the host sends are not seen (the kernel gives them only
             to handles of every protocol).
+    batch_stats -- have each batch read of a live handle (readbatch(),
+            readinto(), next_batch(), arrow_batches()) ask libpcap for its
+            counters (one pcap_stats() per interface), so that
+            ``batch_stats`` and the Arrow metadata say how they changed
+            over the batch.  Off by default for its cost: about 3 us a
+            batch, and on Linux in promiscuous mode two reads of sysfs
+            files besides (50 us a batch on the machine of the tests).
 
     A numeric argument out of its range raises ValueError naming it and the
     range (TypeError when it is not an int).  A flag (promisc, immediate,
@@ -163,6 +170,7 @@ cdef class pcap:
     cdef str _filter
     cdef object _wake            # set while an ``async for`` waits: wakes it
     cdef list _batch_pool        # next_batch()'s last pairs of buffers: records, data, records, ...
+    cdef bint _track_stats       # pcap(batch_stats=True)
     cdef object _batch_stats     # batch_stats: the counters' change over the last batch read (live)
     cdef list _stats_seen        # libpcap's counters of each interface at the last batch read
 
@@ -177,7 +185,7 @@ cdef class pcap:
 
     def __init__(self, name=None, snaplen=65535, promisc=True, timeout_ms=0,
                  immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None,
-                 protocol=None):
+                 protocol=None, batch_stats=False):
         cdef bytes bname
         if self._src is not None:
             raise RuntimeError("pcap handle is already open")
@@ -189,6 +197,7 @@ cdef class pcap:
         cdef bint c_rfmon = _bool_arg(rfmon, "rfmon")
         cdef bint c_ns = _bool_arg(timestamp_in_ns, "timestamp_in_ns")
         cdef int c_tstamp = _tstamp_type_arg(tstamp_type)
+        self._track_stats = _bool_arg(batch_stats, "batch_stats")
         cdef int c_protocol = -1 if protocol is None else _int_arg(protocol, "protocol", 0, 0xffff,
                                                                     "an ethertype; 0: every one")
         if _is_file_object(name):
@@ -465,13 +474,13 @@ cdef class pcap:
         return (records, data, comments) if wide else (records, data)
 
     cdef int _note_batch_stats(self) except -1:
-        """batch_stats after a batch read of a live handle: one pcap_stats()
-        per interface.  A failure of it leaves batch_stats None, and the
+        """batch_stats after a batch read of a live handle opened with
+        batch_stats=True: one pcap_stats() per interface.  A failure of it leaves batch_stats None, and the
         next batch's change counts from the last good one, so that the
         batch read itself never fails for it."""
         cdef lp.pcap_stat st
         cdef lp.pcap_t *p
-        if not self._src.live:
+        if not self._track_stats or not self._src.live:
             return 0
         p = self._handle()
         self._batch_stats = None
@@ -516,12 +525,12 @@ cdef class pcap:
         and ``wirelen`` (uint32) and ``data`` (binary: the packet's bytes),
         and the link type, its name, the snaplen and the source in the
         schema's metadata (``pcap.linktype``...), with ``pcap.tstamp_type``
-        when a time stamp type was chosen.  On a live handle each batch's
-        metadata also says how libpcap's counters changed over it
-        (``pcap.received_delta``, ``pcap.dropped_delta``,
-        ``pcap.ifdropped_delta``, as batch_stats); the change over the read
-        that found no more packets and ended the iterator is the handle's
-        batch_stats then.  Ends at the end of a
+        when a time stamp type was chosen.  On a live handle opened with
+        ``batch_stats=True`` each batch's metadata also says how libpcap's
+        counters changed over it (``pcap.received_delta``,
+        ``pcap.dropped_delta``, ``pcap.ifdropped_delta``, as batch_stats);
+        the change over the read that found no more packets and ended the
+        iterator is the handle's batch_stats then.  Ends at the end of a
         savefile, after breakloop() or close(), and on a live handle when a
         read gets no packet, as readpkts() returns []: after ``timeout_ms``,
         or at once in nonblocking mode when nothing is pending; a blocking
@@ -631,12 +640,13 @@ cdef class pcap:
     @property
     def batch_stats(self):
         """How libpcap's counters changed over the last batch read of a live
-        handle: ``Stats(received, dropped, ifdropped)``, as stats() counts
-        them, from the previous batch read (or the opening) to the end of
-        the last one.  The batch reads are readbatch(), readinto(),
-        next_batch() and arrow_batches(); each one that returns (empty too)
-        asks for the counters once (one pcap_stats() per interface), so the
-        batch_stats of every call add up to stats() at the last.  None
+        handle opened with ``batch_stats=True``: ``Stats(received, dropped,
+        ifdropped)``, as stats() counts them, from the previous batch read
+        (or the opening) to the end of the last one.  The batch reads are
+        readbatch(), readinto(), next_batch() and arrow_batches(); each one
+        that returns (empty too) asks for the counters once (one
+        pcap_stats() per interface), so the batch_stats of every call add
+        up to stats() at the last.  None without ``batch_stats=True``,
         before the first batch read, on savefiles (which have no counters:
         a pcapng file says its drops in packet_dropcount and in
         interfaces[i].statistics), and when libpcap could not give the

@@ -408,6 +408,7 @@ class pcap(Generic[_TS]):
         *,
         tstamp_type: str | int | None = None,
         protocol: int | None = None,
+        batch_stats: _Flag = False,
     ) -> None: ...
     @overload
     def __init__(
@@ -423,6 +424,7 @@ class pcap(Generic[_TS]):
         buffer_size: int = 0,
         tstamp_type: str | int | None = None,
         protocol: int | None = None,
+        batch_stats: _Flag = False,
     ) -> None: ...
     @overload
     def __init__(
@@ -438,6 +440,7 @@ class pcap(Generic[_TS]):
         *,
         tstamp_type: str | int | None = None,
         protocol: int | None = None,
+        batch_stats: _Flag = False,
     ) -> None: ...
     # reading
     def __iter__(self) -> Self: ...

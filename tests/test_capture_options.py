@@ -423,7 +423,7 @@ def test_batch_stats_sum_to_the_totals_with_drops(veth, how):
     if how == "arrow":
         pytest.importorskip("pyarrow")
     records, data = bytearray(100 * pcap.BATCH_RECORD_SIZE), bytearray(1 << 20)
-    with pcap.pcap(veth.root_if, buffer_size=1, snaplen=128, timeout_ms=300) as p:
+    with pcap.pcap(veth.root_if, buffer_size=1, snaplen=128, timeout_ms=300, batch_stats=True) as p:
         assert p.batch_stats is None
         p.setfilter(f"ether proto {ETH_P_EXPERIMENTAL}")
         deltas, packets = [], 0             # (the first batch's change counts from the opening)
@@ -447,15 +447,30 @@ def test_batch_stats_sum_to_the_totals_with_drops(veth, how):
     assert sum(d.dropped > 0 for d in deltas) >= 2, "drops of both floods, in two batches"
 
 
+def test_batch_stats_are_asked_for(live):
+    """Off by default (it costs a pcap_stats() a batch): None, and no
+    metadata keys in Arrow."""
+    with pcap.pcap("lo", timeout_ms=50) as p:
+        p.setfilter("ether proto 0x88b5")
+        p.next_batch()
+        assert p.batch_stats is None
+    with pcap.pcap("lo", timeout_ms=50, batch_stats=1) as p:
+        p.setfilter("ether proto 0x88b5")
+        p.next_batch()
+        assert isinstance(p.batch_stats, pcap.Stats)
+    with pytest.raises(TypeError, match="^batch_stats must be True or False, not str$"):
+        pcap.pcap("lo", batch_stats="yes")
+
+
 def test_batch_stats_of_a_savefile_are_none(tmp_path):
-    with pcap.pcap(str(numbered_savefile(tmp_path))) as p:
+    with pcap.pcap(str(numbered_savefile(tmp_path)), batch_stats=True) as p:
         records, _ = p.next_batch()
         assert records and p.batch_stats is None
         assert p.readinto(bytearray(1000), bytearray(1 << 20)) == 0 and p.batch_stats is None
 
 
 def test_batch_stats_on_several_interfaces(veth):
-    with pcap.pcap(["lo", veth.root_if], timeout_ms=200, buffer_size=1, snaplen=128) as p:
+    with pcap.pcap(["lo", veth.root_if], timeout_ms=200, buffer_size=1, snaplen=128, batch_stats=True) as p:
         p.setfilter(f"ether proto {ETH_P_EXPERIMENTAL}")
         p.next_batch()
         deltas = [p.batch_stats]
@@ -472,7 +487,7 @@ def test_batch_stats_on_several_interfaces(veth):
 def test_arrow_on_a_live_handle_leaves_the_counts_out_of_parquet(live, tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     port = random.randrange(20000, 60000)
-    with pcap.pcap("lo", immediate=True, timeout_ms=300) as p:
+    with pcap.pcap("lo", immediate=True, timeout_ms=300, batch_stats=True) as p:
         p.setfilter(f"udp and dst port {port}")
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(b"parquet", ("127.0.0.1", port))

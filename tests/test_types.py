@@ -211,7 +211,7 @@ def live() -> None:
     kinds = pcap.tstamp_types("lo")
     assert_type(kinds, list[pcap.TstampType])
     assert_type(kinds[0].name, str)
-    with pcap.pcap("lo", timestamp_in_ns=True, tstamp_type=kinds[0].value, protocol=0x88B5) as q:
+    with pcap.pcap("lo", timestamp_in_ns=True, tstamp_type=kinds[0].value, protocol=0x88B5, batch_stats=True) as q:
         assert_type(q.tstamp_type, str | None)
     with pcap.pcap("lo", tstamp_type="host", timeout_ms=50) as r:
         assert_type(r, pcap.pcap[float])
