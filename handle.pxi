@@ -475,9 +475,9 @@ cdef class pcap:
 
     cdef int _note_batch_stats(self) except -1:
         """batch_stats after a batch read of a live handle opened with
-        batch_stats=True: one pcap_stats() per interface.  A failure of it leaves batch_stats None, and the
-        next batch's change counts from the last good one, so that the
-        batch read itself never fails for it."""
+        batch_stats=True: one pcap_stats() per interface.  A failure of it
+        leaves batch_stats None, and the next batch's change counts from
+        the last good one, so that the batch read never fails for it."""
         cdef lp.pcap_stat st
         cdef lp.pcap_t *p
         if not self._track_stats or not self._src.live:
@@ -889,7 +889,6 @@ cdef class pcap:
     cdef Py_ssize_t _send(self, buf, bint inject) except -1:
         cdef Py_buffer view
         cdef lp.pcap_t *p = self._handle()
-        cdef int rc
         action = f"{'inject' if inject else 'send'} packet on {self._name!r}"
         if isinstance(self._src, _MultiSource):
             raise _pcap_error(lp.PCAP_ERROR, action, "a handle over several interfaces does not say which "

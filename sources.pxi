@@ -364,7 +364,7 @@ cdef int _tstamp_type_arg(object value) except -2:
     if value is None:
         return -1
     if isinstance(value, str):
-        v = lp.pcap_tstamp_type_name_to_val(value.encode("ascii", "replace"))
+        v = -1 if "\0" in value else lp.pcap_tstamp_type_name_to_val(value.encode("ascii", "replace"))
         if v < 0:
             raise ValueError(f"tstamp_type must be one of {', '.join(map(repr, _tstamp_known()))} "
                              f"or a PCAP_TSTAMP_* value, not {value!r}")

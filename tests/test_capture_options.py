@@ -214,6 +214,7 @@ def test_a_failed_activation_names_the_type_and_the_interface(live):
 
 
 @pytest.mark.parametrize("value, error, match", [
+    ("host\0", ValueError, r"^tstamp_type must be one of .*, not 'host\\x00'$"),
     ("nope", ValueError, r"^tstamp_type must be one of 'host', 'host_lowprec', .* or a PCAP_TSTAMP_\* value, "
                          r"not 'nope'$"),
     (99, ValueError, r"^tstamp_type must be a PCAP_TSTAMP_\* value this libpcap knows \('host', .*\), not 99$"),
