@@ -45,6 +45,10 @@ cdef extern from "netdev.h" nogil:
         PACKET_FANOUT_FLAG_ROLLOVER
         PACKET_FANOUT_FLAG_DEFRAG
     int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)
+    enum:
+        CAPTURE_PROTOCOL
+        TSTAMP_HOST_HIPREC_UNSYNCED "PCAP_TSTAMP_HOST_HIPREC_UNSYNCED"
+    int capture_protocol(lp.pcap_t *p, int protocol)
 
 cdef extern from "pcap_stream.h" nogil:
     enum:
