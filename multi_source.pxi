@@ -147,6 +147,7 @@ cdef class _MultiSource(_Source):
                     return _PACKET if added else _FULL    # it stays the head, for the next batch
                 batch_relabel_last(f, <uint32_t>(<Py_ssize_t>self.bases[best] + h.iface))
             else:
+                f.dlt = child.packet_dlt()
                 batch_put_meta(f, &one, h.data, <uint32_t>(<Py_ssize_t>self.bases[best] + h.iface), 0)
             self._consume(best)
             added += 1
