@@ -163,10 +163,10 @@ def ipv4_packets():
 
 
 def ipv4_fragment_packets():
-    """One UDP datagram of 2,000 bytes in three fragments, an ICMP echo in
+    """One UDP datagram of 3,000 bytes in three fragments, an ICMP echo in
     two, TCP in two, and a fragment that comes first on the wire but is the
     last one."""
-    datagram = udp(40001, 9999, (bytes(range(256)) * 8)[:1992])
+    datagram = udp(40001, 9999, (bytes(range(256)) * 12)[:2992])
     echo = icmp(8, 0, b"\x00\x02\x00\x01", b"E" * 1600)
     segment = tcp(40002, 8080, 0x018, b"T" * 1500)
     out = []
@@ -357,10 +357,12 @@ def write_all(directory):
         classic(f"syn-{name}", frames, linktype=linktype, byteorder=order)
 
     # pcapng: three interfaces of three link types in one section, the
-    # packets of each interleaved (each packet is read with its own).
+    # packets of each interleaved (each packet is read with its own).  (The
+    # Linux cooked one first: read in the other byte order, the module
+    # takes that link type only on a file's first interface.)
     links = linktype_packets()
-    ng = Pcapng("<").shb().idb(1, 0, name="eth0").idb(113, 0, name="any").idb(101, 0, name="tun0")
-    frames = [(0, f) for f in ipv4_packets()[:6]] + [(1, f) for f in links["sll"][1]] \
+    ng = Pcapng("<").shb().idb(113, 0, name="any").idb(1, 0, name="eth0").idb(101, 0, name="tun0")
+    frames = [(1, f) for f in ipv4_packets()[:6]] + [(0, f) for f in links["sll"][1]] \
         + [(2, f) for f in links["raw"][1]]
     frames = [frames[i] for i in sorted(range(len(frames)), key=lambda i: (i % 5, i))]
     for i, (iface, frame) in enumerate(frames):
