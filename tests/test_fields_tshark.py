@@ -263,6 +263,8 @@ def test_addresses_as_text(path):
     found = []
     for mine, ref in zip(ours, theirs):
         for field in ("src", "dst"):
+            if field in KNOWN_DIFFERENCES.get((path.name, ref["frame"]), ((),))[0]:
+                continue
             expected = None
             if ref[field] is not None:
                 expected = socket.inet_ntop(socket.AF_INET, ref[field][12:]) if ref["ip_version"] == 4 \
