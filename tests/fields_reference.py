@@ -181,6 +181,12 @@ def reference_packet(layers):
     caplen = int(frame["frame.cap_len"])
     out["frame"] = int(frame["frame.number"])
     out["tshark_community_id"] = None
+    # How many IP layers tshark dissected (more than one: a tunnel, whose
+    # inner flow is what tshark's communityid hashes), and whether the
+    # transport fields had to be read from the bytes (tshark showed none).
+    out["tshark_ip_layers"] = sum(1 for k, _ in top if k in ("ip", "ipv6"))
+    out["transport_from_bytes"] = False
+    out["transport_cut"] = False
     for k, v in top:
         if k == "communityid":
             out["tshark_community_id"] = v if isinstance(v, str) else _get(v, "communityid")
@@ -332,6 +338,7 @@ def reference_packet(layers):
         # first); the module has the fields whose bytes were captured: read
         # them from the frame's bytes at the offset the IP header gives.
         pairs = _fields_from_bytes(layer, bytes.fromhex(raw["frame"][0][0])[t:t + have])
+        out["transport_from_bytes"] = True
     if layer == "tcp":
         if pairs is not None:
             if have >= 4:
@@ -346,6 +353,7 @@ def reference_packet(layers):
                 out["tcp_flags"] = _int(flags) & 0xFFF
         hlen = _int(_get(pairs, "tcp.hdr_len")) if pairs is not None and have >= 14 else None
         if hlen is None or hlen < 20:
+            out["transport_cut"] = True
             return _with_community_id(out)
     elif layer in ("udp", "sctp"):
         if pairs is not None and have >= 4:
@@ -358,6 +366,8 @@ def reference_packet(layers):
         hlen = 8
     if hlen <= have:
         out["payload_offset"], out["payload_len"] = t + hlen, end - t - hlen
+    else:
+        out["transport_cut"] = True
     return _with_community_id(out)
 
 
