@@ -81,6 +81,8 @@ import ipaddress
 import json
 import subprocess
 
+from support import need
+
 FIELD_NAMES = ("eth_dst", "eth_src", "ethertype", "vlan_id", "vlan_id_inner", "ip_version", "protocol", "src",
                "dst", "ttl", "frag_flags", "frag_offset", "ip_len", "src_port", "dst_port", "tcp_flags",
                "icmp_type", "icmp_code", "payload_offset", "payload_len", "community_id")
@@ -328,9 +330,7 @@ def reference_packet(layers):
     protocol = out["protocol"]
     have = min(end, caplen) - t
     hlen = 0
-    layer = TRANSPORTS.get(protocol)
-    if layer in ("icmp", "icmpv6") and (layer == "icmp") != (version == 4):
-        layer = None                  # ICMP in IPv6 or ICMPv6 in IPv4: the module reads neither
+    layer = TRANSPORTS.get(protocol)      # (by the number, whatever the IP version, as tshark does)
     pairs = top[i][1] if layer is not None and i < len(top) and top[i][0] == layer else None
     if layer is not None and pairs is None and i < len(top) and top[i][0] == "_ws.short" and have >= 2:
         # The capture ends inside the transport header and tshark's ICMP and
@@ -388,7 +388,11 @@ def _fields_from_bytes(layer, header):
 
 @functools.lru_cache(maxsize=None)
 def _communityid(seed):
-    import communityid
+    try:
+        import communityid
+    except ImportError:
+        communityid = None
+    need(communityid is not None, "the communityid package is not installed (pip install communityid)")
     return communityid, communityid.CommunityID(seed=seed)
 
 
@@ -402,7 +406,9 @@ def community_id_of(fields, seed=0):
     src, dst = ipaddress.ip_address(fields["src"]), ipaddress.ip_address(fields["dst"])
     if fields["ip_version"] == 4:
         src, dst = src.ipv4_mapped, dst.ipv4_mapped
-    icmp = (protocol == 1 and fields["ip_version"] == 4) or (protocol == 58 and fields["ip_version"] == 6)
+    # (ICMP and ICMPv6 by the protocol number, whatever the IP version, as the
+    # reference implementation maps them.)
+    icmp = protocol in (1, 58)
     if protocol in (6, 17, 132):
         if fields["src_port"] is None:
             return None

@@ -215,6 +215,8 @@ def ipv6_packets():
         eth(0x86DD, ip6(4, ip4(17, udp(11, 12, b"4in6")))),
         eth(0x86DD, ip6(132, sctp(5060, 5060, SCTP_INIT))),
         eth(0x86DD, ip6(17, udp(123, 123, b"ntp"), src="::ffff:192.0.2.1", dst="::1")),   # a v4-mapped source
+        eth(0x86DD, ip6(1, icmp(8, 0, b"\0\3\0\3", b"v4 echo in v6"))),  # ICMP (for IPv4) over IPv6: by number
+        eth(0x0800, ip4(58, icmp(128, 0, b"\0\4\0\4", b"v6 echo in v4"))),  # and ICMPv6 over IPv4
     ]
 
 
