@@ -137,6 +137,8 @@ cdef extern from "packet_fields.h" nogil:
     struct fields_plan:
         field_column *columns
         size_t ncolumns
+        uint32_t *present
+        size_t count
         fields_options options
         char *pending_out
     void fields_plan_put(fields_plan *plan, const packet_fields *f, size_t index)
