@@ -207,6 +207,7 @@ def ipv6_packets():
         eth(0x86DD, ip6(44, frag6(58, 0, False) + icmp(128, 0, b"\0\2\0\2"))),      # an atomic fragment
         eth(0x86DD, ip6(0, ext(44, b"") + frag6(6, 2048, True) + b"H" * 32)),       # HBH, then a later fragment
         eth(0x86DD, ip6(59, b"")),                                       # no next header
+        eth(0x86DD, ip6(0, ext(6, b"") + tcp(1, 2, 0x002), plen=4)),     # a payload length shorter than its first header
         eth(0x86DD, ip6(60, ext(59, b"") + b"trailing")),                # destination options, then no next header
         eth(0x86DD, ip6(50, b"\0\0\x02\0\0\0\0\x01" + b"e" * 24)),       # ESP
         eth(0x86DD, ip6(51, ah(6) + tcp(49156, 179, 0x018, b"bgp"))),     # AH, then TCP
@@ -315,7 +316,8 @@ def linktype_packets():
         "sll": (113, [sll(0x0800, v4), sll(0x86DD, v6, pkttype=4), sll(0x0806, arp(), pkttype=1),
                       sll(0x0004, b"\x42\x42\x03" + b"\0" * 35, pkttype=2),
                       sll(0x8100, vlan(0, 5)[2:] + struct.pack("!H", 0x0800) + v4),
-                      sll(0x0800, v4, hatype=772)], "<"),
+                      sll(0x0800, v4, hatype=772),
+                      sll(0x0000, struct.pack("=IHHII", 20, 16, 0, 1, 0), hatype=824)], "<"),   # netlink
         "sll2": (276, [sll2(0x0800, v4), sll2(0x86DD, v6, pkttype=4), sll2(0x0806, arp(), pkttype=1),
                        sll2(0x86DD, v6icmp, hatype=772, ifindex=1)], "<"),
         "null-le": (0, [null(2, "<") + v4, null(24, "<") + v6, null(28, "<") + v6icmp, null(30, "<") + v6,
@@ -331,7 +333,7 @@ def linktype_packets():
         "ipv4": (228, [v4, ip4(6, tcp(1, 2, 0x002))], "<"),
         "ipv6": (229, [v6, v6icmp], "<"),
         "ppp": (9, [b"\xff\x03\x00\x21" + v4, b"\xff\x03\x00\x57" + v6, b"\xff\x03\xc0\x21\x01\x01\x00\x04",
-                    b"\x00\x21" + v4], "<"),
+                    b"\x00\x21" + v4, b"\x21" + v4], "<"),     # no address and control; and a 1-byte protocol
     }
 
 
