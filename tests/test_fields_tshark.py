@@ -2,8 +2,8 @@
 parses it, against tshark's dissection of the same packet
 (tests/fields_reference.py says how tshark's fields map to ours).
 
-Each file is read through the Arrow path (to_arrow) and through next_batch()
-and numpy, with and without the packets' bytes, from the file and from a
+Each file is read through the Arrow path (to_arrow), through next_batch()
+and through readinto(fields=) with numpy, with and without the packets' bytes, from the file and from a
 pipe, in its own byte order and in the other one.  A failure lists each
 difference: the file, the frame number (tshark's, from 1), the field, ours
 and tshark's.
@@ -139,6 +139,24 @@ def ours_numpy(source, *, data, seed=0, batch=7):
     return rows
 
 
+def ours_readinto(source, *, data, seed=0, batch=7):
+    """Every packet's fields through readinto(fields=) into buffers of
+    ``batch`` records, and numpy."""
+    numpy = numpy_module()
+    dtype = numpy.dtype(pcap.FIELDS_DTYPE)
+    records = bytearray(pcap.BATCH_RECORD_SIZE * batch)
+    fields = bytearray(pcap.FIELDS_SIZE * batch)
+    rows = []
+    with pcap.pcap(source) as p:
+        packets = bytearray(max(p.snaplen, 1 << 16) * 2) if data else None
+        while True:
+            n = p.readinto(records, packets, batch, fields=fields, community_id_seed=seed)
+            if not n:
+                break
+            rows += records_to_dicts(numpy.frombuffer(fields, dtype, n))
+    return rows
+
+
 def ours_arrow(source, *, data, seed=0, addresses="binary"):
     """Every packet's fields through to_arrow(fields="all")."""
     pyarrow_module()
@@ -185,7 +203,7 @@ def read_fields(path, tmp_path, *, via, source, order, data, seed=0):
         pytest.skip("interfaces of several link types: read from a file in its own byte order only")
     if order == "swapped":
         raw = other_byte_order(raw)
-    read = ours_arrow if via == "arrow" else ours_numpy
+    read = {"arrow": ours_arrow, "numpy": ours_numpy, "readinto": ours_readinto}[via]
     if source == "file":
         copy = pathlib.Path(tmp_path) / pathlib.Path(path).name
         copy.write_bytes(raw)
@@ -240,7 +258,7 @@ def ids(path):
 
 @pytest.mark.parametrize("order", ["native", "swapped"])
 @pytest.mark.parametrize("data", [True, False], ids=["data", "nodata"])
-@pytest.mark.parametrize("via", ["arrow", "numpy"])
+@pytest.mark.parametrize("via", ["arrow", "numpy", "readinto"])
 @pytest.mark.parametrize("path", FILES, ids=ids)
 def test_file_against_tshark(path, via, data, order, tmp_path):
     theirs = tshark_reference(path)
