@@ -134,29 +134,8 @@ def _get(pairs, key):
     return None
 
 
-def _find(pairs, key):
-    """The first value of ``key`` in a layer, looking into its subtrees too
-    (but not into protocol layers nested in it, as the headers an ICMP
-    error quotes)."""
-    for k, v in pairs:
-        if k == key:
-            return v
-    for k, v in pairs:
-        if isinstance(v, list) and k.endswith("_tree") and v and isinstance(v[0], tuple):
-            found = _find(v, key)
-            if found is not None:
-                return found
-    return None
-
-
 def _int(text):
     return None if text is None else int(text, 0)
-
-
-def _offset(layer_pairs, name):
-    """The offset of a layer's first byte, from its ``<name>_raw``."""
-    raw = _get(layer_pairs, name + "_raw")
-    return None if raw is None else int(raw[1])
 
 
 def _mac(text):
