@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "pcap_stream.h"
+#include "triage.h"
 
 /* One packet of a batch: pcap.BATCH_RECORD_FORMAT, "=qIIQ". */
 struct batch_record {
@@ -64,6 +65,8 @@ struct batch_fill {
     size_t comments_size;
     size_t comments_used;
     size_t comments_too_large;  /* comments of one packet longer than all of comments (0: none) */
+    struct triage *triage;  /* keeps or drops each packet before it goes in (NULL: all go in) */
+    int dlt;                /* the link type of the packets put next (a pcapng reader sets it per packet) */
 };
 
 /* Whether one more packet of any size up to largest fits. */
@@ -91,23 +94,26 @@ static inline int64_t batch_stamp(const struct pcap_pkthdr *h, int64_t ns_scale)
     return sec * 1000000000LL + (int64_t)h->ts.tv_usec * ns_scale;
 }
 
-/* Append one packet.  A packet longer than the room left (only a libpcap
- * that gives a caplen over the snaplen could make one) is not written:
- * too_large says so, and the caller raises. */
-static inline void batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes,
+/* Append one packet, unless the triage drops it.  A packet longer than the
+ * room left (only a libpcap that gives a caplen over the snaplen could make
+ * one) is not written: too_large says so, and the caller raises.  Returns
+ * whether it went in. */
+static inline int batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes,
                                   uint32_t interface_id, uint32_t flags)
 {
     unsigned char *out;
     int64_t stamp;
     uint64_t offset;
+    if (f->triage != NULL && !triage_packet(f->triage, bytes, h->caplen, h->len, f->dlt))
+        return 0;
     if (f->data == NULL) {
         f->count++;
-        return;
+        return 1;
     }
     if (f->count >= f->capacity || h->caplen > f->size - f->used) {
         if (!f->too_large)
             f->too_large = h->caplen ? h->caplen : 1;
-        return;
+        return 0;
     }
     /* Each field stored where it goes: a record built on the stack and
      * copied whole is read back with loads that span two of its stores,
@@ -129,6 +135,7 @@ static inline void batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr
     memcpy(f->data + f->used, bytes, h->caplen);
     f->used += h->caplen;
     f->count++;
+    return 1;
 }
 
 static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes)

@@ -628,6 +628,8 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
     unsigned char *rec;
     int no_options;
 
+    if (f->triage != NULL)
+        f->dlt = r->iface[r->packet_iface].dlt;
     if (f->data == NULL || f->record_size == sizeof(struct batch_record)) {
         if (f->data != NULL && h->caplen > f->size - f->used && f->count > 0)
             return 0;
@@ -644,8 +646,7 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
         f->comments_too_large = need;
         return 1;
     }
-    batch_put_meta(f, h, bytes, r->packet_iface, no_options ? 0 : pcapng_packet_flags(r));
-    if (need && !f->too_large) {     /* (too_large: the packet was not added) */
+    if (batch_put_meta(f, h, bytes, r->packet_iface, no_options ? 0 : pcapng_packet_flags(r)) && need) {
         packet_comments(r, f->comments + f->comments_used, need);
         f->comments_used += need;
         len = (uint32_t)need;

@@ -1,0 +1,582 @@
+#include "triage.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- prefixes ------------------------------------------------------------ */
+
+static triage_key all_ones(unsigned width)
+{
+    return width >= 128 ? ~(triage_key)0 : (((triage_key)1 << width) - 1);
+}
+
+/* The last address of a prefix. */
+static triage_key prefix_end(const struct prefix_entry *e, unsigned width)
+{
+    return e->len >= width ? e->start : e->start | (all_ones(width) >> e->len);
+}
+
+static int entry_order(const void *pa, const void *pb)
+{
+    const struct prefix_entry *a = pa, *b = pb;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return (int)a->len - (int)b->len;   /* the shorter (the outer) first */
+}
+
+struct interval {
+    triage_key start;
+    uint8_t action;
+};
+
+/* Append an interval; one that starts where the last one does replaces it
+ * (the later is the more specific). */
+static void emit(struct interval *out, size_t *n, triage_key start, uint8_t action)
+{
+    if (*n > 0 && out[*n - 1].start == start) {
+        out[*n - 1].action = action;
+        return;
+    }
+    out[*n].start = start;
+    out[*n].action = action;
+    (*n)++;
+}
+
+static unsigned leading_zeros(triage_key x, unsigned width)
+{
+    unsigned n = 0;
+    uint64_t hi;
+    if (width == 32)
+        return x ? (unsigned)__builtin_clz((uint32_t)x) : 32;
+    hi = (uint64_t)(x >> 64);
+    if (hi)
+        return (unsigned)__builtin_clzll(hi);
+    n = 64;
+    return (uint64_t)x ? n + (unsigned)__builtin_clzll((uint64_t)x) : 128;
+}
+
+static int make_index(struct prefix_table *t, const struct interval *iv)
+{
+    size_t n = t->n, b, buckets, i = 0;
+    triage_key a, z, key;
+    unsigned w = t->width;
+    if (n < 3)
+        return 0;   /* looked up without one */
+    a = iv[1].start;
+    z = iv[n - 1].start;
+    t->skip = leading_zeros(a ^ z, w);   /* < w: a < z */
+    t->common = t->skip ? a >> (w - t->skip) : 0;
+    t->bits = 1;
+    while (t->bits < 22 && ((size_t)1 << t->bits) < n)
+        t->bits++;
+    if (t->bits > w - t->skip)
+        t->bits = w - t->skip;
+    buckets = (size_t)1 << t->bits;
+    t->index = malloc((buckets + 1) * sizeof *t->index);
+    if (t->index == NULL)
+        return -1;
+    for (b = 0; b < buckets; b++) {
+        key = (t->skip ? t->common << (w - t->skip) : 0) | ((triage_key)b << (w - t->skip - t->bits));
+        while (i + 1 < n && iv[i + 1].start <= key)
+            i++;
+        t->index[b] = (uint32_t)i;
+    }
+    t->index[buckets] = (uint32_t)(n - 1);
+    return 0;
+}
+
+int prefix_table_build(struct prefix_table *t, unsigned width, struct prefix_entry *entries, size_t n,
+                       size_t *conflict)
+{
+    struct interval *out;
+    struct { triage_key end; uint8_t action; } stack[130];
+    size_t depth = 0, m = 0, i, k;
+
+    memset(t, 0, sizeof *t);
+    t->width = width;
+    if (n == 0)
+        return 0;
+    qsort(entries, n, sizeof *entries, entry_order);
+    /* The same prefix twice: once (or a conflict).  Then at most one
+     * prefix of each length holds a given address: the stack's depth. */
+    for (i = 1, k = 1; i < n; i++) {
+        if (entries[i].start == entries[k - 1].start && entries[i].len == entries[k - 1].len) {
+            if (entries[i].action != entries[k - 1].action) {
+                *conflict = i;
+                return -2;
+            }
+            continue;
+        }
+        entries[k++] = entries[i];
+    }
+    n = k;
+    out = malloc((2 * n + 1) * sizeof *out);
+    if (out == NULL)
+        return -1;
+    /* Prefixes either nest or are disjoint: a stack of the ones holding
+     * the current start gives each stretch its longest prefix. */
+    emit(out, &m, 0, TRIAGE_NONE);
+    for (i = 0; i < n; i++) {
+        while (depth > 0 && stack[depth - 1].end < entries[i].start) {
+            triage_key end = stack[--depth].end;
+            emit(out, &m, end + 1, depth ? stack[depth - 1].action : TRIAGE_NONE);
+        }
+        emit(out, &m, entries[i].start, entries[i].action);
+        stack[depth].end = prefix_end(&entries[i], width);
+        stack[depth].action = entries[i].action;
+        depth++;
+    }
+    while (depth > 0) {
+        triage_key end = stack[--depth].end;
+        if (end != all_ones(width))
+            emit(out, &m, end + 1, depth ? stack[depth - 1].action : TRIAGE_NONE);
+    }
+    /* Neighbours with one action are one interval. */
+    for (i = 1, k = 1; i < m; i++)
+        if (out[i].action != out[k - 1].action)
+            out[k++] = out[i];
+    t->n = k;
+    t->actions = malloc(k);
+    if (width == 32)
+        t->starts4 = malloc(k * sizeof *t->starts4);
+    else
+        t->starts6 = malloc(k * sizeof *t->starts6);
+    if (t->actions == NULL || (t->starts4 == NULL && t->starts6 == NULL)) {
+        free(out);
+        prefix_table_free(t);
+        return -1;
+    }
+    for (i = 0; i < k; i++) {
+        t->actions[i] = out[i].action;
+        if (width == 32)
+            t->starts4[i] = (uint32_t)out[i].start;
+        else
+            t->starts6[i] = out[i].start;
+    }
+    if (make_index(t, out) < 0) {
+        free(out);
+        prefix_table_free(t);
+        return -1;
+    }
+    free(out);
+    return 0;
+}
+
+void prefix_table_free(struct prefix_table *t)
+{
+    free(t->starts4);
+    free(t->starts6);
+    free(t->actions);
+    free(t->index);
+    memset(t, 0, sizeof *t);
+}
+
+/* The range of intervals key x may be in: [*lo, *hi]; or its interval at
+ * once (returns 1, *lo). */
+static inline int search_range(const struct prefix_table *t, triage_key x, size_t *lo, size_t *hi)
+{
+    unsigned w = t->width;
+    triage_key top;
+    size_t b;
+    if (t->index == NULL) {
+        *lo = 0;
+        *hi = t->n - 1;
+        return 0;
+    }
+    top = t->skip ? x >> (w - t->skip) : 0;
+    if (top != t->common) {
+        *lo = top < t->common ? 0 : t->n - 1;
+        return 1;
+    }
+    b = (size_t)(((x << t->skip) & all_ones(w)) >> (w - t->bits));
+    *lo = t->index[b];
+    *hi = t->index[b + 1];
+    return 0;
+}
+
+int prefix_lookup4(const struct prefix_table *t, uint32_t addr)
+{
+    size_t lo, hi, mid;
+    if (t->n == 0)
+        return TRIAGE_NONE;
+    if (!search_range(t, addr, &lo, &hi)) {
+        while (lo < hi) {
+            mid = (lo + hi + 1) / 2;
+            if (t->starts4[mid] <= addr)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+    }
+    return t->actions[lo];
+}
+
+int prefix_lookup6(const struct prefix_table *t, triage_key addr)
+{
+    size_t lo, hi, mid;
+    if (t->n == 0)
+        return TRIAGE_NONE;
+    if (!search_range(t, addr, &lo, &hi)) {
+        while (lo < hi) {
+            mid = (lo + hi + 1) / 2;
+            if (t->starts6[mid] <= addr)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+    }
+    return t->actions[lo];
+}
+
+static triage_key key_of_bytes(const uint8_t *b, size_t n)
+{
+    triage_key k = 0;
+    size_t i;
+    for (i = 0; i < n; i++)
+        k = (k << 8) | b[i];
+    return k;
+}
+
+int prefix_parse(const char *text, size_t len, triage_key *start, unsigned *plen)
+{
+    char buf[64];
+    unsigned char addr[16];
+    const char *slash = memchr(text, '/', len);
+    size_t alen = slash ? (size_t)(slash - text) : len;
+    unsigned width, l = 0;
+    size_t i;
+    int version;
+
+    if (alen == 0 || alen >= sizeof buf)
+        return 0;
+    memcpy(buf, text, alen);
+    buf[alen] = 0;
+    if (inet_pton(AF_INET, buf, addr) == 1)
+        version = 4, width = 32;
+    else if (inet_pton(AF_INET6, buf, addr) == 1)
+        version = 6, width = 128;
+    else
+        return 0;
+    if (slash) {
+        size_t digits = len - alen - 1;
+        if (digits == 0 || digits > 3)
+            return digits == 0 ? 0 : -1;
+        for (i = alen + 1; i < len; i++) {
+            if (text[i] < '0' || text[i] > '9')
+                return 0;
+            l = l * 10 + (unsigned)(text[i] - '0');
+        }
+        if (l > width)
+            return -1;
+    } else {
+        l = width;
+    }
+    *start = key_of_bytes(addr, width / 8);
+    *plen = l;
+    if (l < width && (*start & (all_ones(width) >> l)))
+        return -2;
+    return version;
+}
+
+/* ---- flows --------------------------------------------------------------- */
+
+int flow_table_init(struct flow_table *ft, size_t capacity)
+{
+    size_t sets = 1;
+    memset(ft, 0, sizeof *ft);
+    while (sets * FLOW_WAYS < capacity)
+        sets <<= 1;
+    ft->tags = calloc(sets * FLOW_WAYS, sizeof *ft->tags);
+    ft->entries = calloc(sets * FLOW_WAYS, sizeof *ft->entries);
+    if (ft->tags == NULL || ft->entries == NULL) {
+        flow_table_free(ft);
+        return -1;
+    }
+    ft->sets = sets;
+    return 0;
+}
+
+void flow_table_clear(struct flow_table *ft)
+{
+    if (ft->tags != NULL)
+        memset(ft->tags, 0, ft->sets * FLOW_WAYS * sizeof *ft->tags);
+    ft->clock = 0;
+    ft->flows = 0;
+    ft->evicted = 0;
+}
+
+void flow_table_free(struct flow_table *ft)
+{
+    free(ft->tags);
+    free(ft->entries);
+    memset(ft, 0, sizeof *ft);
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    return h;
+}
+
+static uint64_t flow_hash(const struct flow_entry *k)
+{
+    uint64_t w[4], h = 0x243F6A8885A308D3ULL;
+    memcpy(w, k->a, 16);
+    memcpy(w + 2, k->b, 16);
+    h = mix(h, w[0]);
+    h = mix(h, w[1]);
+    h = mix(h, w[2]);
+    h = mix(h, w[3]);
+    h = mix(h, (uint64_t)k->pa << 32 | (uint64_t)k->pb << 16 | (uint64_t)k->proto << 8 | k->version);
+    h ^= h >> 29;
+    h *= 0x94D049BB133111EBULL;
+    return h ^ (h >> 32);
+}
+
+static inline int same_flow(const struct flow_entry *x, const struct flow_entry *k)
+{
+    return x->pa == k->pa && x->pb == k->pb && x->proto == k->proto && x->version == k->version
+        && memcmp(x->a, k->a, 16) == 0 && memcmp(x->b, k->b, 16) == 0;
+}
+
+/* The entry of flow k, made (and counted) when new. */
+static struct flow_entry *flow_find(struct flow_table *ft, const struct flow_entry *k)
+{
+    uint64_t h = flow_hash(k);
+    uint32_t tag = (uint32_t)h | 1;       /* never 0: 0 is an empty slot */
+    size_t set = (size_t)(h >> 32) & (ft->sets - 1), i, victim = 0, empty = FLOW_WAYS;
+    uint32_t *tags = ft->tags + set * FLOW_WAYS;
+    struct flow_entry *entries = ft->entries + set * FLOW_WAYS, *e;
+    ft->clock++;
+    for (i = 0; i < FLOW_WAYS; i++) {
+        if (tags[i] == tag && same_flow(&entries[i], k)) {
+            entries[i].seen = ft->clock;
+            return &entries[i];
+        }
+        if (tags[i] == 0) {
+            if (empty == FLOW_WAYS)
+                empty = i;
+        } else if ((uint32_t)(ft->clock - entries[i].seen) > (uint32_t)(ft->clock - entries[victim].seen)) {
+            victim = i;
+        }
+    }
+    if (empty == FLOW_WAYS) {
+        empty = victim;
+        ft->evicted++;
+    } else {
+        ft->flows++;
+    }
+    tags[empty] = tag;
+    e = &entries[empty];
+    *e = *k;
+    e->packets = 0;
+    e->bytes = 0;
+    e->seen = ft->clock;
+    return e;
+}
+
+/* The flow of a packet with IP fields: addresses and ports in order, the
+ * smaller end first when both directions are one flow. */
+static void flow_key(const struct triage *t, const struct packet_fields *f, struct flow_entry *k)
+{
+    uint16_t sp = 0, dp = 0;
+    int swap = 0, c;
+    memset(k, 0, sizeof *k);
+    if (f->present & FIELD_PORTS) {
+        sp = f->src_port;
+        dp = f->dst_port;
+    }
+    if (t->bidirectional) {
+        c = memcmp(f->src, f->dst, 16);
+        swap = c > 0 || (c == 0 && sp > dp);
+    }
+    memcpy(k->a, swap ? f->dst : f->src, 16);
+    memcpy(k->b, swap ? f->src : f->dst, 16);
+    k->pa = swap ? dp : sp;
+    k->pb = swap ? sp : dp;
+    k->proto = f->protocol;
+    k->version = f->ip_version;
+}
+
+/* ---- the decision -------------------------------------------------------- */
+
+static inline int address_action(const struct triage *t, const struct packet_fields *f, const uint8_t *addr)
+{
+    int a;
+    if (f->ip_version == 4) {
+        uint32_t v4 = (uint32_t)addr[12] << 24 | (uint32_t)addr[13] << 16 | (uint32_t)addr[14] << 8 | addr[15];
+        a = prefix_lookup4(&t->v4, v4);
+    } else {
+        a = prefix_lookup6(&t->v6, key_of_bytes(addr, 16));
+    }
+    return a;
+}
+
+/* The prefix stage: with both addresses, a drop of either drops, else a
+ * keep of either keeps; an address no prefix holds has the default. */
+static int prefixes_keep(const struct triage *t, const struct packet_fields *f)
+{
+    int s = TRIAGE_NONE, d = TRIAGE_NONE;
+    if (!(f->present & FIELD_IP))
+        return t->prefix_default == TRIAGE_KEEP;
+    if (t->prefix_match & TRIAGE_SRC)
+        s = address_action(t, f, f->src);
+    if (t->prefix_match & TRIAGE_DST)
+        d = address_action(t, f, f->dst);
+    if (s == TRIAGE_DROP || d == TRIAGE_DROP)
+        return 0;
+    if (s == TRIAGE_KEEP || d == TRIAGE_KEEP)
+        return 1;
+    return t->prefix_default == TRIAGE_KEEP;
+}
+
+static inline int port_in(const uint8_t *set, uint16_t port)
+{
+    return set[port >> 3] >> (port & 7) & 1;
+}
+
+static int ports_keep(const struct triage *t, const struct packet_fields *f)
+{
+    int match = 0;
+    if (f->present & FIELD_PORTS)
+        match = ((t->port_match & TRIAGE_SRC) && port_in(t->ports, f->src_port))
+             || ((t->port_match & TRIAGE_DST) && port_in(t->ports, f->dst_port));
+    return t->port_action == TRIAGE_KEEP ? match : !match;
+}
+
+static int flow_head_keeps(struct triage *t, const struct packet_fields *f, uint32_t wirelen)
+{
+    struct flow_entry k, *e;
+    int head;
+    if (!(f->present & FIELD_IP))
+        return 0;   /* in no flow */
+    flow_key(t, f, &k);
+    e = flow_find(&t->flows, &k);
+    head = (t->head_packets == 0 || e->packets < t->head_packets)
+        && (t->head_bytes == 0 || e->bytes < t->head_bytes);
+    if (e->packets != UINT32_MAX)
+        e->packets++;
+    e->bytes = e->bytes + wirelen < e->bytes ? UINT64_MAX : e->bytes + wirelen;
+    return head;
+}
+
+int triage_decide(struct triage *t, const struct packet_fields *f, uint32_t wirelen)
+{
+    if (!(f->present & FIELD_IP) && t->non_ip != TRIAGE_NONE) {
+        if (t->non_ip == TRIAGE_KEEP)
+            goto keep;
+        t->dropped_non_ip++;
+        goto drop;
+    }
+    if (t->prefix_match && !prefixes_keep(t, f)) {
+        t->dropped_prefix++;
+        goto drop;
+    }
+    if (t->ports != NULL && !ports_keep(t, f)) {
+        t->dropped_port++;
+        goto drop;
+    }
+    if (t->flow_heads && !flow_head_keeps(t, f, wirelen)) {
+        t->dropped_flow++;
+        goto drop;
+    }
+keep:
+    t->kept++;
+    return 1;
+drop:
+    t->dropped++;
+    return 0;
+}
+
+int triage_packet(struct triage *t, const unsigned char *packet, uint32_t caplen, uint32_t wirelen, int dlt)
+{
+    static const struct fields_options no_community_id = {0, 0};
+    struct packet_fields f;
+    packet_fields_parse(packet, caplen, dlt, &no_community_id, &f);
+    return triage_decide(t, &f, wirelen);
+}
+
+int triage_add_prefix(struct triage *t, const char *text, size_t len, int action)
+{
+    triage_key start;
+    unsigned plen;
+    int version = prefix_parse(text, len, &start, &plen), k;
+    struct prefix_entry *e;
+    if (version <= 0)
+        return version;
+    k = version == 6;
+    if (t->pending_n[k] == t->pending_size[k]) {
+        size_t size = t->pending_size[k] ? 2 * t->pending_size[k] : 1024;
+        e = realloc(t->pending[k], size * sizeof *e);
+        if (e == NULL)
+            return -3;
+        t->pending[k] = e;
+        t->pending_size[k] = size;
+    }
+    e = &t->pending[k][t->pending_n[k]++];
+    e->start = start;
+    e->len = (uint8_t)plen;
+    e->action = (uint8_t)action;
+    return version;
+}
+
+static void pending_free(struct triage *t)
+{
+    int k;
+    for (k = 0; k < 2; k++) {
+        free(t->pending[k]);
+        t->pending[k] = NULL;
+        t->pending_n[k] = t->pending_size[k] = 0;
+    }
+}
+
+int triage_build_prefixes(struct triage *t, char conflict[64])
+{
+    size_t at = 0;
+    int k, rc = 0;
+    for (k = 0; k < 2 && rc == 0; k++) {
+        rc = prefix_table_build(k ? &t->v6 : &t->v4, k ? 128 : 32, t->pending[k], t->pending_n[k], &at);
+        if (rc == -2) {
+            unsigned char bytes[16];
+            const struct prefix_entry *e = &t->pending[k][at];
+            int i, n = k ? 16 : 4;
+            size_t used;
+            for (i = 0; i < n; i++)
+                bytes[i] = (unsigned char)(e->start >> (8 * (n - 1 - i)));
+            inet_ntop(k ? AF_INET6 : AF_INET, bytes, conflict, 48);
+            used = strlen(conflict);
+            snprintf(conflict + used, 64 - used, "/%u", e->len);
+        }
+    }
+    pending_free(t);
+    return rc;
+}
+
+int triage_lookup(const struct triage *t, const char *text, size_t len)
+{
+    triage_key addr;
+    unsigned plen;
+    int version;
+    if (memchr(text, '/', len) != NULL)
+        return -1;
+    version = prefix_parse(text, len, &addr, &plen);
+    if (version == 4)
+        return prefix_lookup4(&t->v4, (uint32_t)addr);
+    if (version == 6)
+        return prefix_lookup6(&t->v6, addr);
+    return -1;
+}
+
+void triage_free(struct triage *t)
+{
+    pending_free(t);
+    prefix_table_free(&t->v4);
+    prefix_table_free(&t->v6);
+    free(t->ports);
+    t->ports = NULL;
+    flow_table_free(&t->flows);
+}
