@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---- prefixes ------------------------------------------------------------ */
 
@@ -18,12 +19,44 @@ static triage_key prefix_end(const struct prefix_entry *e, unsigned width)
     return e->len >= width ? e->start : e->start | (all_ones(width) >> e->len);
 }
 
-static int entry_order(const void *pa, const void *pb)
+/* Sort the prefixes by start, then length (the outer first): a stable
+ * counting sort a 16-bit digit at a time from the least significant,
+ * passing over digits that all entries share (the low bits of short IPv6
+ * prefixes).  A million prefixes in a few tens of milliseconds. */
+static int sort_entries(struct prefix_entry *entries, size_t n, unsigned width)
 {
-    const struct prefix_entry *a = pa, *b = pb;
-    if (a->start != b->start)
-        return a->start < b->start ? -1 : 1;
-    return (int)a->len - (int)b->len;   /* the shorter (the outer) first */
+    struct prefix_entry *tmp = malloc(n * sizeof *tmp), *from = entries, *to = tmp, *swap;
+    size_t *count = malloc(65536 * sizeof *count), i, sum, c;
+    int shift;
+    if (tmp == NULL || count == NULL) {
+        free(tmp);
+        free(count);
+        return -1;
+    }
+    for (shift = -16; shift < (int)width; shift += 16) {
+        memset(count, 0, 65536 * sizeof *count);
+        for (i = 0; i < n; i++)
+            count[shift < 0 ? from[i].len : (size_t)(from[i].start >> shift) & 0xffff]++;
+        for (i = 0; i < 65536 && count[i] != n; i++)
+            ;
+        if (i < 65536)
+            continue;   /* one digit for all: nothing to do */
+        for (i = 0, sum = 0; i < 65536; i++) {
+            c = count[i];
+            count[i] = sum;
+            sum += c;
+        }
+        for (i = 0; i < n; i++)
+            to[count[shift < 0 ? from[i].len : (size_t)(from[i].start >> shift) & 0xffff]++] = from[i];
+        swap = from;
+        from = to;
+        to = swap;
+    }
+    if (from != entries)
+        memcpy(entries, from, n * sizeof *entries);
+    free(tmp);
+    free(count);
+    return 0;
 }
 
 struct interval {
@@ -57,34 +90,137 @@ static unsigned leading_zeros(triage_key x, unsigned width)
     return (uint64_t)x ? n + (unsigned)__builtin_clzll((uint64_t)x) : 128;
 }
 
-static int make_index(struct prefix_table *t, const struct interval *iv)
+static inline triage_key start_of(const struct prefix_table *t, size_t i)
 {
-    size_t n = t->n, b, buckets, i = 0;
-    triage_key a, z, key;
-    unsigned w = t->width;
-    if (n < 3)
-        return 0;   /* looked up without one */
-    a = iv[1].start;
-    z = iv[n - 1].start;
-    t->skip = leading_zeros(a ^ z, w);   /* < w: a < z */
-    t->common = t->skip ? a >> (w - t->skip) : 0;
-    t->bits = 1;
-    while (t->bits < 22 && ((size_t)1 << t->bits) < n)
-        t->bits++;
-    if (t->bits > w - t->skip)
-        t->bits = w - t->skip;
-    buckets = (size_t)1 << t->bits;
-    t->index = malloc((buckets + 1) * sizeof *t->index);
-    if (t->index == NULL)
-        return -1;
-    for (b = 0; b < buckets; b++) {
-        key = (t->skip ? t->common << (w - t->skip) : 0) | ((triage_key)b << (w - t->skip - t->bits));
-        while (i + 1 < n && iv[i + 1].start <= key)
-            i++;
-        t->index[b] = (uint32_t)i;
+    return t->width == 32 ? (triage_key)t->starts4[i] : t->starts6[i];
+}
+
+/* `count` (1 or more) bits of key x from bit `from` (0: the most significant). */
+static inline triage_key key_bits(triage_key x, unsigned width, unsigned from, unsigned count)
+{
+    return ((x << from) & all_ones(width)) >> (width - count);
+}
+
+/* The last interval holding a key of [lo, hi] at or below x. */
+static size_t last_at_or_below(const struct prefix_table *t, size_t lo, size_t hi, triage_key x)
+{
+    size_t mid;
+    while (lo < hi) {
+        mid = (lo + hi + 1) / 2;
+        if (start_of(t, mid) <= x)
+            lo = mid;
+        else
+            hi = mid - 1;
     }
-    t->index[buckets] = (uint32_t)(n - 1);
+    return lo;
+}
+
+static int grow(void **array, size_t *size, size_t need, size_t item)
+{
+    size_t size2 = *size ? *size : 64;
+    void *p;
+    if (need <= *size)
+        return 0;
+    while (size2 < need)
+        size2 *= 2;
+    p = realloc(*array, size2 * item);
+    if (p == NULL)
+        return -1;
+    *array = p;
+    *size = size2;
     return 0;
+}
+
+/* A node over intervals lo..hi (more than INDEX_LEAF), whose keys share
+ * their first `from` bits; returns its number, or -1 out of memory. */
+static long make_node(struct prefix_table *t, size_t lo, size_t hi, unsigned from, int root)
+{
+    unsigned w = t->width, pos, bits = 1;
+    triage_key first = start_of(t, lo + 1), region, key, next_key;
+    size_t node, slots, b, buckets, i, blo, bhi;
+    long child;
+    struct index_node *nd;
+
+    pos = from + leading_zeros((first ^ start_of(t, hi)) << from & all_ones(w), w);    /* < w: they differ */
+    while (bits < (root ? 20u : 16u) && ((size_t)1 << bits) < hi - lo + 1)
+        bits++;
+    if (bits > w - pos)
+        bits = w - pos;
+    buckets = (size_t)1 << bits;
+    if (grow((void **)&t->nodes, &t->nodes_size, t->nodes_used + 1, sizeof *t->nodes) < 0
+        || grow((void **)&t->slots, &t->slots_size, t->slots_used + buckets, sizeof *t->slots) < 0)
+        return -1;
+    node = t->nodes_used++;
+    slots = t->slots_used;
+    t->slots_used += buckets;
+    nd = &t->nodes[node];
+    nd->common = pos > from ? key_bits(first, w, from, pos - from) : 0;
+    nd->lo = (uint32_t)lo;
+    nd->hi = (uint32_t)hi;
+    nd->slots = (uint32_t)slots;
+    nd->from = (uint8_t)from;
+    nd->pos = (uint8_t)pos;
+    nd->bits = (uint8_t)bits;
+    /* The first key of bucket b: the common bits, b, zeros. */
+    region = pos ? (first >> (w - pos)) << (w - pos) : 0;
+    i = lo;
+    for (b = 0; b < buckets; b++) {
+        key = region | ((triage_key)b << (w - pos - bits));
+        while (i < hi && start_of(t, i + 1) <= key)
+            i++;
+        blo = i;
+        if (b + 1 < buckets) {
+            next_key = region | ((triage_key)(b + 1) << (w - pos - bits));
+            bhi = last_at_or_below(t, blo, hi, next_key - 1);
+        } else {
+            bhi = hi;
+        }
+        if (bhi - blo + 1 <= INDEX_LEAF) {
+            size_t j = blo;
+            while (j < bhi && t->actions[j + 1] == t->actions[blo])
+                j++;
+            t->slots[slots + b].lo = j == bhi ? INDEX_ACTION : (uint32_t)blo;
+            t->slots[slots + b].hi = j == bhi ? t->actions[blo] : (uint32_t)bhi;
+            continue;
+        }
+        child = make_node(t, blo, bhi, pos + bits, 0);
+        if (child < 0)
+            return -1;
+        t->slots[slots + b].lo = INDEX_CHILD;
+        t->slots[slots + b].hi = (uint32_t)child;
+    }
+    return (long)node;
+}
+
+/* A table's array moved where the kernel may back it with huge pages
+ * (Linux's transparent huge pages, on madvise): a lookup then takes no
+ * TLB miss on the way to the few cache lines it reads.  Else as it is. */
+static void *on_huge_pages(void *p, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    const size_t huge = (size_t)2 << 20;
+    size_t rounded = (size + huge - 1) / huge * huge;
+    void *q;
+    if (p == NULL || size < huge)
+        return p;
+    q = aligned_alloc(huge, rounded);
+    if (q == NULL)
+        return p;
+    madvise(q, rounded, MADV_HUGEPAGE);
+    memcpy(q, p, size);
+    free(p);
+    return q;
+#else
+    (void)size;
+    return p;
+#endif
+}
+
+static int make_index(struct prefix_table *t)
+{
+    if (t->n <= INDEX_LEAF)
+        return 0;   /* searched whole */
+    return make_node(t, 0, t->n - 1, 0, 1) < 0 ? -1 : 0;
 }
 
 int prefix_table_build(struct prefix_table *t, unsigned width, struct prefix_entry *entries, size_t n,
@@ -98,7 +234,8 @@ int prefix_table_build(struct prefix_table *t, unsigned width, struct prefix_ent
     t->width = width;
     if (n == 0)
         return 0;
-    qsort(entries, n, sizeof *entries, entry_order);
+    if (sort_entries(entries, n, width) < 0)
+        return -1;
     /* The same prefix twice: once (or a conflict).  Then at most one
      * prefix of each length holds a given address: the stack's depth. */
     for (i = 1, k = 1; i < n; i++) {
@@ -155,11 +292,14 @@ int prefix_table_build(struct prefix_table *t, unsigned width, struct prefix_ent
         else
             t->starts6[i] = out[i].start;
     }
-    if (make_index(t, out) < 0) {
+    if (make_index(t) < 0) {
         free(out);
         prefix_table_free(t);
         return -1;
     }
+    t->slots = on_huge_pages(t->slots, t->slots_used * sizeof *t->slots);
+    t->starts4 = on_huge_pages(t->starts4, width == 32 ? k * sizeof *t->starts4 : 0);
+    t->starts6 = on_huge_pages(t->starts6, width == 32 ? 0 : k * sizeof *t->starts6);
     free(out);
     return 0;
 }
@@ -169,65 +309,46 @@ void prefix_table_free(struct prefix_table *t)
     free(t->starts4);
     free(t->starts6);
     free(t->actions);
-    free(t->index);
+    free(t->nodes);
+    free(t->slots);
     memset(t, 0, sizeof *t);
 }
 
-/* The range of intervals key x may be in: [*lo, *hi]; or its interval at
- * once (returns 1, *lo). */
-static inline int search_range(const struct prefix_table *t, triage_key x, size_t *lo, size_t *hi)
+/* The action of key x. */
+static inline int action_of(const struct prefix_table *t, triage_key x)
 {
+    const struct index_node *nd;
+    const struct index_slot *sl;
+    triage_key c;
     unsigned w = t->width;
-    triage_key top;
-    size_t b;
-    if (t->index == NULL) {
-        *lo = 0;
-        *hi = t->n - 1;
-        return 0;
+    if (t->n == 0)
+        return TRIAGE_NONE;
+    if (t->nodes == NULL)
+        return t->actions[last_at_or_below(t, 0, t->n - 1, x)];
+    nd = t->nodes;
+    for (;;) {
+        if (nd->pos > nd->from) {
+            c = key_bits(x, w, nd->from, nd->pos - nd->from);
+            if (c != nd->common)
+                return t->actions[c < nd->common ? nd->lo : nd->hi];
+        }
+        sl = &t->slots[nd->slots + (size_t)key_bits(x, w, nd->pos, nd->bits)];
+        if (sl->lo == INDEX_ACTION)
+            return (int)sl->hi;
+        if (sl->lo != INDEX_CHILD)
+            return t->actions[last_at_or_below(t, sl->lo, sl->hi, x)];
+        nd = &t->nodes[sl->hi];
     }
-    top = t->skip ? x >> (w - t->skip) : 0;
-    if (top != t->common) {
-        *lo = top < t->common ? 0 : t->n - 1;
-        return 1;
-    }
-    b = (size_t)(((x << t->skip) & all_ones(w)) >> (w - t->bits));
-    *lo = t->index[b];
-    *hi = t->index[b + 1];
-    return 0;
 }
 
 int prefix_lookup4(const struct prefix_table *t, uint32_t addr)
 {
-    size_t lo, hi, mid;
-    if (t->n == 0)
-        return TRIAGE_NONE;
-    if (!search_range(t, addr, &lo, &hi)) {
-        while (lo < hi) {
-            mid = (lo + hi + 1) / 2;
-            if (t->starts4[mid] <= addr)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
-    }
-    return t->actions[lo];
+    return action_of(t, addr);
 }
 
 int prefix_lookup6(const struct prefix_table *t, triage_key addr)
 {
-    size_t lo, hi, mid;
-    if (t->n == 0)
-        return TRIAGE_NONE;
-    if (!search_range(t, addr, &lo, &hi)) {
-        while (lo < hi) {
-            mid = (lo + hi + 1) / 2;
-            if (t->starts6[mid] <= addr)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
-    }
-    return t->actions[lo];
+    return action_of(t, addr);
 }
 
 static triage_key key_of_bytes(const uint8_t *b, size_t n)

@@ -3,8 +3,8 @@
  *
  *   prefixes    IPv4 and IPv6 prefixes, each "keep" or "drop"; an address
  *               takes the action of the longest prefix that holds it
- *               (sorted disjoint intervals, found through an index on the
- *               key's leading bits and a short binary search)
+ *               (sorted disjoint intervals, found through a multibit trie
+ *               over their starts and a short binary search)
  *   ports       a set of TCP/UDP/SCTP ports (a bitmap), keep or drop
  *   flow head   the first N packets and/or B bytes (wire lengths) of each
  *               flow, in a bounded set-associative table
@@ -41,12 +41,33 @@ struct prefix_table {
     uint32_t *starts4;      /* width 32 */
     triage_key *starts6;    /* width 128 */
     uint8_t *actions;
-    /* The index: the intervals' starts after the first share their
-     * leading `skip` bits (`common`); the next `bits` bits of a key name
-     * its bucket, and index[b]..index[b + 1] the intervals to search. */
-    unsigned skip, bits;
+    /* The index, a multibit trie over the intervals' starts: node 0
+     * holds every key; a node's keys share their first `from` bits, and
+     * its intervals' starts (but the first) the next ones up to `pos`
+     * (`common`): a key below those is in interval lo, above in hi, else
+     * its next `bits` bits name a slot, a child node or at most
+     * INDEX_LEAF intervals to search.  Each node parts its intervals in
+     * about as many slots, so that a lookup reads a few nodes and a
+     * cache line of starts, however the prefixes cluster. */
+    struct index_node *nodes;
+    size_t nodes_used, nodes_size;
+    struct index_slot *slots;
+    size_t slots_used, slots_size;
+};
+
+#define INDEX_LEAF 8
+#define INDEX_CHILD UINT32_MAX      /* index_slot.lo of a child: hi is its node */
+#define INDEX_ACTION (UINT32_MAX - 1)   /* index_slot.lo of a slot whose keys have one action: hi */
+
+struct index_node {
     triage_key common;
-    uint32_t *index;
+    uint32_t lo, hi;
+    uint32_t slots;         /* the first of its 1 << bits */
+    uint8_t from, pos, bits;
+};
+
+struct index_slot {
+    uint32_t lo, hi;
 };
 
 /* Build t from n prefixes (sorted in place).  Returns 0; -1 out of memory;
