@@ -359,8 +359,9 @@ cdef class pcap:
                 out[-1].frombytes(column)
         return tuple(out)
 
-    def readinto(self, records, data, cnt=-1, *, interfaces=False, comments=None):
-        """readinto(records, data, cnt=-1, *, interfaces=False, comments=None) -> int
+    def readinto(self, records, data, cnt=-1, *, interfaces=False, comments=None, fields=None,
+                 community_id_seed=None):
+        """readinto(records, data, cnt=-1, *, interfaces=False, comments=None, fields=None, community_id_seed=None) -> int
 
         Read packets into two buffers of the caller's, for bulk work without
         a Python object per packet: ``records`` gets one fixed record per
@@ -380,17 +381,29 @@ cdef class pcap:
         the packets go there one after the other (several of one packet
         joined by a newline; a packet without has length 0), and a packet
         whose comments do not fit the room left waits for the next call.
+        With a writable buffer as ``fields``, each packet's header fields
+        go there too, FIELDS_SIZE bytes a packet (FIELDS_DTYPE; its
+        Community ID when ``community_id_seed`` is a seed, 0 to 65535); then
+        ``data`` may be None, and only the records and the fields are
+        written.
         """
         cdef int c_cnt = _cnt_arg(cnt)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
+        cdef int seed = -1 if community_id_seed is None else _seed_arg(community_id_seed)
+        if data is None and fields is None:
+            raise TypeError("data must be a writable buffer (None only with fields)")
         sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, _bool_arg(interfaces, "interfaces"),
-                  comments)
-        _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
+                  comments, fields, lp.pcap_datalink(p), seed)
+        try:
+            _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
+        finally:
+            sink.release()
         return sink.f.count
 
-    def next_batch(self, cnt=1024, max_bytes=1 << 20, *, interfaces=False):
-        """next_batch(cnt=1024, max_bytes=1048576, *, interfaces=False) -> tuple
+    def next_batch(self, cnt=1024, max_bytes=1 << 20, *, interfaces=False, fields=False, data=True,
+                   community_id_seed=None):
+        """next_batch(cnt=1024, max_bytes=1048576, *, interfaces=False, fields=False, data=True, community_id_seed=None) -> tuple
 
         ``(records, data)``: readinto() with buffers made here: up to ``cnt`` packets, and about
         ``max_bytes`` of their bytes (at least one packet of the snaplen).
@@ -402,32 +415,60 @@ cdef class pcap:
         zeroed memory of a new pair.  With ``interfaces=True`` the records
         are BATCH_RECORD_NG_FORMAT, as readinto() makes them, and a third
         bytearray holds the packets' comments (``comment_len`` bytes each,
-        one packet after the other).
+        one packet after the other).  With ``fields=True`` the last
+        bytearray holds each packet's header fields, FIELDS_SIZE bytes a
+        packet (``numpy.frombuffer(fields, pcap.FIELDS_DTYPE)``), and its
+        Community ID when ``community_id_seed`` is a seed (0 to 65535);
+        with ``data=False`` too the packets' bytes are not kept (``data``
+        comes back empty), which is the fastest way to the fields.
         """
         cdef int c_cnt = _int_arg(cnt, "cnt", 1, C_INT_MAX)
         cdef Py_ssize_t c_max = _int_arg(max_bytes, "max_bytes", 1, PY_SSIZE_T_MAX)
         cdef bint wide = _bool_arg(interfaces, "interfaces")
+        cdef bint with_fields = _bool_arg(fields, "fields")
+        cdef bint keep_data = _bool_arg(data, "data")
+        cdef int seed = -1 if community_id_seed is None else _seed_arg(community_id_seed)
+        cdef bytearray fields_buf = None
+        cdef _FieldsOut out = None
+        if not keep_data and not with_fields:
+            raise ValueError("data=False keeps only the records: ask for fields=True too")
+        if seed >= 0 and not with_fields:
+            raise ValueError("community_id_seed comes with fields=True")
+        if with_fields:
+            fields_buf = PyByteArray_FromStringAndSize(NULL, c_cnt * sizeof(packet_fields))
+            out = _FieldsOut.records(<unsigned char *>PyByteArray_AS_STRING(fields_buf), fields_buf, seed)
+        batch = self._next_batch(c_cnt, c_max, wide, keep_data, out)
+        if with_fields:
+            PyByteArray_Resize(fields_buf, (PyByteArray_GET_SIZE(batch[0]) //
+                                            (sizeof(batch_record_ng) if wide else sizeof(batch_record)))
+                                           * sizeof(packet_fields))
+            return batch + (fields_buf,)
+        return batch
+
+    cdef tuple _next_batch(self, int c_cnt, Py_ssize_t c_max, bint wide, bint keep_data, _FieldsOut fields_out):
+        """next_batch(), its header fields going where fields_out says (or nowhere)."""
         cdef size_t rsize = sizeof(batch_record_ng) if wide else sizeof(batch_record)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
-        cdef bytearray records, data
+        cdef bytearray records, data_buf
         cdef bytearray comments = None
-        records, data = self._free_batch(c_cnt * rsize, max(c_max, lp.pcap_snapshot(p)))
+        records, data_buf = self._free_batch(c_cnt * rsize, max(c_max, lp.pcap_snapshot(p)) if keep_data else 0)
         if wide:
             comments = PyByteArray_FromStringAndSize(NULL, max(c_max // 8, _COMMENTS_ROOM))
-        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, wide, comments)
+        sink.open(records, data_buf if keep_data else None, lp.pcap_snapshot(p), &self._src.clock, wide, comments,
+                  None, lp.pcap_datalink(p), -1, fields_out)
         try:
             _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
             PyByteArray_Resize(records, sink.f.count * rsize)
-            PyByteArray_Resize(data, sink.f.used)
+            PyByteArray_Resize(data_buf, sink.f.used)
             if wide:
                 PyByteArray_Resize(comments, sink.f.comments_used)
-            self._batch_pool += (records, data)
+            self._batch_pool += (records, data_buf)
             if len(self._batch_pool) > 2 * _BATCH_POOL:
                 del self._batch_pool[:2]
-        return (records, data, comments) if wide else (records, data)
+        return (records, data_buf, comments) if wide else (records, data_buf)
 
     cdef tuple _free_batch(self, Py_ssize_t rsize, Py_ssize_t dsize):
         """Two bytearrays of rsize and dsize bytes: a pair next_batch()
@@ -445,8 +486,9 @@ cdef class pcap:
                 return records, data
         return PyByteArray_FromStringAndSize(NULL, rsize), PyByteArray_FromStringAndSize(NULL, dsize)
 
-    def arrow_batches(self, cnt=65536, max_bytes=64 << 20):
-        """arrow_batches(cnt=65536, max_bytes=67108864) -> iterator of pyarrow.RecordBatch
+    def arrow_batches(self, cnt=65536, max_bytes=64 << 20, *, fields=None, data=True, addresses="binary",
+                      community_id_seed=0):
+        """arrow_batches(cnt=65536, max_bytes=67108864, *, fields=None, data=True, addresses="binary", community_id_seed=0) -> iterator of pyarrow.RecordBatch
 
         The packets as Arrow record batches of up to ``cnt`` packets (and
         about ``max_bytes`` of their bytes), with no Python object per
@@ -459,21 +501,35 @@ cdef class pcap:
         or at once in nonblocking mode when nothing is pending; a blocking
         handle without a timeout waits for packets.  Needs pyarrow (the
         arrow extra).
+
+        ``fields`` adds header fields, parsed in C as the packets are read:
+        a list of names of pcap.FIELDS, or "flow" (src, dst, protocol,
+        src_port, dst_port) or "all" among them.  Each is null where the
+        packet lacks it or does not hold it whole (a non-first fragment has
+        no ports, a packet that is not IP no addresses).  ``src`` and
+        ``dst`` are 16 bytes (fixed_size_binary(16): IPv6, and IPv4 as
+        ::ffff:a.b.c.d), or text with ``addresses="text"``; ``eth_src`` and
+        ``eth_dst`` 6 bytes; ``community_id`` the Community ID (v1) with
+        ``community_id_seed``.  ``data=False`` leaves out the packets' bytes,
+        the fastest way to the fields.
         """
         self._handle()
+        options = _arrow_options(fields, data, addresses, community_id_seed)
         # (max_bytes: an Arrow binary column has 32-bit offsets.)
         return _arrow_batches(self, _int_arg(cnt, "cnt", 1, C_INT_MAX),
-                              _int_arg(max_bytes, "max_bytes", 1, 0x7ffffffe))
+                              _int_arg(max_bytes, "max_bytes", 1, 0x7ffffffe), options)
 
-    def to_arrow(self, cnt=65536):
-        """to_arrow(cnt=65536) -> pyarrow.Table
+    def to_arrow(self, cnt=65536, *, fields=None, data=True, addresses="binary", community_id_seed=0):
+        """to_arrow(cnt=65536, *, fields=None, data=True, addresses="binary", community_id_seed=0) -> pyarrow.Table
 
         Every remaining packet of a savefile as one Arrow table, built from
-        arrow_batches(cnt).  Needs pyarrow.
+        arrow_batches(cnt) with the same keywords.  Needs pyarrow.
         """
         pa = _pyarrow("to_arrow()")
-        batches = list(self.arrow_batches(cnt))
-        schema = _arrow_schema(pa, self)     # (after reading: all of a pcapng file's interfaces)
+        options = _arrow_options(fields, data, addresses, community_id_seed)
+        batches = list(self.arrow_batches(cnt, fields=fields, data=data, addresses=addresses,
+                                          community_id_seed=community_id_seed))
+        schema = _arrow_schema(pa, self, options)     # (after reading: all of a pcapng file's interfaces)
         return pa.Table.from_batches([b.replace_schema_metadata(schema.metadata) for b in batches], schema=schema)
 
     def breakloop(self):

@@ -10,6 +10,7 @@ a nanosecond handle as ``pcap.pcap[int]``; a bare ``pcap.pcap`` means
 import os
 import socket
 from array import array
+from ipaddress import IPv4Address, IPv6Address
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import GenericAlias
 from typing import Any, BinaryIO, Generic, Literal, NamedTuple, Protocol, overload
@@ -48,6 +49,25 @@ BATCH_RECORD_DTYPE: list[tuple[str, str]]
 BATCH_RECORD_NG_FORMAT: str
 BATCH_RECORD_NG_SIZE: int
 BATCH_RECORD_NG_DTYPE: list[tuple[str, str]]
+# Header fields (next_batch(fields=True), readinto(fields=...), arrow_batches(fields=...)).
+FIELDS_SIZE: int
+FIELDS_DTYPE: list[tuple[str, str] | tuple[str, str, tuple[int]]]
+FIELDS: tuple[str, ...]
+FIELD_SETS: dict[str, tuple[str, ...]]
+FIELDS_LINKTYPES: tuple[int, ...]
+FIELD_ETH: int
+FIELD_ETHERTYPE: int
+FIELD_VLAN: int
+FIELD_VLAN_INNER: int
+FIELD_IP: int
+FIELD_PROTOCOL: int
+FIELD_IP_LEN: int
+FIELD_PORTS: int
+FIELD_TCP_FLAGS: int
+FIELD_ICMP: int
+FIELD_PAYLOAD: int
+FIELD_COMMUNITY_ID: int
+FIELD_FRAGMENT: int
 PACKET_INBOUND: int
 PACKET_OUTBOUND: int
 FANOUT_HASH: int
@@ -455,18 +475,79 @@ class pcap(Generic[_TS]):
         self, cnt: int = 1024, *, wirelens: Literal[True, 1], interfaces: Literal[True, 1]
     ) -> tuple[array[_TS], list[bytes], array[int], array[int]]: ...
     def readinto(
-        self, records: Buffer, data: Buffer, cnt: int = -1, *, interfaces: _Flag = False, comments: Buffer | None = None
+        self,
+        records: Buffer,
+        data: Buffer | None,
+        cnt: int = -1,
+        *,
+        interfaces: _Flag = False,
+        comments: Buffer | None = None,
+        fields: Buffer | None = None,
+        community_id_seed: int | None = None,
     ) -> int: ...
     @overload
     def next_batch(
-        self, cnt: int = 1024, max_bytes: int = 1048576, *, interfaces: Literal[False, 0] = False
+        self,
+        cnt: int = 1024,
+        max_bytes: int = 1048576,
+        *,
+        interfaces: Literal[False, 0] = False,
+        fields: Literal[False, 0] = False,
+        data: _Flag = True,
+        community_id_seed: None = None,
     ) -> tuple[bytearray, bytearray]: ...
     @overload
     def next_batch(
-        self, cnt: int = 1024, max_bytes: int = 1048576, *, interfaces: Literal[True, 1]
+        self,
+        cnt: int = 1024,
+        max_bytes: int = 1048576,
+        *,
+        interfaces: Literal[True, 1],
+        fields: Literal[False, 0] = False,
+        data: _Flag = True,
+        community_id_seed: None = None,
     ) -> tuple[bytearray, bytearray, bytearray]: ...
-    def arrow_batches(self, cnt: int = 65536, max_bytes: int = 67108864) -> Iterator[Any]: ...
-    def to_arrow(self, cnt: int = 65536) -> Any: ...
+    @overload
+    def next_batch(
+        self,
+        cnt: int = 1024,
+        max_bytes: int = 1048576,
+        *,
+        interfaces: Literal[False, 0] = False,
+        fields: Literal[True, 1],
+        data: _Flag = True,
+        community_id_seed: int | None = None,
+    ) -> tuple[bytearray, bytearray, bytearray]: ...
+    @overload
+    def next_batch(
+        self,
+        cnt: int = 1024,
+        max_bytes: int = 1048576,
+        *,
+        interfaces: Literal[True, 1],
+        fields: Literal[True, 1],
+        data: _Flag = True,
+        community_id_seed: int | None = None,
+    ) -> tuple[bytearray, bytearray, bytearray, bytearray]: ...
+    def arrow_batches(
+        self,
+        cnt: int = 65536,
+        max_bytes: int = 67108864,
+        *,
+        fields: str | Iterable[str] | None = None,
+        data: _Flag = True,
+        addresses: Literal["binary", "text"] = "binary",
+        community_id_seed: int = 0,
+    ) -> Iterator[Any]: ...
+    def to_arrow(
+        self,
+        cnt: int = 65536,
+        *,
+        fields: str | Iterable[str] | None = None,
+        data: _Flag = True,
+        addresses: Literal["binary", "text"] = "binary",
+        community_id_seed: int = 0,
+    ) -> Any: ...
     def breakloop(self) -> None: ...
     # settings
     @property
@@ -661,7 +742,25 @@ class dumper(Generic[_TS]):
 
 # -- savefiles at scale ----------------------------------------------------------
 
-def to_parquet(source: _Opens | pcap[Any], where: _Path | Any, cnt: int = 65536, **options: Any) -> int: ...
+def to_parquet(
+    source: _Opens | pcap[Any],
+    where: _Path | Any,
+    cnt: int = 65536,
+    *,
+    fields: str | Iterable[str] | None = None,
+    data: _Flag = True,
+    addresses: Literal["binary", "text"] = "binary",
+    community_id_seed: int = 0,
+    **options: Any,
+) -> int: ...
+def community_id(
+    src: str | bytes | IPv4Address | IPv6Address,
+    dst: str | bytes | IPv4Address | IPv6Address,
+    protocol: int,
+    src_port: int | None = None,
+    dst_port: int | None = None,
+    seed: int = 0,
+) -> str: ...
 def savefile_ranges(path: _Path, n: int) -> list[tuple[int, int]]: ...
 @overload
 def open_range(path: _Path, start: int, end: int, *, timestamp_in_ns: Literal[True, 1], **options: Any) -> pcap[int]: ...

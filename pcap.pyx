@@ -20,6 +20,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   multi_source.pxi  several interfaces in one capture, several savefiles merged by time stamp
 #   turn.pxi       the read turn (a handle's only guard) and the one wait
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
+#   fields.pxi     header fields as columns: the numpy record, Arrow columns, the Community ID
 #   handle.pxi     the pcap class: opening, the reads, settings
 #   arrow.pxi      Arrow record batches and Parquet (with pyarrow)
 #   aio.pxi        async for
@@ -30,6 +31,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   pcapng_reader.c    pcapng, read from that buffer: sections, interfaces, packets and their options
 #   savefile_split.c   the byte ranges of a classic or pcapng savefile (savefile_ranges, open_range)
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
+#   packet_fields.c    header fields of a packet (link to transport) and its Community ID, parsed in the fill
 #   triage.c           prefix tables (longest prefix match), port sets, the flow table, the keep-or-drop
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
 #   multi_wait.c       one descriptor readable when any of several is (epoll), for multi_source.pxi
@@ -127,6 +129,7 @@ include "fileobj.pxi"
 include "multi_source.pxi"
 include "turn.pxi"
 include "delivery.pxi"
+include "fields.pxi"
 include "handle.pxi"
 include "arrow.pxi"
 include "aio.pxi"

@@ -519,7 +519,7 @@ static void flow_key(const struct triage *t, const struct packet_fields *f, stru
     memcpy(k->b, swap ? f->src : f->dst, 16);
     k->pa = swap ? dp : sp;
     k->pb = swap ? sp : dp;
-    k->proto = f->protocol;
+    k->proto = (f->present & FIELD_PROTOCOL) ? f->protocol : 0;   /* (an IPv6 header chain not read to its end: 0) */
     k->version = f->ip_version;
 }
 
