@@ -537,3 +537,26 @@ def test_live_on_lo_triage_after_the_filter(read):
     assert [buf[42:] for buf in got] == [b"triage a 0", b"triage a 1", b"triage a 2"]
     assert (t.kept, t.dropped) == (3, 17)
     assert t.stats()["dropped_port"] == 10 and t.stats()["dropped_flow_head"] == 7
+
+
+def test_the_fields_of_a_batch_are_those_of_the_packets_kept(tmp_path):
+    """One parse serves the triage and the fields: next_batch(fields=True)
+    and to_arrow(fields=...) give the fields of exactly the packets kept."""
+    np = pytest.importorskip("numpy")
+    path = str(write_pcap(tmp_path / "t.pcap", STAMPED))
+    want = Reference(**MIXED).run([(DLT_EN10MB, f, len(f)) for f in FRAMES])
+    ports = [tuple(parse(DLT_EN10MB, f)[4:6]) for f in want]
+    with pcap.pcap(path) as p:
+        p.set_triage(pcap.Triage(**MIXED))
+        got = []
+        while True:
+            records, data, fields = p.next_batch(64, fields=True)
+            if not records:
+                break
+            got += [(int(r["src_port"]), int(r["dst_port"])) if r["present"] & 64 else (None, None)
+                    for r in np.frombuffer(fields, np.dtype(pcap.FIELDS_DTYPE))]
+    assert got == ports
+    with pcap.pcap(path) as p:
+        p.set_triage(pcap.Triage(**MIXED))
+        table = p.to_arrow(50, fields="flow", data=False)
+    assert list(zip(table.column("src_port").to_pylist(), table.column("dst_port").to_pylist())) == ports
