@@ -111,7 +111,7 @@ cdef extern from "triage.h" nogil:
         int port_action
         int port_match
         uint32_t head_packets
-        uint64_t head_bytes
+        uint32_t head_bytes
         int flow_heads
         int bidirectional
         int non_ip

@@ -192,28 +192,36 @@ static long make_node(struct prefix_table *t, size_t lo, size_t hi, unsigned fro
     return (long)node;
 }
 
+/* Memory for a table that lookups reach at random: 64-byte aligned, and
+ * where it is large, on huge pages when the kernel gives them (Linux's
+ * transparent huge pages, on madvise), so that a lookup takes no TLB miss
+ * on the way to the cache line it reads.  Freed with free(). */
+static void *huge_alloc(size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    const size_t huge = (size_t)2 << 20;
+    if (size >= huge) {
+        size_t rounded = (size + huge - 1) / huge * huge;
+        void *p = aligned_alloc(huge, rounded);
+        if (p != NULL)
+            madvise(p, rounded, MADV_HUGEPAGE);
+        return p;
+    }
+#endif
+    return aligned_alloc(64, (size + 63) / 64 * 64);
+}
+
 /* A table's array moved where the kernel may back it with huge pages
  * (Linux's transparent huge pages, on madvise): a lookup then takes no
  * TLB miss on the way to the few cache lines it reads.  Else as it is. */
 static void *on_huge_pages(void *p, size_t size)
 {
-#ifdef MADV_HUGEPAGE
-    const size_t huge = (size_t)2 << 20;
-    size_t rounded = (size + huge - 1) / huge * huge;
     void *q;
-    if (p == NULL || size < huge)
+    if (p == NULL || size < ((size_t)2 << 20) || (q = huge_alloc(size)) == NULL)
         return p;
-    q = aligned_alloc(huge, rounded);
-    if (q == NULL)
-        return p;
-    madvise(q, rounded, MADV_HUGEPAGE);
     memcpy(q, p, size);
     free(p);
     return q;
-#else
-    (void)size;
-    return p;
-#endif
 }
 
 static int make_index(struct prefix_table *t)
@@ -435,29 +443,25 @@ int flow_table_init(struct flow_table *ft, size_t capacity)
     memset(ft, 0, sizeof *ft);
     while (sets * FLOW_WAYS < capacity)
         sets <<= 1;
-    ft->tags = calloc(sets * FLOW_WAYS, sizeof *ft->tags);
-    ft->entries = calloc(sets * FLOW_WAYS, sizeof *ft->entries);
-    if (ft->tags == NULL || ft->entries == NULL) {
-        flow_table_free(ft);
+    ft->table = huge_alloc(sets * sizeof *ft->table);
+    if (ft->table == NULL)
         return -1;
-    }
     ft->sets = sets;
+    flow_table_clear(ft);
     return 0;
 }
 
 void flow_table_clear(struct flow_table *ft)
 {
-    if (ft->tags != NULL)
-        memset(ft->tags, 0, ft->sets * FLOW_WAYS * sizeof *ft->tags);
-    ft->clock = 0;
+    if (ft->table != NULL)
+        memset(ft->table, 0, ft->sets * sizeof *ft->table);
     ft->flows = 0;
     ft->evicted = 0;
 }
 
 void flow_table_free(struct flow_table *ft)
 {
-    free(ft->tags);
-    free(ft->entries);
+    free(ft->table);
     memset(ft, 0, sizeof *ft);
 }
 
@@ -469,7 +473,7 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
     return h;
 }
 
-static uint64_t flow_hash(const struct flow_entry *k)
+static uint64_t flow_hash(const struct flow_key *k)
 {
     uint64_t w[4], h = 0x243F6A8885A308D3ULL;
     memcpy(w, k->a, 16);
@@ -481,54 +485,53 @@ static uint64_t flow_hash(const struct flow_entry *k)
     h = mix(h, (uint64_t)k->pa << 32 | (uint64_t)k->pb << 16 | (uint64_t)k->proto << 8 | k->version);
     h ^= h >> 29;
     h *= 0x94D049BB133111EBULL;
-    return h ^ (h >> 32);
+    h ^= h >> 32;
+    return h ? h : 1;       /* 0 is an empty way */
 }
 
-static inline int same_flow(const struct flow_entry *x, const struct flow_entry *k)
+/* Count a packet of `wirelen` bytes in flow k: the flow's counts before it
+ * in *packets and *bytes (0 for a new flow). */
+static void flow_count(struct flow_table *ft, const struct flow_key *k, uint32_t wirelen, uint32_t *packets,
+                       uint32_t *bytes)
 {
-    return x->pa == k->pa && x->pb == k->pb && x->proto == k->proto && x->version == k->version
-        && memcmp(x->a, k->a, 16) == 0 && memcmp(x->b, k->b, 16) == 0;
-}
-
-/* The entry of flow k, made (and counted) when new. */
-static struct flow_entry *flow_find(struct flow_table *ft, const struct flow_entry *k)
-{
-    uint64_t h = flow_hash(k);
-    uint32_t tag = (uint32_t)h | 1;       /* never 0: 0 is an empty slot */
-    size_t set = (size_t)(h >> 32) & (ft->sets - 1), i, victim = 0, empty = FLOW_WAYS;
-    uint32_t *tags = ft->tags + set * FLOW_WAYS;
-    struct flow_entry *entries = ft->entries + set * FLOW_WAYS, *e;
-    ft->clock++;
+    uint64_t key = flow_hash(k);
+    struct flow_set *s = &ft->table[(size_t)(key >> 40) & (ft->sets - 1)];
+    uint32_t p = 0, b = 0;
+    int i, w = FLOW_WAYS - 1;   /* not found: the least recent way, or an empty one */
     for (i = 0; i < FLOW_WAYS; i++) {
-        if (tags[i] == tag && same_flow(&entries[i], k)) {
-            entries[i].seen = ft->clock;
-            return &entries[i];
+        if (s->key[i] == key) {
+            w = i;
+            p = s->packets[i];
+            b = s->bytes[i];
+            break;
         }
-        if (tags[i] == 0) {
-            if (empty == FLOW_WAYS)
-                empty = i;
-        } else if ((uint32_t)(ft->clock - entries[i].seen) > (uint32_t)(ft->clock - entries[victim].seen)) {
-            victim = i;
+        if (s->key[i] == 0) {
+            w = i;
+            break;
         }
     }
-    if (empty == FLOW_WAYS) {
-        empty = victim;
-        ft->evicted++;
-    } else {
-        ft->flows++;
+    if (i == FLOW_WAYS || s->key[i] == 0) {
+        if (s->key[w] != 0)
+            ft->evicted++;
+        else
+            ft->flows++;
     }
-    tags[empty] = tag;
-    e = &entries[empty];
-    *e = *k;
-    e->packets = 0;
-    e->bytes = 0;
-    e->seen = ft->clock;
-    return e;
+    *packets = p;
+    *bytes = b;
+    /* The flow goes first: the others move down a way, the last falls off. */
+    for (i = w; i > 0; i--) {
+        s->key[i] = s->key[i - 1];
+        s->packets[i] = s->packets[i - 1];
+        s->bytes[i] = s->bytes[i - 1];
+    }
+    s->key[0] = key;
+    s->packets[0] = p == UINT32_MAX ? p : p + 1;
+    s->bytes[0] = b > UINT32_MAX - wirelen ? UINT32_MAX : b + wirelen;
 }
 
 /* The flow of a packet with IP fields: addresses and ports in order, the
  * smaller end first when both directions are one flow. */
-static void flow_key(const struct triage *t, const struct packet_fields *f, struct flow_entry *k)
+static void flow_key(const struct triage *t, const struct packet_fields *f, struct flow_key *k)
 {
     uint16_t sp = 0, dp = 0;
     int swap = 0, c;
@@ -597,18 +600,13 @@ static int ports_keep(const struct triage *t, const struct packet_fields *f)
 
 static int flow_head_keeps(struct triage *t, const struct packet_fields *f, uint32_t wirelen)
 {
-    struct flow_entry k, *e;
-    int head;
+    struct flow_key k;
+    uint32_t packets, bytes;
     if (!(f->present & FIELD_IP))
         return 0;   /* in no flow */
     flow_key(t, f, &k);
-    e = flow_find(&t->flows, &k);
-    head = (t->head_packets == 0 || e->packets < t->head_packets)
-        && (t->head_bytes == 0 || e->bytes < t->head_bytes);
-    if (e->packets != UINT32_MAX)
-        e->packets++;
-    e->bytes = e->bytes + wirelen < e->bytes ? UINT64_MAX : e->bytes + wirelen;
-    return head;
+    flow_count(&t->flows, &k, wirelen, &packets, &bytes);
+    return (t->head_packets == 0 || packets < t->head_packets) && (t->head_bytes == 0 || bytes < t->head_bytes);
 }
 
 int triage_decide(struct triage *t, const struct packet_fields *f, uint32_t wirelen)

@@ -85,28 +85,33 @@ int prefix_lookup6(const struct prefix_table *t, triage_key addr);
  * are set (what ipaddress.ip_network() refuses). */
 int prefix_parse(const char *text, size_t len, triage_key *start, unsigned *plen);
 
-/* A flow: both addresses, both ports (0 without), the protocol. */
-struct flow_entry {
+/* A flow: both addresses, both ports (0 without), the protocol; only its
+ * 64-bit hash is kept (flow_hash()). */
+struct flow_key {
     uint8_t a[16], b[16];
     uint16_t pa, pb;
     uint8_t proto, version;
-    uint16_t unused;
-    uint32_t packets;       /* seen, saturating */
-    uint32_t seen;          /* the table's clock when last seen: the least recent goes first */
-    uint64_t bytes;         /* wire bytes seen, saturating */
 };
 
-#define FLOW_WAYS 8         /* entries of a set: a flow lives in one set, found by its hash */
+#define FLOW_WAYS 4         /* flows of a set: a flow lives in one set, found by its hash */
 
-/* At most `capacity` flows; when a new flow finds its set full, the one
- * of that set seen least recently is forgotten (`evicted`): should it come
- * back, it is a new flow and its head passes again. */
+/* One set, one cache line: the hashes of its flows (0: an empty way) and
+ * their counts, the most recently seen first. */
+struct flow_set {
+    uint64_t key[FLOW_WAYS];
+    uint32_t packets[FLOW_WAYS];    /* seen, saturating */
+    uint32_t bytes[FLOW_WAYS];      /* wire bytes seen, saturating */
+};
+
+/* At most `capacity` flows, told apart by a 64-bit hash of their key (two
+ * flows share one count with a chance of about 2^-64 a pair).  When a new
+ * flow finds its set full, the one of that set seen least recently is
+ * forgotten (`evicted`): should it come back, it is a new flow and its
+ * head passes again. */
 struct flow_table {
     size_t sets;            /* a power of two */
-    uint32_t *tags;         /* sets * FLOW_WAYS hashes (0: empty slot) */
-    struct flow_entry *entries;
-    uint32_t clock;
-    uint64_t flows;         /* entries in use */
+    struct flow_set *table;
+    uint64_t flows;         /* ways in use */
     uint64_t evicted;
 };
 
@@ -118,7 +123,7 @@ struct triage {
     uint8_t *ports;             /* 8192 bytes, a bit a port; NULL: no port set */
     int port_action, port_match;
     uint32_t head_packets;      /* 0: no limit */
-    uint64_t head_bytes;        /* 0: no limit */
+    uint32_t head_bytes;        /* 0: no limit */
     int flow_heads;             /* nonzero: the flow head stage is on */
     int bidirectional;          /* both directions of a conversation are one flow */
     int non_ip;                 /* TRIAGE_KEEP, _DROP: every packet that is not IP; TRIAGE_NONE: the stages decide */
@@ -143,7 +148,7 @@ int triage_build_prefixes(struct triage *t, char conflict[64]);
 int triage_lookup(const struct triage *t, const char *text, size_t len);
 
 /* Set up the flow table for `capacity` flows (rounded up to a power of
- * two, at least FLOW_WAYS).  Returns 0, or -1 out of memory. */
+ * two, at least FLOW_WAYS; 16 bytes a flow).  Returns 0, or -1 out of memory. */
 int flow_table_init(struct flow_table *ft, size_t capacity);
 void flow_table_clear(struct flow_table *ft);
 void flow_table_free(struct flow_table *ft);

@@ -11,6 +11,13 @@ cdef dict _TRIAGE_MATCHES = {"src": TRIAGE_SRC, "dst": TRIAGE_DST, "either": TRI
 cdef dict _TRIAGE_NAMES = {TRIAGE_KEEP: "keep", TRIAGE_DROP: "drop"}
 
 
+cdef extern from *:
+    void __builtin_prefetch(const void *addr) nogil
+
+cdef enum:
+    _PREFETCH_AHEAD = 16
+
+
 cdef int _choice(object value, str name, dict choices) except -1:
     try:
         return choices[value]
@@ -55,11 +62,12 @@ cdef class Triage:
             a conversation one flow.  Only packets the earlier stages kept
             count in a flow.
     flow_table_size -- the most flows remembered at once (rounded up to a
-            power of two; 64 bytes each, taken as they are used).  A new
-            flow that finds its part of the table full (8 flows share one)
-            forgets the one of them seen least recently (``stats()``
-            counts them as evicted): should it come back, its head is kept
-            again.
+            power of two; 16 bytes each).  Flows are told apart by a 64-bit
+            hash of their key (two share one count with a chance of about
+            2**-64 a pair).  A new flow that finds its part of the table
+            full (4 flows share one) forgets the one of them seen least
+            recently (``stats()`` counts them as evicted): should it come
+            back, its head is kept again.
     non_ip -- what becomes of packets that are not IP (ARP, a cut-short
             header, a link type the parser does not read): 'keep', 'drop',
             or None, the stages decide: no prefix holds them, they have no
@@ -93,7 +101,7 @@ cdef class Triage:
         if flow_head_packets is not None:
             packets = _int_arg(flow_head_packets, "flow_head_packets", 0, 0xffffffff, "0 or None: no limit")
         if flow_head_bytes is not None:
-            nbytes = _int_arg(flow_head_bytes, "flow_head_bytes", 0, 0x7fffffffffffffff, "0 or None: no limit")
+            nbytes = _int_arg(flow_head_bytes, "flow_head_bytes", 0, 0xffffffff, "0 or None: no limit")
         table = _int_arg(flow_table_size, "flow_table_size", 1, 1 << 32)
         self.t.bidirectional = _bool_arg(flow_bidirectional, "flow_bidirectional")
         if prefixes is not None:
@@ -106,41 +114,35 @@ cdef class Triage:
         if ports is not None:
             self._set_ports(ports)
         if packets or nbytes:
-            self.t.head_packets, self.t.head_bytes, self.t.flow_heads = <uint32_t>packets, <uint64_t>nbytes, 1
+            self.t.head_packets, self.t.head_bytes, self.t.flow_heads = <uint32_t>packets, <uint32_t>nbytes, 1
             if flow_table_init(&self.t.flows, <size_t>table) < 0:
                 raise MemoryError()
         self.ready = True
 
     cdef bint _add_prefixes(self, object prefixes, int action) except -1:
         """Parse and add each prefix; build the tables.  Whether any is 'keep'."""
-        cdef const char *text
-        cdef Py_ssize_t size, i = 0
-        cdef int rc, a
+        cdef Py_ssize_t i, n
+        cdef int rc
         cdef bint any_keep = False
         cdef char conflict[64]
+        cdef list items
         if isinstance(prefixes, (str, bytes)):
             raise TypeError("prefixes must be an iterable of prefixes (a list of str, ...), not one "
                             f"{type(prefixes).__name__}")
-        items = prefixes.items() if hasattr(prefixes, "items") else prefixes
-        for item in items:
-            a = action
-            if isinstance(item, tuple):
-                if len(<tuple>item) != 2:
-                    raise ValueError(f"prefixes[{i}]: a pair (prefix, 'keep' or 'drop') was expected, not {item!r}")
-                item, given = item
-                a = _choice(given, f"the action of prefixes[{i}]", _TRIAGE_ACTIONS)
-            if not isinstance(item, str):
-                if not hasattr(item, "version") or isinstance(item, (bytes, bytearray)):
-                    raise TypeError(f"prefixes[{i}] must be a str or an ipaddress network or address, "
-                                    f"not {type(item).__name__}")
-                item = str(item)
-            text = PyUnicode_AsUTF8AndSize(item, &size)
-            rc = triage_add_prefix(&self.t, text, <size_t>size, a)
-            if rc <= 0:
-                self._bad_prefix(i, item, rc)
-            self.counts[rc == 6] += 1
-            any_keep = any_keep or a == TRIAGE_KEEP
-            i += 1
+        if type(prefixes) is list:
+            # A million str objects lie all over the heap: asking for the
+            # ones ahead while this one is parsed hides the wait for memory.
+            items = <list>prefixes
+            n = len(items)
+            for i in range(n):
+                if i + _PREFETCH_AHEAD < n:
+                    __builtin_prefetch(<void *>PyList_GET_ITEM(items, i + _PREFETCH_AHEAD))
+                any_keep |= self._add_one(<object>PyList_GET_ITEM(items, i), i, action)
+        else:
+            i = 0
+            for item in (prefixes.items() if hasattr(prefixes, "items") else prefixes):
+                any_keep |= self._add_one(item, i, action)
+                i += 1
         with nogil:
             rc = triage_build_prefixes(&self.t, conflict)
         if rc == -1:
@@ -148,6 +150,29 @@ cdef class Triage:
         if rc == -2:
             raise ValueError(f"prefix {conflict.decode('ascii')} is given both to keep and to drop")
         return any_keep
+
+    cdef inline bint _add_one(self, object item, Py_ssize_t i, int action) except -1:
+        """Add prefixes[i]; whether it is a 'keep' one."""
+        cdef const char *text
+        cdef Py_ssize_t size
+        cdef int rc
+        if type(item) is not str:
+            if isinstance(item, tuple):
+                if len(<tuple>item) != 2:
+                    raise ValueError(f"prefixes[{i}]: a pair (prefix, 'keep' or 'drop') was expected, not {item!r}")
+                item, given = item
+                action = _choice(given, f"the action of prefixes[{i}]", _TRIAGE_ACTIONS)
+            if not isinstance(item, str):
+                if not hasattr(item, "version") or isinstance(item, (bytes, bytearray)):
+                    raise TypeError(f"prefixes[{i}] must be a str or an ipaddress network or address, "
+                                    f"not {type(item).__name__}")
+                item = str(item)
+        text = PyUnicode_AsUTF8AndSize(item, &size)
+        rc = triage_add_prefix(&self.t, text, <size_t>size, action)
+        if rc <= 0:
+            self._bad_prefix(i, item, rc)
+        self.counts[rc == 6] += 1
+        return action == TRIAGE_KEEP
 
     cdef int _bad_prefix(self, Py_ssize_t i, str item, int rc) except -1:
         if rc == -3:

@@ -301,18 +301,19 @@ def test_flow_heads_carry_across_batches_and_calls(tmp_path):
 
 
 def test_a_full_flow_table_forgets_the_least_recent_flow(tmp_path):
-    """8 flows fill the smallest table (one set of 8): a 9th evicts the one
+    """4 flows fill the smallest table (one set of 4): a 5th evicts the one
     seen least recently, whose head then passes again."""
     frames = [ETHER + b"\x08\x00" + ipv4(17, transport(17, 1000 + k, 53, b"x"), "10.0.0.1", "10.0.0.2")
-              for k in list(range(9)) + [1, 0]]
+              for k in [0, 1, 2, 3, 1, 4, 1, 0]]
     path = str(write_pcap(tmp_path / "t.pcap", [(1000 + i, 0, f) for i, f in enumerate(frames)]))
     t = pcap.Triage(flow_head_packets=1, flow_table_size=1)
     with pcap.pcap(path) as p:
         p.set_triage(t)
         got = p.readpkts()
-    # flows 0..7 fill the table, 8 evicts 0; 1 is still known (dropped), 0 comes back as new (kept)
-    assert [buf for _, buf in got] == frames[:9] + [frames[10]]
-    assert t.stats()["flows_evicted"] == 2 and t.stats()["flows"] == 8
+    # 0..3 fill the table; 1 is seen again (dropped), so 4 evicts 0, the least recent;
+    # 1 is still known (dropped); 0 comes back as new (kept) and evicts 2
+    assert [buf for _, buf in got] == frames[:4] + [frames[5], frames[7]]
+    assert t.stats()["flows_evicted"] == 2 and t.stats()["flows"] == 4
 
 
 def test_with_setfilter_the_triage_sees_only_what_the_filter_keeps(tmp_path):
