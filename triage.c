@@ -23,11 +23,23 @@ static triage_key prefix_end(const struct prefix_entry *e, unsigned width)
  * counting sort a 16-bit digit at a time from the least significant,
  * passing over digits that all entries share (the low bits of short IPv6
  * prefixes).  A million prefixes in a few tens of milliseconds. */
+static inline int entry_before(const struct prefix_entry *a, const struct prefix_entry *b)
+{
+    return a->start < b->start || (a->start == b->start && a->len <= b->len);
+}
+
 static int sort_entries(struct prefix_entry *entries, size_t n, unsigned width)
 {
     struct prefix_entry *tmp = malloc(n * sizeof *tmp), *from = entries, *to = tmp, *swap;
     size_t *count = malloc(65536 * sizeof *count), i, sum, c;
     int shift;
+    for (i = 1; i < n && entry_before(&entries[i - 1], &entries[i]); i++)
+        ;
+    if (i >= n) {
+        free(tmp);
+        free(count);
+        return 0;   /* in order already, as a list file often is */
+    }
     if (tmp == NULL || count == NULL) {
         free(tmp);
         free(count);
@@ -161,17 +173,25 @@ static long make_node(struct prefix_table *t, size_t lo, size_t hi, unsigned fro
     nd->from = (uint8_t)from;
     nd->pos = (uint8_t)pos;
     nd->bits = (uint8_t)bits;
-    /* The first key of bucket b: the common bits, b, zeros. */
+    /* The first key of bucket b: the common bits, b, zeros.  One sweep
+     * finds the interval holding each bucket's first key (kept in the
+     * slots' lo for now); a bucket's last interval is the next one's first,
+     * or the one before when that starts right at the next bucket. */
     region = pos ? (first >> (w - pos)) << (w - pos) : 0;
     i = lo;
     for (b = 0; b < buckets; b++) {
         key = region | ((triage_key)b << (w - pos - bits));
         while (i < hi && start_of(t, i + 1) <= key)
             i++;
-        blo = i;
+        t->slots[slots + b].lo = (uint32_t)i;
+    }
+    for (b = 0; b < buckets; b++) {
+        blo = t->slots[slots + b].lo;
         if (b + 1 < buckets) {
             next_key = region | ((triage_key)(b + 1) << (w - pos - bits));
-            bhi = last_at_or_below(t, blo, hi, next_key - 1);
+            bhi = t->slots[slots + b + 1].lo;
+            if (start_of(t, bhi) == next_key)
+                bhi--;
         } else {
             bhi = hi;
         }
