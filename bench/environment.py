@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import gen
-import triage_tasks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -322,7 +321,6 @@ def input_files(packets, large_packets, work, reference=False):
         if count is None:
             continue
         files[name] = gen.ensure("small", count, work, quiet=name == "one")
-        files[name][1]["triage"] = triage_tasks.expected(files[name][0])    # (what the triage rows must keep)
         for fmt in gen.FORMATS:
             try:
                 files[f"{name}.{fmt}"] = gen.ensure_format("small", count, fmt, work, quiet=name == "one")

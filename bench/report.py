@@ -6,9 +6,9 @@ import json
 import statistics
 
 import gen
+import triage_tasks
 from environment import PEERS
 from measure import DASK_FILES, LIVE_PAYLOAD
-import triage_tasks
 from rows import (FORMAT_READERS, LARGE_READERS, LIVE_CONFIGS, PCAPNG_READERS, SMALL_READERS, TRIAGE_READERS,
                   WRITE_READERS)
 
