@@ -561,3 +561,38 @@ def test_the_fields_of_a_batch_are_those_of_the_packets_kept(tmp_path):
         p.set_triage(pcap.Triage(**MIXED))
         table = p.to_arrow(50, fields="flow", data=False)
     assert list(zip(table.column("src_port").to_pylist(), table.column("dst_port").to_pylist())) == ports
+
+
+@pytest.mark.parametrize("read", ["readpkts", "next_batch"])
+def test_live_two_interfaces_in_one_handle(veth, read):
+    """lo and a veth end in one handle: a prefix of the veth's addresses
+    keeps its packets and drops lo's (127.0.0.1, no prefix: dropped)."""
+    from support import settle, udp_frame, unpack_records
+    port = free_port()
+    p = pcap.pcap(["lo", veth.root_if], immediate=True, timeout_ms=300)
+    p.setfilter(f"udp and dst port {port}")
+    settle(p)
+    t = pcap.Triage(["10.9.9.0/24"])
+    p.set_triage(t)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    raw.bind((veth.root_if, 0))
+    try:
+        for i in range(5):
+            udp.sendto(b"lo %d" % i, ("127.0.0.1", port))
+            raw.send(udp_frame(b"veth %d" % i, dport=port, src="10.9.9.1", dst="10.9.9.2",
+                               ether=b"\x02\x5c\xa9\x00\x00\x99\x02\x5c\xa9\x00\x00\x01"))
+        got = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and t.kept + t.dropped < 10:
+            if read == "readpkts":
+                got += [buf for _, buf in p.readpkts()]
+            else:
+                records, data = p.next_batch(64)
+                got += [buf for _, buf, _ in unpack_records(records, data, len(records) // pcap.BATCH_RECORD_SIZE)]
+    finally:
+        p.close()
+        udp.close()
+        raw.close()
+    assert [buf[42:] for buf in got] == [b"veth %d" % i for i in range(5)]
+    assert (t.kept, t.dropped, t.stats()["dropped_prefix"]) == (5, 5, 5)
