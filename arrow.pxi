@@ -46,6 +46,8 @@ cdef object _arrow_schema(pa, pcap h, tuple options=_NO_FIELDS):
         fields.append(("data", pa.binary()))
     metadata = {"pcap.linktype": str(dlt), "pcap.linktype_name": name,
                 "pcap.snaplen": str(lp.pcap_snapshot(p)), "pcap.source": h._name}
+    if h.tstamp_type is not None:
+        metadata["pcap.tstamp_type"] = h.tstamp_type
     if _arrow_interfaces(h):
         import json
         fields += [("interface_id", pa.uint32()), ("flags", pa.uint32()), ("comment", pa.string())]
@@ -101,6 +103,9 @@ cdef object _arrow_batch(pa, schema, tuple options, bytearray records, bytearray
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+_ARROW_DELTA_KEYS = ("pcap.received_delta", "pcap.dropped_delta", "pcap.ifdropped_delta")
+
+
 def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes, tuple options=_NO_FIELDS):
     pa = _pyarrow("arrow_batches()")
     cdef bint wide = _arrow_interfaces(h)
@@ -118,7 +123,14 @@ def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes, tuple options=_NO_FIEL
             # returns [], the iterator ends, rather than asking again at once.
             return
         # (The schema after each batch: a pcapng file's interfaces so far.)
-        yield _arrow_batch(pa, _arrow_schema(pa, h, options), options, records, data, comments, fields)
+        schema = _arrow_schema(pa, h, options)
+        if h._batch_stats is not None:
+            # How libpcap's counters changed over this batch (pcap.batch_stats).
+            metadata = dict(schema.metadata)
+            for key, value in zip(_ARROW_DELTA_KEYS, h._batch_stats):
+                metadata[key] = str(value)
+            schema = schema.with_metadata(metadata)
+        yield _arrow_batch(pa, schema, options, records, data, comments, fields)
 
 
 def to_parquet(source, where, cnt=65536, *, fields=None, data=True, addresses="binary", community_id_seed=0,
@@ -144,7 +156,10 @@ def to_parquet(source, where, cnt=65536, *, fields=None, data=True, addresses="b
         writer = None
         for batch in h.arrow_batches(cnt, **columns):
             if writer is None:
-                writer = pq.ParquetWriter(where, batch.schema, **options)
+                # (The file's schema without the first batch's counts.)
+                writer = pq.ParquetWriter(where, batch.schema.with_metadata(
+                    {k: v for k, v in batch.schema.metadata.items() if k.decode() not in _ARROW_DELTA_KEYS}),
+                    **options)
             writer.write_batch(batch)
             n += batch.num_rows
         if writer is None:       # no packet: an empty file with the schema

@@ -30,6 +30,9 @@ FIELD_PAYLOAD = PF_PAYLOAD
 FIELD_COMMUNITY_ID = PF_COMMUNITY_ID
 FIELD_FRAGMENT = PF_FRAGMENT
 
+# The SHA-1 of the Community ID chosen once, here, for every thread.
+fields_sha1_hardware(-1)
+
 # name: (offset in the record, bytes, Arrow type name, the bit that says it is there)
 cdef dict _FIELD_COLUMNS = {
     "eth_dst": (4, 6, "mac", PF_ETH), "eth_src": (10, 6, "mac", PF_ETH),
@@ -106,6 +109,7 @@ cdef class _FieldsOut:
     cdef tuple names            # the columns' fields; None: records
     cdef str addresses
     cdef list buffers           # a column's (values, valid, offsets); records: (bytearray or None,)
+    cdef bytearray present      # each packet's present bits, for the columns' bitmaps
 
     def __dealloc__(self):
         free(self.cols)
@@ -137,6 +141,8 @@ cdef class _FieldsOut:
         cdef Py_ssize_t i, width
         cdef bytearray values, valid, offsets
         out._alloc(len(names), seed)
+        out.present = PyByteArray_FromStringAndSize(NULL, capacity * 4)
+        out.plan.present = <uint32_t *>PyByteArray_AS_STRING(out.present)
         out.names = names
         out.addresses = addresses
         out.buffers = []
@@ -159,7 +165,7 @@ cdef class _FieldsOut:
             else:
                 c.kind = COLUMN_FIXED
                 values = PyByteArray_FromStringAndSize(NULL, capacity * width)
-            valid = bytearray((capacity + 7) // 8)
+            valid = PyByteArray_FromStringAndSize(NULL, (capacity + 7) // 8)
             c.values = <unsigned char *>PyByteArray_AS_STRING(values)
             c.valid = <unsigned char *>PyByteArray_AS_STRING(valid)
             out.buffers.append((values, valid, offsets))

@@ -22,14 +22,17 @@ libpcap for lack of buffer space, and dropped by the interface or driver."""
 
 
 def __getattr__(name):
-    """pcap.Stats, the named tuple of stats(), is made when first used."""
+    """pcap.Stats, the named tuple of stats(), and pcap.TstampType, that of
+    tstamp_types(), are made when first used."""
     if name == "Stats":
         return _stats_type()
+    if name == "TstampType":
+        return _tstamp_type_type()
     raise AttributeError(f"module 'pcap' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | {"Stats"})
+    return sorted(set(globals()) | {"Stats", "TstampType"})
 
 
 _SAVEFILE_SUFFIXES = (b".pcap", b".pcapng", b".cap", b".dmp")
@@ -54,7 +57,7 @@ cdef inline tuple _pair(object a, object b):
 
 
 cdef class pcap:
-    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0)
+    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None, protocol=None, batch_stats=False)
 
     Open a capture handle on a live interface or a savefile.
 
@@ -92,11 +95,38 @@ cdef class pcap:
     timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
     buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default
             (2 MiB), or with ``immediate`` room for 1000 frames (above).
+    tstamp_type -- the source of the time stamps (live only): a name as
+            libpcap spells it ("host", "host_lowprec", "host_hiprec",
+            "adapter", "adapter_unsynced", "host_hiprec_unsynced"; any
+            case) or a PCAP_TSTAMP_* constant; None keeps libpcap's default
+            (host).  ``tstamp_types(name)`` lists what an interface offers.
+            A type the interface does not offer, or one its driver refuses
+            at activation, is a RuntimeWarning (libpcap's warning), and the
+            capture goes on with host time stamps; a failure to set it
+            raises PcapError naming the type and the interface.  The type
+            in effect is ``tstamp_type`` of the handle, in the Arrow
+            schema's metadata (``pcap.tstamp_type``) and in a pcapng copy
+            (an ``if_comment`` of the interface: ``tstamp_type=NAME
+            (Description)``).  Nanosecond precision stays as without it.
+    protocol -- capture only the frames of this ethertype (live only, 0 to
+            65535; 0 is every one): libpcap's pcap_set_protocol_linux(),
+            which has the kernel deliver only that protocol, before any
+            filter.  Linux with libpcap 1.9 or later: PcapError elsewhere.
+            Frames the host sends are not seen (the kernel gives them only
+            to handles of every protocol).
+    batch_stats -- have each batch read of a live handle (readbatch(),
+            readinto(), next_batch(), arrow_batches()) ask libpcap for its
+            counters (one pcap_stats() per interface), so that
+            ``batch_stats`` and the Arrow metadata say how they changed
+            over the batch.  Off by default for its cost: about 3 us a
+            batch, and on Linux in promiscuous mode two reads of sysfs
+            files besides (50 us a batch on the machine of the tests).
 
     A numeric argument out of its range raises ValueError naming it and the
     range (TypeError when it is not an int).  A flag (promisc, immediate,
     rfmon, timestamp_in_ns) is True or False, or pypcap's 1 or 0: anything
     else raises TypeError naming it (ValueError for another int).
+    tstamp_type or protocol with a savefile raises ValueError.
 
     Several interfaces or savefiles in one handle: ``pcap(["lo", "eth0"])``
     captures on each (every other argument applies to each), and
@@ -117,7 +147,7 @@ cdef class pcap:
     it was still in the kernel (not yet handed to libpcap) when that one
     was delivered; on Linux the kernel hands packets over within 100 ms
     (the buffer timeout), at once with ``immediate``.  Each interface's own
-    packets keep their order.  sendpacket() and set_fanout() raise
+    packets keep their order.  sendpacket(), inject() and set_fanout() raise
     PcapError on such a handle (open the one interface on its own).
 
     Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``,
@@ -140,6 +170,9 @@ cdef class pcap:
     cdef str _filter
     cdef object _wake            # set while an ``async for`` waits: wakes it
     cdef list _batch_pool        # next_batch()'s last pairs of buffers: records, data, records, ...
+    cdef bint _track_stats       # pcap(batch_stats=True)
+    cdef object _batch_stats     # batch_stats: the counters' change over the last batch read (live)
+    cdef list _stats_seen        # libpcap's counters of each interface at the last batch read
 
     def __cinit__(self):
         self._turn = _Turn.__new__(_Turn)
@@ -151,7 +184,8 @@ cdef class pcap:
         self._batch_pool = []
 
     def __init__(self, name=None, snaplen=65535, promisc=True, timeout_ms=0,
-                 immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0):
+                 immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None,
+                 protocol=None, batch_stats=False):
         cdef bytes bname
         if self._src is not None:
             raise RuntimeError("pcap handle is already open")
@@ -162,7 +196,12 @@ cdef class pcap:
         cdef bint c_immediate = _bool_arg(immediate, "immediate")
         cdef bint c_rfmon = _bool_arg(rfmon, "rfmon")
         cdef bint c_ns = _bool_arg(timestamp_in_ns, "timestamp_in_ns")
+        cdef int c_tstamp = _tstamp_type_arg(tstamp_type)
+        self._track_stats = _bool_arg(batch_stats, "batch_stats")
+        cdef int c_protocol = -1 if protocol is None else _int_arg(protocol, "protocol", 0, 0xffff,
+                                                                    "an ethertype; 0: every one")
         if _is_file_object(name):
+            _live_only(c_tstamp, c_protocol, _fileobj_name(name))
             self._name = _fileobj_name(name)
             self._ns = c_ns
             self._timeout_ms = timeout_ms
@@ -172,7 +211,7 @@ cdef class pcap:
             return
         if isinstance(name, (list, tuple)):
             self._open_several(name, c_snaplen, c_promisc, timeout_ms, c_immediate, c_rfmon, c_buffer_size,
-                               c_ns)
+                               c_ns, c_tstamp, c_protocol)
             return
         if name is None or (isinstance(name, (str, bytes)) and len(name) == 0):
             name = lookupdev()
@@ -184,6 +223,7 @@ cdef class pcap:
         self._ns = c_ns
         self._timeout_ms = timeout_ms
         if _is_savefile(bname):
+            _live_only(c_tstamp, c_protocol, self._name)
             self._src = _open_savefile(bname, self._name)
             self._precision = lp.PCAP_TSTAMP_PRECISION_NANO
         elif b"/" in bname or bname.lower().endswith(_SAVEFILE_SUFFIXES):
@@ -191,12 +231,12 @@ cdef class pcap:
             raise _os_error(_errno.ENOENT, f"cannot open savefile {self._name!r}", self._name)
         else:
             self._src = _open_live(bname, self._name, c_snaplen, c_promisc, timeout_ms,
-                                   c_immediate, c_rfmon, c_buffer_size)
+                                   c_immediate, c_rfmon, c_buffer_size, c_tstamp, c_protocol)
             self._precision = self._src.write_precision
         self._finish_open()
 
     cdef int _open_several(self, names, int snaplen, bint promisc, int timeout_ms, bint immediate, bint rfmon,
-                           int buffer_size, bint ns) except -1:
+                           int buffer_size, bint ns, int tstamp_type, int protocol) except -1:
         if len(names) == 0:
             raise ValueError("name must list at least one interface or savefile, not none")
         bnames, texts = [], []
@@ -209,7 +249,8 @@ cdef class pcap:
         self._name = ",".join(texts)
         self._ns = ns
         self._timeout_ms = timeout_ms
-        self._src = _open_multi(bnames, texts, snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size)
+        self._src = _open_multi(bnames, texts, snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size,
+                                tstamp_type, protocol)
         self._precision = self._src.write_precision if self._src.live else lp.PCAP_TSTAMP_PRECISION_NANO
         self._finish_open()
         return 0
@@ -348,6 +389,7 @@ cdef class pcap:
             sink.ids = bytearray()
             sink.src = self._src
         _deliver_keeping(self._turn, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
+        self._note_batch_stats()
         # (array is imported here: importing it costs 0.7 MiB of memory.)
         from array import array
         stamps = array("q" if self._ns else "d")
@@ -399,6 +441,7 @@ cdef class pcap:
             _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
+        self._note_batch_stats()
         return sink.f.count
 
     def next_batch(self, cnt=1024, max_bytes=1 << 20, *, interfaces=False, fields=False, data=True,
@@ -468,7 +511,35 @@ cdef class pcap:
             self._batch_pool += (records, data_buf)
             if len(self._batch_pool) > 2 * _BATCH_POOL:
                 del self._batch_pool[:2]
+        self._note_batch_stats()
         return (records, data_buf, comments) if wide else (records, data_buf)
+
+    cdef int _note_batch_stats(self) except -1:
+        """batch_stats after a batch read of a live handle opened with
+        batch_stats=True: one pcap_stats() per interface.  A failure of it
+        leaves batch_stats None, and the next batch's change counts from
+        the last good one, so that the batch read never fails for it."""
+        cdef lp.pcap_stat st
+        cdef lp.pcap_t *p
+        if not self._track_stats or not self._src.live:
+            return 0
+        p = self._handle()
+        self._batch_stats = None
+        if isinstance(self._src, _MultiSource):
+            try:
+                now = (<_MultiSource>self._src).stats_each(self._name)
+            except PcapError:
+                return 0
+        elif lp.pcap_stats(p, &st) == 0:
+            now = [(st.ps_recv, st.ps_drop, st.ps_ifdrop)]
+        else:
+            return 0
+        seen = self._stats_seen or [(0, 0, 0)] * len(now)
+        # (libpcap's counters are unsigned int: a change across their wrap is still right.)
+        self._batch_stats = _stats_type()(*[sum((n[k] - s[k]) & 0xffffffff for n, s in zip(now, seen))
+                                            for k in range(3)])
+        self._stats_seen = now
+        return 0
 
     cdef tuple _free_batch(self, Py_ssize_t rsize, Py_ssize_t dsize):
         """Two bytearrays of rsize and dsize bytes: a pair next_batch()
@@ -495,7 +566,13 @@ cdef class pcap:
         packet: columns ``timestamp`` (timestamp[ns, tz=UTC]), ``caplen``
         and ``wirelen`` (uint32) and ``data`` (binary: the packet's bytes),
         and the link type, its name, the snaplen and the source in the
-        schema's metadata (``pcap.linktype``...).  Ends at the end of a
+        schema's metadata (``pcap.linktype``...), with ``pcap.tstamp_type``
+        when a time stamp type was chosen.  On a live handle opened with
+        ``batch_stats=True`` each batch's metadata also says how libpcap's
+        counters changed over it (``pcap.received_delta``,
+        ``pcap.dropped_delta``, ``pcap.ifdropped_delta``, as batch_stats);
+        the change over the read that found no more packets and ended the
+        iterator is the handle's batch_stats then.  Ends at the end of a
         savefile, after breakloop() or close(), and on a live handle when a
         read gets no packet, as readpkts() returns []: after ``timeout_ms``,
         or at once in nonblocking mode when nothing is pending; a blocking
@@ -597,6 +674,40 @@ cdef class pcap:
     def precision(self):
         """PCAP_TSTAMP_PRECISION_MICRO or PCAP_TSTAMP_PRECISION_NANO."""
         return self._precision
+
+    @property
+    def tstamp_type(self):
+        """The name of the time stamp type of a live handle opened with
+        ``tstamp_type`` ("host", "adapter"...): the one asked for, or
+        "host" when the interface or its driver did not take it (a
+        RuntimeWarning said so).  None when none was asked for (libpcap's
+        default, host) and on savefiles.  On a handle over several
+        interfaces, their types joined by commas when they differ."""
+        if isinstance(self._src, _MultiSource):
+            types = [(<_Source>c).tstamp_type for c in (<_MultiSource>self._src).children]
+        else:
+            types = [self._src.tstamp_type] if self._src is not None else [None]
+        if types[0] is None:
+            return None
+        if all(t == types[0] for t in types):
+            return _tstamp_name(types[0])
+        return ",".join(_tstamp_name(t) for t in types)
+
+    @property
+    def batch_stats(self):
+        """How libpcap's counters changed over the last batch read of a live
+        handle opened with ``batch_stats=True``: ``Stats(received, dropped,
+        ifdropped)``, as stats() counts them, from the previous batch read
+        (or the opening) to the end of the last one.  The batch reads are
+        readbatch(), readinto(), next_batch() and arrow_batches(); each one
+        that returns (empty too) asks for the counters once (one
+        pcap_stats() per interface), so the batch_stats of every call add
+        up to stats() at the last.  None without ``batch_stats=True``,
+        before the first batch read, on savefiles (which have no counters:
+        a pcapng file says its drops in packet_dropcount and in
+        interfaces[i].statistics), and when libpcap could not give the
+        counters."""
+        return self._batch_stats
 
     @property
     def timestamp_in_ns(self):
@@ -838,13 +949,30 @@ cdef class pcap:
         Send the raw packet ``buf`` (any bytes-like object, link-layer header
         included) on the interface and return its length.  Raises ValueError
         for an empty ``buf``, TypeError for one that is not bytes-like, and
-        PcapError with libpcap's message when the send fails.
+        PcapError with libpcap's message when the send fails, on a savefile
+        and on a handle over several interfaces.
         """
+        return self._send(buf, False)
+
+    def inject(self, buf):
+        """inject(buf) -> int
+
+        Send the raw packet ``buf`` as sendpacket() does (pcap_inject), and
+        return the number of bytes libpcap says it wrote: on Linux all of
+        ``buf``.  Raises as sendpacket() does.
+        """
+        return self._send(buf, True)
+
+    cdef Py_ssize_t _send(self, buf, bint inject) except -1:
         cdef Py_buffer view
         cdef lp.pcap_t *p = self._handle()
+        action = f"{'inject' if inject else 'send'} packet on {self._name!r}"
         if isinstance(self._src, _MultiSource):
-            raise _pcap_error(lp.PCAP_ERROR, f"send packet on {self._name!r}", "a handle over several "
-                              "interfaces does not say which one to send on: open that one on its own")
+            raise _pcap_error(lp.PCAP_ERROR, action, "a handle over several interfaces does not say which "
+                              "one to send on: open that one on its own")
+        if not self._src.live:
+            raise _pcap_error(lp.PCAP_ERROR, action, "a savefile has no interface to send on: open the "
+                              "interface by its name")
         _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
         try:
             # (libpcap's own refusal of 0 bytes appends a stale errno's text.)
@@ -852,8 +980,9 @@ cdef class pcap:
                 raise ValueError("buf must hold a packet, not 0 bytes")
             if view.len > 0x7fffffff:
                 raise ValueError(f"buf must be at most 2147483647 bytes, not {view.len}")
-            _check(p, lp.pcap_sendpacket(p, <const unsigned char *>view.buf, <int>view.len),
-                   f"send packet on {self._name!r}")
+            if inject:
+                return _check(p, lp.pcap_inject(p, view.buf, <size_t>view.len), action)
+            _check(p, lp.pcap_sendpacket(p, <const unsigned char *>view.buf, <int>view.len), action)
             return view.len
         finally:
             PyBuffer_Release(&view)

@@ -293,7 +293,7 @@ cdef class _MultiSource(_Source):
 
 
 cdef _MultiSource _open_multi(list bnames, list names, int snaplen, bint promisc, int timeout_ms,
-                              bint immediate, bint rfmon, int buffer_size):
+                              bint immediate, bint rfmon, int buffer_size, int tstamp_type=-1, int protocol=-1):
     """The source over several interfaces or savefiles (all one or all the
     other, as ``pcap(name)`` tells them apart)."""
     cdef _MultiSource m = _MultiSource.__new__(_MultiSource)
@@ -307,6 +307,8 @@ cdef _MultiSource _open_multi(list bnames, list names, int snaplen, bint promisc
         raise ValueError(f"name lists either interfaces or savefiles, not both: {files!r} "
                          f"{'is a savefile' if len(files) == 1 else 'are savefiles'}, {others!r} not")
     m.live = not kinds[0]
+    if not m.live:
+        _live_only(tstamp_type, protocol, names[0])
     m.names = names
     m.children = []
     m.bases, m.counts = [], []
@@ -321,7 +323,8 @@ cdef _MultiSource _open_multi(list bnames, list names, int snaplen, bint promisc
         if m.live:
             if b"/" in bnames[i] or bnames[i].lower().endswith(_SAVEFILE_SUFFIXES):
                 raise _os_error(_errno.ENOENT, f"cannot open savefile {names[i]!r}", names[i])
-            child = _open_live(bnames[i], names[i], snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size)
+            child = _open_live(bnames[i], names[i], snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size,
+                               tstamp_type, protocol)
         else:
             child = _open_savefile(bnames[i], names[i])
         m.children.append(child)

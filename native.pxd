@@ -45,6 +45,10 @@ cdef extern from "netdev.h" nogil:
         PACKET_FANOUT_FLAG_ROLLOVER
         PACKET_FANOUT_FLAG_DEFRAG
     int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)
+    enum:
+        CAPTURE_PROTOCOL
+        TSTAMP_HOST_HIPREC_UNSYNCED "PCAP_TSTAMP_HOST_HIPREC_UNSYNCED"
+    int capture_protocol(lp.pcap_t *p, int protocol)
 
 cdef extern from "pcap_stream.h" nogil:
     enum:
@@ -175,6 +179,8 @@ cdef extern from "packet_fields.h" nogil:
     struct fields_plan:
         field_column *columns
         size_t ncolumns
+        uint32_t *present
+        size_t count
         fields_options options
         char *pending_out
     void fields_plan_put(fields_plan *plan, const packet_fields *f, size_t index)

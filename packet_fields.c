@@ -143,9 +143,16 @@ static void sha1_blocks_portable(uint32_t *state[2], const unsigned char *block[
 typedef void (*sha1_blocks_fn)(uint32_t *state[2], const unsigned char *block[2], int count);
 
 static sha1_blocks_fn sha1_blocks_impl;     /* chosen at the first use */
+static int base64_ready;
+
+static void base64_pairs_init(void);
 
 int fields_sha1_hardware(int use)
 {
+    if (!base64_ready) {
+        base64_pairs_init();
+        base64_ready = 1;
+    }
 #ifdef HAVE_SHA_NI
     if (use < 0)
         use = cpu_has_sha();
@@ -188,10 +195,15 @@ static void sha1_digests(const unsigned char *block[2], unsigned char *digest[2]
     sha1_blocks_impl(state, block, count);
     for (j = 0; j < count; j++)
         for (i = 0; i < 5; i++) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            uint32_t be = __builtin_bswap32(state[j][i]);
+            memcpy(digest[j] + 4 * i, &be, 4);
+#else
             digest[j][4 * i] = (unsigned char)(state[j][i] >> 24);
             digest[j][4 * i + 1] = (unsigned char)(state[j][i] >> 16);
             digest[j][4 * i + 2] = (unsigned char)(state[j][i] >> 8);
             digest[j][4 * i + 3] = (unsigned char)state[j][i];
+#endif
         }
 }
 
@@ -263,7 +275,7 @@ static void community_id_block(uint16_t seed, const uint8_t *saddr, const uint8_
         else
             one_way = 1;    /* type and code as they are, and no reordering */
     }
-    order = memcmp(a, b, addr_len);
+    order = addr_len == 4 ? memcmp(a, b, 4) : memcmp(a, b, 16);
     if (!one_way && (order > 0 || (order == 0 && pa > pb))) {
         uint16_t t = pa;
         a = daddr;
@@ -288,6 +300,19 @@ static void community_id_block(uint16_t seed, const uint8_t *saddr, const uint8_
     sha1_pad(block, n);
 }
 
+/* Base64's characters for each 12 bits, two at a time (made at the first
+ * fields_sha1_hardware()). */
+static char BASE64_PAIRS[4096][2];
+
+static void base64_pairs_init(void)
+{
+    int v;
+    for (v = 0; v < 4096; v++) {
+        BASE64_PAIRS[v][0] = BASE64[v >> 6];
+        BASE64_PAIRS[v][1] = BASE64[v & 63];
+    }
+}
+
 /* "1:" and the base64 of a digest: 30 characters. */
 static void community_id_text(const unsigned char digest[20], char *out)
 {
@@ -297,11 +322,10 @@ static void community_id_text(const unsigned char digest[20], char *out)
     for (i = 0; i < 7; i++) {   /* 20 bytes: six groups of three, then two and '=' */
         uint32_t v = (uint32_t)digest[3 * i] << 16 | (uint32_t)digest[3 * i + 1] << 8 |
                      (i < 6 ? digest[3 * i + 2] : 0);
-        out[2 + 4 * i] = BASE64[v >> 18];
-        out[3 + 4 * i] = BASE64[(v >> 12) & 63];
-        out[4 + 4 * i] = BASE64[(v >> 6) & 63];
-        out[5 + 4 * i] = i < 6 ? BASE64[v & 63] : '=';
+        memcpy(out + 2 + 4 * i, BASE64_PAIRS[v >> 12], 2);
+        memcpy(out + 4 + 4 * i, BASE64_PAIRS[v & 4095], 2);
     }
+    out[29] = '=';
 }
 
 void community_id_v1(uint16_t seed, const uint8_t *saddr, const uint8_t *daddr, size_t addr_len,
@@ -763,15 +787,25 @@ static void plan_community_id(struct fields_plan *plan, const struct packet_fiel
 
 void fields_plan_finish(struct fields_plan *plan)
 {
+    size_t i, j, n = plan->count;
     if (plan->pending_out != NULL)
         plan_hash(plan, NULL, NULL);
-}
-
-static inline void set_valid(struct field_column *c, uint32_t present, size_t index)
-{
-    if (c->valid != NULL && (present & c->mask)) {
-        c->valid[index >> 3] |= (unsigned char)(1u << (index & 7));
-        c->valid_count++;
+    if (plan->present == NULL)
+        return;
+    /* The bitmaps in one pass a column, eight packets a byte. */
+    for (i = 0; i < plan->ncolumns; i++) {
+        struct field_column *c = &plan->columns[i];
+        size_t count = 0;
+        if (c->valid == NULL)
+            continue;
+        for (j = 0; j < n; j += 8) {
+            unsigned bits = 0, k;
+            for (k = 0; k < 8 && j + k < n; k++)
+                bits |= (unsigned)((plan->present[j + k] & c->mask) != 0) << k;
+            c->valid[j >> 3] = (unsigned char)bits;
+            count += (size_t)__builtin_popcount(bits);
+        }
+        c->valid_count = count;
     }
 }
 
@@ -779,6 +813,10 @@ void fields_plan_put(struct fields_plan *plan, const struct packet_fields *f, si
 {
     const unsigned char *src = (const unsigned char *)f;
     size_t i;
+    if (plan->present != NULL)
+        plan->present[index] = f->present;
+    if (index >= plan->count)
+        plan->count = index + 1;
     for (i = 0; i < plan->ncolumns; i++) {
         struct field_column *c = &plan->columns[i];
         switch (c->kind) {
@@ -792,7 +830,6 @@ void fields_plan_put(struct fields_plan *plan, const struct packet_fields *f, si
             case 16: memcpy(c->values + index * 16, src + c->offset, 16); break;
             default: memcpy(c->values + index * c->width, src + c->offset, c->width);
             }
-            set_valid(c, f->present, index);
             break;
         case COLUMN_RECORD:
             memcpy(c->values + index * sizeof *f, f, sizeof *f);
@@ -805,7 +842,6 @@ void fields_plan_put(struct fields_plan *plan, const struct packet_fields *f, si
                 plan_community_id(plan, f, (char *)c->values + index * 30);
             else
                 memset(c->values + index * 30, 0, 30);     /* (a null's bytes: no stale memory) */
-            set_valid(c, f->present, index);
             break;
         case COLUMN_ADDRESS_TEXT:
             if (f->present & FIELD_IP) {
@@ -814,7 +850,6 @@ void fields_plan_put(struct fields_plan *plan, const struct packet_fields *f, si
                                                    : ipv6_text(a, (char *)c->values + c->text_used);
             }
             c->offsets[index + 1] = (int32_t)c->text_used;
-            set_valid(c, f->present, index);
             break;
         }
     }

@@ -110,13 +110,15 @@ struct field_column {
     unsigned char *values;  /* capacity of them; text: up to 46 bytes a packet */
     int32_t *offsets;       /* address text: capacity + 1, offsets[0] = 0 set by the caller */
     size_t text_used;
-    unsigned char *valid;   /* the validity bitmap, zeroed by the caller; NULL: none kept */
+    unsigned char *valid;   /* the validity bitmap (made by fields_plan_finish); NULL: none kept */
     size_t valid_count;
 };
 
 struct fields_plan {
     struct field_column *columns;
     size_t ncolumns;
+    uint32_t *present;              /* each packet's present bits (capacity), for the bitmaps; or NULL */
+    size_t count;                   /* packets put */
     struct fields_options options;  /* community_id: some column holds it */
     unsigned char pending_block[64];/* a Community ID's SHA-1 block waiting for a second */
     char *pending_out;              /* where its text goes; NULL: none waiting */
@@ -125,7 +127,8 @@ struct fields_plan {
 /* Put one parsed packet, the index-th of the batch, where the plan says. */
 void fields_plan_put(struct fields_plan *plan, const struct packet_fields *f, size_t index);
 
-/* Hash a Community ID left waiting: before the columns are read. */
+/* Hash a Community ID left waiting and make the validity bitmaps of the
+ * packets put: before the columns are read. */
 void fields_plan_finish(struct fields_plan *plan);
 
 /* SHA-1 of a message of at most 55 bytes, with the CPU's SHA instructions

@@ -43,6 +43,12 @@ PCAP_D_IN: int
 PCAP_D_OUT: int
 PCAP_TSTAMP_PRECISION_MICRO: int
 PCAP_TSTAMP_PRECISION_NANO: int
+PCAP_TSTAMP_HOST: int
+PCAP_TSTAMP_HOST_LOWPREC: int
+PCAP_TSTAMP_HOST_HIPREC: int
+PCAP_TSTAMP_ADAPTER: int
+PCAP_TSTAMP_ADAPTER_UNSYNCED: int
+PCAP_TSTAMP_HOST_HIPREC_UNSYNCED: int
 BATCH_RECORD_FORMAT: str
 BATCH_RECORD_SIZE: int
 BATCH_RECORD_DTYPE: list[tuple[str, str]]
@@ -308,6 +314,7 @@ def datalink_name(dlt: int) -> str: ...
 def datalink_description(dlt: int) -> str: ...
 def datalink_value(name: str) -> int: ...
 def lib_version() -> str: ...
+def tstamp_types(device: _Path) -> list[TstampType]: ...
 def __dir__() -> list[str]: ...
 def interfaces() -> list[interface]: ...
 
@@ -435,6 +442,11 @@ class Stats(NamedTuple):
     dropped: int
     ifdropped: int
 
+class TstampType(NamedTuple):
+    value: int
+    name: str
+    description: str
+
 @disjoint_base
 class pcap(Generic[_TS]):
     @overload
@@ -448,6 +460,10 @@ class pcap(Generic[_TS]):
         rfmon: _Flag = False,
         timestamp_in_ns: Literal[False, 0] = False,
         buffer_size: int = 0,
+        *,
+        tstamp_type: str | int | None = None,
+        protocol: int | None = None,
+        batch_stats: _Flag = False,
     ) -> None: ...
     @overload
     def __init__(
@@ -461,6 +477,9 @@ class pcap(Generic[_TS]):
         *,
         timestamp_in_ns: Literal[True, 1],
         buffer_size: int = 0,
+        tstamp_type: str | int | None = None,
+        protocol: int | None = None,
+        batch_stats: _Flag = False,
     ) -> None: ...
     @overload
     def __init__(
@@ -473,6 +492,10 @@ class pcap(Generic[_TS]):
         rfmon: _Flag = False,
         timestamp_in_ns: _Flag = False,
         buffer_size: int = 0,
+        *,
+        tstamp_type: str | int | None = None,
+        protocol: int | None = None,
+        batch_stats: _Flag = False,
     ) -> None: ...
     # reading
     def __iter__(self) -> Self: ...
@@ -600,6 +623,10 @@ class pcap(Generic[_TS]):
     @property
     def precision(self) -> int: ...
     @property
+    def tstamp_type(self) -> str | None: ...
+    @property
+    def batch_stats(self) -> Stats | None: ...
+    @property
     def timestamp_in_ns(self) -> bool: ...
     @property
     def timeout_ms(self) -> int: ...
@@ -632,6 +659,7 @@ class pcap(Generic[_TS]):
     def datalinks(self) -> list[int]: ...
     def setdatalink(self, dlt: int) -> None: ...
     def sendpacket(self, buf: Buffer) -> int: ...
+    def inject(self, buf: Buffer) -> int: ...
     def geterr(self) -> str: ...
     def stats(self, interface: int | None = None) -> Stats: ...
     def set_fanout(self, group: int, mode: int = 0, flags: int = 0) -> None: ...

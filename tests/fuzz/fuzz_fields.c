@@ -66,6 +66,17 @@ static void check_community_id(const char *text)
                 text[i] != 0);
 }
 
+static void fixed_column(struct field_column *c, size_t offset, uint32_t width, uint32_t mask, unsigned char *values,
+                         unsigned char *valid)
+{
+    c->kind = COLUMN_FIXED;
+    c->offset = (uint32_t)offset;
+    c->width = width;
+    c->mask = mask;
+    c->values = values;
+    c->valid = valid;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fields_options options;
@@ -77,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char addresses[MAX_BATCH * 16], ports[MAX_BATCH * 2], valid[8][1], cid[MAX_BATCH * 30];
     unsigned char text[2][MAX_BATCH * 46 + 64];
     int32_t offsets[2][MAX_BATCH + 1];
+    uint32_t present[MAX_BATCH];
     struct pcap_pkthdr h;
     unsigned char *packet;
     size_t len, cuts[MAX_BATCH], i, k;
@@ -98,9 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     records = malloc(MAX_BATCH * sizeof *records);
     memset(&plan, 0, sizeof plan);
     memset(columns, 0, sizeof columns);
-    memset(valid, 0, sizeof valid);
+    memset(valid, 0xA5, sizeof valid);     /* (fields_plan_finish makes the bitmaps whole) */
     plan.columns = columns;
     plan.ncolumns = 6;
+    plan.present = present;
     plan.options = options;
     columns[0].kind = COLUMN_RECORD;
     columns[0].values = (unsigned char *)records;
@@ -117,18 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         columns[2 + k].valid = valid[2 + k];
         offsets[k][0] = 0;
     }
-    columns[4].kind = COLUMN_FIXED;
-    columns[4].offset = (uint32_t)offsetof(struct packet_fields, src);
-    columns[4].width = 16;
-    columns[4].mask = FIELD_IP;
-    columns[4].values = addresses;
-    columns[4].valid = valid[4];
-    columns[5].kind = COLUMN_FIXED;
-    columns[5].offset = (uint32_t)offsetof(struct packet_fields, src_port);
-    columns[5].width = 2;
-    columns[5].mask = FIELD_PORTS;
-    columns[5].values = ports;
-    columns[5].valid = valid[5];
+    fixed_column(&columns[4], offsetof(struct packet_fields, src), 16, FIELD_IP, addresses, valid[4]);
+    fixed_column(&columns[5], offsetof(struct packet_fields, src_port), 2, FIELD_PORTS, ports, valid[5]);
 
     memset(&fill, 0, sizeof fill);
     fill.records = (unsigned char *)rec;
@@ -172,6 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             PROMISE(!(valid[1][0] & (1u << i)));
         }
+        PROMISE(!!(valid[4][0] & (1u << i)) == !!(f->present & FIELD_IP));
+        PROMISE(!!(valid[5][0] & (1u << i)) == !!(f->present & FIELD_PORTS));
         for (k = 0; k < 2; k++) {
             size_t at = (size_t)offsets[k][i], end = (size_t)offsets[k][i + 1];
             PROMISE(at <= end && end - at <= 45);
