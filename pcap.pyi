@@ -10,8 +10,8 @@ a nanosecond handle as ``pcap.pcap[int]``; a bare ``pcap.pcap`` means
 import os
 import socket
 from array import array
-from ipaddress import IPv4Address, IPv6Address
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from types import GenericAlias
 from typing import Any, BinaryIO, Generic, Literal, NamedTuple, Protocol, overload
 
@@ -400,6 +400,41 @@ class bpf:
     def __len__(self) -> int: ...
     def dump(self) -> list[str]: ...
 
+# -- triage -------------------------------------------------------------------
+
+_Action = Literal["keep", "drop"]
+_Match = Literal["src", "dst", "either"]
+_Address = str | IPv4Address | IPv6Address
+_Prefix = str | IPv4Address | IPv6Address | IPv4Network | IPv6Network
+
+@disjoint_base
+class Triage:
+    def __init__(
+        self,
+        prefixes: Iterable[_Prefix | tuple[_Prefix, _Action]] | Mapping[_Prefix, _Action] | None = None,
+        *,
+        prefix_action: _Action = "keep",
+        prefix_match: _Match = "either",
+        prefix_default: _Action | None = None,
+        ports: Iterable[int] | None = None,
+        port_action: _Action = "keep",
+        port_match: _Match = "either",
+        flow_head_packets: int | None = None,
+        flow_head_bytes: int | None = None,
+        flow_bidirectional: _Flag = True,
+        flow_table_size: int = 1048576,
+        non_ip: _Action | None = None,
+    ) -> None: ...
+    def lookup(self, address: _Address) -> _Action | None: ...
+    @property
+    def kept(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def prefixes(self) -> tuple[int, int]: ...
+    def stats(self) -> dict[str, int]: ...
+    def reset(self) -> None: ...
+
 # -- capture ------------------------------------------------------------------
 
 class Stats(NamedTuple):
@@ -614,6 +649,9 @@ class pcap(Generic[_TS]):
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> Literal[False]: ...
     def setfilter(self, expr: _Filter, optimize: _Flag = True) -> None: ...
+    def set_triage(self, triage: Triage | None) -> None: ...
+    @property
+    def triage(self) -> Triage | None: ...
     def setdirection(self, direction: int) -> bool: ...
     def setnonblock(self, nonblock: _Flag = True) -> None: ...
     def getnonblock(self) -> bool: ...

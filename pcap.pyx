@@ -13,6 +13,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   arguments.pxi  checks of what callers pass: names, filters, buffers, numbers, flags
 #   devices.pxi    interfaces, lookupdev/lookupnet, link-type names
 #   bpf.pxi        BPF programs compiled without a handle
+#   triage.pxi     Triage: packets kept or dropped in C by prefixes, ports, flow heads
 #   pcapng.pxi     what pcapng says of interfaces and packets, in Python
 #   sources.pxi    where packets come from: live, our readers (classic, pcapng), libpcap's
 #   fileobj.pxi    opening savefiles: paths, compressed files, Python file objects, ranges
@@ -31,6 +32,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   savefile_split.c   the byte ranges of a classic or pcapng savefile (savefile_ranges, open_range)
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
 #   packet_fields.c    header fields of a packet (link to transport) and its Community ID, parsed in the fill
+#   triage.c           prefix tables (longest prefix match), port sets, the flow table, the keep-or-drop
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
 #   multi_wait.c       one descriptor readable when any of several is (epoll), for multi_source.pxi
 #   netdev.c           interfaces: addresses as text, immediate mode's ring, fanout
@@ -59,6 +61,7 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_REFCNT
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.type cimport PyType_Modified
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.errno cimport errno
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdio cimport FILE, clearerr, fclose, ferror
@@ -127,6 +130,7 @@ include "errors.pxi"
 include "arguments.pxi"
 include "devices.pxi"
 include "bpf.pxi"
+include "triage.pxi"
 include "pcapng.pxi"
 include "sources.pxi"
 include "fileobj.pxi"

@@ -22,6 +22,7 @@ import time
 import environment
 import measure
 import report
+import triage_tasks
 from environment import HERE, IMPLS, PEERS, log
 from rows import ALL_READERS, LIVE_CONFIGS, VETHS
 
@@ -122,6 +123,10 @@ def set_up(args):
     pythons, ours_info, versions, missing = environment.interpreters(args.only, args.ours_python, work)
     files, unavailable = environment.input_files(args.packets, args.large_packets, work, reference=args.instructions)
     runnable = [rd for rd in ALL_READERS if (rd.impl == "c" or rd.impl in pythons) and selected(rd, args.readers)]
+    if any(rd.task for rd in runnable):
+        for name in ("small", "one"):       # what the triage rows must keep (triage_tasks.py)
+            if name in files:
+                files[name][1]["triage"] = triage_tasks.expected(files[name][0])
     return {"work": work, "baseline": baseline, "pythons": pythons, "ours_info": ours_info,
             "versions": versions, "missing": missing, "files": files, "unavailable": unavailable,
             "readers": [rd for rd in runnable if rd.file in files],
