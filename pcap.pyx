@@ -24,6 +24,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   aio.pxi        async for
 #   dumper.pxi     writing savefiles: classic pcap and pcapng, to paths, compressors, file objects
 #   replay.pxi     sending a source's packets onto an interface at its pace, a rate, or top speed
+#   recorder.pxi   recording a source into files rotated by time, size or count
 # C, declared to Cython in native.pxd:
 #   savefile_format.h  the savefile formats' facts, and the one parser of a record header
 #   pcap_stream.c      savefile bytes in our buffer, the FILE libpcap reads, the record reader
@@ -130,6 +131,7 @@ include "arrow.pxi"
 include "aio.pxi"
 include "dumper.pxi"
 include "replay.pxi"
+include "recorder.pxi"
 
 # help(pcap.pcap) lists what the type's dict holds, Cython's vtable capsule
 # among it.  Only a module that cimports this one reads the capsule, and
