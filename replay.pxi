@@ -18,6 +18,7 @@ cdef extern from "replay.h" nogil:
         REPLAY_SLICE_END
         REPLAY_STOP_TIME
         REPLAY_IDLE
+        REPLAY_SPIN_NS
     struct replay_batch:
         size_t n
         const unsigned char *records
@@ -29,6 +30,7 @@ cdef extern from "replay.h" nogil:
         size_t data_len
     struct replay_state:
         int mode
+        int64_t spin_ns
         uint64_t packets
         uint64_t bytes
         uint64_t failures
@@ -50,6 +52,10 @@ cdef extern from "replay.h" nogil:
 
 # Packets a slice of a handle's packets holds: read with readinto(), then sent.
 cdef Py_ssize_t _REPLAY_BATCH = 1024
+
+# The spin at the end of each wait (replay.h), in nanoseconds: a knob for
+# the bench, which measures the pace with and without it.
+_replay_spin_ns = REPLAY_SPIN_NS
 
 
 class Replayed:
@@ -271,6 +277,7 @@ def replay(source, device, *, speed=None, rate=None, topspeed=False, loop=1, dur
             raise _pcap_error(lp.PCAP_ERROR, f"replay onto {out._name!r}", "a handle over several "
                               "interfaces does not say which one to send on: open that one on its own")
         replay_init(&r.st, mode, c_speed, interval)
+        r.st.spin_ns = _int_arg(_replay_spin_ns, "_replay_spin_ns", 0, 1000000000)
         r.device = out._name
         r.what = f"the next packet to send on {out._name!r}"
         r.stopped = "end"
