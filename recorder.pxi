@@ -169,9 +169,9 @@ def record(source, pattern, *, rotate_seconds=None, rotate_bytes=None, rotate_pa
     pattern -- a file name, through time.strftime() with the local time of
             the file's first packet, then str.format() with ``n``, the
             file's sequence number from 0 (``"cap-%Y%m%d-%H%M%S-{n:03d}.pcap"``;
-            other braces doubled).  A pattern without ``{n`` gets
-            ``_{n:05d}`` in front of its suffixes (".pcap", ".pcapng.gz"...)
-            when any rotate_* is given.
+            other braces doubled).  A pattern without an ``{n}`` field
+            gets ``_{n:05d}`` in front of its suffixes (.pcap, .pcapng.gz
+            and the like) when a rotation is asked for.
     keep -- keep only the last ``keep`` files (the open one included):
             the oldest finished one is deleted when a new one would make
             more (tcpdump -W, dumpcap -b files:N).
