@@ -245,7 +245,7 @@ def test_ctrl_c_during_a_long_replay(veth, far, tmp_path, restore_alarm):
     with pytest.raises(KeyboardInterrupt) as e:
         pcap.replay(path, veth.root_if)
     took = time.monotonic() - start
-    assert 1.5 <= took < 1.8, took
+    assert 1.5 <= took < 2.5, took
     assert e.value.replayed.packets == 2
     assert e.value.replayed.stopped == "end"
     _, got = far.collect(2)
@@ -277,7 +277,7 @@ def test_close_or_breakloop_from_another_thread(veth, tmp_path, how):
     threading.Timer(0.5, getattr(out, how)).start()
     start = time.monotonic()
     r = pcap.replay(path, out)
-    assert time.monotonic() - start < 0.8
+    assert time.monotonic() - start < 1.5
     assert (r.packets, r.stopped) == (1, "closed" if how == "close" else "breakloop")
     assert out.closed == (how == "close")
     out.close()
@@ -295,7 +295,7 @@ def test_duration_stops_it(veth, tmp_path):
     path, _ = savefile(tmp_path, [100000] * 50)
     start = time.monotonic()
     r = pcap.replay(path, veth.root_if, duration=0.35)
-    assert time.monotonic() - start < 0.6
+    assert time.monotonic() - start < 1.0
     assert (r.packets, r.stopped) == (4, "duration")
     r = pcap.replay(path, veth.root_if, topspeed=True, loop=0, duration=0.2)
     assert r.stopped == "duration" and r.packets > 51
