@@ -267,9 +267,13 @@ def replay(source, device, *, speed=None, rate=None, topspeed=False, loop=1, dur
         out = <pcap>device
         out._handle()
     else:
-        out = pcap(device, promisc=False)
+        out = pcap(device, promisc=False, buffer_size=1 << 16)
         own = True
     try:
+        if own:
+            # The handle only sends: a filter that takes no packet keeps the
+            # kernel from copying the interface's traffic into its ring.
+            out.setfilter("len < 0")
         if not out._src.live:
             raise _pcap_error(lp.PCAP_ERROR, f"replay onto {out._name!r}", "it is a savefile: "
                               "replay sends onto a live interface")
