@@ -26,8 +26,12 @@ void replay_init(struct replay_state *st, int mode, double speed, int64_t interv
 
 void replay_restart(struct replay_state *st)
 {
-    st->started = 0;
-    st->paced = 0;
+    /* At a rate the cadence goes on across passes; at the file's pace the
+     * next pass starts at once, from its own first packet. */
+    if (st->mode != REPLAY_RATE) {
+        st->started = 0;
+        st->paced = 0;
+    }
 }
 
 /* Sleep until the monotonic clock reads `until`, the last spin_ns spent

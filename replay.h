@@ -85,7 +85,8 @@ struct replay_state {
 /* Set up a state: mode, speed (REPLAY_SPEED), interval (REPLAY_RATE). */
 void replay_init(struct replay_state *st, int mode, double speed, int64_t interval_ns);
 
-/* Start the pacing again at the next packet (a new pass over a source). */
+/* A new pass over a source: at the file's pace, the next packet is sent
+ * at once and paced from there; at a rate, the cadence goes on. */
 void replay_restart(struct replay_state *st);
 
 /* Send packets *next.. of b on p, paced, until the batch is done, the

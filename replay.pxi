@@ -223,8 +223,10 @@ def replay(source, device, *, speed=None, rate=None, topspeed=False, loop=1, dur
             (a busy machine) does not delay the ones after it.
     rate -- instead, ``rate`` packets a second, evenly spaced.
     topspeed -- instead, as fast as the interface takes them.
-    loop -- send the source this many times (0: until stopped); a source
-            that cannot be read again (an open handle) allows only 1.
+    loop -- send the source this many times (0: until stopped); at the
+            file's pace each pass starts as the last one's last packet
+            went, at a rate the cadence goes on; a source that cannot be
+            read again (an open handle) allows only 1.
     duration -- stop after this many seconds (the packet due after it is
             not sent).
 
