@@ -128,8 +128,6 @@ cdef class _Replay:
             with nogil:
                 rc = replay_slice(self.p, &self.st, b, &nxt, slice_end, self.stop_ns)
             self.turn.in_fill = False
-            if rc == REPLAY_BATCH_DONE:
-                return True
             if rc == REPLAY_STOP_TIME:
                 self.stopped = "duration"
                 return False
@@ -151,6 +149,8 @@ cdef class _Replay:
             if self.stop_ns and replay_now_ns() >= self.stop_ns:
                 self.stopped = "duration"
                 return False
+            if rc == REPLAY_BATCH_DONE:
+                return True
 
     cdef bint over(self):
         """Whether the stop time has passed (between two batches)."""

@@ -374,3 +374,28 @@ def test_handle_free_for_other_threads_between_packets(veth, tmp_path):
     out.close()
     assert r.packets == 4
     assert took[0] < 0.05, took
+
+
+def test_breakloop_at_top_speed(veth, tmp_path):
+    """breakloop() from another thread ends a replay that never waits."""
+    path, _ = savefile(tmp_path, [1] * 999)
+    out = pcap.pcap(veth.root_if, promisc=False)
+    threading.Timer(0.3, out.breakloop).start()
+    start = time.monotonic()
+    r = pcap.replay(path, out, topspeed=True, loop=0)
+    out.close()
+    assert time.monotonic() - start < 1.5
+    assert r.stopped == "breakloop" and r.packets > 1000
+
+
+@pytest.mark.parametrize("kind", ["path", "next_batch", "arrow"])
+def test_ctrl_c_at_top_speed_with_short_batches(veth, tmp_path, kind):
+    """Ctrl-C ends a replay whose batches each take less than a slice."""
+    path, _ = savefile(tmp_path, [1] * 99)
+    src = source_of(kind, path, tmp_path)
+    threading.Timer(0.3, signal.pthread_kill, (threading.get_ident(), signal.SIGINT)).start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt) as e:
+        pcap.replay(src, veth.root_if, topspeed=True, loop=0)
+    assert time.monotonic() - start < 1.0
+    assert e.value.replayed.packets > 100
