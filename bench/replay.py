@@ -150,7 +150,14 @@ def run_tcpreplay(path, mode, value):
     return int(m.group(1)), float(m.group(3)), int(failed.group(1)) if failed else 0
 
 
-ROWS = [("ours", "pcap.replay()"), ("ours-nospin", "ours, no spin"), ("tcpreplay", "tcpreplay 4.4.3")]
+ROWS = [("ours", "pcap.replay()"), ("ours-nospin", "ours, no spin"), ("tcpreplay", "tcpreplay")]
+
+
+def tcpreplay_label():
+    """"tcpreplay 4.4.3": the name and version of the one installed."""
+    r = subprocess.run(["tcpreplay", "--version"], capture_output=True, text=True)
+    m = re.search(r"tcpreplay version: (\S+)", r.stdout + r.stderr)
+    return f"tcpreplay {m.group(1)}" if m else "tcpreplay"
 
 
 def one(kind, python, path, mode, value, work):
@@ -250,7 +257,7 @@ def med(rows, f):
 
 
 def table(results, kinds, n):
-    label = dict(ROWS)
+    label = dict(ROWS, tcpreplay=tcpreplay_label())
     out = [f"## Replay onto a veth pair (issue 24)\n",
            f"Top speed: the first {n:,} frames of the small file, as fast as each replayer goes.\n",
            "| replayer | frames/s sent | seconds | received by the far end's interface | failed |",

@@ -399,3 +399,24 @@ def test_ctrl_c_at_top_speed_with_short_batches(veth, tmp_path, kind):
         pcap.replay(src, veth.root_if, topspeed=True, loop=0)
     assert time.monotonic() - start < 1.0
     assert e.value.replayed.packets > 100
+
+
+def test_bench_replay_rows_smoke(tmp_path):
+    """bench/replay.py runs (small sizes, one round) and prints its three
+    tables with every frame received."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    need(os.geteuid() == 0, "the replay rows make a network namespace: root")
+    need(shutil.which("tcpreplay") and shutil.which("tcpdump"), "tcpreplay or tcpdump is missing "
+         "(apt-get install tcpreplay tcpdump)")
+    bench = Path(__file__).resolve().parent.parent / "bench" / "replay.py"
+    r = subprocess.run([sys.executable, str(bench), "--packets", "2000", "--rounds", "1", "--only", "ours,tcpreplay",
+                        "--work-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    top = [line for line in lines if line.startswith("| pcap.replay() | ")]
+    assert len(top) == 3, r.stdout
+    assert top[0].split(" | ")[3] == "2,000", top[0]        # every frame reached the far end
+    assert sum(line.startswith("| tcpreplay 4.") for line in lines) == 3, r.stdout
