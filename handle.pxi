@@ -616,7 +616,9 @@ cdef class pcap:
         running, the next read returns at once instead.  Raises ValueError
         on a closed handle.
         """
-        self._handle()
+        # (Only a flag: no waiting for a fill or a replay's slice to end.)
+        if self._turn.closed:
+            raise ValueError("operation on a closed pcap handle")
         self._turn.broken = True
         wake = self._wake
         if wake is not None:

@@ -13,7 +13,7 @@ from array import array
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from types import GenericAlias
-from typing import Any, BinaryIO, Generic, Literal, NamedTuple, Protocol, overload
+from typing import Any, BinaryIO, ClassVar, Generic, Literal, NamedTuple, Protocol, overload
 
 from typing_extensions import Buffer, Self, TypeVar, TypeVarTuple, Unpack, disjoint_base
 
@@ -832,3 +832,63 @@ def savefile_ranges(path: _Path, n: int) -> list[tuple[int, int]]: ...
 def open_range(path: _Path, start: int, end: int, *, timestamp_in_ns: Literal[True, 1], **options: Any) -> pcap[int]: ...
 @overload
 def open_range(path: _Path, start: int, end: int, **options: Any) -> pcap[float]: ...
+
+# -- replay and recording --------------------------------------------------------
+
+_Stopped = Literal["end", "duration", "closed", "breakloop"]
+
+class Replayed:
+    packets: int
+    bytes: int
+    failures: int
+    oversized: int
+    retries: int
+    error: str | None
+    seconds: float
+    max_late: float
+    stopped: _Stopped
+    def __init__(
+        self,
+        packets: int = 0,
+        bytes: int = 0,
+        failures: int = 0,
+        oversized: int = 0,
+        retries: int = 0,
+        error: str | None = None,
+        seconds: float = 0.0,
+        max_late: float = 0.0,
+        stopped: _Stopped = "end",
+    ) -> None: ...
+    def __eq__(self, other: object) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+_ReplaySource = (
+    _Path | pcap[Any] | tuple[Buffer, Buffer] | tuple[Buffer, Buffer, Buffer] | Any
+)
+
+def replay(
+    source: _ReplaySource,
+    device: _Path | pcap[Any],
+    *,
+    speed: float | None = None,
+    rate: float | None = None,
+    topspeed: _Flag = False,
+    loop: int = 1,
+    duration: float | None = None,
+) -> Replayed: ...
+def record(
+    source: _Path | pcap[Any],
+    pattern: _Path,
+    *,
+    rotate_seconds: float | None = None,
+    rotate_bytes: int | None = None,
+    rotate_packets: int | None = None,
+    keep: int | None = None,
+    format: _Format | None = None,
+    compress: Literal["gzip", "zstd", False] | None = None,
+    count: int | None = None,
+    duration: float | None = None,
+    filter: _Filter | None = None,
+    flush_seconds: float = 1.0,
+    on_file: Callable[[str], object] | None = None,
+) -> list[str]: ...

@@ -25,6 +25,8 @@ signal handlers in charge, so Ctrl-C always works.
 #   arrow.pxi      Arrow record batches and Parquet (with pyarrow)
 #   aio.pxi        async for
 #   dumper.pxi     writing savefiles: classic pcap and pcapng, to paths, compressors, file objects
+#   replay.pxi     sending a source's packets onto an interface at its pace, a rate, or top speed
+#   recorder.pxi   recording a source into files rotated by time, size or count
 # C, declared to Cython in native.pxd:
 #   savefile_format.h  the savefile formats' facts, and the one parser of a record header
 #   pcap_stream.c      savefile bytes in our buffer, the FILE libpcap reads, the record reader
@@ -38,6 +40,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   netdev.c           interfaces: addresses as text, immediate mode's ring, fanout
 #   files.c            opening a path for reading, errno
 #   savefile_writer.c  classic pcap records and pcapng blocks, made whole in our buffer and written out
+#   replay.c           the paced sending loop of replay.pxi (absolute deadlines on the monotonic clock)
 
 import errno as _errno
 import io as _io
@@ -142,6 +145,8 @@ include "handle.pxi"
 include "arrow.pxi"
 include "aio.pxi"
 include "dumper.pxi"
+include "replay.pxi"
+include "recorder.pxi"
 
 # help(pcap.pcap) lists what the type's dict holds, Cython's vtable capsule
 # among it.  Only a module that cimports this one reads the capsule, and

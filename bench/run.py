@@ -58,6 +58,9 @@ def parse_args(argv):
                     help="comma-separated: run only the rows whose reader (a function of readers.py or a mode "
                          "of the C baseline, e.g. ours_write_ng, dump) or id (FILE:READER, e.g. "
                          "small.pcapng:ours_iter) contains one of these; 'write' selects every writer")
+    ap.add_argument("--replay", action="store_true",
+                    help="also the replay rows (bench/replay.py: pcap.replay() beside tcpreplay on a veth pair; "
+                         "root); a full run has them")
     ap.add_argument("--instructions", action="store_true",
                     help="instead of timing, count the instructions each reader executes per packet "
                          "under valgrind's callgrind (deterministic, for a noisy machine); "
@@ -191,6 +194,12 @@ def main(argv=None):
     sm = {rd.id: report.Summary(rd, runs[rd.id], run["files"][rd.file][1]) for rd in run["readers"]}
     live = {k: report.LiveSummary(v) for k, v in live_runs.items()}
     table = report_tables(args, run, sm, live, live_note, dask)
+    if (args.replay or args.full) and "ours" in pythons:
+        import replay
+        why = replay.missing_tools()
+        log("replay rows" + (f": skipped, {why}" if why else ""))
+        table += "\n\n" + (f"## Replay onto a veth pair (issue 24)\n\nNot measured: {why}." if why else
+                            replay.measure_rows(pythons["ours"], 100_000, min(args.rounds, 3), run["work"]))
     if so_mtime is not None and os.path.exists(ours_file) and os.path.getmtime(ours_file) != so_mtime:
         table = f"**Warning: {ours_file} was rebuilt during this run: its rows mix two builds.**\n\n" + table
         log("warning: our module was rebuilt during the run")
