@@ -83,8 +83,8 @@ static void sha1_block_portable(uint32_t state[5], const unsigned char block[64]
  * rounds run while the other's wait.  The message words go four to a
  * register, the first in the highest lane; m[k] is words 4k..4k+3, from
  * k = 4 on made of the four before it. */
-__attribute__((target("sha,sse4.1,ssse3")))
-static void sha1_blocks_sha_ni(uint32_t *state[2], const unsigned char *block[2], int count)
+__attribute__((target("sha,sse4.1,ssse3"), always_inline))
+static inline void sha1_blocks_sha_ni_n(uint32_t *state[2], const unsigned char *block[2], const int count)
 {
     const __m128i reverse = _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL);
     __m128i abcd[2], abcd0[2], e0[2], x[2], prev[2], m[2][4];
@@ -118,6 +118,16 @@ static void sha1_blocks_sha_ni(uint32_t *state[2], const unsigned char *block[2]
         _mm_storeu_si128((__m128i *)state[j], abcd[j]);
         state[j][4] = (uint32_t)_mm_extract_epi32(e0[j], 3);
     }
+}
+
+/* (One count each: the loops over the hashes unrolled, their registers kept.) */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void sha1_blocks_sha_ni(uint32_t *state[2], const unsigned char *block[2], int count)
+{
+    if (count == 2)
+        sha1_blocks_sha_ni_n(state, block, 2);
+    else
+        sha1_blocks_sha_ni_n(state, block, 1);
 }
 
 static int cpu_has_sha(void)
@@ -257,6 +267,23 @@ static int icmp_counterpart(uint8_t protocol, uint8_t type)
 
 static const char BASE64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* memcmp()'s sign for two addresses of 4 or 16 bytes, without its call. */
+static inline int address_order(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    uint64_t x, y;
+    if (len == 4) {
+        uint32_t p = be32(a), q = be32(b);
+        return (p > q) - (p < q);
+    }
+    x = (uint64_t)be32(a) << 32 | be32(a + 4);
+    y = (uint64_t)be32(b) << 32 | be32(b + 4);
+    if (x == y) {
+        x = (uint64_t)be32(a + 8) << 32 | be32(a + 12);
+        y = (uint64_t)be32(b + 8) << 32 | be32(b + 12);
+    }
+    return (x > y) - (x < y);
+}
+
 /* The padded SHA-1 block of a flow's Community ID: the seed, the
  * addresses and ports in order (the smaller endpoint first, but for a
  * one-way ICMP message), the protocol, a zero, the ports. */
@@ -275,7 +302,7 @@ static void community_id_block(uint16_t seed, const uint8_t *saddr, const uint8_
         else
             one_way = 1;    /* type and code as they are, and no reordering */
     }
-    order = addr_len == 4 ? memcmp(a, b, 4) : memcmp(a, b, 16);
+    order = address_order(a, b, addr_len);
     if (!one_way && (order > 0 || (order == 0 && pa > pb))) {
         uint16_t t = pa;
         a = daddr;
@@ -799,11 +826,13 @@ void fields_plan_finish(struct fields_plan *plan)
         if (c->valid == NULL)
             continue;
         for (j = 0; j < n; j += 8) {
-            unsigned bits = 0, k;
-            for (k = 0; k < 8 && j + k < n; k++)
-                bits |= (unsigned)((plan->present[j + k] & c->mask) != 0) << k;
+            unsigned bits = 0, k, one;
+            for (k = 0; k < 8 && j + k < n; k++) {
+                one = (plan->present[j + k] & c->mask) != 0;
+                bits |= one << k;
+                count += one;
+            }
             c->valid[j >> 3] = (unsigned char)bits;
-            count += (size_t)__builtin_popcount(bits);
         }
         c->valid_count = count;
     }
