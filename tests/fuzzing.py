@@ -17,6 +17,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import struct
 import subprocess
@@ -36,7 +37,8 @@ C_SOURCES = ["pcap_stream.c", "packet_batch.c", "packet_fields.c", "pcapng_reade
              "savefile_writer.c", "wait.c"]
 # A stream buffer of 4 KiB, not 64: inputs of a few KiB already move and grow it.
 CFLAGS = ["-g", "-O1", "-fno-sanitize-recover=all", "-DSTREAM_BUFFER=4096", f"-I{ROOT}", f"-I{FUZZ_DIR}"]
-FUZZER_FLAGS = ["-max_len=16384", "-timeout=10", "-rss_limit_mb=1024", "-print_final_stats=1"]
+RSS_LIMIT_MB = 1024
+FUZZER_FLAGS = ["-max_len=16384", "-timeout=10", f"-rss_limit_mb={RSS_LIMIT_MB}", "-print_final_stats=1"]
 
 
 class Unavailable(Exception):
@@ -395,7 +397,12 @@ def run(name, exe, corpus, seconds, artifacts, extra=()):
     artifacts.mkdir(parents=True, exist_ok=True)
     before = set(artifacts.iterdir())
     started = time.monotonic()
-    proc = subprocess.run([str(exe), f"-max_total_time={seconds}", *FUZZER_FLAGS, f"-artifact_prefix={artifacts}/",
+    # libFuzzer's RSS limit reads the peak RSS, which a child inherits from
+    # its parent at fork and keeps across exec: the limit counts from there.
+    inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    flags = [flag if not flag.startswith("-rss_limit_mb=") else f"-rss_limit_mb={RSS_LIMIT_MB + inherited}"
+             for flag in FUZZER_FLAGS]
+    proc = subprocess.run([str(exe), f"-max_total_time={seconds}", *flags, f"-artifact_prefix={artifacts}/",
                            *extra, str(corpus)], capture_output=True, text=True, timeout=seconds + 300)
     found = sorted(p for p in set(artifacts.iterdir()) - before
                    if p.name.startswith(("crash-", "leak-", "timeout-", "oom-", "slow-unit-")))

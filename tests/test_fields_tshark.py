@@ -13,6 +13,7 @@ and the public captures listed in tests/data/fields/real-corpus.tsv where
 they have been put in tests/data/fields/real/ (tools/fields_corpus.py; see
 tests/data/fields/README.md for why they are not in the repository)."""
 import ipaddress
+import mmap
 import os
 import pathlib
 import random
@@ -148,7 +149,9 @@ def ours_readinto(source, *, data, seed=0, batch=7):
     fields = bytearray(pcap.FIELDS_SIZE * batch)
     rows = []
     with pcap.pcap(source) as p:
-        packets = bytearray(max(p.snaplen, 1 << 16) * 2) if data else None
+        # (An anonymous mapping: pages only where packets land, for a file
+        # whose header says a snaplen of gigabytes.)
+        packets = mmap.mmap(-1, max(p.snaplen, 1 << 16) * 2) if data else None
         while True:
             n = p.readinto(records, packets, batch, fields=fields, community_id_seed=seed)
             if not n:
