@@ -214,7 +214,15 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
                 why = _STOP_COUNT
                 break
             if f == NULL:
-                rc = src.next(wait, &hdr, &data)
+                if src.waits:
+                    # It waits inside libpcap: other calls wait for it, as for a fill.
+                    turn.in_fill = True
+                    try:
+                        rc = src.next(wait, &hdr, &data)
+                    finally:
+                        turn.in_fill = False
+                else:
+                    rc = src.next(wait, &hdr, &data)
                 if rc == _PACKET:
                     sink.take(hdr, data, &src.clock)
                     n += 1

@@ -54,7 +54,7 @@ cdef inline tuple _pair(object a, object b):
 
 
 cdef class pcap:
-    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0)
+    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, auth=None)
 
     Open a capture handle on a live interface or a savefile.
 
@@ -92,6 +92,24 @@ cdef class pcap:
     timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
     buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default
             (2 MiB), or with ``immediate`` room for 1000 frames (above).
+    auth -- for remote capture: a (username, password) pair for rpcapd's
+            password authentication; None (the default) for its null
+            authentication.  ValueError for any other name.
+
+    Remote capture: ``pcap("rpcap://host:port/device")`` captures
+    ``device`` on a host running rpcapd (port 2002 when none is given),
+    where the libpcap the module is built against has remote capture
+    (``REMOTE_CAPTURE``; the self-contained wheel's has, Debian's has not:
+    PcapError says so).  snaplen, promisc, timeout_ms and setfilter() act
+    on the remote host; immediate, rfmon and buffer_size do not apply.
+    Time stamps are in microseconds.  libpcap gives such a handle no
+    descriptor: fileno() raises PcapError, ``async for`` cannot wait on
+    it, and it cannot be one of a list; read it in a thread of its own
+    (each read waits with the GIL released).  Reads come back at least
+    every 50 ms (Ctrl-C, breakloop(), close(), timeout_ms are seen then),
+    and a read that waits for the first packet returns up to 50 ms after
+    the last one.  The session's own rpcap traffic is never captured.  See
+    docs/remote-capture.md.
 
     A numeric argument out of its range raises ValueError naming it and the
     range (TypeError when it is not an int).  A flag (promisc, immediate,
@@ -151,7 +169,7 @@ cdef class pcap:
         self._batch_pool = []
 
     def __init__(self, name=None, snaplen=65535, promisc=True, timeout_ms=0,
-                 immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0):
+                 immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, auth=None):
         cdef bytes bname
         if self._src is not None:
             raise RuntimeError("pcap handle is already open")
@@ -162,6 +180,8 @@ cdef class pcap:
         cdef bint c_immediate = _bool_arg(immediate, "immediate")
         cdef bint c_rfmon = _bool_arg(rfmon, "rfmon")
         cdef bint c_ns = _bool_arg(timestamp_in_ns, "timestamp_in_ns")
+        if auth is not None and not _is_remote_url(name):
+            raise ValueError(f"auth is for remote capture (rpcap://host:port/device), not {name!r}")
         if _is_file_object(name):
             self._name = _fileobj_name(name)
             self._ns = c_ns
@@ -183,7 +203,10 @@ cdef class pcap:
         self._name = _os.fsdecode(bname)
         self._ns = c_ns
         self._timeout_ms = timeout_ms
-        if _is_savefile(bname):
+        if _is_remote_url(bname):
+            self._src = _open_remote(bname, self._name, c_snaplen, c_promisc, timeout_ms, auth)
+            self._precision = self._src.write_precision
+        elif _is_savefile(bname):
             self._src = _open_savefile(bname, self._name)
             self._precision = lp.PCAP_TSTAMP_PRECISION_NANO
         elif b"/" in bname or bname.lower().endswith(_SAVEFILE_SUFFIXES):
@@ -206,6 +229,10 @@ cdef class pcap:
                                 f"(str, bytes, os.PathLike), not {type(one).__name__}")
             bnames.append(_encode_name(one, "name"))
             texts.append(_os.fsdecode(bnames[-1]))
+            if _is_remote_url(bnames[-1]):
+                raise _pcap_error(lp.PCAP_ERROR, f"cannot open {texts[-1]!r} with others", "a handle over "
+                                  "several sources cannot take a remote one (libpcap's rpcap has no descriptor "
+                                  "to wait on): open a pcap for each and read each in a thread of its own")
         self._name = ",".join(texts)
         self._ns = ns
         self._timeout_ms = timeout_ms

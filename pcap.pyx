@@ -17,6 +17,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   sources.pxi    where packets come from: live, our readers (classic, pcapng), libpcap's
 #   fileobj.pxi    opening savefiles: paths, compressed files, Python file objects, ranges
 #   multi_source.pxi  several interfaces in one capture, several savefiles merged by time stamp
+#   remote.pxi     remote capture: rpcap:// through rpcapd, where libpcap has it
 #   turn.pxi       the read turn (a handle's only guard) and the one wait
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
 #   handle.pxi     the pcap class: opening, the reads, settings
@@ -31,6 +32,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
 #   multi_wait.c       one descriptor readable when any of several is (epoll), for multi_source.pxi
+#   remote.c           libpcap's remote capture calls, or their refusal where it has none
 #   netdev.c           interfaces: addresses as text, immediate mode's ring, fanout
 #   files.c            opening a path for reading, errno
 #   savefile_writer.c  classic pcap records and pcapng blocks, made whole in our buffer and written out
@@ -121,6 +123,7 @@ include "pcapng.pxi"
 include "sources.pxi"
 include "fileobj.pxi"
 include "multi_source.pxi"
+include "remote.pxi"
 include "turn.pxi"
 include "delivery.pxi"
 include "handle.pxi"

@@ -150,5 +150,9 @@ cdef class _Turn:
                 return _STOP_IDLE
             if deadline - now < slice_ms:
                 slice_ms = <int>(deadline - now) + 1
-        _sleep_on(fd, slice_ms, self.src.what)
+        if self.src.waits:
+            # The source's own read has just waited (rpcap, remote.pxi): only the checks.
+            _sleep_on(-1, 0, None)
+        else:
+            _sleep_on(fd, slice_ms, self.src.what)
         return self.why()

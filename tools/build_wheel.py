@@ -27,7 +27,7 @@ def main(argv):
     tarball = os.path.join(matrix.TARBALLS, f"libpcap-{VERSION}.tar.gz")
     if not os.path.exists(tarball):
         sys.exit(f"build_wheel: no {tarball} (a release tarball from the libpcap project's download page)")
-    prefix = matrix.build_libpcap(VERSION, matrix.checksums()[os.path.basename(tarball)], static=True)
+    prefix = matrix.build_libpcap(VERSION, matrix.checksums()[os.path.basename(tarball)], static=True, remote=True)
     archive = glob.glob(os.path.join(prefix, "lib*", "libpcap.a"))
     if not archive:
         sys.exit(f"build_wheel: no libpcap.a under {prefix}")

@@ -1,0 +1,162 @@
+# --------------------------------------------------------------------------
+# Remote capture: rpcap://host:port/device through rpcapd on the sensor
+# (libpcap's pcap_open() and pcap_findalldevs_ex(), remote.h), where the
+# libpcap the module is built against has it; PcapError naming the cause
+# where it has not (Debian's libpcap has not).
+#
+# An rpcap handle differs from a local one in what libpcap gives:
+#   - no descriptor: the data connection is libpcap's own, so neither our
+#     wait nor a multi-source epoll nor asyncio can watch it.  The read
+#     waits inside libpcap instead (its select(), for half the open
+#     timeout), with the GIL released and the handle's turn marked as in a
+#     fill, and comes back at least every _REMOTE_SLICE_MS to run signal
+#     handlers and see breakloop(), close() and the deadline.
+#   - no nonblocking mode: a nonblocking read waits up to that slice.
+#   - pcap_dispatch() on rpcap reads until cnt packets or a silent slice:
+#     one packet a call, so that a packet reaches Python as it comes.
+#   - libpcap PR #1577 (open in 1.10.6): the start-capture message has the
+#     wrong length when no filter is set, and the first read fails with
+#     "Message payload is too short".  A match-all filter goes in at open,
+#     before the capture starts (at the first read); setfilter() replaces it.
+
+cdef enum:
+    # libpcap's select() on the data connection waits this long, and rpcapd
+    # opens the remote interface with it as its buffer timeout (libpcap
+    # halves the open timeout, giving half to each side).
+    _REMOTE_SLICE_MS = WAIT_SLICE_MS
+
+REMOTE_CAPTURE = bool(remote_supported)
+
+
+cdef bint _is_remote_url(object name):
+    """Whether ``name`` (str or bytes) is an rpcap:// or rpcaps:// source."""
+    if isinstance(name, str):
+        name = name.encode("utf-8", "surrogateescape")
+    if not isinstance(name, bytes):
+        return False
+    scheme = name[:9].lower()
+    return scheme.startswith(b"rpcap://") or scheme.startswith(b"rpcaps://")
+
+
+cdef tuple _auth_arg(object auth):
+    """(username, password) as bytes, or (None, None) for null authentication."""
+    if auth is None:
+        return None, None
+    if not isinstance(auth, (tuple, list)) or len(auth) != 2:
+        raise TypeError(f"auth must be a (username, password) pair of str, or None, not {auth!r}")
+    user, password = auth
+    if not isinstance(user, (str, bytes)) or not isinstance(password, (str, bytes)):
+        raise TypeError(f"auth must be a (username, password) pair of str, not ({type(user).__name__}, "
+                        f"{type(password).__name__})")
+    user = user.encode("utf-8") if isinstance(user, str) else user
+    password = password.encode("utf-8") if isinstance(password, str) else password
+    if b"\0" in user or b"\0" in password:
+        raise ValueError("auth must not contain NUL bytes")
+    return user, password
+
+
+cdef object _remote_error(str what, str detail):
+    """The PcapError of a failed remote call: libpcap's words, and where the
+    module has no remote capture, why."""
+    if not remote_supported:
+        return _pcap_error(lp.PCAP_ERROR, what, f"remote capture is not available: {detail} "
+                           f"(linked: {_text(lp.pcap_lib_version())})")
+    return _pcap_error(lp.PCAP_ERROR, what, detail)
+
+
+cdef class _RemoteSource(_LiveSource):
+    """Packets from rpcapd: _LiveSource's queue, filled one packet a
+    pcap_dispatch() that waits inside libpcap (above)."""
+
+    cdef int _refill(self) except -1:
+        cdef int rc
+        self._forget_queue_filter()
+        if self.q.packets == NULL:
+            if queue_init(&self.q, lp.pcap_snapshot(self.p)) < 0:
+                raise MemoryError()
+            self.q.batch = 1
+        with nogil:
+            rc = queue_dispatch(self.p, &self.q)
+        if rc != lp.PCAP_ERROR_BREAK:
+            self.read_error(rc)
+        if self.q.too_large:
+            self.q.too_large = 0
+            raise _too_long(self.what, 0)
+        self.drained = False    # the next dispatch waits by itself
+        return self.q.count
+
+    cdef int fill(self, int mode, batch_fill *f, Py_ssize_t limit) except -3:
+        cdef int rc
+        if self.q.next < self.q.count:
+            return _Source.fill(self, mode, f, limit)
+        with nogil:
+            rc = batch_dispatch(self.p, 1, f)
+        if rc != lp.PCAP_ERROR_BREAK:
+            self.read_error(rc)
+        return _PACKET if rc == 1 else _NOTHING_YET
+
+    cdef int fileno(self):
+        raise _pcap_error(lp.PCAP_ERROR, f"fileno of {self.what}", "libpcap gives remote capture (rpcap) no "
+                          "selectable descriptor: read the handle in a thread of its own instead of waiting "
+                          "on it with select, selectors or asyncio")
+
+
+cdef _RemoteSource _open_remote(bytes bname, str name, int snaplen, bint promisc, int timeout_ms, object auth):
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef _RemoteSource src = _RemoteSource.__new__(_RemoteSource)
+    cdef lp.bpf_program prog
+    cdef lp.pcap_t *p
+    cdef const char *c_name = bname
+    cdef const char *c_user = NULL
+    cdef const char *c_password = NULL
+    user, password = _auth_arg(auth)
+    if user is not None:
+        c_user, c_password = user, password
+    cdef int flags = REMOTE_OPEN_NOCAPTURE_RPCAP | (REMOTE_OPEN_PROMISCUOUS if promisc else 0)
+    cdef int c_snaplen = snaplen if snaplen > 0 else MAXIMUM_SNAPLEN
+    cdef int read_timeout = 2 * (min(timeout_ms, _REMOTE_SLICE_MS) if timeout_ms > 0 else _REMOTE_SLICE_MS)
+    src.live = True
+    src.waits = True
+    src.what = f"packets from {name!r}"
+    src.device = name
+    src.fd = -1
+    errbuf[0] = 0
+    with nogil:     # connecting and authenticating: the network's time
+        p = remote_open(c_name, c_snaplen, flags, read_timeout, c_user, c_password, errbuf)
+    if p == NULL:
+        raise _remote_error(f"cannot open {name!r}", _text(errbuf))
+    src.p = p
+    # libpcap PR #1577: a filter must be in place before the capture starts.
+    _check(p, lp.pcap_compile(p, &prog, b"", 1, lp.PCAP_NETMASK_UNKNOWN), f"compile the match-all filter for {name!r}")
+    rc = lp.pcap_setfilter(p, &prog)
+    lp.pcap_freecode(&prog)
+    _check(p, rc, f"set the match-all filter on {name!r}")
+    src.write_precision = lp.PCAP_TSTAMP_PRECISION_MICRO
+    _clock_set(&src.clock, src.write_precision)
+    return src
+
+
+cdef list _remote_interfaces(object source, object auth):
+    """interfaces(source): pcap_findalldevs_ex() of an rpcap:// source."""
+    cdef lp.pcap_if_t *devs = NULL
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef const char *c_user = NULL
+    cdef const char *c_password = NULL
+    cdef bytes bsource = _encode_name(source, "source")
+    cdef const char *c_source = bsource
+    cdef int rc
+    name = _os.fsdecode(bsource)
+    if not _is_remote_url(bsource):
+        raise ValueError(f"source must be an rpcap://host:port/ URL, not {name!r}")
+    user, password = _auth_arg(auth)
+    if user is not None:
+        c_user, c_password = user, password
+    errbuf[0] = 0
+    with nogil:
+        rc = remote_findalldevs(c_source, c_user, c_password, &devs, errbuf)
+    if rc != 0:
+        raise _remote_error(f"findalldevs {name!r}", _text(errbuf))
+    try:
+        return _interface_objects(devs)
+    finally:
+        lp.pcap_freealldevs(devs)
