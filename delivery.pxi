@@ -216,6 +216,8 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
             if f == NULL:
                 if src.waits:
                     # It waits inside libpcap: other calls wait for it, as for a fill.
+                    if turn.waiting:
+                        turn.let_in()
                     turn.in_fill = True
                     try:
                         rc = src.next(wait, &hdr, &data)
@@ -239,6 +241,8 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
                     why = _STOP_COUNT
                     break
                 before = f.count
+                if turn.waiting and src.waits:
+                    turn.let_in()
                 turn.in_fill = True
                 try:
                     rc = src.fill(wait, f, _SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n)

@@ -510,7 +510,8 @@ cdef class pcap:
         running, the next read returns at once instead.  Raises ValueError
         on a closed handle.
         """
-        self._handle()
+        if self._turn.closed:      # (not _handle(): that would wait for a fill to end)
+            raise ValueError("operation on a closed pcap handle")
         self._turn.broken = True
         wake = self._wake
         if wake is not None:

@@ -42,6 +42,7 @@ PCAP_D_IN: int
 PCAP_D_OUT: int
 PCAP_TSTAMP_PRECISION_MICRO: int
 PCAP_TSTAMP_PRECISION_NANO: int
+REMOTE_CAPTURE: bool
 BATCH_RECORD_FORMAT: str
 BATCH_RECORD_SIZE: int
 BATCH_RECORD_DTYPE: list[tuple[str, str]]
@@ -280,7 +281,8 @@ class PcapIsADirectoryError(PcapError, IsADirectoryError): ...
 
 # -- module functions ---------------------------------------------------------
 
-def findalldevs() -> list[str]: ...
+def findalldevs(source: _Path | None = None, *,
+                auth: tuple[str | bytes, str | bytes] | None = None) -> list[str]: ...
 def lookupdev() -> str: ...
 def lookupnet(dev: _Path) -> tuple[bytes, bytes]: ...
 def ex_name(name: _T) -> _T: ...
@@ -289,7 +291,8 @@ def datalink_description(dlt: int) -> str: ...
 def datalink_value(name: str) -> int: ...
 def lib_version() -> str: ...
 def __dir__() -> list[str]: ...
-def interfaces() -> list[interface]: ...
+def interfaces(source: _Path | None = None, *,
+               auth: tuple[str | bytes, str | bytes] | None = None) -> list[interface]: ...
 
 # -- interfaces ---------------------------------------------------------------
 
@@ -393,6 +396,8 @@ class pcap(Generic[_TS]):
         rfmon: _Flag = False,
         timestamp_in_ns: Literal[False, 0] = False,
         buffer_size: int = 0,
+        *,
+        auth: tuple[str | bytes, str | bytes] | None = None,
     ) -> None: ...
     @overload
     def __init__(
@@ -406,6 +411,7 @@ class pcap(Generic[_TS]):
         *,
         timestamp_in_ns: Literal[True, 1],
         buffer_size: int = 0,
+        auth: tuple[str | bytes, str | bytes] | None = None,
     ) -> None: ...
     @overload
     def __init__(
@@ -418,6 +424,8 @@ class pcap(Generic[_TS]):
         rfmon: _Flag = False,
         timestamp_in_ns: _Flag = False,
         buffer_size: int = 0,
+        *,
+        auth: tuple[str | bytes, str | bytes] | None = None,
     ) -> None: ...
     # reading
     def __iter__(self) -> Self: ...

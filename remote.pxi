@@ -14,6 +14,7 @@
 #   - no nonblocking mode: a nonblocking read waits up to that slice.
 #   - pcap_dispatch() on rpcap reads until cnt packets or a silent slice:
 #     one packet a call, so that a packet reaches Python as it comes.
+#   - the capture starts at the first read: the open starts it (below).
 #   - libpcap PR #1577 (open in 1.10.6): the start-capture message has the
 #     wrong length when no filter is set, and the first read fails with
 #     "Message payload is too short".  A match-all filter goes in at open,
@@ -61,16 +62,40 @@ cdef object _remote_error(str what, str detail):
     if not remote_supported:
         return _pcap_error(lp.PCAP_ERROR, what, f"remote capture is not available: {detail} "
                            f"(linked: {_text(lp.pcap_lib_version())})")
+    # rpcapd sends its libpcap's text, not the status: the two that have
+    # an exception of their own are known by their words.
+    if "No such device exists" in detail:
+        return _pcap_error(lp.PCAP_ERROR_NO_SUCH_DEVICE, what, detail)
+    if "You don't have permission" in detail:
+        return _pcap_error(lp.PCAP_ERROR_PERM_DENIED, what, f"{detail}; on the remote host")
     return _pcap_error(lp.PCAP_ERROR, what, detail)
 
 
 cdef class _RemoteSource(_LiveSource):
     """Packets from rpcapd: _LiveSource's queue, filled one packet a
-    pcap_dispatch() that waits inside libpcap (above)."""
+    pcap_dispatch() that waits inside libpcap (above).  The filter is
+    applied here too: rpcapd keeps sending what it captured before a new
+    filter reached it (libpcap says so of pcap_setfilter() on rpcap), and
+    a local handle gives none of those."""
+    cdef lp.bpf_program prog
+    cdef bint prog_set
+
+    cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
+        cdef queued_packet *qp
+        while True:
+            while self.q.next < self.q.count:
+                qp = &self.q.packets[self.q.next]
+                self.q.next += 1
+                if self.prog_set and not lp.pcap_offline_filter(&self.prog, &qp.hdr, self.q.data + qp.offset):
+                    continue
+                hdr[0] = &qp.hdr
+                data[0] = self.q.data + qp.offset
+                return _PACKET
+            if self._refill() == 0:
+                return _NOTHING_YET
 
     cdef int _refill(self) except -1:
         cdef int rc
-        self._forget_queue_filter()
         if self.q.packets == NULL:
             if queue_init(&self.q, lp.pcap_snapshot(self.p)) < 0:
                 raise MemoryError()
@@ -82,23 +107,34 @@ cdef class _RemoteSource(_LiveSource):
         if self.q.too_large:
             self.q.too_large = 0
             raise _too_long(self.what, 0)
-        self.drained = False    # the next dispatch waits by itself
         return self.q.count
 
     cdef int fill(self, int mode, batch_fill *f, Py_ssize_t limit) except -3:
-        cdef int rc
-        if self.q.next < self.q.count:
-            return _Source.fill(self, mode, f, limit)
-        with nogil:
-            rc = batch_dispatch(self.p, 1, f)
-        if rc != lp.PCAP_ERROR_BREAK:
-            self.read_error(rc)
-        return _PACKET if rc == 1 else _NOTHING_YET
+        return _Source.fill(self, mode, f, limit)     # through next(): filtered
+
+    cdef int set_filter(self, lp.bpf_program *prog, bytes expr, bint optimize) except -1:
+        cdef int rc = lp.pcap_setfilter(self.p, prog)
+        if rc == 0:
+            self._forget_filter()
+            self.prog = prog[0]
+            self.prog_set = True
+        else:
+            lp.pcap_freecode(prog)
+        return _check(self.p, rc, f"set filter on {self.what}")
+
+    cdef void _forget_filter(self) noexcept:
+        if self.prog_set:
+            lp.pcap_freecode(&self.prog)
+            self.prog_set = False
 
     cdef int fileno(self):
         raise _pcap_error(lp.PCAP_ERROR, f"fileno of {self.what}", "libpcap gives remote capture (rpcap) no "
                           "selectable descriptor: read the handle in a thread of its own instead of waiting "
                           "on it with select, selectors or asyncio")
+
+    cdef void release(self) noexcept:
+        self._forget_filter()
+        _LiveSource.release(self)
 
 
 cdef _RemoteSource _open_remote(bytes bname, str name, int snaplen, bint promisc, int timeout_ms, object auth):
@@ -133,6 +169,10 @@ cdef _RemoteSource _open_remote(bytes bname, str name, int snaplen, bint promisc
     _check(p, rc, f"set the match-all filter on {name!r}")
     src.write_precision = lp.PCAP_TSTAMP_PRECISION_MICRO
     _clock_set(&src.clock, src.write_precision)
+    # libpcap starts the remote capture at the first read: start it now (a
+    # wait of one slice at most, what comes is queued), so that, as on a
+    # local handle, the packets from the open on are captured.
+    src._refill()
     return src
 
 
