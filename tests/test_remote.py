@@ -92,6 +92,7 @@ class Rpcapd:
 
     def __init__(self, *options):
         path = os.environ.get("PCAP_RPCAPD") or os.path.join(build_remote_libpcap(), "sbin", "rpcapd")
+        assert os.path.exists(path), f"no {path}: libpcap's build left rpcapd out (crypt() missing: libcrypt-dev?)"
         self.port = listening_port()
         # In a session of its own: rpcapd ends by SIGKILL to its whole process group.
         self.proc = subprocess.Popen([path, "-b", "127.0.0.1", "-p", str(self.port), "-4", *options],
@@ -206,7 +207,11 @@ def test_every_read_and_the_first_without_a_filter(rpcapd):
         assert p.loop(1, lambda ts, pkt: None) == 1
         assert [pkt[42:] for ts, pkt in p.readpkts(2)] == [b"3", b"4"]
         records, data = bytearray(pcap.BATCH_RECORD_SIZE * 3), bytearray(3 * 65535)
-        assert p.readinto(records, data, 3) == 3
+        assert p.readinto(records, data, 1) == 1
+        stamps, pkts = p.readbatch(1)
+        assert [pkt[42:] for pkt in pkts] == [b"6"] and len(stamps) == 1
+        records, data = p.next_batch(1)
+        assert len(records) == pcap.BATCH_RECORD_SIZE and data.endswith(b"7")
 
 
 @remote
