@@ -279,3 +279,8 @@ cdef extern from "remote.h" nogil:
                            const char *username, const char *password, char *errbuf)
     int remote_findalldevs(const char *source, const char *username, const char *password,
                            lp.pcap_if_t **alldevs, char *errbuf)
+    enum:
+        REMOTE_HOST_SIZE
+    int remote_act_accept(const char *address, const char *port, const char *hostlist, char *connectinghost,
+                      const char *username, const char *password, char *errbuf)
+    int remote_close_active(const char *host, char *errbuf)

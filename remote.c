@@ -31,6 +31,20 @@ int remote_findalldevs(const char *source, const char *username, const char *pas
     return pcap_findalldevs_ex(source, auth_of(&auth, username, password), alldevs, errbuf);
 }
 
+int remote_act_accept(const char *address, const char *port, const char *hostlist, char *connectinghost,
+                  const char *username, const char *password, char *errbuf)
+{
+    struct pcap_rmtauth auth;
+    PCAP_SOCKET s = pcap_remoteact_accept(address, port, hostlist, connectinghost,
+                                          auth_of(&auth, username, password), errbuf);
+    return s == (PCAP_SOCKET)-1 || s == (PCAP_SOCKET)-2 || s == (PCAP_SOCKET)-3 ? -1 : 0;
+}
+
+int remote_close_active(const char *host, char *errbuf)
+{
+    return pcap_remoteact_close(host, errbuf) == 0 ? 0 : -1;
+}
+
 #else
 
 const int remote_supported = 0;
@@ -52,6 +66,22 @@ int remote_findalldevs(const char *source, const char *username, const char *pas
 {
     (void)source; (void)username; (void)password;
     *alldevs = NULL;
+    snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", NO_REMOTE);
+    return -1;
+}
+
+int remote_act_accept(const char *address, const char *port, const char *hostlist, char *connectinghost,
+                  const char *username, const char *password, char *errbuf)
+{
+    (void)address; (void)port; (void)hostlist; (void)username; (void)password;
+    connectinghost[0] = 0;
+    snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", NO_REMOTE);
+    return -1;
+}
+
+int remote_close_active(const char *host, char *errbuf)
+{
+    (void)host;
     snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", NO_REMOTE);
     return -1;
 }

@@ -26,4 +26,16 @@ pcap_t *remote_open(const char *source, int snaplen, int flags, int read_timeout
 int remote_findalldevs(const char *source, const char *username, const char *password,
                        pcap_if_t **alldevs, char *errbuf);
 
+/* pcap_remoteact_accept(): wait for an rpcapd in active mode (-a) to
+ * connect to ``address``:``port``; ``connectinghost`` (REMOTE_HOST_SIZE
+ * bytes) gets its numeric address, which rpcap://that-address/device
+ * then opens over this connection.  ``hostlist``: the hosts accepted,
+ * comma-separated (NULL: any).  0, or -1 with errbuf saying why. */
+#define REMOTE_HOST_SIZE 1024
+int remote_act_accept(const char *address, const char *port, const char *hostlist, char *connectinghost,
+                  const char *username, const char *password, char *errbuf);
+
+/* pcap_remoteact_close(): close the active connection of ``host``. */
+int remote_close_active(const char *host, char *errbuf);
+
 #endif

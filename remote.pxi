@@ -15,6 +15,8 @@
 #   - pcap_dispatch() on rpcap reads until cnt packets or a silent slice:
 #     one packet a call, so that a packet reaches Python as it comes.
 #   - the capture starts at the first read: the open starts it (below).
+#   - active mode (rpcapd -a): remote_accept() takes the sensor's
+#     connection (pcap_remoteact_accept()); its rpcap:// URLs use it.
 #   - libpcap PR #1577 (open in 1.10.6): the start-capture message has the
 #     wrong length when no filter is set, and the first read fails with
 #     "Message payload is too short".  A match-all filter goes in at open,
@@ -200,3 +202,61 @@ cdef list _remote_interfaces(object source, object auth):
         return _interface_objects(devs)
     finally:
         lp.pcap_freealldevs(devs)
+
+
+def remote_accept(address="0.0.0.0", port=2003, *, hosts=None, auth=None):
+    """remote_accept(address="0.0.0.0", port=2003, *, hosts=None, auth=None) -> str
+
+    Active mode: wait on ``address``:``port`` for an rpcapd started with
+    ``-a this-host,port`` to connect, authenticate to it with ``auth`` (as
+    pcap() does) and return its numeric address: ``pcap("rpcap://ADDRESS/
+    device")`` and ``findalldevs("rpcap://ADDRESS/")`` then go over this
+    connection (libpcap's pcap_remoteact_accept()).  ``hosts``: the
+    addresses accepted (a list of str; None: any).  Waits with the GIL
+    released, for as long as it takes: Ctrl-C (a signal to the main
+    thread) ends the wait with KeyboardInterrupt.  remote_close(address)
+    ends the connection.  Raises PcapError when the port cannot be
+    listened on, the sensor is not among ``hosts``, authentication fails,
+    or this module's libpcap has no remote capture.
+    """
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef char host[REMOTE_HOST_SIZE]
+    cdef const char *c_user = NULL
+    cdef const char *c_password = NULL
+    cdef const char *c_hosts = NULL
+    cdef int rc
+    cdef bytes baddress = _encode_name(address, "address")
+    cdef bytes bport = str(_int_arg(port, "port", 1, 65535)).encode()
+    cdef const char *c_address = baddress
+    cdef const char *c_port = bport
+    cdef bytes bhosts
+    if hosts is not None:
+        if isinstance(hosts, (str, bytes)):
+            raise TypeError("hosts must be a list of addresses, not one string")
+        bhosts = b",".join(_encode_name(h, "hosts") for h in hosts)
+        c_hosts = bhosts
+    user, password = _auth_arg(auth)
+    if user is not None:
+        c_user, c_password = user, password
+    errbuf[0] = 0
+    host[0] = 0
+    with nogil:
+        rc = remote_act_accept(c_address, c_port, c_hosts, host, c_user, c_password, errbuf)
+    PyErr_CheckSignals()
+    if rc != 0:
+        raise _remote_error(f"accept an active rpcapd on {_os.fsdecode(baddress)}:{port}", _text(errbuf))
+    return _text(host)
+
+
+def remote_close(host):
+    """remote_close(host)
+
+    Close the active-mode connection of ``host`` (what remote_accept()
+    returned; its open handles first).  Raises PcapError when there is
+    none.
+    """
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef bytes bhost = _encode_name(host, "host")
+    errbuf[0] = 0
+    if remote_close_active(bhost, errbuf) != 0:
+        raise _remote_error(f"close the active connection of {_os.fsdecode(bhost)}", _text(errbuf))

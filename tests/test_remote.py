@@ -48,7 +48,9 @@ def test_no_remote_capture_is_a_clear_error():
     for call in (lambda: pcap.pcap("rpcap://127.0.0.1:2002/lo"),
                  lambda: pcap.pcap("rpcap://127.0.0.1/eth0", auth=("user", "password")),
                  lambda: pcap.findalldevs("rpcap://127.0.0.1:2002/"),
-                 lambda: pcap.interfaces("rpcap://127.0.0.1:2002/")):
+                 lambda: pcap.interfaces("rpcap://127.0.0.1:2002/"),
+                 lambda: pcap.remote_accept("127.0.0.1", 2003),
+                 lambda: pcap.remote_close("127.0.0.1")):
         with pytest.raises(pcap.PcapError, match=r"remote capture is not available: this libpcap was built "
                            r"without remote capture .* --enable-remote .*\(linked: libpcap version"):
             call()
@@ -337,3 +339,75 @@ def test_password_authentication(rpcapd):
             assert time.monotonic() < deadline, f"userdel {user} keeps failing"
             time.sleep(0.1)
     assert subprocess.run(["id", user], capture_output=True).returncode != 0
+
+
+# -- active mode: rpcapd connects to us ----------------------------------------------
+
+def listening(port):
+    """Whether a TCP socket listens on ``port`` (ss, iproute2)."""
+    return f":{port} " in subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
+
+
+def accept_in_thread(port, **kw):
+    """remote_accept() in a thread, once it listens: (thread, result list)."""
+    result = []
+
+    def run():
+        try:
+            result.append(pcap.remote_accept("127.0.0.1", port, **kw))
+        except BaseException as e:      # noqa: B036 (handed to the test)
+            result.append(e)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not listening(port):
+        assert time.monotonic() < deadline and t.is_alive(), result
+        time.sleep(0.02)
+    return t, result
+
+
+@remote
+def test_active_mode():
+    """rpcapd -a: the sensor connects out; remote_accept() takes the
+    connection and rpcap://ADDRESS/device goes over it.  (rpcapd 1.10.6
+    with -v, active mode only, exits at once on Linux: it listens
+    passively too here, on 127.0.0.1.)"""
+    need(os.geteuid() == 0 and shutil.which("ss"), "rpcapd captures lo (root); ss (iproute2) sees the listener")
+    port = listening_port()
+    t, result = accept_in_thread(port)
+    d = Rpcapd("-n", "-a", f"127.0.0.1,{port}")
+    try:
+        t.join(10)
+        assert result == ["127.0.0.1"], result
+        data = listening_port()
+        with pcap.pcap("rpcap://127.0.0.1/lo", timeout_ms=500) as p:
+            p.setfilter(f"udp and dst host 127.0.0.1 and dst port {data}")
+            paced_sender(data, [b"active %d" % i for i in range(5)], delay=0.1).join()
+            assert [pkt[42:] for ts, pkt in collect(p, 5)] == [b"active %d" % i for i in range(5)]
+        pcap.remote_close("127.0.0.1")
+        with pytest.raises(pcap.PcapError, match="close the active connection of 127.0.0.1"):
+            pcap.remote_close("127.0.0.1")
+    finally:
+        d.stop()
+
+
+@remote
+def test_active_mode_refuses_a_host_not_listed():
+    need(os.geteuid() == 0 and shutil.which("ss"), "rpcapd captures lo (root); ss (iproute2) sees the listener")
+    port = listening_port()
+    t, result = accept_in_thread(port, hosts=["192.0.2.1"])
+    d = Rpcapd("-n", "-a", f"127.0.0.1,{port}")
+    try:
+        t.join(10)
+        assert len(result) == 1 and isinstance(result[0], pcap.PcapError), result
+        assert "accept an active rpcapd on 127.0.0.1" in str(result[0])
+    finally:
+        d.stop()
+
+
+@remote
+def test_ctrl_c_while_waiting_for_an_active_rpcapd():
+    with Later(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)) as later:
+        with pytest.raises(KeyboardInterrupt):
+            pcap.remote_accept("127.0.0.1", listening_port())
+        assert time.monotonic() - later.at < 0.3
