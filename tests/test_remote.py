@@ -302,6 +302,22 @@ def test_a_device_the_remote_lacks(rpcapd):
 
 
 @remote
+def test_the_sensor_going_away():
+    need(os.geteuid() == 0, "rpcapd captures lo: root")
+    d = Rpcapd("-n")
+    p = open_remote(d, free_port(), timeout_ms=300)
+    assert p.readpkts() == []
+    d.stop()
+    with pytest.raises(pcap.PcapError, match="reading .*The other host terminated the connection"):
+        p.readpkts()
+    with pytest.raises(pcap.PcapError, match="stats on .*The other host terminated the connection"):
+        p.stats()
+    t0 = time.monotonic()
+    p.close()
+    assert time.monotonic() - t0 < 1
+
+
+@remote
 def test_null_authentication_refused():
     need(os.geteuid() == 0, "rpcapd captures lo: root")
     d = Rpcapd()       # without -n: password authentication only
