@@ -20,24 +20,51 @@ cdef bint _arrow_interfaces(pcap h):
     return isinstance(h._src, (_PcapngSource, _MultiSource))
 
 
-cdef object _arrow_schema(pa, pcap h):
+cdef tuple _arrow_options(object fields, object data, object addresses, object community_id_seed):
+    """(field names or None, whether the data column, "binary" or "text",
+    the Community ID's seed or -1) of arrow_batches()' keywords."""
+    cdef tuple names = _fields_arg(fields)
+    cdef bint keep_data = _bool_arg(data, "data")
+    if addresses not in ("binary", "text"):
+        raise ValueError(f"addresses must be 'binary' or 'text', not {addresses!r}")
+    if names is None and not keep_data:
+        raise ValueError("data=False leaves only timestamp, caplen and wirelen: ask for fields too")
+    seed = _seed_arg(community_id_seed)
+    return names, keep_data, addresses, seed if names is not None and "community_id" in names else -1
+
+
+cdef tuple _NO_FIELDS = (None, True, "binary", -1)
+
+
+cdef object _arrow_schema(pa, pcap h, tuple options=_NO_FIELDS):
     cdef lp.pcap_t *p = h._handle()
     cdef int dlt = lp.pcap_datalink(p)
+    names, keep_data, addresses, seed = options
     name = _text(lp.pcap_datalink_val_to_name(dlt)) if lp.pcap_datalink_val_to_name(dlt) != NULL else ""
-    fields = [("timestamp", pa.timestamp("ns", tz="UTC")), ("caplen", pa.uint32()),
-              ("wirelen", pa.uint32()), ("data", pa.binary())]
+    fields = [("timestamp", pa.timestamp("ns", tz="UTC")), ("caplen", pa.uint32()), ("wirelen", pa.uint32())]
+    if keep_data:
+        fields.append(("data", pa.binary()))
     metadata = {"pcap.linktype": str(dlt), "pcap.linktype_name": name,
                 "pcap.snaplen": str(lp.pcap_snapshot(p)), "pcap.source": h._name}
+    if h.tstamp_type is not None:
+        metadata["pcap.tstamp_type"] = h.tstamp_type
     if _arrow_interfaces(h):
         import json
         fields += [("interface_id", pa.uint32()), ("flags", pa.uint32()), ("comment", pa.string())]
         metadata["pcap.interfaces"] = json.dumps([
             {"index": i.index, "name": i.name, "linktype": i.linktype, "linktype_name": i.linktype_name,
              "snaplen": i.snaplen, "tsresol": i.tsresol} for i in h._src.interfaces()])
+    if names is not None:
+        fields += _fields_arrow_fields(pa, names, addresses)
+        metadata["pcap.fields_addresses"] = "ipv6 (IPv4 as ::ffff:a.b.c.d), 16 bytes" if addresses == "binary" \
+            else "text"
+        if seed >= 0:
+            metadata["pcap.community_id_seed"] = str(seed)
     return pa.schema(fields, metadata=metadata)
 
 
-cdef object _arrow_batch(pa, schema, bytearray records, bytearray data, bytearray comments):
+cdef object _arrow_batch(pa, schema, tuple options, bytearray records, bytearray data, bytearray comments,
+                         _FieldsOut fields):
     cdef bint wide = comments is not None
     cdef size_t rsize = sizeof(batch_record_ng) if wide else sizeof(batch_record)
     cdef Py_ssize_t n = PyByteArray_GET_SIZE(records) // rsize
@@ -50,6 +77,7 @@ cdef object _arrow_batch(pa, schema, bytearray records, bytearray data, bytearra
     cdef bytearray comment_offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4) if wide else None
     cdef bytearray comment_valid = PyByteArray_FromStringAndSize(NULL, (n + 7) // 8) if wide else None
     cdef Py_ssize_t with_comments = 0
+    names, keep_data, addresses, seed = options
     batch_columns(<const unsigned char *>PyByteArray_AS_STRING(records), n, rsize,
                   <int64_t *>PyByteArray_AS_STRING(stamps), <uint32_t *>PyByteArray_AS_STRING(caplens),
                   <uint32_t *>PyByteArray_AS_STRING(wirelens), <int32_t *>PyByteArray_AS_STRING(offsets),
@@ -62,58 +90,82 @@ cdef object _arrow_batch(pa, schema, bytearray records, bytearray data, bytearra
     buf = pa.py_buffer
     columns = [pa.Array.from_buffers(schema.field(0).type, n, [None, buf(stamps)]),
                pa.Array.from_buffers(pa.uint32(), n, [None, buf(caplens)]),
-               pa.Array.from_buffers(pa.uint32(), n, [None, buf(wirelens)]),
-               pa.Array.from_buffers(pa.binary(), n, [None, buf(offsets), buf(data)])]
+               pa.Array.from_buffers(pa.uint32(), n, [None, buf(wirelens)])]
+    if keep_data:
+        columns.append(pa.Array.from_buffers(pa.binary(), n, [None, buf(offsets), buf(data)]))
     if wide:
         columns += [pa.Array.from_buffers(pa.uint32(), n, [None, buf(ids)]),
                     pa.Array.from_buffers(pa.uint32(), n, [None, buf(flags)]),
                     pa.Array.from_buffers(pa.string(), n, [buf(comment_valid), buf(comment_offsets), buf(comments)],
                                           null_count=n - with_comments)]
+    if names is not None:
+        columns += fields.arrow_columns(pa, n)
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes):
+_ARROW_DELTA_KEYS = ("pcap.received_delta", "pcap.dropped_delta", "pcap.ifdropped_delta")
+
+
+def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes, tuple options=_NO_FIELDS):
     pa = _pyarrow("arrow_batches()")
     cdef bint wide = _arrow_interfaces(h)
+    names, keep_data, addresses, seed = options
+    cdef _FieldsOut fields = None
     while True:
-        if wide:
-            records, data, comments = h.next_batch(cnt, max_bytes, interfaces=True)
-        else:
-            (records, data), comments = h.next_batch(cnt, max_bytes), None
+        if names is not None:
+            fields = _FieldsOut.columns(names, addresses, cnt, seed)
+        out = h._next_batch(cnt, max_bytes, wide, keep_data, fields)
+        records, data = out[0], out[1]
+        comments = out[2] if wide else None
         if not records:
             # The end, a break or close(), or on a live handle no packet
             # within timeout_ms or (nonblocking) none pending: as readpkts()
             # returns [], the iterator ends, rather than asking again at once.
             return
         # (The schema after each batch: a pcapng file's interfaces so far.)
-        yield _arrow_batch(pa, _arrow_schema(pa, h), records, data, comments)
+        schema = _arrow_schema(pa, h, options)
+        if h._batch_stats is not None:
+            # How libpcap's counters changed over this batch (pcap.batch_stats).
+            metadata = dict(schema.metadata)
+            for key, value in zip(_ARROW_DELTA_KEYS, h._batch_stats):
+                metadata[key] = str(value)
+            schema = schema.with_metadata(metadata)
+        yield _arrow_batch(pa, schema, options, records, data, comments, fields)
 
 
-def to_parquet(source, where, cnt=65536, **options):
-    """to_parquet(source, where, cnt=65536, **options) -> int
+def to_parquet(source, where, cnt=65536, *, fields=None, data=True, addresses="binary", community_id_seed=0,
+               **options):
+    """to_parquet(source, where, cnt=65536, *, fields=None, data=True, addresses="binary", community_id_seed=0, **options) -> int
 
     Write the packets of ``source`` (a savefile path, a file object, or an
     open pcap handle, read to its end) to the Parquet file ``where`` (a path
     or a file object), one row group per ``cnt`` packets, with the columns
-    and metadata of pcap.arrow_batches(); ``options`` go to
+    and metadata of pcap.arrow_batches() (and its ``fields``, ``data``,
+    ``addresses`` and ``community_id_seed``); ``options`` go to
     pyarrow.parquet.ParquetWriter (compression="zstd"...).  Returns the
     number of packets written.  Needs pyarrow.
     """
     _pyarrow("to_parquet()")
     _int_arg(cnt, "cnt", 1, C_INT_MAX)
+    columns = dict(fields=fields, data=data, addresses=addresses, community_id_seed=community_id_seed)
+    _arrow_options(fields, data, addresses, community_id_seed)
     import pyarrow.parquet as pq
     h = source if isinstance(source, pcap) else pcap(source)
     n = 0
     try:
         writer = None
-        for batch in h.arrow_batches(cnt):
+        for batch in h.arrow_batches(cnt, **columns):
             if writer is None:
-                writer = pq.ParquetWriter(where, batch.schema, **options)
+                # (The file's schema without the first batch's counts.)
+                writer = pq.ParquetWriter(where, batch.schema.with_metadata(
+                    {k: v for k, v in batch.schema.metadata.items() if k.decode() not in _ARROW_DELTA_KEYS}),
+                    **options)
             writer.write_batch(batch)
             n += batch.num_rows
         if writer is None:       # no packet: an empty file with the schema
             pa = _pyarrow("to_parquet()")
-            writer = pq.ParquetWriter(where, _arrow_schema(pa, h), **options)
+            writer = pq.ParquetWriter(where, _arrow_schema(pa, h, _arrow_options(fields, data, addresses,
+                                                                                 community_id_seed)), **options)
         writer.close()
     finally:
         if h is not source:

@@ -141,7 +141,9 @@ cdef class _FillSink(_Sink):
     cdef Py_buffer records
     cdef Py_buffer data
     cdef Py_buffer comments
-    cdef bint have_records, have_data, have_comments
+    cdef Py_buffer fields
+    cdef bint have_records, have_data, have_comments, have_fields
+    cdef _FieldsOut fields_out      # where the header fields go, or None
 
     def __cinit__(self):
         self.batch = &self.f
@@ -161,9 +163,19 @@ cdef class _FillSink(_Sink):
         if self.have_comments:
             PyBuffer_Release(&self.comments)
             self.have_comments = False
+        if self.fields_out is not None:
+            self.fields_out.finish()
+        if self.have_fields:
+            PyBuffer_Release(&self.fields)
+            self.have_fields = False
 
     cdef int open(self, records, data, Py_ssize_t largest, const _Clock *clock, bint wide=False,
-                  comments=None) except -1:
+                  comments=None, fields=None, int dlt=0, int community_id=-1, _FieldsOut fields_out=None) except -1:
+        """data None: the records only.  fields a buffer: each packet's
+        header fields there, FIELDS_DTYPE records (packet_fields.h), of
+        link type dlt, with its Community ID of the seed community_id
+        (-1: none); or fields_out: where they go, for as many packets as
+        the records hold."""
         if wide:
             self.f.record_size = sizeof(batch_record_ng)
         if comments is not None:
@@ -175,16 +187,26 @@ cdef class _FillSink(_Sink):
             self.f.comments_size = self.comments.len
         _get_buffer(records, &self.records, PyBUF_WRITABLE, "records")
         self.have_records = True
-        _get_buffer(data, &self.data, PyBUF_WRITABLE, "data")
-        self.have_data = True
-        if self.data.len < largest:
-            raise ValueError(f"data must hold at least one packet of the snaplen, {largest} bytes, "
-                             f"not {self.data.len}")
         self.f.records = <unsigned char *>self.records.buf
         self.f.capacity = self.records.len // self.f.record_size
-        self.f.data = <unsigned char *>self.data.buf
-        self.f.size = self.data.len
-        self.f.largest = largest
+        if data is not None:
+            _get_buffer(data, &self.data, PyBUF_WRITABLE, "data")
+            self.have_data = True
+            if self.data.len < largest:
+                raise ValueError(f"data must hold at least one packet of the snaplen, {largest} bytes, "
+                                 f"not {self.data.len}")
+            self.f.data = <unsigned char *>self.data.buf
+            self.f.size = self.data.len
+            self.f.largest = largest
+        if fields is not None:
+            _get_buffer(fields, &self.fields, PyBUF_WRITABLE, "fields")
+            self.have_fields = True
+            self.f.capacity = min(self.f.capacity, <size_t>self.fields.len // sizeof(packet_fields))
+            fields_out = _FieldsOut.records(<unsigned char *>self.fields.buf, None, community_id)
+        if fields_out is not None:
+            self.fields_out = fields_out
+            self.f.fields = &fields_out.plan
+            self.f.dlt = dlt
         self.f.ns_scale = clock.ns_scale
         return 0
 

@@ -118,6 +118,50 @@ def lib_version():
     return _text(lp.pcap_lib_version())
 
 
+cdef object _tstamp_type_class = None
+
+cdef object _tstamp_type_type():
+    # Made on first use, as Stats is (handle.pxi).
+    global _tstamp_type_class
+    if _tstamp_type_class is None:
+        from collections import namedtuple
+        _tstamp_type_class = namedtuple("TstampType", "value name description", module="pcap")
+        _tstamp_type_class.__doc__ = """A time stamp type from ``pcap.tstamp_types()``: its value (one of
+the ``PCAP_TSTAMP_`` constants), its name ("host", "adapter"...) and
+libpcap's description of it."""
+    return _tstamp_type_class
+
+
+def tstamp_types(device):
+    """tstamp_types(device) -> list of TstampType
+
+    The time stamp types the interface ``device`` (str, bytes or
+    os.PathLike) offers, as libpcap lists them (pcap_list_tstamp_types):
+    ``TstampType(value, name, description)``, ``value`` a PCAP_TSTAMP_*
+    constant; any of them is a ``tstamp_type`` of ``pcap(device)``.  An
+    interface without a choice offers host time stamps alone.  Needs no
+    privilege.  Raises PcapNotFoundError (errno ENODEV) for a name that is
+    no capture device.
+    """
+    cdef bytes bdev = _encode_name(device, "device name")
+    cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
+    cdef lp.pcap_t *p
+    name = _os.fsdecode(bdev)
+    if not _is_device(bdev):
+        raise _pcap_error(lp.PCAP_ERROR_NO_SUCH_DEVICE, f"list time stamp types of {name!r}",
+                          "no capture device of that name")
+    errbuf[0] = 0
+    p = lp.pcap_create(bdev, errbuf)
+    if p == NULL:
+        raise _pcap_error(lp.PCAP_ERROR, f"list time stamp types of {name!r}", _text(errbuf))
+    try:
+        offers = _tstamp_offers(p, name)
+    finally:
+        lp.pcap_close(p)
+    kind = _tstamp_type_type()
+    return [kind(t, _tstamp_name(t), _text(lp.pcap_tstamp_type_val_to_description(t))) for t in offers]
+
+
 class address:
     """One address of an interface: ``family`` (socket.AddressFamily) and
     ``addr``, ``netmask``, ``broadaddr``, ``dstaddr`` as printable str or None."""

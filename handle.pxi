@@ -22,14 +22,17 @@ libpcap for lack of buffer space, and dropped by the interface or driver."""
 
 
 def __getattr__(name):
-    """pcap.Stats, the named tuple of stats(), is made when first used."""
+    """pcap.Stats, the named tuple of stats(), and pcap.TstampType, that of
+    tstamp_types(), are made when first used."""
     if name == "Stats":
         return _stats_type()
+    if name == "TstampType":
+        return _tstamp_type_type()
     raise AttributeError(f"module 'pcap' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | {"Stats"})
+    return sorted(set(globals()) | {"Stats", "TstampType"})
 
 
 _SAVEFILE_SUFFIXES = (b".pcap", b".pcapng", b".cap", b".dmp")
@@ -54,7 +57,7 @@ cdef inline tuple _pair(object a, object b):
 
 
 cdef class pcap:
-    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, auth=None)
+    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None, protocol=None, batch_stats=False, auth=None)
 
     Open a capture handle on a live interface or a savefile.
 
@@ -92,6 +95,32 @@ cdef class pcap:
     timestamp_in_ns -- timestamps as int nanoseconds instead of float seconds.
     buffer_size -- kernel buffer size in bytes; 0 keeps libpcap's default
             (2 MiB), or with ``immediate`` room for 1000 frames (above).
+    tstamp_type -- the source of the time stamps (live only): a name as
+            libpcap spells it ("host", "host_lowprec", "host_hiprec",
+            "adapter", "adapter_unsynced", "host_hiprec_unsynced"; any
+            case) or a PCAP_TSTAMP_* constant; None keeps libpcap's default
+            (host).  ``tstamp_types(name)`` lists what an interface offers.
+            A type the interface does not offer, or one its driver refuses
+            at activation, is a RuntimeWarning (libpcap's warning), and the
+            capture goes on with host time stamps; a failure to set it
+            raises PcapError naming the type and the interface.  The type
+            in effect is ``tstamp_type`` of the handle, in the Arrow
+            schema's metadata (``pcap.tstamp_type``) and in a pcapng copy
+            (an ``if_comment`` of the interface: ``tstamp_type=NAME
+            (Description)``).  Nanosecond precision stays as without it.
+    protocol -- capture only the frames of this ethertype (live only, 0 to
+            65535; 0 is every one): libpcap's pcap_set_protocol_linux(),
+            which has the kernel deliver only that protocol, before any
+            filter.  Linux with libpcap 1.9 or later: PcapError elsewhere.
+            Frames the host sends are not seen (the kernel gives them only
+            to handles of every protocol).
+    batch_stats -- have each batch read of a live handle (readbatch(),
+            readinto(), next_batch(), arrow_batches()) ask libpcap for its
+            counters (one pcap_stats() per interface), so that
+            ``batch_stats`` and the Arrow metadata say how they changed
+            over the batch.  Off by default for its cost: about 3 us a
+            batch, and on Linux in promiscuous mode two reads of sysfs
+            files besides (50 us a batch on the machine of the tests).
     auth -- for remote capture: a (username, password) pair for rpcapd's
             password authentication; None (the default) for its null
             authentication.  ValueError for any other name.
@@ -115,6 +144,7 @@ cdef class pcap:
     range (TypeError when it is not an int).  A flag (promisc, immediate,
     rfmon, timestamp_in_ns) is True or False, or pypcap's 1 or 0: anything
     else raises TypeError naming it (ValueError for another int).
+    tstamp_type or protocol with a savefile raises ValueError.
 
     Several interfaces or savefiles in one handle: ``pcap(["lo", "eth0"])``
     captures on each (every other argument applies to each), and
@@ -135,7 +165,7 @@ cdef class pcap:
     it was still in the kernel (not yet handed to libpcap) when that one
     was delivered; on Linux the kernel hands packets over within 100 ms
     (the buffer timeout), at once with ``immediate``.  Each interface's own
-    packets keep their order.  sendpacket() and set_fanout() raise
+    packets keep their order.  sendpacket(), inject() and set_fanout() raise
     PcapError on such a handle (open the one interface on its own).
 
     Iterating yields ``(timestamp, packet)`` with ``packet`` as ``bytes``,
@@ -158,6 +188,9 @@ cdef class pcap:
     cdef str _filter
     cdef object _wake            # set while an ``async for`` waits: wakes it
     cdef list _batch_pool        # next_batch()'s last pairs of buffers: records, data, records, ...
+    cdef bint _track_stats       # pcap(batch_stats=True)
+    cdef object _batch_stats     # batch_stats: the counters' change over the last batch read (live)
+    cdef list _stats_seen        # libpcap's counters of each interface at the last batch read
 
     def __cinit__(self):
         self._turn = _Turn.__new__(_Turn)
@@ -169,7 +202,8 @@ cdef class pcap:
         self._batch_pool = []
 
     def __init__(self, name=None, snaplen=65535, promisc=True, timeout_ms=0,
-                 immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, auth=None):
+                 immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None,
+                 protocol=None, batch_stats=False, auth=None):
         cdef bytes bname
         if self._src is not None:
             raise RuntimeError("pcap handle is already open")
@@ -180,9 +214,14 @@ cdef class pcap:
         cdef bint c_immediate = _bool_arg(immediate, "immediate")
         cdef bint c_rfmon = _bool_arg(rfmon, "rfmon")
         cdef bint c_ns = _bool_arg(timestamp_in_ns, "timestamp_in_ns")
+        cdef int c_tstamp = _tstamp_type_arg(tstamp_type)
+        self._track_stats = _bool_arg(batch_stats, "batch_stats")
+        cdef int c_protocol = -1 if protocol is None else _int_arg(protocol, "protocol", 0, 0xffff,
+                                                                    "an ethertype; 0: every one")
         if auth is not None and not _is_remote_url(name):
             raise ValueError(f"auth is for remote capture (rpcap://host:port/device), not {name!r}")
         if _is_file_object(name):
+            _live_only(c_tstamp, c_protocol, _fileobj_name(name))
             self._name = _fileobj_name(name)
             self._ns = c_ns
             self._timeout_ms = timeout_ms
@@ -192,7 +231,7 @@ cdef class pcap:
             return
         if isinstance(name, (list, tuple)):
             self._open_several(name, c_snaplen, c_promisc, timeout_ms, c_immediate, c_rfmon, c_buffer_size,
-                               c_ns)
+                               c_ns, c_tstamp, c_protocol)
             return
         if name is None or (isinstance(name, (str, bytes)) and len(name) == 0):
             name = lookupdev()
@@ -204,9 +243,11 @@ cdef class pcap:
         self._ns = c_ns
         self._timeout_ms = timeout_ms
         if _is_remote_url(bname):
+            _remote_only_options(c_tstamp, c_protocol, self._name)
             self._src = _open_remote(bname, self._name, c_snaplen, c_promisc, timeout_ms, auth)
             self._precision = self._src.write_precision
         elif _is_savefile(bname):
+            _live_only(c_tstamp, c_protocol, self._name)
             self._src = _open_savefile(bname, self._name)
             self._precision = lp.PCAP_TSTAMP_PRECISION_NANO
         elif b"/" in bname or bname.lower().endswith(_SAVEFILE_SUFFIXES):
@@ -214,12 +255,12 @@ cdef class pcap:
             raise _os_error(_errno.ENOENT, f"cannot open savefile {self._name!r}", self._name)
         else:
             self._src = _open_live(bname, self._name, c_snaplen, c_promisc, timeout_ms,
-                                   c_immediate, c_rfmon, c_buffer_size)
+                                   c_immediate, c_rfmon, c_buffer_size, c_tstamp, c_protocol)
             self._precision = self._src.write_precision
         self._finish_open()
 
     cdef int _open_several(self, names, int snaplen, bint promisc, int timeout_ms, bint immediate, bint rfmon,
-                           int buffer_size, bint ns) except -1:
+                           int buffer_size, bint ns, int tstamp_type, int protocol) except -1:
         if len(names) == 0:
             raise ValueError("name must list at least one interface or savefile, not none")
         bnames, texts = [], []
@@ -236,7 +277,8 @@ cdef class pcap:
         self._name = ",".join(texts)
         self._ns = ns
         self._timeout_ms = timeout_ms
-        self._src = _open_multi(bnames, texts, snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size)
+        self._src = _open_multi(bnames, texts, snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size,
+                                tstamp_type, protocol)
         self._precision = self._src.write_precision if self._src.live else lp.PCAP_TSTAMP_PRECISION_NANO
         self._finish_open()
         return 0
@@ -375,6 +417,7 @@ cdef class pcap:
             sink.ids = bytearray()
             sink.src = self._src
         _deliver_keeping(self._turn, sink, _cnt_arg(cnt), self._read_mode(), self._deadline())
+        self._note_batch_stats()
         # (array is imported here: importing it costs 0.7 MiB of memory.)
         from array import array
         stamps = array("q" if self._ns else "d")
@@ -386,8 +429,9 @@ cdef class pcap:
                 out[-1].frombytes(column)
         return tuple(out)
 
-    def readinto(self, records, data, cnt=-1, *, interfaces=False, comments=None):
-        """readinto(records, data, cnt=-1, *, interfaces=False, comments=None) -> int
+    def readinto(self, records, data, cnt=-1, *, interfaces=False, comments=None, fields=None,
+                 community_id_seed=None):
+        """readinto(records, data, cnt=-1, *, interfaces=False, comments=None, fields=None, community_id_seed=None) -> int
 
         Read packets into two buffers of the caller's, for bulk work without
         a Python object per packet: ``records`` gets one fixed record per
@@ -407,17 +451,30 @@ cdef class pcap:
         the packets go there one after the other (several of one packet
         joined by a newline; a packet without has length 0), and a packet
         whose comments do not fit the room left waits for the next call.
+        With a writable buffer as ``fields``, each packet's header fields
+        go there too, FIELDS_SIZE bytes a packet (FIELDS_DTYPE; its
+        Community ID when ``community_id_seed`` is a seed, 0 to 65535); then
+        ``data`` may be None, and only the records and the fields are
+        written.
         """
         cdef int c_cnt = _cnt_arg(cnt)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
+        cdef int seed = -1 if community_id_seed is None else _seed_arg(community_id_seed)
+        if data is None and fields is None:
+            raise TypeError("data must be a writable buffer (None only with fields)")
         sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, _bool_arg(interfaces, "interfaces"),
-                  comments)
-        _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
+                  comments, fields, lp.pcap_datalink(p), seed)
+        try:
+            _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
+        finally:
+            sink.release()
+        self._note_batch_stats()
         return sink.f.count
 
-    def next_batch(self, cnt=1024, max_bytes=1 << 20, *, interfaces=False):
-        """next_batch(cnt=1024, max_bytes=1048576, *, interfaces=False) -> tuple
+    def next_batch(self, cnt=1024, max_bytes=1 << 20, *, interfaces=False, fields=False, data=True,
+                   community_id_seed=None):
+        """next_batch(cnt=1024, max_bytes=1048576, *, interfaces=False, fields=False, data=True, community_id_seed=None) -> tuple
 
         ``(records, data)``: readinto() with buffers made here: up to ``cnt`` packets, and about
         ``max_bytes`` of their bytes (at least one packet of the snaplen).
@@ -429,32 +486,88 @@ cdef class pcap:
         zeroed memory of a new pair.  With ``interfaces=True`` the records
         are BATCH_RECORD_NG_FORMAT, as readinto() makes them, and a third
         bytearray holds the packets' comments (``comment_len`` bytes each,
-        one packet after the other).
+        one packet after the other).  With ``fields=True`` the last
+        bytearray holds each packet's header fields, FIELDS_SIZE bytes a
+        packet (``numpy.frombuffer(fields, pcap.FIELDS_DTYPE)``), and its
+        Community ID when ``community_id_seed`` is a seed (0 to 65535);
+        with ``data=False`` too the packets' bytes are not kept (``data``
+        comes back empty), which is the fastest way to the fields.
         """
         cdef int c_cnt = _int_arg(cnt, "cnt", 1, C_INT_MAX)
         cdef Py_ssize_t c_max = _int_arg(max_bytes, "max_bytes", 1, PY_SSIZE_T_MAX)
         cdef bint wide = _bool_arg(interfaces, "interfaces")
+        cdef bint with_fields = _bool_arg(fields, "fields")
+        cdef bint keep_data = _bool_arg(data, "data")
+        cdef int seed = -1 if community_id_seed is None else _seed_arg(community_id_seed)
+        cdef bytearray fields_buf = None
+        cdef _FieldsOut out = None
+        if not keep_data and not with_fields:
+            raise ValueError("data=False keeps only the records: ask for fields=True too")
+        if seed >= 0 and not with_fields:
+            raise ValueError("community_id_seed comes with fields=True")
+        if with_fields:
+            fields_buf = PyByteArray_FromStringAndSize(NULL, c_cnt * sizeof(packet_fields))
+            out = _FieldsOut.records(<unsigned char *>PyByteArray_AS_STRING(fields_buf), fields_buf, seed)
+        batch = self._next_batch(c_cnt, c_max, wide, keep_data, out)
+        if with_fields:
+            PyByteArray_Resize(fields_buf, (PyByteArray_GET_SIZE(batch[0]) //
+                                            (sizeof(batch_record_ng) if wide else sizeof(batch_record)))
+                                           * sizeof(packet_fields))
+            return batch + (fields_buf,)
+        return batch
+
+    cdef tuple _next_batch(self, int c_cnt, Py_ssize_t c_max, bint wide, bint keep_data, _FieldsOut fields_out):
+        """next_batch(), its header fields going where fields_out says (or nowhere)."""
         cdef size_t rsize = sizeof(batch_record_ng) if wide else sizeof(batch_record)
         cdef _FillSink sink = _FillSink.__new__(_FillSink)
         cdef lp.pcap_t *p = self._handle()
-        cdef bytearray records, data
+        cdef bytearray records, data_buf
         cdef bytearray comments = None
-        records, data = self._free_batch(c_cnt * rsize, max(c_max, lp.pcap_snapshot(p)))
+        records, data_buf = self._free_batch(c_cnt * rsize, max(c_max, lp.pcap_snapshot(p)) if keep_data else 0)
         if wide:
             comments = PyByteArray_FromStringAndSize(NULL, max(c_max // 8, _COMMENTS_ROOM))
-        sink.open(records, data, lp.pcap_snapshot(p), &self._src.clock, wide, comments)
+        sink.open(records, data_buf if keep_data else None, lp.pcap_snapshot(p), &self._src.clock, wide, comments,
+                  None, lp.pcap_datalink(p), -1, fields_out)
         try:
             _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
         finally:
             sink.release()
             PyByteArray_Resize(records, sink.f.count * rsize)
-            PyByteArray_Resize(data, sink.f.used)
+            PyByteArray_Resize(data_buf, sink.f.used)
             if wide:
                 PyByteArray_Resize(comments, sink.f.comments_used)
-            self._batch_pool += (records, data)
+            self._batch_pool += (records, data_buf)
             if len(self._batch_pool) > 2 * _BATCH_POOL:
                 del self._batch_pool[:2]
-        return (records, data, comments) if wide else (records, data)
+        self._note_batch_stats()
+        return (records, data_buf, comments) if wide else (records, data_buf)
+
+    cdef int _note_batch_stats(self) except -1:
+        """batch_stats after a batch read of a live handle opened with
+        batch_stats=True: one pcap_stats() per interface.  A failure of it
+        leaves batch_stats None, and the next batch's change counts from
+        the last good one, so that the batch read never fails for it."""
+        cdef lp.pcap_stat st
+        cdef lp.pcap_t *p
+        if not self._track_stats or not self._src.live:
+            return 0
+        p = self._handle()
+        self._batch_stats = None
+        if isinstance(self._src, _MultiSource):
+            try:
+                now = (<_MultiSource>self._src).stats_each(self._name)
+            except PcapError:
+                return 0
+        elif lp.pcap_stats(p, &st) == 0:
+            now = [(st.ps_recv, st.ps_drop, st.ps_ifdrop)]
+        else:
+            return 0
+        seen = self._stats_seen or [(0, 0, 0)] * len(now)
+        # (libpcap's counters are unsigned int: a change across their wrap is still right.)
+        self._batch_stats = _stats_type()(*[sum((n[k] - s[k]) & 0xffffffff for n, s in zip(now, seen))
+                                            for k in range(3)])
+        self._stats_seen = now
+        return 0
 
     cdef tuple _free_batch(self, Py_ssize_t rsize, Py_ssize_t dsize):
         """Two bytearrays of rsize and dsize bytes: a pair next_batch()
@@ -472,35 +585,56 @@ cdef class pcap:
                 return records, data
         return PyByteArray_FromStringAndSize(NULL, rsize), PyByteArray_FromStringAndSize(NULL, dsize)
 
-    def arrow_batches(self, cnt=65536, max_bytes=64 << 20):
-        """arrow_batches(cnt=65536, max_bytes=67108864) -> iterator of pyarrow.RecordBatch
+    def arrow_batches(self, cnt=65536, max_bytes=64 << 20, *, fields=None, data=True, addresses="binary",
+                      community_id_seed=0):
+        """arrow_batches(cnt=65536, max_bytes=67108864, *, fields=None, data=True, addresses="binary", community_id_seed=0) -> iterator of pyarrow.RecordBatch
 
         The packets as Arrow record batches of up to ``cnt`` packets (and
         about ``max_bytes`` of their bytes), with no Python object per
         packet: columns ``timestamp`` (timestamp[ns, tz=UTC]), ``caplen``
         and ``wirelen`` (uint32) and ``data`` (binary: the packet's bytes),
         and the link type, its name, the snaplen and the source in the
-        schema's metadata (``pcap.linktype``...).  Ends at the end of a
+        schema's metadata (``pcap.linktype``...), with ``pcap.tstamp_type``
+        when a time stamp type was chosen.  On a live handle opened with
+        ``batch_stats=True`` each batch's metadata also says how libpcap's
+        counters changed over it (``pcap.received_delta``,
+        ``pcap.dropped_delta``, ``pcap.ifdropped_delta``, as batch_stats);
+        the change over the read that found no more packets and ended the
+        iterator is the handle's batch_stats then.  Ends at the end of a
         savefile, after breakloop() or close(), and on a live handle when a
         read gets no packet, as readpkts() returns []: after ``timeout_ms``,
         or at once in nonblocking mode when nothing is pending; a blocking
         handle without a timeout waits for packets.  Needs pyarrow (the
         arrow extra).
+
+        ``fields`` adds header fields, parsed in C as the packets are read:
+        a list of names of pcap.FIELDS, or "flow" (src, dst, protocol,
+        src_port, dst_port) or "all" among them.  Each is null where the
+        packet lacks it or does not hold it whole (a non-first fragment has
+        no ports, a packet that is not IP no addresses).  ``src`` and
+        ``dst`` are 16 bytes (fixed_size_binary(16): IPv6, and IPv4 as
+        ::ffff:a.b.c.d), or text with ``addresses="text"``; ``eth_src`` and
+        ``eth_dst`` 6 bytes; ``community_id`` the Community ID (v1) with
+        ``community_id_seed``.  ``data=False`` leaves out the packets' bytes,
+        the fastest way to the fields.
         """
         self._handle()
+        options = _arrow_options(fields, data, addresses, community_id_seed)
         # (max_bytes: an Arrow binary column has 32-bit offsets.)
         return _arrow_batches(self, _int_arg(cnt, "cnt", 1, C_INT_MAX),
-                              _int_arg(max_bytes, "max_bytes", 1, 0x7ffffffe))
+                              _int_arg(max_bytes, "max_bytes", 1, 0x7ffffffe), options)
 
-    def to_arrow(self, cnt=65536):
-        """to_arrow(cnt=65536) -> pyarrow.Table
+    def to_arrow(self, cnt=65536, *, fields=None, data=True, addresses="binary", community_id_seed=0):
+        """to_arrow(cnt=65536, *, fields=None, data=True, addresses="binary", community_id_seed=0) -> pyarrow.Table
 
         Every remaining packet of a savefile as one Arrow table, built from
-        arrow_batches(cnt).  Needs pyarrow.
+        arrow_batches(cnt) with the same keywords.  Needs pyarrow.
         """
         pa = _pyarrow("to_arrow()")
-        batches = list(self.arrow_batches(cnt))
-        schema = _arrow_schema(pa, self)     # (after reading: all of a pcapng file's interfaces)
+        options = _arrow_options(fields, data, addresses, community_id_seed)
+        batches = list(self.arrow_batches(cnt, fields=fields, data=data, addresses=addresses,
+                                          community_id_seed=community_id_seed))
+        schema = _arrow_schema(pa, self, options)     # (after reading: all of a pcapng file's interfaces)
         return pa.Table.from_batches([b.replace_schema_metadata(schema.metadata) for b in batches], schema=schema)
 
     def breakloop(self):
@@ -569,6 +703,40 @@ cdef class pcap:
     def precision(self):
         """PCAP_TSTAMP_PRECISION_MICRO or PCAP_TSTAMP_PRECISION_NANO."""
         return self._precision
+
+    @property
+    def tstamp_type(self):
+        """The name of the time stamp type of a live handle opened with
+        ``tstamp_type`` ("host", "adapter"...): the one asked for, or
+        "host" when the interface or its driver did not take it (a
+        RuntimeWarning said so).  None when none was asked for (libpcap's
+        default, host) and on savefiles.  On a handle over several
+        interfaces, their types joined by commas when they differ."""
+        if isinstance(self._src, _MultiSource):
+            types = [(<_Source>c).tstamp_type for c in (<_MultiSource>self._src).children]
+        else:
+            types = [self._src.tstamp_type] if self._src is not None else [None]
+        if types[0] is None:
+            return None
+        if all(t == types[0] for t in types):
+            return _tstamp_name(types[0])
+        return ",".join(_tstamp_name(t) for t in types)
+
+    @property
+    def batch_stats(self):
+        """How libpcap's counters changed over the last batch read of a live
+        handle opened with ``batch_stats=True``: ``Stats(received, dropped,
+        ifdropped)``, as stats() counts them, from the previous batch read
+        (or the opening) to the end of the last one.  The batch reads are
+        readbatch(), readinto(), next_batch() and arrow_batches(); each one
+        that returns (empty too) asks for the counters once (one
+        pcap_stats() per interface), so the batch_stats of every call add
+        up to stats() at the last.  None without ``batch_stats=True``,
+        before the first batch read, on savefiles (which have no counters:
+        a pcapng file says its drops in packet_dropcount and in
+        interfaces[i].statistics), and when libpcap could not give the
+        counters."""
+        return self._batch_stats
 
     @property
     def timestamp_in_ns(self):
@@ -789,13 +957,30 @@ cdef class pcap:
         Send the raw packet ``buf`` (any bytes-like object, link-layer header
         included) on the interface and return its length.  Raises ValueError
         for an empty ``buf``, TypeError for one that is not bytes-like, and
-        PcapError with libpcap's message when the send fails.
+        PcapError with libpcap's message when the send fails, on a savefile
+        and on a handle over several interfaces.
         """
+        return self._send(buf, False)
+
+    def inject(self, buf):
+        """inject(buf) -> int
+
+        Send the raw packet ``buf`` as sendpacket() does (pcap_inject), and
+        return the number of bytes libpcap says it wrote: on Linux all of
+        ``buf``.  Raises as sendpacket() does.
+        """
+        return self._send(buf, True)
+
+    cdef Py_ssize_t _send(self, buf, bint inject) except -1:
         cdef Py_buffer view
         cdef lp.pcap_t *p = self._handle()
+        action = f"{'inject' if inject else 'send'} packet on {self._name!r}"
         if isinstance(self._src, _MultiSource):
-            raise _pcap_error(lp.PCAP_ERROR, f"send packet on {self._name!r}", "a handle over several "
-                              "interfaces does not say which one to send on: open that one on its own")
+            raise _pcap_error(lp.PCAP_ERROR, action, "a handle over several interfaces does not say which "
+                              "one to send on: open that one on its own")
+        if not self._src.live:
+            raise _pcap_error(lp.PCAP_ERROR, action, "a savefile has no interface to send on: open the "
+                              "interface by its name")
         _get_buffer(buf, &view, PyBUF_SIMPLE, "buf")
         try:
             # (libpcap's own refusal of 0 bytes appends a stale errno's text.)
@@ -803,8 +988,9 @@ cdef class pcap:
                 raise ValueError("buf must hold a packet, not 0 bytes")
             if view.len > 0x7fffffff:
                 raise ValueError(f"buf must be at most 2147483647 bytes, not {view.len}")
-            _check(p, lp.pcap_sendpacket(p, <const unsigned char *>view.buf, <int>view.len),
-                   f"send packet on {self._name!r}")
+            if inject:
+                return _check(p, lp.pcap_inject(p, view.buf, <size_t>view.len), action)
+            _check(p, lp.pcap_sendpacket(p, <const unsigned char *>view.buf, <int>view.len), action)
             return view.len
         finally:
             PyBuffer_Release(&view)

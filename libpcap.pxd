@@ -26,6 +26,12 @@ cdef extern from "pcap.h" nogil:
         PCAP_WARNING_TSTAMP_TYPE_NOTSUP
         PCAP_TSTAMP_PRECISION_MICRO
         PCAP_TSTAMP_PRECISION_NANO
+        PCAP_TSTAMP_HOST
+        PCAP_TSTAMP_HOST_LOWPREC
+        PCAP_TSTAMP_HOST_HIPREC
+        PCAP_TSTAMP_ADAPTER
+        PCAP_TSTAMP_ADAPTER_UNSYNCED
+        # (PCAP_TSTAMP_HOST_HIPREC_UNSYNCED, new in 1.10: netdev.h)
         PCAP_IF_LOOPBACK
         PCAP_IF_UP
         PCAP_IF_RUNNING
@@ -109,6 +115,12 @@ cdef extern from "pcap.h" nogil:
     int pcap_set_buffer_size(pcap_t *p, int buffer_size)
     int pcap_set_tstamp_precision(pcap_t *p, int precision)
     int pcap_get_tstamp_precision(pcap_t *p)
+    int pcap_set_tstamp_type(pcap_t *p, int tstamp_type)
+    int pcap_list_tstamp_types(pcap_t *p, int **tstamp_types)
+    void pcap_free_tstamp_types(int *tstamp_types)
+    int pcap_tstamp_type_name_to_val(const char *name)
+    const char *pcap_tstamp_type_val_to_name(int tstamp_type)
+    const char *pcap_tstamp_type_val_to_description(int tstamp_type)
     int pcap_activate(pcap_t *p)
 
     pcap_t *pcap_open_offline_with_tstamp_precision(const char *fname, unsigned int precision,
@@ -147,6 +159,7 @@ cdef extern from "pcap.h" nogil:
     int pcap_is_swapped(pcap_t *p)
     int pcap_stats(pcap_t *p, pcap_stat *ps)
     int pcap_sendpacket(pcap_t *p, const unsigned char *buf, int size)
+    int pcap_inject(pcap_t *p, const void *buf, size_t size)
     char *pcap_geterr(pcap_t *p)
     const char *pcap_statustostr(int error)
     const char *pcap_lib_version()

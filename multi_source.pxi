@@ -147,6 +147,7 @@ cdef class _MultiSource(_Source):
                     return _PACKET if added else _FULL    # it stays the head, for the next batch
                 batch_relabel_last(f, <uint32_t>(<Py_ssize_t>self.bases[best] + h.iface))
             else:
+                f.dlt = child.packet_dlt()
                 batch_put_meta(f, &one, h.data, <uint32_t>(<Py_ssize_t>self.bases[best] + h.iface), 0)
             self._consume(best)
             added += 1
@@ -289,7 +290,7 @@ cdef class _MultiSource(_Source):
 
 
 cdef _MultiSource _open_multi(list bnames, list names, int snaplen, bint promisc, int timeout_ms,
-                              bint immediate, bint rfmon, int buffer_size):
+                              bint immediate, bint rfmon, int buffer_size, int tstamp_type=-1, int protocol=-1):
     """The source over several interfaces or savefiles (all one or all the
     other, as ``pcap(name)`` tells them apart)."""
     cdef _MultiSource m = _MultiSource.__new__(_MultiSource)
@@ -303,6 +304,8 @@ cdef _MultiSource _open_multi(list bnames, list names, int snaplen, bint promisc
         raise ValueError(f"name lists either interfaces or savefiles, not both: {files!r} "
                          f"{'is a savefile' if len(files) == 1 else 'are savefiles'}, {others!r} not")
     m.live = not kinds[0]
+    if not m.live:
+        _live_only(tstamp_type, protocol, names[0])
     m.names = names
     m.children = []
     m.bases, m.counts = [], []
@@ -317,7 +320,8 @@ cdef _MultiSource _open_multi(list bnames, list names, int snaplen, bint promisc
         if m.live:
             if b"/" in bnames[i] or bnames[i].lower().endswith(_SAVEFILE_SUFFIXES):
                 raise _os_error(_errno.ENOENT, f"cannot open savefile {names[i]!r}", names[i])
-            child = _open_live(bnames[i], names[i], snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size)
+            child = _open_live(bnames[i], names[i], snaplen, promisc, timeout_ms, immediate, rfmon, buffer_size,
+                               tstamp_type, protocol)
         else:
             child = _open_savefile(bnames[i], names[i])
         m.children.append(child)

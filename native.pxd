@@ -45,6 +45,10 @@ cdef extern from "netdev.h" nogil:
         PACKET_FANOUT_FLAG_ROLLOVER
         PACKET_FANOUT_FLAG_DEFRAG
     int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)
+    enum:
+        CAPTURE_PROTOCOL
+        TSTAMP_HOST_HIPREC_UNSYNCED "PCAP_TSTAMP_HOST_HIPREC_UNSYNCED"
+    int capture_protocol(lp.pcap_t *p, int protocol)
 
 cdef extern from "pcap_stream.h" nogil:
     enum:
@@ -92,6 +96,58 @@ cdef extern from "savefile_split.h" nogil:
     int pcapng_range_prefix(int fd, uint64_t start, range_prefix *prefix)
     void range_prefix_free(range_prefix *prefix)
 
+cdef extern from "packet_fields.h" nogil:
+    enum:
+        PF_ETH "FIELD_ETH"
+        PF_ETHERTYPE "FIELD_ETHERTYPE"
+        PF_VLAN "FIELD_VLAN"
+        PF_VLAN_INNER "FIELD_VLAN_INNER"
+        PF_IP "FIELD_IP"
+        PF_IP_LEN "FIELD_IP_LEN"
+        PF_PORTS "FIELD_PORTS"
+        PF_TCP_FLAGS "FIELD_TCP_FLAGS"
+        PF_ICMP "FIELD_ICMP"
+        PF_PAYLOAD "FIELD_PAYLOAD"
+        PF_COMMUNITY_ID "FIELD_COMMUNITY_ID"
+        PF_FRAGMENT "FIELD_FRAGMENT"
+        PF_PROTOCOL "FIELD_PROTOCOL"
+    struct packet_fields:
+        uint32_t present
+    struct fields_options:
+        int community_id
+        unsigned short seed
+    void packet_fields_parse(const unsigned char *packet, uint32_t caplen, int dlt,
+                             const fields_options *options, packet_fields *out)
+    int packet_fields_linktype(int dlt)
+    void community_id_v1(unsigned short seed, const unsigned char *saddr, const unsigned char *daddr, size_t addr_len,
+                         unsigned char protocol, int has_ports, unsigned short sport, unsigned short dport,
+                         char *out)
+    void fields_sha1(const unsigned char *message, size_t len, unsigned char *digest)
+    int fields_sha1_hardware(int use)
+    void packet_fields_community_id(packet_fields *f, unsigned short seed)
+    enum:
+        COLUMN_FIXED
+        COLUMN_RECORD
+        COLUMN_COMMUNITY_ID
+        COLUMN_ADDRESS_TEXT
+    struct field_column:
+        int kind
+        uint32_t offset, width, mask
+        unsigned char *values
+        int32_t *offsets
+        size_t text_used
+        unsigned char *valid
+        size_t valid_count
+    struct fields_plan:
+        field_column *columns
+        size_t ncolumns
+        uint32_t *present
+        size_t count
+        fields_options options
+        char *pending_out
+    void fields_plan_put(fields_plan *plan, const packet_fields *f, size_t index)
+    void fields_plan_finish(fields_plan *plan)
+
 cdef extern from "packet_batch.h" nogil:
     struct batch_record:
         long long timestamp_ns
@@ -113,6 +169,8 @@ cdef extern from "packet_batch.h" nogil:
         size_t comments_size
         size_t comments_used
         size_t comments_too_large
+        fields_plan *fields
+        int dlt
     struct batch_record_ng:
         batch_record base
         unsigned int interface_id

@@ -9,10 +9,28 @@
 #include <stddef.h>
 #include <sys/socket.h>   /* struct sockaddr: libpcap 1.8's pcap.h leaves it out */
 
+/* pcap_set_protocol_linux() is libpcap 1.9's, on Linux only; 1.9 added the
+ * wireless flag to the same header, which tells the releases apart.  Where
+ * it is missing, capture_protocol() fails as an unknown setting would, and
+ * CAPTURE_PROTOCOL is 0 (sources.pxi says why). */
+#if defined(__linux__) && defined(PCAP_IF_WIRELESS)
+#define CAPTURE_PROTOCOL 1
+#define capture_protocol(p, protocol) pcap_set_protocol_linux((p), (protocol))
+#else
+#define CAPTURE_PROTOCOL 0
+#define capture_protocol(p, protocol) ((void)(p), (void)(protocol), PCAP_ERROR)
+#endif
+
 /* libpcap 1.8 has no wireless flag (1.9 added it): there, no interface is
  * reported as wireless. */
 #ifndef PCAP_IF_WIRELESS
 #define PCAP_IF_WIRELESS 0
+#endif
+
+/* The time stamp type libpcap 1.10 added, with its value there: an older
+ * libpcap neither names nor offers it. */
+#ifndef PCAP_TSTAMP_HOST_HIPREC_UNSYNCED
+#define PCAP_TSTAMP_HOST_HIPREC_UNSYNCED 5
 #endif
 
 /* Buffer timeout given to libpcap when timeout_ms is 0: how long a packet

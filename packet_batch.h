@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "packet_fields.h"
 #include "pcap_stream.h"
 
 /* One packet of a batch: pcap.BATCH_RECORD_FORMAT, "=qIIQ". */
@@ -47,8 +48,10 @@ typedef char batch_record_ng_is_40_bytes[sizeof(struct batch_record_ng) == 40 ? 
 /* Seconds whose nanoseconds (plus any fraction field) fit an int64. */
 #define NS_SAFE_SECONDS 9223360000LL
 
-/* A batch with no buffers (records and data NULL) only counts: counting
- * packets is filling such a batch. */
+/* A batch with no buffers (records NULL) only counts: counting packets is
+ * filling such a batch.  A batch with records and no data keeps the
+ * records (offsets 0) and not the bytes; one with fields gets each
+ * packet's header fields parsed there, one struct packet_fields a record. */
 struct batch_fill {
     unsigned char *records; /* capacity records */
     size_t capacity;
@@ -64,6 +67,8 @@ struct batch_fill {
     size_t comments_size;
     size_t comments_used;
     size_t comments_too_large;  /* comments of one packet longer than all of comments (0: none) */
+    struct fields_plan *fields;     /* where each packet's header fields go, or NULL */
+    int dlt;                /* the link type of the packets put next (a pcapng reader sets it per packet) */
 };
 
 /* Whether one more packet of any size up to largest fits. */
@@ -100,11 +105,11 @@ static inline void batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr
     unsigned char *out;
     int64_t stamp;
     uint64_t offset;
-    if (f->data == NULL) {
+    if (f->records == NULL) {
         f->count++;
         return;
     }
-    if (f->count >= f->capacity || h->caplen > f->size - f->used) {
+    if (f->count >= f->capacity || (f->data != NULL && h->caplen > f->size - f->used)) {
         if (!f->too_large)
             f->too_large = h->caplen ? h->caplen : 1;
         return;
@@ -126,8 +131,15 @@ static inline void batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr
         memcpy(out + offsetof(struct batch_record_ng, flags), &flags, sizeof flags);
         memcpy(out + offsetof(struct batch_record_ng, comment_len), none, sizeof none);
     }
-    memcpy(f->data + f->used, bytes, h->caplen);
-    f->used += h->caplen;
+    if (f->fields != NULL) {
+        struct packet_fields parsed;
+        packet_fields_parse(bytes, h->caplen, f->dlt, &f->fields->options, &parsed);
+        fields_plan_put(f->fields, &parsed, f->count);
+    }
+    if (f->data != NULL) {
+        memcpy(f->data + f->used, bytes, h->caplen);
+        f->used += h->caplen;
+    }
     f->count++;
 }
 

@@ -5,7 +5,7 @@
  *
  * One struct packet_fields per packet, a fixed record (pcap.FIELDS_DTYPE):
  * the batch API hands an array of them to numpy as it is, and the Arrow
- * path gathers the columns out of it (fields_column()).  Nothing here
+ * path puts each field in its own column (a fields_plan).  Nothing here
  * calls Python or libpcap; a parse reads only the caplen bytes it is given.
  *
  * What a packet does not have, or does not hold whole within its caplen,
@@ -24,7 +24,7 @@ enum {
     FIELD_ETHERTYPE = 1 << 1,    /* ethertype */
     FIELD_VLAN = 1 << 2,         /* vlan_id: the outer 802.1Q/802.1ad tag */
     FIELD_VLAN_INNER = 1 << 3,   /* vlan_id_inner: a second tag */
-    FIELD_IP = 1 << 4,           /* ip_version, src, dst, protocol, ttl, frag_offset, frag_flags */
+    FIELD_IP = 1 << 4,           /* ip_version, src, dst, ttl, frag_offset, frag_flags */
     FIELD_IP_LEN = 1 << 5,       /* ip_len (not an IPv6 jumbogram's) */
     FIELD_PORTS = 1 << 6,        /* src_port, dst_port: TCP, UDP, SCTP */
     FIELD_TCP_FLAGS = 1 << 7,    /* tcp_flags */
@@ -32,6 +32,7 @@ enum {
     FIELD_PAYLOAD = 1 << 9,      /* payload_offset, payload_len */
     FIELD_COMMUNITY_ID = 1 << 10,/* community_id */
     FIELD_FRAGMENT = 1 << 11,    /* a fragment (more fragments, or an offset): not a field, a fact */
+    FIELD_PROTOCOL = 1 << 12,    /* protocol: known once the IPv6 extension headers are passed */
 };
 
 /* One packet's fields: 112 bytes, numbers in host byte order, addresses
@@ -64,12 +65,14 @@ typedef char packet_fields_is_112_bytes[sizeof(struct packet_fields) == 112 ? 1 
 
 /* What packet_fields_parse() computes beyond the headers. */
 struct fields_options {
-    int community_id;           /* nonzero: compute it (a SHA-1 a packet) */
+    int community_id;           /* nonzero: say whether a packet has one (FIELD_COMMUNITY_ID) */
     uint16_t seed;              /* the Community ID's seed */
 };
 
 /* Parse a packet of link type dlt (libpcap's DLT_* value) into *out,
- * which is written whole (absent fields zero). */
+ * which is written whole (absent fields zero).  The Community ID's bit is
+ * set where options ask for it and the packet has one; its text is left
+ * to packet_fields_community_id() or a plan. */
 void packet_fields_parse(const unsigned char *packet, uint32_t caplen, int dlt,
                          const struct fields_options *options, struct packet_fields *out);
 
@@ -80,26 +83,59 @@ int packet_fields_linktype(int dlt);
  * community-id-spec) makes it: addresses of `addr_len` bytes (4 or 16),
  * ports ignored when has_ports is 0; for ICMP and ICMPv6 (protocol 1, 58)
  * sport and dport are the type and code, mapped as the spec maps them.
- * Writes 30 characters and a NUL into out[31]... out[0]. */
+ * Writes the 30 characters and two NULs to out. */
 void community_id_v1(uint16_t seed, const uint8_t *saddr, const uint8_t *daddr, size_t addr_len,
                      uint8_t protocol, int has_ports, uint16_t sport, uint16_t dport, char out[32]);
 
-/* One column out of n records: `width` bytes at `offset` in each record
- * of `stride` bytes, one after the other into column; and, where valid is
- * not NULL, Arrow's validity bitmap of those whose present has any of the
- * bits in `mask`.  Returns how many are valid. */
-size_t fields_column(const unsigned char *records, size_t n, size_t stride, size_t offset, size_t width,
-                     unsigned char *column, uint32_t mask, unsigned char *valid);
+/* The same for a parsed packet whose FIELD_COMMUNITY_ID bit is set, into
+ * its own community_id. */
+void packet_fields_community_id(struct packet_fields *f, uint16_t seed);
 
-/* The community_id column as an Arrow string column: n + 1 offsets and
- * the characters (30 a valid packet, none for a null one). */
-void fields_community_id_column(const unsigned char *records, size_t n, size_t stride, int32_t *offsets,
-                                char *chars);
+/* ---- columns ---------------------------------------------------------------
+ * A plan says where each packet's fields go as the fill parses it: columns
+ * of one field each (Arrow's layout), or whole records (numpy's).  The
+ * Community IDs are hashed two at a time (the SHA instructions of one hash
+ * wait on each other; two hashes fill the gaps), so one may wait in the
+ * plan until the next packet's or fields_plan_finish(). */
+enum {
+    COLUMN_FIXED,           /* width bytes at offset, a packet after another; valid bits by mask */
+    COLUMN_RECORD,          /* the whole struct packet_fields (community_id filled in later) */
+    COLUMN_COMMUNITY_ID,    /* 30 characters a packet (offsets are 30 * i; a null one's are garbage) */
+    COLUMN_ADDRESS_TEXT,    /* src (offset 24) or dst (40) as inet_ntop's text, offsets[i + 1] set */
+};
 
-/* An address column as text (inet_ntop's, IPv4 dotted): n + 1 offsets
- * and the characters, at most 46 bytes a packet; `which` is 0 for src, 1
- * for dst.  Returns the characters written. */
-size_t fields_address_text(const unsigned char *records, size_t n, size_t stride, int which, int32_t *offsets,
-                           char *chars);
+struct field_column {
+    int kind;
+    uint32_t offset, width, mask;
+    unsigned char *values;  /* capacity of them; text: up to 46 bytes a packet */
+    int32_t *offsets;       /* address text: capacity + 1, offsets[0] = 0 set by the caller */
+    size_t text_used;
+    unsigned char *valid;   /* the validity bitmap (made by fields_plan_finish); NULL: none kept */
+    size_t valid_count;
+};
+
+struct fields_plan {
+    struct field_column *columns;
+    size_t ncolumns;
+    uint32_t *present;              /* each packet's present bits (capacity), for the bitmaps; or NULL */
+    size_t count;                   /* packets put */
+    struct fields_options options;  /* community_id: some column holds it */
+    unsigned char pending_block[64];/* a Community ID's SHA-1 block waiting for a second */
+    char *pending_out;              /* where its text goes; NULL: none waiting */
+};
+
+/* Put one parsed packet, the index-th of the batch, where the plan says. */
+void fields_plan_put(struct fields_plan *plan, const struct packet_fields *f, size_t index);
+
+/* Hash a Community ID left waiting and make the validity bitmaps of the
+ * packets put: before the columns are read. */
+void fields_plan_finish(struct fields_plan *plan);
+
+/* SHA-1 of a message of at most 55 bytes, with the CPU's SHA instructions
+ * when fields_sha1_hardware() chose them (it chooses by itself at the first
+ * use: use < 0 takes them where the CPU has them, 0 never, 1 always);
+ * fields_sha1_hardware() returns what it chose, -1 when the CPU lacks them. */
+void fields_sha1(const unsigned char *message, size_t len, unsigned char digest[20]);
+int fields_sha1_hardware(int use);
 
 #endif

@@ -10,6 +10,7 @@ a nanosecond handle as ``pcap.pcap[int]``; a bare ``pcap.pcap`` means
 import os
 import socket
 from array import array
+from ipaddress import IPv4Address, IPv6Address
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from types import GenericAlias
 from typing import Any, BinaryIO, Generic, Literal, NamedTuple, Protocol, overload
@@ -42,6 +43,12 @@ PCAP_D_IN: int
 PCAP_D_OUT: int
 PCAP_TSTAMP_PRECISION_MICRO: int
 PCAP_TSTAMP_PRECISION_NANO: int
+PCAP_TSTAMP_HOST: int
+PCAP_TSTAMP_HOST_LOWPREC: int
+PCAP_TSTAMP_HOST_HIPREC: int
+PCAP_TSTAMP_ADAPTER: int
+PCAP_TSTAMP_ADAPTER_UNSYNCED: int
+PCAP_TSTAMP_HOST_HIPREC_UNSYNCED: int
 REMOTE_CAPTURE: bool
 BATCH_RECORD_FORMAT: str
 BATCH_RECORD_SIZE: int
@@ -49,6 +56,25 @@ BATCH_RECORD_DTYPE: list[tuple[str, str]]
 BATCH_RECORD_NG_FORMAT: str
 BATCH_RECORD_NG_SIZE: int
 BATCH_RECORD_NG_DTYPE: list[tuple[str, str]]
+# Header fields (next_batch(fields=True), readinto(fields=...), arrow_batches(fields=...)).
+FIELDS_SIZE: int
+FIELDS_DTYPE: list[tuple[str, str] | tuple[str, str, tuple[int]]]
+FIELDS: tuple[str, ...]
+FIELD_SETS: dict[str, tuple[str, ...]]
+FIELDS_LINKTYPES: tuple[int, ...]
+FIELD_ETH: int
+FIELD_ETHERTYPE: int
+FIELD_VLAN: int
+FIELD_VLAN_INNER: int
+FIELD_IP: int
+FIELD_PROTOCOL: int
+FIELD_IP_LEN: int
+FIELD_PORTS: int
+FIELD_TCP_FLAGS: int
+FIELD_ICMP: int
+FIELD_PAYLOAD: int
+FIELD_COMMUNITY_ID: int
+FIELD_FRAGMENT: int
 PACKET_INBOUND: int
 PACKET_OUTBOUND: int
 FANOUT_HASH: int
@@ -293,6 +319,7 @@ def datalink_name(dlt: int) -> str: ...
 def datalink_description(dlt: int) -> str: ...
 def datalink_value(name: str) -> int: ...
 def lib_version() -> str: ...
+def tstamp_types(device: _Path) -> list[TstampType]: ...
 def __dir__() -> list[str]: ...
 def interfaces(source: _Path | None = None, *,
                auth: tuple[str | bytes, str | bytes] | None = None) -> list[interface]: ...
@@ -386,6 +413,11 @@ class Stats(NamedTuple):
     dropped: int
     ifdropped: int
 
+class TstampType(NamedTuple):
+    value: int
+    name: str
+    description: str
+
 @disjoint_base
 class pcap(Generic[_TS]):
     @overload
@@ -400,6 +432,9 @@ class pcap(Generic[_TS]):
         timestamp_in_ns: Literal[False, 0] = False,
         buffer_size: int = 0,
         *,
+        tstamp_type: str | int | None = None,
+        protocol: int | None = None,
+        batch_stats: _Flag = False,
         auth: tuple[str | bytes, str | bytes] | None = None,
     ) -> None: ...
     @overload
@@ -414,6 +449,9 @@ class pcap(Generic[_TS]):
         *,
         timestamp_in_ns: Literal[True, 1],
         buffer_size: int = 0,
+        tstamp_type: str | int | None = None,
+        protocol: int | None = None,
+        batch_stats: _Flag = False,
         auth: tuple[str | bytes, str | bytes] | None = None,
     ) -> None: ...
     @overload
@@ -428,6 +466,9 @@ class pcap(Generic[_TS]):
         timestamp_in_ns: _Flag = False,
         buffer_size: int = 0,
         *,
+        tstamp_type: str | int | None = None,
+        protocol: int | None = None,
+        batch_stats: _Flag = False,
         auth: tuple[str | bytes, str | bytes] | None = None,
     ) -> None: ...
     # reading
@@ -466,18 +507,79 @@ class pcap(Generic[_TS]):
         self, cnt: int = 1024, *, wirelens: Literal[True, 1], interfaces: Literal[True, 1]
     ) -> tuple[array[_TS], list[bytes], array[int], array[int]]: ...
     def readinto(
-        self, records: Buffer, data: Buffer, cnt: int = -1, *, interfaces: _Flag = False, comments: Buffer | None = None
+        self,
+        records: Buffer,
+        data: Buffer | None,
+        cnt: int = -1,
+        *,
+        interfaces: _Flag = False,
+        comments: Buffer | None = None,
+        fields: Buffer | None = None,
+        community_id_seed: int | None = None,
     ) -> int: ...
     @overload
     def next_batch(
-        self, cnt: int = 1024, max_bytes: int = 1048576, *, interfaces: Literal[False, 0] = False
+        self,
+        cnt: int = 1024,
+        max_bytes: int = 1048576,
+        *,
+        interfaces: Literal[False, 0] = False,
+        fields: Literal[False, 0] = False,
+        data: _Flag = True,
+        community_id_seed: None = None,
     ) -> tuple[bytearray, bytearray]: ...
     @overload
     def next_batch(
-        self, cnt: int = 1024, max_bytes: int = 1048576, *, interfaces: Literal[True, 1]
+        self,
+        cnt: int = 1024,
+        max_bytes: int = 1048576,
+        *,
+        interfaces: Literal[True, 1],
+        fields: Literal[False, 0] = False,
+        data: _Flag = True,
+        community_id_seed: None = None,
     ) -> tuple[bytearray, bytearray, bytearray]: ...
-    def arrow_batches(self, cnt: int = 65536, max_bytes: int = 67108864) -> Iterator[Any]: ...
-    def to_arrow(self, cnt: int = 65536) -> Any: ...
+    @overload
+    def next_batch(
+        self,
+        cnt: int = 1024,
+        max_bytes: int = 1048576,
+        *,
+        interfaces: Literal[False, 0] = False,
+        fields: Literal[True, 1],
+        data: _Flag = True,
+        community_id_seed: int | None = None,
+    ) -> tuple[bytearray, bytearray, bytearray]: ...
+    @overload
+    def next_batch(
+        self,
+        cnt: int = 1024,
+        max_bytes: int = 1048576,
+        *,
+        interfaces: Literal[True, 1],
+        fields: Literal[True, 1],
+        data: _Flag = True,
+        community_id_seed: int | None = None,
+    ) -> tuple[bytearray, bytearray, bytearray, bytearray]: ...
+    def arrow_batches(
+        self,
+        cnt: int = 65536,
+        max_bytes: int = 67108864,
+        *,
+        fields: str | Iterable[str] | None = None,
+        data: _Flag = True,
+        addresses: Literal["binary", "text"] = "binary",
+        community_id_seed: int = 0,
+    ) -> Iterator[Any]: ...
+    def to_arrow(
+        self,
+        cnt: int = 65536,
+        *,
+        fields: str | Iterable[str] | None = None,
+        data: _Flag = True,
+        addresses: Literal["binary", "text"] = "binary",
+        community_id_seed: int = 0,
+    ) -> Any: ...
     def breakloop(self) -> None: ...
     # settings
     @property
@@ -494,6 +596,10 @@ class pcap(Generic[_TS]):
     def fd(self) -> int: ...
     @property
     def precision(self) -> int: ...
+    @property
+    def tstamp_type(self) -> str | None: ...
+    @property
+    def batch_stats(self) -> Stats | None: ...
     @property
     def timestamp_in_ns(self) -> bool: ...
     @property
@@ -524,6 +630,7 @@ class pcap(Generic[_TS]):
     def datalinks(self) -> list[int]: ...
     def setdatalink(self, dlt: int) -> None: ...
     def sendpacket(self, buf: Buffer) -> int: ...
+    def inject(self, buf: Buffer) -> int: ...
     def geterr(self) -> str: ...
     def stats(self, interface: int | None = None) -> Stats: ...
     def set_fanout(self, group: int, mode: int = 0, flags: int = 0) -> None: ...
@@ -672,7 +779,25 @@ class dumper(Generic[_TS]):
 
 # -- savefiles at scale ----------------------------------------------------------
 
-def to_parquet(source: _Opens | pcap[Any], where: _Path | Any, cnt: int = 65536, **options: Any) -> int: ...
+def to_parquet(
+    source: _Opens | pcap[Any],
+    where: _Path | Any,
+    cnt: int = 65536,
+    *,
+    fields: str | Iterable[str] | None = None,
+    data: _Flag = True,
+    addresses: Literal["binary", "text"] = "binary",
+    community_id_seed: int = 0,
+    **options: Any,
+) -> int: ...
+def community_id(
+    src: str | bytes | IPv4Address | IPv6Address,
+    dst: str | bytes | IPv4Address | IPv6Address,
+    protocol: int,
+    src_port: int | None = None,
+    dst_port: int | None = None,
+    seed: int = 0,
+) -> str: ...
 def savefile_ranges(path: _Path, n: int) -> list[tuple[int, int]]: ...
 @overload
 def open_range(path: _Path, start: int, end: int, *, timestamp_in_ns: Literal[True, 1], **options: Any) -> pcap[int]: ...

@@ -20,6 +20,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   remote.pxi     remote capture: rpcap:// through rpcapd, where libpcap has it
 #   turn.pxi       the read turn (a handle's only guard) and the one wait
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
+#   fields.pxi     header fields as columns: the numpy record, Arrow columns, the Community ID
 #   handle.pxi     the pcap class: opening, the reads, settings
 #   arrow.pxi      Arrow record batches and Parquet (with pyarrow)
 #   aio.pxi        async for
@@ -30,6 +31,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   pcapng_reader.c    pcapng, read from that buffer: sections, interfaces, packets and their options
 #   savefile_split.c   the byte ranges of a classic or pcapng savefile (savefile_ranges, open_range)
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
+#   packet_fields.c    header fields of a packet (link to transport) and its Community ID, parsed in the fill
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
 #   multi_wait.c       one descriptor readable when any of several is (epoll), for multi_source.pxi
 #   remote.c           libpcap's remote capture calls, or their refusal where it has none
@@ -83,6 +85,14 @@ PCAP_D_IN = lp.PCAP_D_IN
 PCAP_D_OUT = lp.PCAP_D_OUT
 PCAP_TSTAMP_PRECISION_MICRO = lp.PCAP_TSTAMP_PRECISION_MICRO
 PCAP_TSTAMP_PRECISION_NANO = lp.PCAP_TSTAMP_PRECISION_NANO
+# Time stamp types, for pcap(name, tstamp_type=...) and tstamp_types()
+# (HOST_HIPREC_UNSYNCED: libpcap 1.10's value, which an older one does not offer).
+PCAP_TSTAMP_HOST = lp.PCAP_TSTAMP_HOST
+PCAP_TSTAMP_HOST_LOWPREC = lp.PCAP_TSTAMP_HOST_LOWPREC
+PCAP_TSTAMP_HOST_HIPREC = lp.PCAP_TSTAMP_HOST_HIPREC
+PCAP_TSTAMP_ADAPTER = lp.PCAP_TSTAMP_ADAPTER
+PCAP_TSTAMP_ADAPTER_UNSYNCED = lp.PCAP_TSTAMP_ADAPTER_UNSYNCED
+PCAP_TSTAMP_HOST_HIPREC_UNSYNCED = TSTAMP_HOST_HIPREC_UNSYNCED
 
 # Linux PACKET_FANOUT modes and flags, for pcap.set_fanout().
 FANOUT_HASH = PACKET_FANOUT_HASH
@@ -126,6 +136,7 @@ include "multi_source.pxi"
 include "remote.pxi"
 include "turn.pxi"
 include "delivery.pxi"
+include "fields.pxi"
 include "handle.pxi"
 include "arrow.pxi"
 include "aio.pxi"

@@ -628,8 +628,12 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
     unsigned char *rec;
     int no_options;
 
-    if (f->data == NULL || f->record_size == sizeof(struct batch_record)) {
-        if (f->data != NULL && h->caplen > f->size - f->used && f->count > 0)
+    int data_full = f->data != NULL && h->caplen > f->size - f->used;
+
+    if (f->fields != NULL)
+        f->dlt = r->iface[r->packet_iface].dlt;
+    if (f->records == NULL || f->record_size == sizeof(struct batch_record)) {
+        if (data_full && f->count > 0)
             return 0;
         batch_put(f, h, bytes);
         return 1;
@@ -638,7 +642,7 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
     no_options = r->packet_options >= r->packet_len - 4;
     if (f->comments != NULL && !no_options)
         need = packet_comments(r, NULL, 0);
-    if ((h->caplen > f->size - f->used || need > f->comments_size - f->comments_used) && f->count > 0)
+    if ((data_full || need > f->comments_size - f->comments_used) && f->count > 0)
         return 0;
     if (need > f->comments_size - f->comments_used || need > UINT32_MAX) {
         f->comments_too_large = need;

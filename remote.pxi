@@ -58,6 +58,16 @@ cdef tuple _auth_arg(object auth):
     return user, password
 
 
+cdef int _remote_only_options(int tstamp_type, int protocol, str name) except -1:
+    """Refuse the options of local capture (-1: not given) on an rpcap:// ``name``."""
+    if tstamp_type >= 0:
+        raise ValueError(f"tstamp_type is for local capture: rpcap carries no time stamp type ({name!r})")
+    if protocol >= 0:
+        raise ValueError(f"protocol is for local capture: rpcapd opens {name!r} for every protocol "
+                         f"(setfilter('ether proto ...') keeps one)")
+    return 0
+
+
 cdef object _remote_error(str what, str detail):
     """The PcapError of a failed remote call: libpcap's words, and where the
     module has no remote capture, why."""

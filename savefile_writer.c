@@ -119,8 +119,14 @@ static inline void put32(unsigned char *p, uint32_t v)
 
 int writer_block(struct savefile_writer *w, uint32_t type, const void *body, size_t len)
 {
-    uint32_t total = (uint32_t)(len + 12);
-    unsigned char *out = room_for(w, total);
+    uint32_t total;
+    unsigned char *out;
+    if (len > UINT32_MAX - 15) {
+        w->err = EOVERFLOW;
+        return -1;
+    }
+    total = (uint32_t)(len + 12);
+    out = room_for(w, total);
     if (out == NULL)
         return -1;
     put32(out, type);
@@ -154,7 +160,7 @@ static inline int put_packet(struct savefile_writer *w, uint32_t iface, int64_t 
         memcpy(out + 16, data, caplen);
         w->used += 16 + (size_t)caplen;
     } else {
-        uint32_t padded = (caplen + 3) & ~3u;
+        size_t padded = ((size_t)caplen + 3) & ~(size_t)3;
         size_t made = 0, total;
         uint64_t t = (uint64_t)sec * w->units + frac;
         if (comment_len)
@@ -167,6 +173,10 @@ static inline int put_packet(struct savefile_writer *w, uint32_t iface, int64_t 
                 options_len -= 4;
         }
         total = PCAPNG_EPB_MIN + padded + options_len + made;
+        if (total > UINT32_MAX - 3) {   /* a block's length is 32 bits: no block holds this packet */
+            w->err = EOVERFLOW;
+            return -1;
+        }
         out = room_for(w, total);
         if (out == NULL)
             return -1;

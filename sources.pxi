@@ -96,6 +96,7 @@ cdef class _Source:
     cdef object filename    # a savefile's name, for OSError.filename; None when live
     cdef int direction      # what setdirection() chose (PCAP_D_*; PCAP_D_INOUT: both)
     cdef bint waits         # next() and fill() wait inside libpcap (rpcap, remote.pxi): the loop does not
+    cdef object tstamp_type # a live handle's time stamp type (PCAP_TSTAMP_*) when one was chosen, else None
 
     cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         raise NotImplementedError
@@ -130,7 +131,9 @@ cdef class _Source:
         """The interfaces packets come from (pcapng.pxi): the handle's one."""
         return [interface_description(0, lp.pcap_datalink(self.p), lp.pcap_snapshot(self.p), 0,
                                       1000000000 if self.write_precision == lp.PCAP_TSTAMP_PRECISION_NANO
-                                      else 1000000, 0, name=self.device)]
+                                      else 1000000, 0, name=self.device,
+                                      comments=() if self.tstamp_type is None else
+                                      [_tstamp_comment(self.tstamp_type)])]
 
     cdef unsigned int packet_interface(self):
         """The interface index of the packet last read."""
@@ -243,11 +246,18 @@ cdef class _LiveSource(_Source):
 
 
 cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, int timeout_ms,
-                            bint immediate, bint rfmon, int buffer_size):
+                            bint immediate, bint rfmon, int buffer_size, int tstamp_type=-1, int protocol=-1):
+    """The live source of interface ``name``; ``tstamp_type`` (PCAP_TSTAMP_*)
+    and ``protocol`` (an ethertype) are -1 when not chosen."""
     cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
     cdef _LiveSource src = _LiveSource.__new__(_LiveSource)
     cdef lp.pcap_t *p
     cdef int rc
+    if protocol >= 0 and not CAPTURE_PROTOCOL:
+        raise _pcap_error(lp.PCAP_ERROR, f"capture only protocol {protocol:#06x} on {name!r}",
+                          f"this module was built against a libpcap without pcap_set_protocol_linux() (libpcap "
+                          f"1.9 and later have it, on Linux): setfilter('ether proto {protocol:#06x}') keeps "
+                          f"that protocol instead")
     src.live = True
     src.what = f"packets from {name!r}"
     src.device = name
@@ -267,6 +277,10 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
         buffer_size = _immediate_buffer_size(bname, snaplen)
     if buffer_size > 0:
         _check(p, lp.pcap_set_buffer_size(p, buffer_size), f"set buffer size {on}")
+    if tstamp_type >= 0:
+        src.tstamp_type = _set_tstamp_type(p, name, tstamp_type)
+    if protocol >= 0:
+        _check(p, capture_protocol(p, protocol), f"capture only protocol {protocol:#06x} {on}")
     # Nanosecond stamps where the platform has them; microseconds otherwise.
     lp.pcap_set_tstamp_precision(p, lp.PCAP_TSTAMP_PRECISION_NANO)
     rc = lp.pcap_activate(p)
@@ -278,6 +292,13 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     if rc == lp.PCAP_ERROR_NO_SUCH_DEVICE:
         detail = _text(lp.pcap_geterr(p)) or _text(lp.pcap_statustostr(rc))
         raise _pcap_error(rc, f"cannot open {name!r}", f"no capture device and no savefile of that name ({detail})")
+    if tstamp_type >= 0:
+        _check(p, rc, f"cannot open {name!r} with time stamp type {_tstamp_name(tstamp_type)!r}")
+        if rc == lp.PCAP_WARNING_TSTAMP_TYPE_NOTSUP:
+            # (Linux: the driver refused hardware time stamps; libpcap stamps in software.)
+            src.tstamp_type = lp.PCAP_TSTAMP_HOST
+            _warn_tstamp_type(p, name, tstamp_type, rc)
+            rc = 0
     _check(p, rc, f"cannot open {name!r}")
     if rc > 0:
         import warnings
@@ -290,6 +311,91 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     src.write_precision = lp.pcap_get_tstamp_precision(p)
     _clock_set(&src.clock, src.write_precision)
     return src
+
+
+cdef object _set_tstamp_type(lp.pcap_t *p, str name, int tstamp_type):
+    """Ask the created handle ``p`` for time stamps of ``tstamp_type``: the
+    type it will stamp with, the default (PCAP_TSTAMP_HOST) after a
+    warning when the interface does not offer that one."""
+    cdef int rc = lp.pcap_set_tstamp_type(p, tstamp_type)
+    _check(p, rc, f"set time stamp type {_tstamp_name(tstamp_type)!r} on {name!r}")
+    if rc == lp.PCAP_WARNING_TSTAMP_TYPE_NOTSUP:
+        _warn_tstamp_type(p, name, tstamp_type, rc)
+        return lp.PCAP_TSTAMP_HOST
+    return tstamp_type
+
+
+cdef int _warn_tstamp_type(lp.pcap_t *p, str name, int tstamp_type, int rc) except -1:
+    import warnings
+    offers = ", ".join(_tstamp_name(t) for t in _tstamp_offers(p, name))
+    warnings.warn(f"{name}: time stamp type {_tstamp_name(tstamp_type)!r}: {_text(lp.pcap_statustostr(rc))} "
+                  f"({name} offers {offers}); capturing with host time stamps", RuntimeWarning)
+    return 0
+
+
+cdef list _tstamp_offers(lp.pcap_t *p, str name):
+    """The time stamp types (PCAP_TSTAMP_*) the interface of the created
+    handle ``p`` offers."""
+    cdef int *types = NULL
+    cdef int n = _check(p, lp.pcap_list_tstamp_types(p, &types), f"list time stamp types of {name!r}")
+    try:
+        # (No choice: host alone, which libpcap 1.8 says with an empty list.)
+        return [types[i] for i in range(n)] if n > 0 else [lp.PCAP_TSTAMP_HOST]
+    finally:
+        if types != NULL:
+            lp.pcap_free_tstamp_types(types)
+
+
+cdef str _tstamp_name(int tstamp_type):
+    cdef const char *s = lp.pcap_tstamp_type_val_to_name(tstamp_type)
+    return _text(s) if s != NULL else str(tstamp_type)
+
+
+cdef str _tstamp_comment(int tstamp_type):
+    """The comment (if_comment) a pcapng copy gives a live interface whose
+    time stamp type was chosen: no pcapng option says it."""
+    cdef const char *d = lp.pcap_tstamp_type_val_to_description(tstamp_type)
+    return f"tstamp_type={_tstamp_name(tstamp_type)} ({_text(d) if d != NULL else 'unknown'})"
+
+
+cdef int _tstamp_type_arg(object value) except -2:
+    """tstamp_type= of pcap(): -1 for None, else a PCAP_TSTAMP_* value, from
+    one or from a name as libpcap spells it (any case)."""
+    cdef int v
+    if value is None:
+        return -1
+    if isinstance(value, str):
+        v = -1 if "\0" in value else lp.pcap_tstamp_type_name_to_val(value.encode("ascii", "replace"))
+        if v < 0:
+            raise ValueError(f"tstamp_type must be one of {', '.join(map(repr, _tstamp_known()))} "
+                             f"or a PCAP_TSTAMP_* value, not {value!r}")
+        return v
+    if not PyIndex_Check(value) or isinstance(value, bool):
+        raise TypeError(f"tstamp_type must be a name (str) or a PCAP_TSTAMP_* value (int), "
+                        f"not {type(value).__name__}")
+    v = _int_arg(value, "tstamp_type", 0, C_INT_MAX)
+    if lp.pcap_tstamp_type_val_to_name(v) == NULL:
+        raise ValueError(f"tstamp_type must be a PCAP_TSTAMP_* value this libpcap knows "
+                         f"({', '.join(map(repr, _tstamp_known()))}), not {value!r}")
+    return v
+
+
+cdef list _tstamp_known():
+    """The names of the time stamp types this libpcap knows."""
+    cdef int v
+    return [_tstamp_name(v) for v in range(TSTAMP_HOST_HIPREC_UNSYNCED + 1)
+            if lp.pcap_tstamp_type_val_to_name(v) != NULL]
+
+
+cdef int _live_only(int tstamp_type, int protocol, str name) except -1:
+    """Refuse the options of live capture (-1: not given) on savefile ``name``."""
+    if tstamp_type >= 0:
+        raise ValueError(f"tstamp_type is for live capture: {name!r} is a savefile, whose time stamps "
+                         f"were taken when it was written")
+    if protocol >= 0:
+        raise ValueError(f"protocol is for live capture: {name!r} is a savefile (setfilter('ether proto "
+                         f"...') keeps one protocol of it)")
+    return 0
 
 
 cdef int _buffer_timeout(int timeout_ms):

@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FUZZ_DIR = ROOT / "tests" / "fuzz"
 WORK = ROOT / ".fuzz"
 # The module's C that the harnesses drive, and what it calls.
-C_SOURCES = ["pcap_stream.c", "packet_batch.c", "pcapng_reader.c", "savefile_split.c", "savefile_writer.c", "wait.c"]
+C_SOURCES = ["pcap_stream.c", "packet_batch.c", "packet_fields.c", "pcapng_reader.c", "savefile_split.c",
+             "savefile_writer.c", "wait.c"]
 # A stream buffer of 4 KiB, not 64: inputs of a few KiB already move and grow it.
 CFLAGS = ["-g", "-O1", "-fno-sanitize-recover=all", "-DSTREAM_BUFFER=4096", f"-I{ROOT}", f"-I{FUZZ_DIR}"]
 FUZZER_FLAGS = ["-max_len=16384", "-timeout=10", "-rss_limit_mb=1024", "-print_final_stats=1"]
@@ -255,15 +256,70 @@ def split_seeds():
     return seeds
 
 
+def fields_seeds():
+    """Packets for fuzz_fields.c: a byte choosing the link type (its index
+    in the harness's LINKTYPES), one the options (bit 0: the Community ID;
+    the rest its seed), then the packet: each protocol the parse follows,
+    over each link type that carries it."""
+    import ipaddress
+    ether, sll, null_le, loop = 0, 1, 7, 8
+
+    def ip6(nxt, payload, exts=b""):
+        return (struct.pack("!IHBB", 6 << 28, len(exts) + len(payload), nxt, 64)
+                + ipaddress.ip_address("2001:db8::1").packed + ipaddress.ip_address("fe80::2").packed + exts + payload)
+
+    def eth(ethertype, body, tags=()):
+        head = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
+        for tpid, vid in tags:
+            head += struct.pack("!HH", tpid, vid)
+        return head + struct.pack("!H", ethertype) + body
+
+    udp = struct.pack("!HHHH", 53, 4000, 12, 0) + b"abcd"
+    tcp = struct.pack("!HHIIBBHHH", 443, 5000, 1, 2, 0x50, 0x12, 1024, 0, 0) + b"data"
+    icmp6 = struct.pack("!BBH", 128, 0, 0) + b"\x00\x01\x00\x01"
+    v4 = support.udp_frame(b"payload")[14:]
+    frag = bytearray(support.tcp_frame(b"x" * 20)[14:])
+    frag[6:8] = struct.pack("!H", 0x2000 | 3)          # a later fragment, more to come
+    exts = bytes([60, 0, 1, 4, 0, 0, 0, 0]) + bytes([44, 0, 1, 4, 0, 0, 0, 0])   # hop-by-hop, destination options
+    exts += bytes([17, 0, 0, 0, 0, 0, 0, 9])          # a first fragment, more to come
+    seeds = {
+        "eth-udp.bin": bytes([ether, 1]) + support.udp_frame(b"payload"),
+        "eth-tcp.bin": bytes([ether, 3]) + support.tcp_frame(b"payload"),
+        "eth-arp.bin": bytes([ether, 1]) + support.arp_frame(b"m"),
+        "qinq-ipv6-tcp.bin": bytes([ether, 1]) + eth(0x86DD, ip6(6, tcp), ((0x88A8, 10), (0x8100, 20))),
+        "ipv6-exts-udp.bin": bytes([ether, 1]) + eth(0x86DD, ip6(0, udp, exts)),
+        "ipv6-icmp6.bin": bytes([ether, 5]) + eth(0x86DD, ip6(58, icmp6)),
+        "ipv4-later-fragment.bin": bytes([ether, 1]) + eth(0x0800, bytes(frag)),
+        "sll-udp.bin": bytes([sll, 1]) + struct.pack("!HHH8sH", 0, 1, 6, b"\x02" * 6 + b"\0\0", 0x0800) + v4,
+        "null-le-ipv6.bin": bytes([null_le, 1]) + struct.pack("<I", 30) + ip6(17, udp),
+        "loop-ipv4.bin": bytes([loop, 0]) + struct.pack("!I", 2) + v4,
+    }
+    # The same IP packets over the other link types that carry IP.
+    bodies = {"ipv4-udp": v4, "ipv6-tcp": ip6(6, tcp), "ipv6-exts": ip6(0, udp, exts)}
+    for name, body in bodies.items():
+        family = 0x0800 if body[0] >> 4 == 4 else 0x86DD
+        seeds[f"raw-{name}.bin"] = bytes([3, 1]) + body
+        seeds[f"sll2-{name}.bin"] = bytes([2, 1]) + struct.pack("!HHIHBB8s", family, 0, 1, 1, 0, 6, b"\x02" * 8) + body
+        seeds[f"ppp-{name}.bin"] = bytes([9, 1]) + b"\xff\x03" + struct.pack("!H", 0x21 if family == 0x0800 else 0x57) + body
+        seeds[f"null-be-{name}.bin"] = bytes([null_le, 1]) + struct.pack(">I", 2 if family == 0x0800 else 24) + body
+        seeds[f"hdlc-{name}.bin"] = bytes([11, 1]) + struct.pack("!BBH", 0x0F, 0, family) + body
+    return seeds
+
+
 # seed set -> what writes it: {file name: bytes}
-SEEDS = {"classic": classic_seeds, "pcapng": lambda: {**pcapng_seeds(), **split_seeds()}}
+SEEDS = {"classic": classic_seeds, "pcapng": lambda: {**pcapng_seeds(), **split_seeds()}, "fields": fields_seeds}
 
 # harness (tests/fuzz/fuzz_<name>.c) -> the seed sets its corpus starts from
 HARNESSES = {
     "classic": ("classic",),
+    "fields": ("fields",),
     "pcapng": ("pcapng",),
     "split": ("classic", "pcapng"),
 }
+
+# The harnesses that once found something: their seeds hold the finding-*
+# inputs, kept as regression tests (the fields harness has found nothing yet).
+FOUND = ("classic", "pcapng", "split")
 
 
 def write_corpus(name, corpus):

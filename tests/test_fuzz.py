@@ -46,7 +46,7 @@ def test_reader_survives_the_fuzzer(name, harness, tmp_path):
     assert outcome.executions > seeds, outcome.summary()
 
 
-@pytest.mark.parametrize("name", sorted(fuzzing.HARNESSES))
+@pytest.mark.parametrize("name", sorted(fuzzing.FOUND))
 def test_what_the_fuzzer_found_stays_fixed(name, harness, tmp_path):
     """The seeds named finding-*, each once: each made its harness fail
     before its fix, in the reader or in the module's logic the harness

@@ -67,6 +67,10 @@ def test_arguments_are_checked_before_connecting():
         pcap.findalldevs("lo")
     with pytest.raises(pcap.PcapError, match="a handle over several sources cannot take a remote one"):
         pcap.pcap(["lo", "rpcap://127.0.0.1:1/lo"])
+    with pytest.raises(ValueError, match="tstamp_type is for local capture"):
+        pcap.pcap("rpcap://127.0.0.1:1/lo", tstamp_type="host")
+    with pytest.raises(ValueError, match="protocol is for local capture"):
+        pcap.pcap("rpcap://127.0.0.1:1/lo", protocol=0x0800)
 
 
 # -- through rpcapd, in a subprocess against a module that has remote capture --------

@@ -204,6 +204,18 @@ def live() -> None:
         assert_type(p.sendpacket(b"\\0" * 60), int)
         p.setnonblock(True)
         assert_type(p.readpkts(), list[tuple[float, bytes]])
+        assert_type(p.inject(b"\\0" * 60), int)
+        assert_type(p.tstamp_type, str | None)
+        p.next_batch()
+        assert_type(p.batch_stats, pcap.Stats | None)
+    kinds = pcap.tstamp_types("lo")
+    assert_type(kinds, list[pcap.TstampType])
+    assert_type(kinds[0].name, str)
+    with pcap.pcap("lo", timestamp_in_ns=True, tstamp_type=kinds[0].value, protocol=0x88B5, batch_stats=True) as q:
+        assert_type(q.tstamp_type, str | None)
+    with pcap.pcap("lo", tstamp_type="host", timeout_ms=50) as r:
+        assert_type(r, pcap.pcap[float])
+        assert_type(pcap.PCAP_TSTAMP_ADAPTER_UNSYNCED, int)
 
 
 def main(argv: list[str]) -> int:

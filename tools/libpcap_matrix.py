@@ -5,7 +5,8 @@ SHA256SUMS), this builds libpcap as a shared library with its optional
 features off under build/libpcap/VERSION (kept: a second run reuses it),
 builds the module against it under build/matrix/VERSION (PCAP_CFLAGS and
 PCAP_LIBS, with an rpath), checks that pcap.lib_version() names that
-libpcap, and runs the offline tests and a live capture on lo with it.
+libpcap, and runs the offline tests, a live capture on lo and the capture
+options that differ by version with it.
 
     python tools/libpcap_matrix.py [VERSION ...]
 
@@ -46,6 +47,11 @@ OFFLINE_TESTS = ["test_savefile.py", "test_libpcap_compare.py", "test_pipes.py",
                  "test_errors.py", "test_readbatch.py", "test_module.py", "test_batch.py", "test_fileobj.py",
                  "test_split.py", "test_sources_sinks.py"]
 LIVE_TEST = "test_live.py::test_lo_udp_iteration"
+# What depends on the version at build time: time stamp types as libpcap
+# lists them (1.8 lists none for host alone), protocol= (1.9 and later).
+CAPTURE_OPTIONS_TESTS = ["test_capture_options.py::test_tstamp_types_of_lo_needs_no_privilege",
+                         "test_capture_options.py::test_protocol_opens_or_says_which_libpcap_it_needs",
+                         "test_capture_options.py::test_protocol_only_that_ethertype_arrives[lo]"]
 # Remote capture (rpcap://, pcap_open, pcap_findalldevs_ex, and rpcapd):
 # for the self-contained wheel and tests/test_remote.py, built with CMake.
 # Without OpenSSL, so that the wheel carries no copy of it: no rpcaps://.
@@ -152,7 +158,7 @@ def test_module(version, out, env):
     if not lib_version.startswith(VERSIONS[version]):
         raise RuntimeError(f"pcap.lib_version() is {lib_version!r}, not {VERSIONS[version]!r}")
     say(f"{version}: {lib_version}; running the offline tests and a live capture on lo")
-    tests = [os.path.join(ROOT, "tests", t) for t in OFFLINE_TESTS + [LIVE_TEST]]
+    tests = [os.path.join(ROOT, "tests", t) for t in OFFLINE_TESTS + [LIVE_TEST] + CAPTURE_OPTIONS_TESTS]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "--rootdir", ROOT, *tests], cwd=out, env=env)
     if proc.returncode != 0:
