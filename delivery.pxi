@@ -222,8 +222,9 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
     cdef batch_fill *f = sink.batch
     cdef lp.pcap_pkthdr *hdr
     cdef const unsigned char *data
-    cdef Py_ssize_t n = 0, before
+    cdef Py_ssize_t n = 0, before, dropped = 0
     cdef int rc, why = _GO
+    cdef Triage triage
     turn.moved = 0
     src = turn.take()
     try:
@@ -235,6 +236,7 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
             if cnt > 0 and n >= cnt:
                 why = _STOP_COUNT
                 break
+            triage = turn.triage      # (read each time: a callback may set another)
             if f == NULL:
                 if src.waits:
                     # It waits inside libpcap: other calls wait for it, as for a fill.
@@ -248,6 +250,14 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
                 else:
                     rc = src.next(wait, &hdr, &data)
                 if rc == _PACKET:
+                    if triage is not None and not triage_packet(&triage.t, data, hdr.caplen, hdr.len,
+                                                                src.packet_dlt()):
+                        dropped += 1
+                        if dropped & 1023 == 0:
+                            why = turn.checkpoint()
+                            if why != _GO:
+                                break
+                        continue
                     sink.take(hdr, data, &src.clock)
                     n += 1
                     if n == cnt:
@@ -265,6 +275,8 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
                 before = f.count
                 if turn.waiting and src.waits:
                     turn.let_in()
+                f.triage = &triage.t if triage is not None else NULL
+                f.dlt = src.packet_dlt()    # (a pcapng or merging source sets it per packet)
                 turn.in_fill = True
                 try:
                     rc = src.fill(wait, f, _SLICE if cnt <= 0 or cnt - n > _SLICE else cnt - n)

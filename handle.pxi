@@ -644,7 +644,8 @@ cdef class pcap:
         running, the next read returns at once instead.  Raises ValueError
         on a closed handle.
         """
-        if self._turn.closed:      # (not _handle(): that would wait for a fill to end)
+        # (Only a flag: no waiting for a fill or a replay's slice to end.)
+        if self._turn.closed:
             raise ValueError("operation on a closed pcap handle")
         self._turn.broken = True
         wake = self._wake
@@ -871,6 +872,27 @@ cdef class pcap:
                f"compile filter {expr!r} on {self._name!r}")
         self._src.set_filter(&prog, bexpr, _bool_arg(optimize, "optimize"))
         self._filter = bexpr.decode("utf-8", "replace")
+
+    def set_triage(self, triage):
+        """set_triage(triage)
+
+        Keep or drop packets in C with ``triage`` (a pcap.Triage), after
+        the BPF filter, from the next packet of every read (iteration,
+        dispatch(), loop(), readpkts(), readbatch(), readinto(),
+        next_batch(), Arrow, a dumper, async for); None removes it.  The
+        dropped packets never reach Python: no object is made for them, and
+        the batch reads drop them without the GIL.  Its counters say how
+        many were kept and dropped.  TypeError for anything else.
+        """
+        self._handle()
+        if triage is not None and not isinstance(triage, Triage):
+            raise TypeError(f"set_triage() takes a pcap.Triage or None, not {type(triage).__name__}")
+        self._turn.triage = triage
+
+    @property
+    def triage(self):
+        """The pcap.Triage set with set_triage(), or None."""
+        return self._turn.triage
 
     def setdirection(self, direction):
         """setdirection(direction) -> bool

@@ -127,6 +127,7 @@ cdef class _MultiSource(_Source):
         # most: the loop lets other threads run between two); each child's
         # reader does its own work.
         cdef Py_ssize_t best, added = 0
+        cdef size_t before
         cdef int rc = _PACKET
         cdef _Head *h
         cdef _Source child
@@ -143,9 +144,11 @@ cdef class _MultiSource(_Source):
             one.ts.tv_usec = h.hdr.ts.tv_usec * scale
             if isinstance(child, _PcapngSource):
                 # Its flags and comments too; the packet is its reader's last.
+                before = f.count
                 if not pcapng_put(&(<_PcapngSource>child).ng, f, &one, h.data):
                     return _PACKET if added else _FULL    # it stays the head, for the next batch
-                batch_relabel_last(f, <uint32_t>(<Py_ssize_t>self.bases[best] + h.iface))
+                if f.count != before:   # (not when the triage dropped it)
+                    batch_relabel_last(f, <uint32_t>(<Py_ssize_t>self.bases[best] + h.iface))
             else:
                 f.dlt = child.packet_dlt()
                 batch_put_meta(f, &one, h.data, <uint32_t>(<Py_ssize_t>self.bases[best] + h.iface), 0)

@@ -96,6 +96,44 @@ cdef extern from "savefile_split.h" nogil:
     int pcapng_range_prefix(int fd, uint64_t start, range_prefix *prefix)
     void range_prefix_free(range_prefix *prefix)
 
+cdef extern from "triage.h" nogil:
+    enum:
+        TRIAGE_NONE
+        TRIAGE_KEEP
+        TRIAGE_DROP
+        TRIAGE_SRC
+        TRIAGE_DST
+        TRIAGE_EITHER
+    struct flow_table:
+        size_t sets
+        uint64_t flows
+        uint64_t evicted
+    struct triage:
+        int prefix_match
+        int prefix_default
+        unsigned char *ports
+        int port_action
+        int port_match
+        uint32_t head_packets
+        uint32_t head_bytes
+        int flow_heads
+        int bidirectional
+        int non_ip
+        flow_table flows
+        uint64_t kept
+        uint64_t dropped
+        uint64_t dropped_non_ip
+        uint64_t dropped_prefix
+        uint64_t dropped_port
+        uint64_t dropped_flow
+    int triage_add_prefix(triage *t, const char *text, size_t len, int action)
+    int triage_build_prefixes(triage *t, char *conflict)
+    int triage_lookup(const triage *t, const char *text, size_t len)
+    int flow_table_init(flow_table *ft, size_t capacity)
+    void flow_table_clear(flow_table *ft)
+    int triage_packet(triage *t, const unsigned char *packet, uint32_t caplen, uint32_t wirelen, int dlt)
+    void triage_free(triage *t)
+
 cdef extern from "packet_fields.h" nogil:
     enum:
         PF_ETH "FIELD_ETH"
@@ -170,6 +208,7 @@ cdef extern from "packet_batch.h" nogil:
         size_t comments_used
         size_t comments_too_large
         fields_plan *fields
+        triage *triage
         int dlt
     struct batch_record_ng:
         batch_record base
@@ -179,8 +218,8 @@ cdef extern from "packet_batch.h" nogil:
     int batch_has_room(const batch_fill *f)
     size_t batch_room(const batch_fill *f)
     void batch_put(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes)
-    void batch_put_meta(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes,
-                        unsigned int interface_id, unsigned int flags)
+    int batch_put_meta(batch_fill *f, const lp.pcap_pkthdr *h, const unsigned char *bytes,
+                       unsigned int interface_id, unsigned int flags)
     void batch_relabel_last(batch_fill *f, uint32_t interface_id)
     size_t record_fill(record_reader *r, batch_fill *f, const lp.bpf_program *prog, size_t limit)
     int batch_dispatch(lp.pcap_t *p, int cnt, batch_fill *f)

@@ -22,6 +22,7 @@
 
 #include "packet_fields.h"
 #include "pcap_stream.h"
+#include "triage.h"
 
 /* One packet of a batch: pcap.BATCH_RECORD_FORMAT, "=qIIQ". */
 struct batch_record {
@@ -68,6 +69,7 @@ struct batch_fill {
     size_t comments_used;
     size_t comments_too_large;  /* comments of one packet longer than all of comments (0: none) */
     struct fields_plan *fields;     /* where each packet's header fields go, or NULL */
+    struct triage *triage;  /* keeps or drops each packet before it goes in (NULL: all go in) */
     int dlt;                /* the link type of the packets put next (a pcapng reader sets it per packet) */
 };
 
@@ -96,23 +98,32 @@ static inline int64_t batch_stamp(const struct pcap_pkthdr *h, int64_t ns_scale)
     return sec * 1000000000LL + (int64_t)h->ts.tv_usec * ns_scale;
 }
 
-/* Append one packet.  A packet longer than the room left (only a libpcap
- * that gives a caplen over the snaplen could make one) is not written:
- * too_large says so, and the caller raises. */
-static inline void batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes,
+/* Append one packet, unless the triage drops it.  A packet longer than the
+ * room left (only a libpcap that gives a caplen over the snaplen could make
+ * one) is not written: too_large says so, and the caller raises.  Returns
+ * whether it went in. */
+static inline int batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes,
                                   uint32_t interface_id, uint32_t flags)
 {
+    static const struct fields_options headers_only = {0, 0};
+    struct packet_fields parsed;
     unsigned char *out;
     int64_t stamp;
     uint64_t offset;
+    /* One parse serves the triage and the fields. */
+    if (f->triage != NULL || f->fields != NULL)
+        packet_fields_parse(bytes, h->caplen, f->dlt, f->fields != NULL ? &f->fields->options : &headers_only,
+                            &parsed);
+    if (f->triage != NULL && !triage_decide(f->triage, &parsed, h->len))
+        return 0;
     if (f->records == NULL) {
         f->count++;
-        return;
+        return 1;
     }
     if (f->count >= f->capacity || (f->data != NULL && h->caplen > f->size - f->used)) {
         if (!f->too_large)
             f->too_large = h->caplen ? h->caplen : 1;
-        return;
+        return 0;
     }
     /* Each field stored where it goes: a record built on the stack and
      * copied whole is read back with loads that span two of its stores,
@@ -131,16 +142,14 @@ static inline void batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr
         memcpy(out + offsetof(struct batch_record_ng, flags), &flags, sizeof flags);
         memcpy(out + offsetof(struct batch_record_ng, comment_len), none, sizeof none);
     }
-    if (f->fields != NULL) {
-        struct packet_fields parsed;
-        packet_fields_parse(bytes, h->caplen, f->dlt, &f->fields->options, &parsed);
+    if (f->fields != NULL)
         fields_plan_put(f->fields, &parsed, f->count);
-    }
     if (f->data != NULL) {
         memcpy(f->data + f->used, bytes, h->caplen);
         f->used += h->caplen;
     }
     f->count++;
+    return 1;
 }
 
 static inline void batch_put(struct batch_fill *f, const struct pcap_pkthdr *h, const unsigned char *bytes)

@@ -343,7 +343,7 @@ void community_id_v1(uint16_t seed, const uint8_t *saddr, const uint8_t *daddr, 
 /* The block of a parsed packet's Community ID. */
 static void packet_community_block(const struct packet_fields *f, uint16_t seed, unsigned char block[64])
 {
-    int icmp = (f->protocol == 1 && f->ip_version == 4) || (f->protocol == 58 && f->ip_version == 6);
+    int icmp = f->protocol == 1 || f->protocol == 58;
     int has_ports = icmp || f->protocol == 6 || f->protocol == 17 || f->protocol == 132;
     uint16_t sport = icmp ? f->icmp_type : f->src_port, dport = icmp ? f->icmp_code : f->dst_port;
     if (f->ip_version == 4)
@@ -464,7 +464,7 @@ static void parse_ipv6(const unsigned char *pkt, size_t at, size_t cap, struct p
     const unsigned char *p = pkt + at;
     size_t plen, end, t, hlen;
     uint8_t next;
-    int hops, known;
+    int known;
     if (cap - at < 40 || p[0] >> 4 != 6)
         return;
     out->ip_version = 6;
@@ -482,7 +482,8 @@ static void parse_ipv6(const unsigned char *pkt, size_t at, size_t cap, struct p
         out->present |= FIELD_IP_LEN;
     end = known ? at + 40 + plen : cap;
     t = at + 40;
-    for (hops = 0; hops < 32; hops++) {
+    /* (Each header is 8 bytes or more: the chain ends within the capture.) */
+    for (;;) {
         switch (next) {
         case 0:     /* hop-by-hop */
         case 43:    /* routing */
@@ -524,7 +525,6 @@ static void parse_ipv6(const unsigned char *pkt, size_t at, size_t cap, struct p
             return;
         }
     }
-    return;                     /* a chain longer than any real one */
 done:
     out->protocol = next;
     out->present |= FIELD_PROTOCOL;
@@ -698,7 +698,7 @@ ip:
          * there in a later fragment, or a header cut short); the others
          * are hashed without. */
         int ported = out->protocol == 6 || out->protocol == 17 || out->protocol == 132;
-        int icmp = (out->protocol == 1 && out->ip_version == 4) || (out->protocol == 58 && out->ip_version == 6);
+        int icmp = out->protocol == 1 || out->protocol == 58;    /* (by number, as the reference decides) */
         if ((ported && !(out->present & FIELD_PORTS)) || (icmp && !(out->present & FIELD_ICMP)))
             return;
         out->present |= FIELD_COMMUNITY_ID;

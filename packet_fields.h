@@ -8,10 +8,13 @@
  * path puts each field in its own column (a fields_plan).  Nothing here
  * calls Python or libpcap; a parse reads only the caplen bytes it is given.
  *
- * What a packet does not have, or does not hold whole within its caplen,
- * is absent (its FIELD_* bit clear in `present`; null in Arrow), never a
- * guessed number: a non-first fragment has no ports, a header cut short
- * has none of its fields, a packet that is not IP has no IP fields. */
+ * A field the packet does not have, or does not hold whole within its
+ * caplen, is absent (its FIELD_* bit clear in `present`; null in Arrow),
+ * never a guessed number; each field counts on its own bytes: the ports
+ * are there once the transport header's first 4 bytes are, TCP's flags
+ * once its first 14, the payload once the whole header.  A non-first
+ * fragment has no ports, a packet that is not IP no IP fields, and after
+ * an IPv6 extension header cut short the protocol is unknown. */
 #ifndef PACKET_FIELDS_H
 #define PACKET_FIELDS_H
 

@@ -10,10 +10,10 @@ a nanosecond handle as ``pcap.pcap[int]``; a bare ``pcap.pcap`` means
 import os
 import socket
 from array import array
-from ipaddress import IPv4Address, IPv6Address
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from types import GenericAlias
-from typing import Any, BinaryIO, Generic, Literal, NamedTuple, Protocol, overload
+from typing import Any, BinaryIO, ClassVar, Generic, Literal, NamedTuple, Protocol, overload
 
 from typing_extensions import Buffer, Self, TypeVar, TypeVarTuple, Unpack, disjoint_base
 
@@ -406,6 +406,41 @@ class bpf:
     def __len__(self) -> int: ...
     def dump(self) -> list[str]: ...
 
+# -- triage -------------------------------------------------------------------
+
+_Action = Literal["keep", "drop"]
+_Match = Literal["src", "dst", "either"]
+_Address = str | IPv4Address | IPv6Address
+_Prefix = str | IPv4Address | IPv6Address | IPv4Network | IPv6Network
+
+@disjoint_base
+class Triage:
+    def __init__(
+        self,
+        prefixes: Iterable[_Prefix | tuple[_Prefix, _Action]] | Mapping[_Prefix, _Action] | None = None,
+        *,
+        prefix_action: _Action = "keep",
+        prefix_match: _Match = "either",
+        prefix_default: _Action | None = None,
+        ports: Iterable[int] | None = None,
+        port_action: _Action = "keep",
+        port_match: _Match = "either",
+        flow_head_packets: int | None = None,
+        flow_head_bytes: int | None = None,
+        flow_bidirectional: _Flag = True,
+        flow_table_size: int = 1048576,
+        non_ip: _Action | None = None,
+    ) -> None: ...
+    def lookup(self, address: _Address) -> _Action | None: ...
+    @property
+    def kept(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def prefixes(self) -> tuple[int, int]: ...
+    def stats(self) -> dict[str, int]: ...
+    def reset(self) -> None: ...
+
 # -- capture ------------------------------------------------------------------
 
 class Stats(NamedTuple):
@@ -623,6 +658,9 @@ class pcap(Generic[_TS]):
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc_info: object) -> Literal[False]: ...
     def setfilter(self, expr: _Filter, optimize: _Flag = True) -> None: ...
+    def set_triage(self, triage: Triage | None) -> None: ...
+    @property
+    def triage(self) -> Triage | None: ...
     def setdirection(self, direction: int) -> bool: ...
     def setnonblock(self, nonblock: _Flag = True) -> None: ...
     def getnonblock(self) -> bool: ...
@@ -803,3 +841,63 @@ def savefile_ranges(path: _Path, n: int) -> list[tuple[int, int]]: ...
 def open_range(path: _Path, start: int, end: int, *, timestamp_in_ns: Literal[True, 1], **options: Any) -> pcap[int]: ...
 @overload
 def open_range(path: _Path, start: int, end: int, **options: Any) -> pcap[float]: ...
+
+# -- replay and recording --------------------------------------------------------
+
+_Stopped = Literal["end", "duration", "closed", "breakloop"]
+
+class Replayed:
+    packets: int
+    bytes: int
+    failures: int
+    oversized: int
+    retries: int
+    error: str | None
+    seconds: float
+    max_late: float
+    stopped: _Stopped
+    def __init__(
+        self,
+        packets: int = 0,
+        bytes: int = 0,
+        failures: int = 0,
+        oversized: int = 0,
+        retries: int = 0,
+        error: str | None = None,
+        seconds: float = 0.0,
+        max_late: float = 0.0,
+        stopped: _Stopped = "end",
+    ) -> None: ...
+    def __eq__(self, other: object) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+_ReplaySource = (
+    _Path | pcap[Any] | tuple[Buffer, Buffer] | tuple[Buffer, Buffer, Buffer] | Any
+)
+
+def replay(
+    source: _ReplaySource,
+    device: _Path | pcap[Any],
+    *,
+    speed: float | None = None,
+    rate: float | None = None,
+    topspeed: _Flag = False,
+    loop: int = 1,
+    duration: float | None = None,
+) -> Replayed: ...
+def record(
+    source: _Path | pcap[Any],
+    pattern: _Path,
+    *,
+    rotate_seconds: float | None = None,
+    rotate_bytes: int | None = None,
+    rotate_packets: int | None = None,
+    keep: int | None = None,
+    format: _Format | None = None,
+    compress: Literal["gzip", "zstd", False] | None = None,
+    count: int | None = None,
+    duration: float | None = None,
+    filter: _Filter | None = None,
+    flush_seconds: float = 1.0,
+    on_file: Callable[[str], object] | None = None,
+) -> list[str]: ...

@@ -13,6 +13,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   arguments.pxi  checks of what callers pass: names, filters, buffers, numbers, flags
 #   devices.pxi    interfaces, lookupdev/lookupnet, link-type names
 #   bpf.pxi        BPF programs compiled without a handle
+#   triage.pxi     Triage: packets kept or dropped in C by prefixes, ports, flow heads
 #   pcapng.pxi     what pcapng says of interfaces and packets, in Python
 #   sources.pxi    where packets come from: live, our readers (classic, pcapng), libpcap's
 #   fileobj.pxi    opening savefiles: paths, compressed files, Python file objects, ranges
@@ -25,6 +26,8 @@ signal handlers in charge, so Ctrl-C always works.
 #   arrow.pxi      Arrow record batches and Parquet (with pyarrow)
 #   aio.pxi        async for
 #   dumper.pxi     writing savefiles: classic pcap and pcapng, to paths, compressors, file objects
+#   replay.pxi     sending a source's packets onto an interface at its pace, a rate, or top speed
+#   recorder.pxi   recording a source into files rotated by time, size or count
 # C, declared to Cython in native.pxd:
 #   savefile_format.h  the savefile formats' facts, and the one parser of a record header
 #   pcap_stream.c      savefile bytes in our buffer, the FILE libpcap reads, the record reader
@@ -32,12 +35,14 @@ signal handlers in charge, so Ctrl-C always works.
 #   savefile_split.c   the byte ranges of a classic or pcapng savefile (savefile_ranges, open_range)
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
 #   packet_fields.c    header fields of a packet (link to transport) and its Community ID, parsed in the fill
+#   triage.c           prefix tables (longest prefix match), port sets, the flow table, the keep-or-drop
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
 #   multi_wait.c       one descriptor readable when any of several is (epoll), for multi_source.pxi
 #   remote.c           libpcap's remote capture calls, or their refusal where it has none
 #   netdev.c           interfaces: addresses as text, immediate mode's ring, fanout
 #   files.c            opening a path for reading, errno
 #   savefile_writer.c  classic pcap records and pcapng blocks, made whole in our buffer and written out
+#   replay.c           the paced sending loop of replay.pxi (absolute deadlines on the monotonic clock)
 
 import errno as _errno
 import io as _io
@@ -61,6 +66,7 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_REFCNT
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.type cimport PyType_Modified
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.errno cimport errno
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdio cimport FILE, clearerr, fclose, ferror
@@ -129,6 +135,7 @@ include "errors.pxi"
 include "arguments.pxi"
 include "devices.pxi"
 include "bpf.pxi"
+include "triage.pxi"
 include "pcapng.pxi"
 include "sources.pxi"
 include "fileobj.pxi"
@@ -141,6 +148,8 @@ include "handle.pxi"
 include "arrow.pxi"
 include "aio.pxi"
 include "dumper.pxi"
+include "replay.pxi"
+include "recorder.pxi"
 
 # help(pcap.pcap) lists what the type's dict holds, Cython's vtable capsule
 # among it.  Only a module that cimports this one reads the capsule, and

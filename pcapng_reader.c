@@ -630,7 +630,7 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
 
     int data_full = f->data != NULL && h->caplen > f->size - f->used;
 
-    if (f->fields != NULL)
+    if (f->fields != NULL || f->triage != NULL)
         f->dlt = r->iface[r->packet_iface].dlt;
     if (f->records == NULL || f->record_size == sizeof(struct batch_record)) {
         if (data_full && f->count > 0)
@@ -648,8 +648,7 @@ int pcapng_put(struct pcapng_reader *r, struct batch_fill *f, const struct pcap_
         f->comments_too_large = need;
         return 1;
     }
-    batch_put_meta(f, h, bytes, r->packet_iface, no_options ? 0 : pcapng_packet_flags(r));
-    if (need && !f->too_large) {     /* (too_large: the packet was not added) */
+    if (batch_put_meta(f, h, bytes, r->packet_iface, no_options ? 0 : pcapng_packet_flags(r)) && need) {
         packet_comments(r, f->comments + f->comments_used, need);
         f->comments_used += need;
         len = (uint32_t)need;

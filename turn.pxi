@@ -80,6 +80,7 @@ cdef class _Turn:
     cdef int stop                # why the last read ended: _STOP_*
     cdef unsigned int wirelen    # wire length of the packet last handed to Python
     cdef Py_ssize_t moved        # packets the last read delivered (also when it raised)
+    cdef Triage triage           # set_triage(): keeps or drops packets after the filter; None: all go
 
     cdef inline lp.pcap_t *handle(self) except NULL:
         """libpcap's handle, for a call under the GIL; ValueError once closed."""

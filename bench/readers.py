@@ -397,6 +397,89 @@ def pypcap_readpkts():
     return _readpkts_reader(pcap)
 
 
+# -- triage (issue 22): the tasks of triage_tasks.py, ours and pcapy-ng's loop_filtered
+
+def _ours_triage(task, how):
+    """pcap.Triage of the task set on the handle, the packets kept read
+    by iteration (count and len summed in Python, as every reader here) or
+    by next_batch(4096) + numpy (caplen summed)."""
+    import pcap
+    import triage_tasks
+    addrs = triage_tasks.addresses() if task == "addrset" else None
+
+    def make():
+        if task == "addrset":
+            return pcap.Triage(addrs, prefix_match="either")
+        return pcap.Triage(flow_head_packets=triage_tasks.FLOW_HEAD, flow_bidirectional=False)
+
+    def run(path, _):
+        p = pcap.pcap(path)
+        p.set_triage(make())
+        if how == "iter":
+            return _iterate(p)
+        import numpy as np
+        dtype = np.dtype(pcap.BATCH_RECORD_DTYPE)
+        n = nb = 0
+        while True:
+            records, data = p.next_batch(4096)
+            if not records:
+                return n, nb
+            r = np.frombuffer(records, dtype)
+            n += len(r)
+            nb += int(r["caplen"].sum())
+    return run
+
+
+def ours_triage_addrset_iter():
+    return _ours_triage("addrset", "iter")
+
+
+def ours_triage_addrset_np():
+    return _ours_triage("addrset", "np")
+
+
+def ours_triage_flowhead_iter():
+    return _ours_triage("flowhead", "iter")
+
+
+def ours_triage_flowhead_np():
+    return _ours_triage("flowhead", "np")
+
+
+def _pcapy_loop_filtered(task):
+    """pcapy-ng 2.1's loop_filtered(0, cb, admit_mask, addr_set, flow_cutoff):
+    the task's class only admitted, cb(hdr, data, cls) counting and summing
+    len(data) for each packet admitted."""
+    import pcapy
+    import triage_tasks
+    addr_set = triage_tasks.packed(triage_tasks.addresses()) if task == "addrset" else b""
+
+    def run(path, _):
+        n = nb = 0
+
+        def cb(hdr, buf, cls):
+            nonlocal n, nb
+            n += 1
+            nb += len(buf)
+        r = pcapy.open_offline(path)
+        if not hasattr(r, "loop_filtered"):
+            raise RuntimeError("this pcapy-ng has no loop_filtered")
+        if task == "addrset":
+            r.loop_filtered(0, cb, 1 << 2, addr_set, 0)
+        else:
+            r.loop_filtered(0, cb, 1 << 1, b"", triage_tasks.FLOW_HEAD)
+        return n, nb
+    return run
+
+
+def pcapy_loop_filtered_addrset():
+    return _pcapy_loop_filtered("addrset")
+
+
+def pcapy_loop_filtered_flowhead():
+    return _pcapy_loop_filtered("flowhead")
+
+
 def _pcapy_callback(method):
     import pcapy
 

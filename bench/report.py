@@ -6,9 +6,11 @@ import json
 import statistics
 
 import gen
+import triage_tasks
 from environment import PEERS
 from measure import DASK_FILES, LIVE_PAYLOAD
-from rows import FORMAT_READERS, LARGE_READERS, LIVE_CONFIGS, PCAPNG_READERS, SMALL_READERS, WRITE_READERS
+from rows import (FORMAT_READERS, LARGE_READERS, LIVE_CONFIGS, PCAPNG_READERS, SMALL_READERS, TRIAGE_READERS,
+                  WRITE_READERS)
 
 
 def fmt_rate(r):
@@ -52,6 +54,7 @@ class Summary:
         self.rate = median(self.rates)
         self.rss = median([peak_rss(r) for r in runs])
         want = ((meta["filter_packets"], meta["filter_bytes"]) if reader.filtered
+                else tuple(meta["triage"][reader.task]) if reader.task
                 else (meta["packets"], meta["bytes"]))
         bad = []
         for r in ok_runs:
@@ -78,7 +81,7 @@ class Summary:
             return "–"
         if self.bad:
             return "MISMATCH: " + "; ".join(sorted(set(self.bad)))
-        what = "matches" if self.reader.filtered else "ok"
+        what = "matches" if self.reader.filtered or self.reader.task else "ok"
         if any("interfaces" in r for r in self.runs):
             what += " (and per interface)"
         return what + (" (count; no byte sum)" if self.count_only else "")
@@ -249,6 +252,10 @@ def instructions_table(per, files, missing):
 # Speed of a reader of ours over another reader's: (target, ours, other,
 # least ratio, the other in words); a ratio of 1 with ">" must be exceeded.
 RATIO_TARGETS = [
+    ("triage, address set: iteration vs pcapy-ng `loop_filtered`", "small:ours_triage_addrset_iter",
+     "small:pcapy_loop_filtered_addrset", 1, "pcapy-ng `loop_filtered` on the same task"),
+    ("triage, flow heads: iteration vs pcapy-ng `loop_filtered`", "small:ours_triage_flowhead_iter",
+     "small:pcapy_loop_filtered_flowhead", 1, "pcapy-ng `loop_filtered` on the same task"),
     ("iteration `for ts, buf in p`", "small:ours_iter", "small:pypcap_iter", 1.76, "pypcap iteration"),
     ("iteration, `timestamp_in_ns=True`", "small:ours_iter_ns", "small:pypcap_iter", 1.6, "pypcap iteration"),
     ("`dispatch(-1, cb)` vs pypcap's", "small:ours_dispatch", "small:pypcap_dispatch", 1.3,
@@ -468,6 +475,7 @@ def savefile_sections(sm, files, no_file, missing, rounds):
                                             lambda rd: "small:ours_iter")], missing, no_file)]
     out += pcapng_section(sm, files, no_file, missing)
     out += write_section(sm, files, no_file, missing)
+    out += triage_section(sm, files, no_file, missing)
     if "large" in files:
         lm = files["large"][1]
         out.append(f"\n## Large packets: {lm['packets']:,} packets of {gen.LARGE[0]}-{gen.LARGE[1]} bytes "
@@ -498,6 +506,27 @@ def pcapng_section(sm, files, no_file, missing):
                                            ("× ours `for ts, buf in p`, classic file",
                                             lambda rd: "small:ours_iter")], missing, no_file)]
     return out
+
+
+def triage_section(sm, files, no_file, missing):
+    """The table of triage in C (issue 22): ours and pcapy-ng's
+    loop_filtered on the same tasks."""
+    if not any(rd.id in sm or rd.id in no_file for rd in TRIAGE_READERS):
+        return []
+    meta = files["small"][1]
+    kept = meta.get("triage", {})
+    return [f"\n## Triage in C: the same {meta['packets']:,} packets, kept or dropped before Python\n",
+            f"The tasks of `bench/triage_tasks.py`: *address set*, the packets whose source or destination is "
+            f"one of {triage_tasks.ADDRESS_COUNT:,} IPv4 addresses "
+            f"({kept.get('addrset', ['?'])[0]:,} packets kept); *flow heads*, the first {triage_tasks.FLOW_HEAD} "
+            f"packets of each flow, one direction ({kept.get('flowhead', ['?'])[0]:,} kept: nearly every packet of "
+            f"the file is a flow of its own, so this measures the flow table's work on every packet). Each side "
+            f"builds its set inside the time, from its own input form made before (ours a list of str, "
+            f"pcapy-ng packed bytes); \"matches\": the packets and bytes kept are those a walk of the file finds.\n",
+            file_table(TRIAGE_READERS, sm,
+                       [("× pcapy-ng `loop_filtered`, same task",
+                         lambda rd: f"small:pcapy_loop_filtered_{rd.task}"),
+                        ("× C loop", lambda rd: "small:next_ex")], missing, no_file)]
 
 
 def write_section(sm, files, no_file, missing):

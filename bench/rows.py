@@ -2,6 +2,7 @@
 function of readers.py or a mode of the C baseline, the file it reads, the
 row's label) and the live captures on lo."""
 import gen
+import triage_tasks
 
 
 class Reader:
@@ -10,10 +11,11 @@ class Reader:
     what it reads: 'small' or 'large' (the classic files of gen.py), or
     'small.FMT', the copy of the small file in gen.FORMATS[FMT]."""
 
-    def __init__(self, key, label, impl, file="small", filtered=False, rate=True, out=None, memory=False):
+    def __init__(self, key, label, impl, file="small", filtered=False, rate=True, out=None, memory=False, task=None):
         self.key, self.label, self.impl = key, label, impl
         self.file = file
         self.filtered = filtered    # reads with gen.FILTER
+        self.task = task            # a triage task of triage_tasks.py: must keep what it keeps
         self.rate = rate            # False: import only, no packets
         self.out = out              # a writer: the suffix of the file it writes (FILE's packets)
         self.memory = memory        # a writer of packets read into memory before its clock starts
@@ -192,7 +194,25 @@ WRITE_READERS = [
     Reader("pcapy_copy_loop_pcap", "pcapy-ng: `loop(0, dumper.dump)`, classic pcap, copy", "pcapy-ng", out=".pcap"),
 ]
 
-ALL_READERS = SMALL_READERS + FORMAT_READERS + PCAPNG_READERS + LARGE_READERS + WRITE_READERS
+# Triage in C before Python (issue 22): the same task by ours and by
+# pcapy-ng 2.1's loop_filtered (triage_tasks.py says what each does); each
+# must keep exactly the packets and bytes a walk of the file finds.
+TRIAGE_READERS = [
+    Reader("ours_triage_addrset_iter", f"ours: `set_triage(Triage(addresses))`, {triage_tasks.ADDRESS_COUNT:,} "
+           "IPv4 addresses (src or dst), `for ts, buf in p`", "ours", task="addrset"),
+    Reader("ours_triage_addrset_np", "ours: the same address set, `next_batch(4096)` + numpy view, caplen summed",
+           "ours", task="addrset"),
+    Reader("pcapy_loop_filtered_addrset", f"pcapy-ng: `loop_filtered(0, cb, 1 << 2, addr_set)`, the same "
+           f"{triage_tasks.ADDRESS_COUNT:,} addresses packed", "pcapy-ng", task="addrset"),
+    Reader("ours_triage_flowhead_iter", f"ours: `set_triage(Triage(flow_head_packets={triage_tasks.FLOW_HEAD}, "
+           "flow_bidirectional=False))`, `for ts, buf in p`", "ours", task="flowhead"),
+    Reader("ours_triage_flowhead_np", "ours: the same flow heads, `next_batch(4096)` + numpy view, caplen summed",
+           "ours", task="flowhead"),
+    Reader("pcapy_loop_filtered_flowhead", f"pcapy-ng: `loop_filtered(0, cb, 1 << 1, b'', "
+           f"{triage_tasks.FLOW_HEAD})`, the same flow heads", "pcapy-ng", task="flowhead"),
+]
+
+ALL_READERS = SMALL_READERS + FORMAT_READERS + PCAPNG_READERS + LARGE_READERS + WRITE_READERS + TRIAGE_READERS
 
 # Live capture on lo: (key, label, impl, immediate, options).  Options:
 # count (datagrams, instead of --live-packets), snaplen, workers (processes

@@ -22,6 +22,7 @@ import time
 import environment
 import measure
 import report
+import triage_tasks
 from environment import HERE, IMPLS, PEERS, log
 from rows import ALL_READERS, LIVE_CONFIGS, VETHS
 
@@ -57,6 +58,9 @@ def parse_args(argv):
                     help="comma-separated: run only the rows whose reader (a function of readers.py or a mode "
                          "of the C baseline, e.g. ours_write_ng, dump) or id (FILE:READER, e.g. "
                          "small.pcapng:ours_iter) contains one of these; 'write' selects every writer")
+    ap.add_argument("--replay", action="store_true",
+                    help="also the replay rows (bench/replay.py: pcap.replay() beside tcpreplay on a veth pair; "
+                         "root); a full run has them")
     ap.add_argument("--instructions", action="store_true",
                     help="instead of timing, count the instructions each reader executes per packet "
                          "under valgrind's callgrind (deterministic, for a noisy machine); "
@@ -122,6 +126,10 @@ def set_up(args):
     pythons, ours_info, versions, missing = environment.interpreters(args.only, args.ours_python, work)
     files, unavailable = environment.input_files(args.packets, args.large_packets, work, reference=args.instructions)
     runnable = [rd for rd in ALL_READERS if (rd.impl == "c" or rd.impl in pythons) and selected(rd, args.readers)]
+    if any(rd.task for rd in runnable):
+        for name in ("small", "one"):       # what the triage rows must keep (triage_tasks.py)
+            if name in files:
+                files[name][1]["triage"] = triage_tasks.expected(files[name][0])
     return {"work": work, "baseline": baseline, "pythons": pythons, "ours_info": ours_info,
             "versions": versions, "missing": missing, "files": files, "unavailable": unavailable,
             "readers": [rd for rd in runnable if rd.file in files],
@@ -186,6 +194,12 @@ def main(argv=None):
     sm = {rd.id: report.Summary(rd, runs[rd.id], run["files"][rd.file][1]) for rd in run["readers"]}
     live = {k: report.LiveSummary(v) for k, v in live_runs.items()}
     table = report_tables(args, run, sm, live, live_note, dask)
+    if (args.replay or args.full) and "ours" in pythons:
+        import replay
+        why = replay.missing_tools()
+        log("replay rows" + (f": skipped, {why}" if why else ""))
+        table += "\n\n" + (f"## Replay onto a veth pair (issue 24)\n\nNot measured: {why}." if why else
+                            replay.measure_rows(pythons["ours"], 100_000, min(args.rounds, 3), run["work"]))
     if so_mtime is not None and os.path.exists(ours_file) and os.path.getmtime(ours_file) != so_mtime:
         table = f"**Warning: {ours_file} was rebuilt during this run: its rows mix two builds.**\n\n" + table
         log("warning: our module was rebuilt during the run")

@@ -108,9 +108,6 @@ IPV6_EXTENSIONS = {
 # (228) and LINKTYPE_IPV6 (229): tshark dissects by the version nibble,
 # the module by the link type.
 WTAP_ENCAP_FAMILY = {129: 4, 130: 6}
-# The module walks at most this many IPv6 extension headers (a longer
-# chain is no real packet's): past them the protocol is unknown (null).
-IPV6_MAX_EXTENSIONS = 32
 TRANSPORTS = {6: "tcp", 17: "udp", 132: "sctp", 1: "icmp", 58: "icmpv6"}
 
 
@@ -275,13 +272,9 @@ def reference_packet(layers):
         t = ip_at + 40
         # The extension headers tshark shows inside its ipv6 layer, in order
         # (AH and the mobility header among them, as layers of their own).
-        walked = 0
         for key, value in ip:
             if key not in IPV6_EXTENSIONS:
                 continue
-            walked += 1
-            if walked > IPV6_MAX_EXTENSIONS:
-                return out
             nxt_key, length_key, unit, extra = IPV6_EXTENSIONS[key]
             nxt_raw = _get(value, nxt_key + "_raw")
             length = 0 if length_key is None else _int(_get(value, length_key))

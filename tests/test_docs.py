@@ -16,7 +16,7 @@ import pcap
 from support import need
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["index", "install", "tour", "c-to-python", "traps", "examples", "tests-and-speed", "bench-results", "api"]
+PAGES = ["index", "install", "tour", "c-to-python", "traps", "examples", "tests-and-speed", "bench-results", "triage", "api"]
 CURLY = "\u2018\u2019\u201c\u201d"      # what smart quotes make of ' and "
 
 

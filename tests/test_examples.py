@@ -163,6 +163,15 @@ CASES: dict[str, list[Case]] = {
                   r"^1700000000\.750000 interface 2 \(tun0, RAW\) 40 bytes$",
                   r"^1700000001\.500000 interface 0 \(-, EN10MB\) 46 bytes$"], in_order=True, exact_lines=14),
     ],
+    "record.py": [
+        Case([], [r"^finished /tmp/record-\w+/part_00000\.pcap \(3 packets\)$",
+                  r"^finished /tmp/record-\w+/part_00001\.pcap \(3 packets\)$",
+                  r"^finished /tmp/record-\w+/part_00002\.pcap \(1 packet\)$", r"^3 files kept$"],
+             in_order=True, exact_lines=4),
+        Case(["-r", SAMPLE, "-w", "{tmp}/r-{n}.pcapng", "--rotate-packets", "2", "-W", "2", "tcp"],
+             [r"^finished \S+/r-0\.pcapng \(2 packets\)$", r"^finished \S+/r-1\.pcapng \(1 packet\)$",
+              r"^2 files kept$"], in_order=True, exact_lines=3),
+    ],
     "stats.py": [
         Case([], [r"^read 20 packets$", r"^after: Stats\(received=40, dropped=0, ifdropped=0\)$"],
              live=True, in_order=True),

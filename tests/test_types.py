@@ -51,7 +51,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pcap
 
@@ -143,6 +143,14 @@ def read_savefile(path: str, out: str) -> None:
     assert_type(p.datalinks(), list[int])
     p.setfilter("udp")
     assert_type(p.filter, str)
+    tri = pcap.Triage(["10.0.0.0/8", ("10.1.0.0/16", "drop")], ports=[53], port_action="drop",
+                      flow_head_packets=3, flow_head_bytes=None, non_ip="keep")
+    p.set_triage(tri)
+    assert_type(p.triage, pcap.Triage | None)
+    assert_type(tri.lookup("10.1.2.3"), Literal["keep", "drop"] | None)
+    assert_type(tri.kept + tri.dropped, int)
+    assert_type(tri.stats(), dict[str, int])
+    p.set_triage(None)
     assert_type(p.getnonblock(), bool)
     assert_type(p.geterr(), str)
     assert_type(p.setdirection(pcap.PCAP_D_IN), bool)
@@ -250,6 +258,8 @@ n: str = len(pcap.bpf("tcp"))  # E: assignment
 pcap.bpf(53)  # E: arg-type
 p.stats().received.upper()  # E: attr-defined
 p.setfilter(None)  # E: arg-type
+pcap.Triage(prefix_action="allow")  # E: arg-type
+p.set_triage("udp port 53")  # E: arg-type
 p.no_such_method()  # E: attr-defined
 pcap.datalink_name("EN10MB")  # E: arg-type
 x: int = pcap.datalink_value("EN10MB")
