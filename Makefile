@@ -11,7 +11,8 @@
 # libFuzzer, Wireshark's editcap (pcapng copies of test and bench files),
 # mergecap and tshark (the pcapng files the module reads as Wireshark does,
 # checked against tshark), used by tests, the fuzzer, the version matrix,
-# the wheel and the bench) from apt-get when missing (noninteractive:
+# the wheel and the bench; libcrypt-dev for the rpcapd that tests/test_remote.py
+# builds, passwd for its throwaway user) from apt-get when missing (noninteractive:
 # tshark's question about capturing as non-root takes its default), a virtual
 # environment in .venv, the module built and installed into it (editable)
 # with its test dependencies, and its type stubs where type checkers look.
@@ -21,7 +22,7 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml setup.py pcap.pyx pcap.pyi $(filter-out pcap.c,$(wildcard *.c)) $(wildcard *.h *.pxd *.pxi)
-APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils clang libfuzzer-14-dev libclang-rt-14-dev wireshark-common tshark tcpreplay
+APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils clang libfuzzer-14-dev libclang-rt-14-dev wireshark-common tshark tcpreplay libcrypt-dev passwd
 
 FUZZ_SECONDS ?= 300
 

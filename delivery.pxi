@@ -238,7 +238,17 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
                 break
             triage = turn.triage      # (read each time: a callback may set another)
             if f == NULL:
-                rc = src.next(wait, &hdr, &data)
+                if src.waits:
+                    # It waits inside libpcap: other calls wait for it, as for a fill.
+                    if turn.waiting:
+                        turn.let_in()
+                    turn.in_fill = True
+                    try:
+                        rc = src.next(wait, &hdr, &data)
+                    finally:
+                        turn.in_fill = False
+                else:
+                    rc = src.next(wait, &hdr, &data)
                 if rc == _PACKET:
                     if triage is not None and not triage_packet(&triage.t, data, hdr.caplen, hdr.len,
                                                                 src.packet_dlt()):
@@ -263,6 +273,8 @@ cdef Py_ssize_t _deliver(_Turn turn, _Sink sink, Py_ssize_t cnt, int wait, doubl
                     why = _STOP_COUNT
                     break
                 before = f.count
+                if turn.waiting and src.waits:
+                    turn.let_in()
                 f.triage = &triage.t if triage is not None else NULL
                 f.dlt = src.packet_dlt()    # (a pcapng or merging source sets it per packet)
                 turn.in_fill = True

@@ -1,13 +1,15 @@
 # --------------------------------------------------------------------------
 # Module-level functions.
 
-def findalldevs():
-    """findalldevs() -> list of str
+def findalldevs(source=None, *, auth=None):
+    """findalldevs(source=None, *, auth=None) -> list of str
 
     Names of the capture devices libpcap can open (``pcap_findalldevs``).
-    Raises PcapError when libpcap cannot list them.
+    Raises PcapError when libpcap cannot list them.  With ``source``, an
+    ``rpcap://host:port/`` URL, the devices of rpcapd on that host, as the
+    rpcap:// URLs that ``pcap(name, auth=auth)`` opens (see interfaces()).
     """
-    return [dev.name for dev in interfaces()]
+    return [dev.name for dev in interfaces(source, auth=auth)]
 
 
 def lookupdev():
@@ -206,41 +208,54 @@ cdef object _sockaddr_text(const lp.sockaddr *sa):
     return _text(buf)
 
 
-def interfaces():
-    """interfaces() -> list of interface
+def interfaces(source=None, *, auth=None):
+    """interfaces(source=None, *, auth=None) -> list of interface
 
     Every capture device with its description, addresses and flags, from
     ``pcap_findalldevs``.  Raises PcapError when libpcap cannot list them.
+    With ``source``, an ``rpcap://host:port/`` URL, those of rpcapd on that
+    host (``pcap_findalldevs_ex``), authenticated with ``auth`` (a
+    (username, password) pair; None: null authentication), each named by
+    the URL that ``pcap(name)`` opens; PcapError, naming the cause, when
+    the host cannot be reached or refuses, or when this module's libpcap
+    has no remote capture (see REMOTE_CAPTURE and docs/remote-capture.md).
     """
     cdef lp.pcap_if_t *devs = NULL
-    cdef lp.pcap_if_t *d
-    cdef lp.pcap_addr *a
     cdef char errbuf[lp.PCAP_ERRBUF_SIZE]
-    cdef int fam
-    from socket import AddressFamily   # here: importing socket costs 1 MiB of memory
+    if source is not None:
+        return _remote_interfaces(source, auth)
     errbuf[0] = 0
     _check(NULL, lp.pcap_findalldevs(&devs, errbuf), "findalldevs", None, errbuf)
-    result = []
     try:
-        d = devs
-        while d != NULL:
-            addrs = []
-            a = d.addresses
-            while a != NULL:
-                if a.addr != NULL:
-                    fam = a.addr.sa_family
-                    try:
-                        family = AddressFamily(fam)
-                    except ValueError:
-                        family = fam
-                    addrs.append(address(family, _sockaddr_text(a.addr), _sockaddr_text(a.netmask),
-                                         _sockaddr_text(a.broadaddr), _sockaddr_text(a.dstaddr)))
-                a = a.next
-            desc = _text(d.description) if d.description != NULL else None
-            result.append(interface(_text(d.name), desc, addrs, d.flags))
-            d = d.next
+        return _interface_objects(devs)
     finally:
         lp.pcap_freealldevs(devs)
+
+
+cdef list _interface_objects(lp.pcap_if_t *devs):
+    """The interface objects of libpcap's list."""
+    cdef lp.pcap_if_t *d
+    cdef lp.pcap_addr *a
+    cdef int fam
+    from socket import AddressFamily   # here: importing socket costs 1 MiB of memory
+    result = []
+    d = devs
+    while d != NULL:
+        addrs = []
+        a = d.addresses
+        while a != NULL:
+            if a.addr != NULL:
+                fam = a.addr.sa_family
+                try:
+                    family = AddressFamily(fam)
+                except ValueError:
+                    family = fam
+                addrs.append(address(family, _sockaddr_text(a.addr), _sockaddr_text(a.netmask),
+                                     _sockaddr_text(a.broadaddr), _sockaddr_text(a.dstaddr)))
+            a = a.next
+        desc = _text(d.description) if d.description != NULL else None
+        result.append(interface(_text(d.name), desc, addrs, d.flags))
+        d = d.next
     return result
 
 

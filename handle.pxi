@@ -57,7 +57,7 @@ cdef inline tuple _pair(object a, object b):
 
 
 cdef class pcap:
-    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None, protocol=None, batch_stats=False)
+    """pcap(name=None, snaplen=65535, promisc=True, timeout_ms=0, immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None, protocol=None, batch_stats=False, auth=None)
 
     Open a capture handle on a live interface or a savefile.
 
@@ -121,6 +121,24 @@ cdef class pcap:
             over the batch.  Off by default for its cost: about 3 us a
             batch, and on Linux in promiscuous mode two reads of sysfs
             files besides (50 us a batch on the machine of the tests).
+    auth -- for remote capture: a (username, password) pair for rpcapd's
+            password authentication; None (the default) for its null
+            authentication.  ValueError for any other name.
+
+    Remote capture: ``pcap("rpcap://host:port/device")`` captures
+    ``device`` on a host running rpcapd (port 2002 when none is given),
+    where the libpcap the module is built against has remote capture
+    (``REMOTE_CAPTURE``; the self-contained wheel's has, Debian's has not:
+    PcapError says so).  snaplen, promisc, timeout_ms and setfilter() act
+    on the remote host; immediate, rfmon and buffer_size do not apply.
+    Time stamps are in microseconds.  libpcap gives such a handle no
+    descriptor: fileno() raises PcapError, ``async for`` cannot wait on
+    it, and it cannot be one of a list; read it in a thread of its own
+    (each read waits with the GIL released).  Reads come back at least
+    every 50 ms (Ctrl-C, breakloop(), close(), timeout_ms are seen then),
+    and a read that waits for the first packet returns up to 50 ms after
+    the last one.  The session's own rpcap traffic is never captured.  See
+    docs/remote-capture.md.
 
     A numeric argument out of its range raises ValueError naming it and the
     range (TypeError when it is not an int).  A flag (promisc, immediate,
@@ -185,7 +203,7 @@ cdef class pcap:
 
     def __init__(self, name=None, snaplen=65535, promisc=True, timeout_ms=0,
                  immediate=False, rfmon=False, timestamp_in_ns=False, buffer_size=0, *, tstamp_type=None,
-                 protocol=None, batch_stats=False):
+                 protocol=None, batch_stats=False, auth=None):
         cdef bytes bname
         if self._src is not None:
             raise RuntimeError("pcap handle is already open")
@@ -200,6 +218,8 @@ cdef class pcap:
         self._track_stats = _bool_arg(batch_stats, "batch_stats")
         cdef int c_protocol = -1 if protocol is None else _int_arg(protocol, "protocol", 0, 0xffff,
                                                                     "an ethertype; 0: every one")
+        if auth is not None and not _is_remote_url(name):
+            raise ValueError(f"auth is for remote capture (rpcap://host:port/device), not {name!r}")
         if _is_file_object(name):
             _live_only(c_tstamp, c_protocol, _fileobj_name(name))
             self._name = _fileobj_name(name)
@@ -222,7 +242,11 @@ cdef class pcap:
         self._name = _os.fsdecode(bname)
         self._ns = c_ns
         self._timeout_ms = timeout_ms
-        if _is_savefile(bname):
+        if _is_remote_url(bname):
+            _remote_only_options(c_tstamp, c_protocol, self._name)
+            self._src = _open_remote(bname, self._name, c_snaplen, c_promisc, timeout_ms, auth)
+            self._precision = self._src.write_precision
+        elif _is_savefile(bname):
             _live_only(c_tstamp, c_protocol, self._name)
             self._src = _open_savefile(bname, self._name)
             self._precision = lp.PCAP_TSTAMP_PRECISION_NANO
@@ -246,6 +270,10 @@ cdef class pcap:
                                 f"(str, bytes, os.PathLike), not {type(one).__name__}")
             bnames.append(_encode_name(one, "name"))
             texts.append(_os.fsdecode(bnames[-1]))
+            if _is_remote_url(bnames[-1]):
+                raise _pcap_error(lp.PCAP_ERROR, f"cannot open {texts[-1]!r} with others", "a handle over "
+                                  "several sources cannot take a remote one (libpcap's rpcap has no descriptor "
+                                  "to wait on): open a pcap for each and read each in a thread of its own")
         self._name = ",".join(texts)
         self._ns = ns
         self._timeout_ms = timeout_ms

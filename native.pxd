@@ -366,3 +366,18 @@ cdef extern from "savefile_writer.h" nogil:
         size_t comment_bit
     int writer_columns(savefile_writer *w, const packet_columns *c, size_t *next)
     int linktype_of_dlt(int linktype)
+
+cdef extern from "remote.h" nogil:
+    const int remote_supported
+    enum:
+        REMOTE_OPEN_PROMISCUOUS
+        REMOTE_OPEN_NOCAPTURE_RPCAP
+    lp.pcap_t *remote_open(const char *source, int snaplen, int flags, int read_timeout,
+                           const char *username, const char *password, char *errbuf)
+    int remote_findalldevs(const char *source, const char *username, const char *password,
+                           lp.pcap_if_t **alldevs, char *errbuf)
+    enum:
+        REMOTE_HOST_SIZE
+    int remote_act_accept(const char *address, const char *port, const char *hostlist, char *connectinghost,
+                      const char *username, const char *password, char *errbuf)
+    int remote_close_active(const char *host, char *errbuf)

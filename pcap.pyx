@@ -18,6 +18,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   sources.pxi    where packets come from: live, our readers (classic, pcapng), libpcap's
 #   fileobj.pxi    opening savefiles: paths, compressed files, Python file objects, ranges
 #   multi_source.pxi  several interfaces in one capture, several savefiles merged by time stamp
+#   remote.pxi     remote capture: rpcap:// through rpcapd, where libpcap has it
 #   turn.pxi       the read turn (a handle's only guard) and the one wait
 #   delivery.pxi   where packets go (sinks), and the one loop between the two
 #   fields.pxi     header fields as columns: the numpy record, Arrow columns, the Community ID
@@ -37,6 +38,7 @@ signal handlers in charge, so Ctrl-C always works.
 #   triage.c           prefix tables (longest prefix match), port sets, the flow table, the keep-or-drop
 #   wait.c             the bounded wait on a descriptor, the monotonic clock
 #   multi_wait.c       one descriptor readable when any of several is (epoll), for multi_source.pxi
+#   remote.c           libpcap's remote capture calls, or their refusal where it has none
 #   netdev.c           interfaces: addresses as text, immediate mode's ring, fanout
 #   files.c            opening a path for reading, errno
 #   savefile_writer.c  classic pcap records and pcapng blocks, made whole in our buffer and written out
@@ -138,6 +140,7 @@ include "pcapng.pxi"
 include "sources.pxi"
 include "fileobj.pxi"
 include "multi_source.pxi"
+include "remote.pxi"
 include "turn.pxi"
 include "delivery.pxi"
 include "fields.pxi"

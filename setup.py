@@ -96,6 +96,29 @@ def check_libpcap(cc, cflags, libs, how):
     return proc.stdout.strip()
 
 
+def has_remote_capture(cc, cflags, libs):
+    """Whether that libpcap has remote capture (rpcap://): pcap_open() and
+    pcap_findalldevs_ex() link.  Debian's libpcap declares both but is
+    built without them; libpcap 1.8's header declares neither, so the
+    probe declares them itself."""
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "remote.c")
+        with open(src, "w") as f:
+            f.write('#include <pcap.h>\n'
+                    'struct pcap_rmtauth;\n'
+                    'pcap_t *pcap_open(const char *, int, int, int, struct pcap_rmtauth *, char *);\n'
+                    'int pcap_findalldevs_ex(const char *, struct pcap_rmtauth *, pcap_if_t **, char *);\n'
+                    'int main(int argc, char **argv) {\n'
+                    '    pcap_if_t *devs;\n'
+                    '    if (argc > 99) return pcap_open(argv[0], 0, 0, 0, 0, argv[1]) != 0\n'
+                    '        && pcap_findalldevs_ex(argv[0], 0, &devs, argv[1]) == 0;\n'
+                    '    return 0;\n'
+                    '}\n')
+        proc = subprocess.run([*cc, *cflags, src, "-o", os.path.join(d, "remote"), *libs],
+                              capture_output=True, text=True)
+    return proc.returncode == 0
+
+
 class build_ext_checked(build_ext):
     """Find and check libpcap before compiling, say what was found; also
     install pcap.pyi as the PEP 561 stub-only package pcap-stubs (type
@@ -109,9 +132,14 @@ class build_ext_checked(build_ext):
         cflags, libs, how = find_libpcap()
         print(f"pcap build: {check_libpcap(cc, cflags, libs, how)}, found with {how}; "
               "compiling the extension (about a minute)", flush=True)
+        remote = has_remote_capture(cc, cflags, libs)
+        print(f"pcap build: remote capture (rpcap://) {'on' if remote else 'off: this libpcap has none'}",
+              flush=True)
         for ext in self.extensions:
             ext.extra_compile_args = cflags
             ext.extra_link_args = libs
+            if remote:
+                ext.define_macros.append(("HAVE_PCAP_REMOTE", "1"))
         super().run()
         if not self.inplace:
             target = os.path.join(self.build_lib, "pcap-stubs")

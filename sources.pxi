@@ -95,6 +95,7 @@ cdef class _Source:
     cdef str device         # a live handle's interface, else None
     cdef object filename    # a savefile's name, for OSError.filename; None when live
     cdef int direction      # what setdirection() chose (PCAP_D_*; PCAP_D_INOUT: both)
+    cdef bint waits         # next() and fill() wait inside libpcap (rpcap, remote.pxi): the loop does not
     cdef object tstamp_type # a live handle's time stamp type (PCAP_TSTAMP_*) when one was chosen, else None
 
     cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:

@@ -75,6 +75,7 @@ cdef class _Turn:
     cdef volatile bint in_fill   # the reader is inside src.fill(): other calls wait
     cdef volatile bint closed
     cdef volatile bint broken    # breakloop(): the running or the next read ends
+    cdef volatile int waiting    # calls waiting for a fill to come out: a source that waits lets them in
     cdef object pending          # a read error to raise at the next read
     cdef int stop                # why the last read ended: _STOP_*
     cdef unsigned int wirelen    # wire length of the packet last handed to Python
@@ -86,8 +87,12 @@ cdef class _Turn:
         if self.closed:
             raise ValueError("operation on a closed pcap handle")
         if self.in_fill:
-            while self.in_fill:
-                _sleep_on(-1, _TURN_PAUSE_MS, self.src.what)
+            self.waiting += 1
+            try:
+                while self.in_fill:
+                    _sleep_on(-1, _TURN_PAUSE_MS, self.src.what)
+            finally:
+                self.waiting -= 1
             if self.closed:
                 raise ValueError("operation on a closed pcap handle")
         return self.src.p
@@ -139,6 +144,16 @@ cdef class _Turn:
             return _STOP_BREAK
         return _GO
 
+    cdef int let_in(self) except -1:
+        """Before a source that waits inside libpcap (rpcap) goes in again:
+        let the calls that wait for it (stats(), setfilter()...) have the
+        handle first, a few pauses at most."""
+        cdef int pauses = 0
+        while self.waiting and pauses < 20:
+            _sleep_on(-1, _TURN_PAUSE_MS, None)
+            pauses += 1
+        return 0
+
     cdef int wait(self, int fd, double deadline) except? -2:
         """One bounded wait for ``fd`` to become readable: _GO to read
         again, or why the read ends (_STOP_IDLE once ``deadline``,
@@ -151,5 +166,9 @@ cdef class _Turn:
                 return _STOP_IDLE
             if deadline - now < slice_ms:
                 slice_ms = <int>(deadline - now) + 1
-        _sleep_on(fd, slice_ms, self.src.what)
+        if self.src.waits:
+            # The source's own read has just waited (rpcap, remote.pxi): only the checks.
+            _sleep_on(-1, 0, None)
+        else:
+            _sleep_on(fd, slice_ms, self.src.what)
         return self.why()

@@ -2,7 +2,9 @@
 
 libpcap is built from ../shared/libpcap/libpcap-1.10.6.tar.gz (checked
 against SHA256SUMS) as a position-independent static library with its
-optional features off, under build/libpcap/1.10.6-static; the wheel is
+optional features off but remote capture (rpcap://, without OpenSSL: no
+rpcaps://, and no copy of OpenSSL in the wheel), under
+build/libpcap/1.10.6-static; the wheel is
 built against it and repaired by auditwheel to the manylinux tag this
 machine can claim.  libpcap's license goes into the wheel beside ours.
 
@@ -27,7 +29,7 @@ def main(argv):
     tarball = os.path.join(matrix.TARBALLS, f"libpcap-{VERSION}.tar.gz")
     if not os.path.exists(tarball):
         sys.exit(f"build_wheel: no {tarball} (a release tarball from the libpcap project's download page)")
-    prefix = matrix.build_libpcap(VERSION, matrix.checksums()[os.path.basename(tarball)], static=True)
+    prefix = matrix.build_libpcap(VERSION, matrix.checksums()[os.path.basename(tarball)], static=True, remote=True)
     archive = glob.glob(os.path.join(prefix, "lib*", "libpcap.a"))
     if not archive:
         sys.exit(f"build_wheel: no libpcap.a under {prefix}")

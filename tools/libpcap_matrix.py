@@ -52,6 +52,10 @@ LIVE_TEST = "test_live.py::test_lo_udp_iteration"
 CAPTURE_OPTIONS_TESTS = ["test_capture_options.py::test_tstamp_types_of_lo_needs_no_privilege",
                          "test_capture_options.py::test_protocol_opens_or_says_which_libpcap_it_needs",
                          "test_capture_options.py::test_protocol_only_that_ethertype_arrives[lo]"]
+# Remote capture (rpcap://, pcap_open, pcap_findalldevs_ex, and rpcapd):
+# for the self-contained wheel and tests/test_remote.py, built with CMake.
+# Without OpenSSL, so that the wheel carries no copy of it: no rpcaps://.
+CMAKE_REMOTE = ["-DENABLE_REMOTE=ON", "-DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON"]
 
 
 def say(*args):
@@ -78,20 +82,25 @@ def checksums():
     return sums
 
 
-def build_libpcap(version, digest, static=False):
+def build_libpcap(version, digest, static=False, remote=False):
     """build/libpcap/VERSION/{include,lib}, built once per tarball; with
     ``static``, build/libpcap/VERSION-static with a position-independent
-    libpcap.a, for linking into the extension."""
-    prefix = os.path.join(BUILD, "libpcap", version + ("-static" if static else ""))
+    libpcap.a, for linking into the extension.  With ``remote``, remote
+    capture on (CMAKE_REMOTE): rpcap:// in the library, and rpcapd in
+    sbin/ (VERSION-remote, or VERSION-static, which the wheel takes)."""
+    prefix = os.path.join(BUILD, "libpcap", version + ("-static" if static else "-remote" if remote else ""))
+    options = CMAKE_OFF + (CMAKE_REMOTE if remote else [])
+    # The stamp names the options too: a cache built with others is rebuilt.
+    built_from = digest if not remote else f"{digest} {' '.join(options)}"
     stamp = os.path.join(prefix, ".built-from")
-    if os.path.exists(stamp) and open(stamp).read() == digest:
+    if os.path.exists(stamp) and open(stamp).read() == built_from:
         say(f"{version}: libpcap already built in {prefix}")
         return prefix
     tarball = os.path.join(TARBALLS, f"libpcap-{version}.tar.gz")
     with open(tarball, "rb") as f:
         if hashlib.sha256(f.read()).hexdigest() != digest:
             raise RuntimeError(f"{tarball} does not match its SHA256SUMS line")
-    src_root = os.path.join(BUILD, "libpcap", "src-static" if static else "src")
+    src_root = os.path.join(BUILD, "libpcap", "src-static" if static else "src-remote" if remote else "src")
     src = os.path.join(src_root, f"libpcap-{version}")
     shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(prefix, ignore_errors=True)
@@ -101,10 +110,10 @@ def build_libpcap(version, digest, static=False):
     log = os.path.join(src_root, f"build-{version}.log")
     t0 = time.monotonic()
     say(f"{version}: building libpcap (log: {log})")
-    if static:
+    if static or remote:
         out = os.path.join(src, "cmake-build")
-        run(["cmake", "-S", src, "-B", out, f"-DCMAKE_INSTALL_PREFIX={prefix}", *CMAKE_OFF,
-             "-DCMAKE_POSITION_INDEPENDENT_CODE=ON", "-DBUILD_SHARED_LIBS=OFF"], log=log)
+        shape = ["-DCMAKE_POSITION_INDEPENDENT_CODE=ON", "-DBUILD_SHARED_LIBS=OFF"] if static else []
+        run(["cmake", "-S", src, "-B", out, f"-DCMAKE_INSTALL_PREFIX={prefix}", *options, *shape], log=log)
         run(["cmake", "--build", out, "-j2"], log=log + ".make")
         run(["cmake", "--install", out], log=log + ".install")
     elif os.path.exists(os.path.join(src, "configure")):
@@ -117,7 +126,7 @@ def build_libpcap(version, digest, static=False):
         run(["cmake", "--build", out, "-j2"], log=log + ".make")
         run(["cmake", "--install", out], log=log + ".install")
     with open(stamp, "w") as f:
-        f.write(digest)
+        f.write(built_from)
     say(f"{version}: libpcap built in {time.monotonic() - t0:.0f} s")
     return prefix
 
