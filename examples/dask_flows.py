@@ -205,10 +205,10 @@ def parts_of(paths: list[str], split: int) -> tuple[list[Part], int]:
 def run(parts: list[Part], scheduler: str, workers: int) -> tuple[Flows, str, float]:
     """The merged flows of every part, where they were computed, and the
     seconds the computation took (the cluster started)."""
-    import dask
-    tasks = [dask.delayed(read_part)(part) for part in parts]
+    from dask import delayed  # type: ignore[attr-defined]
+    tasks = [delayed(read_part)(part) for part in parts]
     while len(tasks) > 1:               # a tree of merges, MERGE_FAN_IN parts' sums a task
-        tasks = [dask.delayed(merge)(tasks[i:i + MERGE_FAN_IN]) if len(tasks[i:i + MERGE_FAN_IN]) > 1
+        tasks = [delayed(merge)(tasks[i:i + MERGE_FAN_IN]) if len(tasks[i:i + MERGE_FAN_IN]) > 1
                  else tasks[i] for i in range(0, len(tasks), MERGE_FAN_IN)]
     graph = tasks[0]
     if scheduler == "synchronous":
