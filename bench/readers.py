@@ -741,10 +741,11 @@ def _python_field_sums(community_id):
 
 def tshark_fields(community_id=False):
     """`tshark -r FILE -T fields -e ip.src -e ip.dst -e ip.proto -e udp.srcport ...` (with
-    `--enable-protocol communityid -e communityid`): the time of tshark's run, its output
+    `--enable-protocol communityid -e communityid`; `-E occurrence=f`: the outer header's, where a
+    payload holds another IP header): the time of tshark's run, its output
     read from its pipe into memory; the lines are split into values after the clock."""
     import subprocess
-    cmd = ["tshark", "-n", "-r", None, "-T", "fields", "-E", "separator=\t"]
+    cmd = ["tshark", "-n", "-r", None, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
     for f in ("ip.src", "ip.dst", "ip.proto", "udp.srcport", "udp.dstport", "tcp.srcport", "tcp.dstport",
               "tcp.flags") + (("communityid",) if community_id else ()):
         cmd += ["-e", f]

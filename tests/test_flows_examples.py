@@ -251,3 +251,19 @@ def test_dask_flows_equal_the_reference(captures, split):
     assert got.pop("seconds") > 0
     assert got == {"packets": want["packets"], "bytes": want["bytes"], "flows": want["flows"],
                    "top": [r[:7] for r in want["rows"]]}
+
+
+def test_dask_flows_adds_an_ipv4_flow_of_an_ipv4_file_to_the_same_of_a_mixed_one(tmp_path):
+    """A part of IPv4 flows only keeps them in 16 bytes, a part with IPv6 in 40: the same IPv4 flow
+    from both is one flow."""
+    for mod in ("dask", "numpy", "pyarrow"):
+        need(importlib.util.find_spec(mod) is not None, f"{mod} is not installed (the test extra has it)")
+    flow = eth(ipv4(17, udp(4000, 53, b"q"), "192.0.2.7", "192.0.2.53"), 0x0800)
+    v6 = eth(ipv6(17, udp(4000, 53, b"q"), "2001:db8::7", "2001:db8::53"), 0x86DD)
+    paths = [write_pcap(tmp_path / "a-v4.pcap", [(1700000000, 0, flow)] * 3),
+             write_pcap(tmp_path / "b-mixed.pcap", [(1700000000, 0, flow), (1700000001, 0, v6)])]
+    want = reference(paths)
+    assert want["flows"] == 2 and want["rows"][0][5] == 4
+    for split in (1, 2):
+        got = example("dask_flows.py", *paths, "--scheduler", "synchronous", "--split", split, "--json")
+        assert got == {"packets": 5, "bytes": want["bytes"], "flows": 2, "top": [r[:7] for r in want["rows"]]}
