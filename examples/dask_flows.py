@@ -87,7 +87,7 @@ def values(column: Any, dtype: Any, width: int = 1) -> Any:
 def key_words(batch: Any) -> tuple[Any, Any]:
     """The 5-tuples of a batch's IP packets, narrow where they are all
     IPv4, and their wire lengths."""
-    import pyarrow.compute as pc
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
     n = batch.num_rows
     width = NARROW if not pc.any(pc.equal(batch.column("ip_version"), 6)).as_py() else WIDE
     keys = np.empty((n, width), np.uint64)
