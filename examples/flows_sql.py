@@ -75,19 +75,24 @@ def endpoint(addr: str, port: int) -> str:
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
 
 
-def packets_of(paths: list[str], community_id: bool) -> Any:
+def packets_of(paths: list[str], community_id: bool, errors: list[pcap.PcapError]) -> Any:
     """One pyarrow.RecordBatchReader over the flow columns of every file:
     the wire length and the fields, selected (a pcapng file's batches
     have interface columns too) and without the schema's metadata, which
-    names each file, so that the batches of every file are of one schema."""
+    names each file, so that the batches of every file are of one schema.
+    A file that cannot be read ends the stream, its error in ``errors``
+    (raised inside DuckDB's scan it would come out as DuckDB's error)."""
     fields = FIELDS + (["community_id"] if community_id else [])
     columns = ["wirelen", *fields]
 
     def batches() -> Iterator[Any]:
-        for path in paths:
-            with pcap.pcap(path) as p:
-                for batch in p.arrow_batches(fields=fields, data=False, addresses="text"):
-                    yield batch.select(columns).replace_schema_metadata(None)
+        try:
+            for path in paths:
+                with pcap.pcap(path) as p:
+                    for batch in p.arrow_batches(fields=fields, data=False, addresses="text"):
+                        yield batch.select(columns).replace_schema_metadata(None)
+        except pcap.PcapError as e:
+            errors.append(e)
 
     them = batches()
     first = next(them, None)
@@ -100,10 +105,13 @@ def packets_of(paths: list[str], community_id: bool) -> Any:
 
 def flows(paths: list[str], top: int, community_id: bool) -> dict[str, Any]:
     """The totals, the top flows and the top talkers of the savefiles."""
+    errors: list[pcap.PcapError] = []
     con = duckdb.connect()
-    con.register("packets", packets_of(paths, community_id))
+    con.register("packets", packets_of(paths, community_id, errors))
     # (any_value: every packet of a flow has the same Community ID, or none.)
     con.execute(FLOWS.format(community_id="any_value(community_id) AS community_id," if community_id else ""))
+    if errors:
+        raise errors[0]
     packets, nbytes, nflows = con.execute(TOTALS).fetchone() or (0, 0, 0)
     top_flows = con.execute(TOP_FLOWS.format(community_id=", community_id" if community_id else ""),
                             [top]).fetchall()

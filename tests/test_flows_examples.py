@@ -267,3 +267,16 @@ def test_dask_flows_adds_an_ipv4_flow_of_an_ipv4_file_to_the_same_of_a_mixed_one
     for split in (1, 2):
         got = example("dask_flows.py", *paths, "--scheduler", "synchronous", "--split", split, "--json")
         assert got == {"packets": 5, "bytes": want["bytes"], "flows": 2, "top": [r[:7] for r in want["rows"]]}
+
+
+@pytest.mark.parametrize("bad", ["missing", "cut"])
+def test_sql_of_a_file_that_cannot_be_read_is_a_one_line_error(tmp_path, bad, duckdb_installed):
+    """Also when it is not the first: the error of the module, not DuckDB's of its scan."""
+    good = write_pcap(tmp_path / "good.pcap", ethernet_frames(4, 20))
+    path = tmp_path / "bad.pcap"
+    if bad == "cut":
+        path.write_bytes(good.read_bytes()[:-7])
+    proc = run([sys.executable, EXAMPLES / "flows_sql.py", good, path], cwd=ROOT, timeout=60)
+    assert (proc.returncode, proc.stdout) == (1, ""), proc
+    why = "No such file or directory" if bad == "missing" else "truncated dump file"
+    assert proc.stderr.startswith("flows_sql: ") and why in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
