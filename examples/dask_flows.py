@@ -87,16 +87,18 @@ def values(column: Any, dtype: Any, width: int = 1) -> Any:
 def key_words(batch: Any) -> tuple[Any, Any]:
     """The 5-tuples of a batch's IP packets, narrow where they are all
     IPv4, and their wire lengths."""
-    import pyarrow.compute as pc  # type: ignore[import-untyped]
     n = batch.num_rows
-    width = NARROW if not pc.any(pc.equal(batch.column("ip_version"), 6)).as_py() else WIDE
+    # (Read off the values buffer, nulls' slots included: those hold no 6, or make the rows wide for nothing.)
+    width = WIDE if (values(batch.column("ip_version"), np.uint8) == 6).any() else NARROW
     keys = np.empty((n, width), np.uint64)
-    as_bytes, as_u16 = keys.view(np.uint8).reshape(n, 8 * width), keys.view(np.uint16).reshape(n, 4 * width)
-    src, dst = values(batch.column("src"), np.uint8, 16), values(batch.column("dst"), np.uint8, 16)
-    if width == NARROW:
-        as_bytes[:, 0:4], as_bytes[:, 4:8] = src[:, 12:16], dst[:, 12:16]
+    as_u16 = keys.view(np.uint16).reshape(n, 4 * width)
+    if width == NARROW:                 # (copied as whole uint32 or uint64, not byte by byte)
+        as_u32 = keys.view(np.uint32).reshape(n, 4)
+        as_u32[:, 0] = values(batch.column("src"), np.uint32, 4)[:, 3]
+        as_u32[:, 1] = values(batch.column("dst"), np.uint32, 4)[:, 3]
     else:
-        as_bytes[:, 0:16], as_bytes[:, 16:32] = src, dst
+        keys[:, 0:2] = values(batch.column("src"), np.uint64, 2)
+        keys[:, 2:4] = values(batch.column("dst"), np.uint64, 2)
     for slot, name, dtype in ((0, "dst_port", np.uint16), (1, "src_port", np.uint16),
                               (2, "protocol", np.uint8), (3, "ip_version", np.uint8)):
         column = batch.column(name)
@@ -149,12 +151,28 @@ def _words_hash(keys: Any) -> Any:
     return h ^ (h >> np.uint64(29))
 
 
-def sum_flows(keys: Any, hashes: Any, packets: Any, nbytes: Any) -> Flows:
-    """Rows of 5-tuples summed per 5-tuple, sorted by fingerprint.  The sort
-    is stable (numpy's timsort), so rows that are already sorted runs (the
-    parts' sums a merge concatenates) cost little to sort again.  The rows
-    of each fingerprint are checked to be one 5-tuple."""
-    order = np.argsort(hashes, kind="stable")
+def radix_order(hashes: Any) -> Any:
+    """The order that sorts fingerprints in no order: two passes of
+    numpy's radix sort (its stable sort of 16-bit numbers) on the top 32
+    bits, then the rows whose top 32 bits tie sorted by all 64 (about a
+    hundred in a million rows).  Half the time of argsort() of the 64 bits."""
+    order = np.argsort((hashes >> np.uint64(32)).astype(np.uint16), kind="stable")
+    order = order[np.argsort((hashes >> np.uint64(48)).astype(np.uint16)[order], kind="stable")]
+    top = hashes[order] >> np.uint64(32)
+    tie = top[1:] == top[:-1]
+    if tie.any():
+        rows = np.flatnonzero(np.concatenate(([False], tie)) | np.concatenate((tie, [False])))
+        order[rows] = order[rows][np.argsort(hashes[order[rows]], kind="stable")]
+    return order
+
+
+def sum_flows(keys: Any, hashes: Any, packets: Any, nbytes: Any, runs: bool = False) -> Flows:
+    """Rows of 5-tuples summed per 5-tuple, sorted by fingerprint.  Rows
+    that are sorted runs (``runs``: the parts' sums a merge concatenates)
+    are sorted by numpy's stable sort, a timsort, which merges runs in a
+    fraction of the time of a sort; others by radix_order().  The rows of
+    each fingerprint are checked to be one 5-tuple."""
+    order = np.argsort(hashes, kind="stable") if runs else radix_order(hashes)
     hashes = hashes[order]
     sorted_keys = keys[order]
     same = hashes[1:] == hashes[:-1]              # row i + 1 in the group of row i
@@ -213,8 +231,8 @@ def read_part(part: Part) -> Flows:
 
 def merge(parts: list[Flows]) -> Flows:
     """The sums of several parts as one."""
-    flows = sum_flows(concat_keys([p["keys"] for p in parts]),
-                      *(np.concatenate([p[k] for p in parts]) for k in ("hash", "packets", "bytes")))
+    hashes, packets, nbytes = (np.concatenate([p[k] for p in parts]) for k in ("hash", "packets", "bytes"))
+    flows = sum_flows(concat_keys([p["keys"] for p in parts]), hashes, packets, nbytes, runs=True)
     return flows | {"total_packets": sum(p["total_packets"] for p in parts),
                     "total_bytes": sum(p["total_bytes"] for p in parts)}
 

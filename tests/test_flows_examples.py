@@ -280,3 +280,36 @@ def test_sql_of_a_file_that_cannot_be_read_is_a_one_line_error(tmp_path, bad, du
     assert (proc.returncode, proc.stdout) == (1, ""), proc
     why = "No such file or directory" if bad == "missing" else "truncated dump file"
     assert proc.stderr.startswith("flows_sql: ") and why in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.fixture
+def dask_flows_module():
+    need(importlib.util.find_spec("numpy") is not None, "numpy is not installed (the test extra has it)")
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import dask_flows
+        yield dask_flows
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+def test_dask_flows_radix_order_sorts_ties_of_the_top_bits(dask_flows_module):
+    import numpy as np
+    rng = np.random.default_rng(5)
+    top = rng.integers(0, 50, 5000, dtype=np.uint64) << np.uint64(32)          # many ties in the top 32 bits
+    hashes = top | rng.integers(0, 1 << 32, 5000, dtype=np.uint64)
+    order = dask_flows_module.radix_order(hashes)
+    assert sorted(order.tolist()) == list(range(5000))
+    assert (np.diff(hashes[order].astype(np.float64)) >= 0).all() and (hashes[order][1:] >= hashes[order][:-1]).all()
+
+
+def test_dask_flows_two_flows_of_one_fingerprint_stay_two(dask_flows_module):
+    """A fingerprint shared by two 5-tuples (forced here): summed by the whole 5-tuple instead."""
+    import numpy as np
+    keys = np.array([[1, 7], [2, 7], [1, 7], [3, 8]], np.uint64)
+    hashes = np.array([5, 5, 5, 9], np.uint64)
+    for runs in (False, True):
+        flows = dask_flows_module.sum_flows(keys, hashes, np.ones(4, np.int64), np.array([10, 20, 30, 40]), runs)
+        got = sorted(zip(map(tuple, flows["keys"].tolist()), flows["packets"].tolist(), flows["bytes"].tolist()))
+        assert got == [((1, 7), 2, 40), ((2, 7), 1, 20), ((3, 8), 1, 40)]
+        assert (flows["hash"][1:] >= flows["hash"][:-1]).all()
