@@ -230,11 +230,49 @@ def read_part(part: Part) -> Flows:
 
 
 def merge(parts: list[Flows]) -> Flows:
-    """The sums of several parts as one."""
+    """The sums of several parts as one: by adding one part's sums into
+    another's where most of their flows are the same (captures of the same
+    long flows, one file after the other), else by sorting them all
+    together."""
+    totals = {"total_packets": sum(p["total_packets"] for p in parts),
+              "total_bytes": sum(p["total_bytes"] for p in parts)}
+    if len(parts) > 1 and shared(parts[0], parts[1]) >= 0.5:
+        while len(parts) > 1:
+            parts = [add_into(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                     for i in range(0, len(parts), 2)]
+        return parts[0] | totals
     hashes, packets, nbytes = (np.concatenate([p[k] for p in parts]) for k in ("hash", "packets", "bytes"))
-    flows = sum_flows(concat_keys([p["keys"] for p in parts]), hashes, packets, nbytes, runs=True)
-    return flows | {"total_packets": sum(p["total_packets"] for p in parts),
-                    "total_bytes": sum(p["total_bytes"] for p in parts)}
+    return sum_flows(concat_keys([p["keys"] for p in parts]), hashes, packets, nbytes, runs=True) | totals
+
+
+def shared(a: Flows, b: Flows) -> float:
+    """About which fraction of b's flows a has too (from up to 1,000 of them)."""
+    sample = b["hash"][::max(1, len(b["hash"]) // 1000)]
+    if not len(sample) or not len(a["hash"]):
+        return 0.0
+    at = np.minimum(np.searchsorted(a["hash"], sample), len(a["hash"]) - 1)
+    return float((a["hash"][at] == sample).mean())
+
+
+def add_into(a: Flows, b: Flows) -> Flows:
+    """The sums of two parts: b's flows found in a (np.searchsorted of the
+    sorted fingerprints, the 5-tuples checked) added to a's, the others
+    inserted where they sort."""
+    at: Any = np.searchsorted(a["hash"], b["hash"])
+    found: Any = at < len(a["hash"])
+    found[found] = a["hash"][at[found]] == b["hash"][found]
+    a_keys, b_keys = (widen(a["keys"]), widen(b["keys"])) if a["keys"].shape[1] != b["keys"].shape[1] \
+        else (a["keys"], b["keys"])
+    ia, ib = at[found], np.flatnonzero(found)
+    if not (a_keys[ia] == b_keys[ib]).all():      # a fingerprint of two 5-tuples: sum them all again
+        return sum_flows(concat_keys([a_keys, b_keys]), np.concatenate([a["hash"], b["hash"]]),
+                         np.concatenate([a["packets"], b["packets"]]), np.concatenate([a["bytes"], b["bytes"]]))
+    packets, nbytes = a["packets"].copy(), a["bytes"].copy()
+    packets[ia] += b["packets"][ib]
+    nbytes[ia] += b["bytes"][ib]
+    new, where = ~found, at[~found]
+    return {"keys": np.insert(a_keys, where, b_keys[new], axis=0), "hash": np.insert(a["hash"], where, b["hash"][new]),
+            "packets": np.insert(packets, where, b["packets"][new]), "bytes": np.insert(nbytes, where, b["bytes"][new])}
 
 
 def five_tuple(key: Any) -> tuple[int, str, int, str, int]:

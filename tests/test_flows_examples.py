@@ -313,3 +313,31 @@ def test_dask_flows_two_flows_of_one_fingerprint_stay_two(dask_flows_module):
         got = sorted(zip(map(tuple, flows["keys"].tolist()), flows["packets"].tolist(), flows["bytes"].tolist()))
         assert got == [((1, 7), 2, 40), ((2, 7), 1, 20), ((3, 8), 1, 40)]
         assert (flows["hash"][1:] >= flows["hash"][:-1]).all()
+
+
+def test_dask_flows_merge_adds_shared_flows_as_the_sort_of_all_does(dask_flows_module):
+    """merge() adds a part into another where they share most flows (add_into), and sorts them all
+    together where not: the same sums either way, narrow and wide parts alike."""
+    import numpy as np
+    d = dask_flows_module
+    rng = np.random.default_rng(7)
+
+    def part(keys):
+        keys = np.array(keys, np.uint64)
+        n = len(keys)
+        return d.sum_flows(keys, d.fingerprint(keys), np.ones(n, np.int64), rng.integers(40, 1500, n)) \
+            | {"total_packets": n, "total_bytes": 0}
+    narrow = rng.integers(0, 1 << 40, (300, 2)).astype(np.uint64)
+    narrow[:, 1] = narrow[:, 1] & np.uint64(0xFFFFFFFFFFFF) | np.uint64(4 << 48)     # ip_version 4
+    wide = d.widen(narrow[:50]).copy()
+    wide[:, 4] = wide[:, 4] & np.uint64(0xFFFFFFFFFFFF) | np.uint64(6 << 48)         # as IPv6 flows
+    parts = [part(narrow[:250]), part(narrow[20:280]), part(np.concatenate([d.widen(narrow[100:300]), wide])),
+             part(narrow[:10])]
+    assert d.shared(parts[0], parts[1]) >= 0.5
+    everything = d.sum_flows(d.concat_keys([p["keys"] for p in parts]),
+                             *[np.concatenate([p[k] for p in parts]) for k in ("hash", "packets", "bytes")])
+    for order in (parts, parts[::-1], parts[2:] + parts[:2]):
+        merged = d.merge(order)
+        assert merged["total_packets"] == 250 + 260 + 250 + 10
+        for k in ("keys", "hash", "packets", "bytes"):
+            assert np.array_equal(merged[k], everything[k]), k
