@@ -127,6 +127,60 @@ def generate(path, count, lengths, seed, big_endian=False, nanoseconds=False):
     return _facts(path, count, lengths, seed, total, matched, matched_bytes)
 
 
+# The header fields of the packets of a file (issue 22), as the rows of
+# bench/rows.py's FIELDS_READERS report them: per field, the sum of its
+# values over the packets that have it (IPv4 addresses as 32-bit numbers,
+# TCP flags with the count of packets that have them), and of the Community
+# IDs (v1, seed 0) their count, least and greatest.  Computed here from the
+# generator's own packets and hashlib, cached beside the file.
+FIELD_SUMS_VERSION = 1
+
+
+def community_id(src, dst, proto, sport, dport, seed=0):
+    """The Community ID v1 of a TCP/UDP flow, as the specification's
+    reference computes it (addresses as bytes)."""
+    import base64
+    import hashlib
+    if (src, sport) > (dst, dport):
+        src, dst, sport, dport = dst, src, dport, sport
+    digest = hashlib.sha1(struct.pack("!H", seed) + src + dst + struct.pack("!BBHH", proto, 0, sport, dport))
+    return "1:" + base64.b64encode(digest.digest()).decode()
+
+
+def field_sums(kind, count, directory=WORK, quiet=False):
+    """The field sums of the ``kind`` file of ``count`` packets (its
+    packets are all Ethernet/IPv4/UDP), computed once and kept in
+    KIND-COUNT.fields.json."""
+    path, meta = ensure(kind, count, directory, quiet)
+    cache = path[:-len(".pcap")] + ".fields.json"
+    try:
+        with open(cache) as f:
+            sums = json.load(f)
+        if sums.pop("version") == FIELD_SUMS_VERSION and sums.pop("seed") == meta["seed"]:
+            return sums
+    except (OSError, ValueError, KeyError):
+        pass
+    if not quiet:
+        print(f"computing the header fields' sums of {path}", file=sys.stderr, flush=True)
+    src_sum = dst_sum = proto_sum = sport_sum = dport_sum = 0
+    lo = hi = None
+    for _, _, _, _, hdr, _ in _packets(count, SMALL if kind == "small" else LARGE, meta["seed"]):
+        proto, src, dst, sport, dport = hdr[9], hdr[12:16], hdr[16:20], *struct.unpack_from("!HH", hdr, 20)
+        src_sum += int.from_bytes(src, "big")
+        dst_sum += int.from_bytes(dst, "big")
+        proto_sum += proto
+        sport_sum += sport
+        dport_sum += dport
+        cid = community_id(src, dst, proto, sport, dport)
+        lo = cid if lo is None or cid < lo else lo
+        hi = cid if hi is None or cid > hi else hi
+    sums = {"ip": count, "src": src_sum, "dst": dst_sum, "protocol": proto_sum, "src_port": sport_sum,
+            "dst_port": dport_sum, "tcp_flags": [0, 0], "community_id": [count, lo, hi]}
+    with open(cache, "w") as f:
+        json.dump(dict(sums, version=FIELD_SUMS_VERSION, seed=meta["seed"]), f, indent=1)
+    return sums
+
+
 # The two interfaces of the "pcapng2" copy: (LINKTYPE_, if_name, the bytes
 # of the Ethernet frame it keeps: all of it, or the IPv4 packet after the
 # Ethernet header).

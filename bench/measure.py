@@ -95,11 +95,12 @@ def dask_runs(python, small, work, rounds, timeout):
                 (f"{DASK_FILES} files, 2 workers", [folder, "--workers", "2"], DASK_FILES),
                 ("1 file read whole, 2 workers", [small, "--workers", "2"], 1),
                 ("1 file split into 2 ranges, 2 workers", [small, "--workers", "2", "--split", "2"], 1)]
-    out = {label: {"walls": [], "results": [], "files": nfiles, "errors": []} for label, _, nfiles in variants}
+    out = {label: {"walls": [], "results": [], "seconds": [], "files": nfiles, "errors": [],
+                   "workers": int(args[args.index("--workers") + 1])} for label, args, nfiles in variants}
     for rnd in range(rounds):
         for label, args, _ in variants:
             t0 = time.perf_counter()
-            res = child_result(run_child([python, example, *args, "--json"], timeout), timeout)
+            res = child_result(run_child([python, example, *args, "--json", "--time"], timeout), timeout)
             wall = time.perf_counter() - t0
             rec = out[label]
             if "error" in res:
@@ -107,6 +108,7 @@ def dask_runs(python, small, work, rounds, timeout):
                 log(f"  dask {label}: {rec['errors'][-1]}")
                 continue
             rec["walls"].append(wall)
+            rec["seconds"].append(res.pop("seconds", None))     # (the computation's time, --time)
             rec["results"].append(res)
             log(f"  dask {label}: {wall:.2f} s")
     return out

@@ -742,6 +742,183 @@ def _dpkt_records(r):
 
 
 # --------------------------------------------------------------------------
+# Header fields (issue 22): the 5-tuple (addresses, protocol, ports) and the
+# TCP flags of every packet, with or without its Community ID (v1, seed 0),
+# as each reader gives them: ours as Arrow columns parsed in C, tshark as
+# the lines of `-T fields`, dpkt as Python values appended to lists.  A
+# reader is run(path) timed, and check() after the clock stops, which
+# reduces what run() made to the sums of gen.field_sums(), compared by the
+# report with the generator's: {"ip": packets with addresses, "src", "dst":
+# IPv4 addresses summed as numbers, "protocol", "src_port", "dst_port": sums,
+# "tcp_flags": [packets that have them, sum], "community_id": [count, least,
+# greatest]}.
+
+FIELD_COLUMNS = ["src", "dst", "protocol", "src_port", "dst_port", "tcp_flags"]
+
+
+class _FieldsReader:
+    """run(path, _) timed; check(_) reduces its result to the field sums."""
+
+    def __init__(self, read, sums):
+        self.read, self.sums, self.result = read, sums, None
+
+    def __call__(self, path, _):
+        self.result = self.read(path)
+        return self.result[0], None
+
+    def check(self, _):
+        return self.result[0], None, None, self.sums(self.result)
+
+
+def ours_fields(community_id=False):
+    """arrow_batches(fields=[5-tuple, tcp_flags(, community_id)], data=False): the columns only."""
+    import pcap
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    fields = FIELD_COLUMNS + (["community_id"] if community_id else [])
+
+    def read(path):
+        with pcap.pcap(path) as p:
+            batches = list(p.arrow_batches(fields=fields, data=False))
+        return sum(b.num_rows for b in batches), batches
+
+    def sums(result):
+        import numpy as np
+        table = pa.Table.from_batches(result[1])
+        out = {}
+        for name in ("src", "dst"):
+            col = table.column(name).combine_chunks()
+            ok = col.is_valid().to_numpy(zero_copy_only=False)
+            words = np.frombuffer(col.buffers()[1], np.uint8).reshape(-1, 16)[col.offset:col.offset + len(col)]
+            out["ip"] = int(ok.sum())
+            out[name] = int(words[ok, 12:16].copy().view(">u4").astype(np.uint64).sum())
+        for name in ("protocol", "src_port", "dst_port"):
+            out[name] = pc.sum(table.column(name)).as_py() or 0
+        flags = table.column("tcp_flags")
+        out["tcp_flags"] = [len(flags) - flags.null_count, pc.sum(flags).as_py() or 0]
+        if community_id:
+            cid = table.column("community_id")
+            mm = pc.min_max(cid).as_py()
+            out["community_id"] = [len(cid) - cid.null_count, mm["min"], mm["max"]]
+        return out
+    return _FieldsReader(read, sums)
+
+
+def ours_fields_cid():
+    return ours_fields(community_id=True)
+
+
+def _python_field_sums(community_id):
+    """The sums of lists of per-packet values (the rows of tshark and dpkt)."""
+    def sums(result):
+        _, src, dst, proto, sport, dport, flags, cids = result
+        out = {"ip": len(src), "src": sum(src), "dst": sum(dst), "protocol": sum(proto),
+               "src_port": sum(x for x in sport if x is not None), "dst_port": sum(x for x in dport if x is not None),
+               "tcp_flags": [sum(1 for x in flags if x is not None), sum(x for x in flags if x is not None)]}
+        if community_id:
+            have = [c for c in cids if c]
+            out["community_id"] = [len(have), min(have, default=None), max(have, default=None)]
+        return out
+    return sums
+
+
+def tshark_fields(community_id=False):
+    """`tshark -r FILE -T fields -e ip.src -e ip.dst -e ip.proto -e udp.srcport ...` (with
+    `--enable-protocol communityid -e communityid`; `-E occurrence=f`: the outer header's, where a
+    payload holds another IP header): the time of tshark's run, its output
+    read from its pipe into memory; the lines are split into values after the clock."""
+    import subprocess
+    cmd = ["tshark", "-n", "-r", None, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
+    for f in ("ip.src", "ip.dst", "ip.proto", "udp.srcport", "udp.dstport", "tcp.srcport", "tcp.dstport",
+              "tcp.flags") + (("communityid",) if community_id else ()):
+        cmd += ["-e", f]
+    if community_id:
+        cmd += ["--enable-protocol", "communityid", "-o", "communityid.seed:0"]
+    # Not IPX: tshark's heuristics took the random UDP payload of one packet of the bench's file
+    # (646,729: eth:ethertype:ip:udp:llc:ipx) for IPX, and its communityid then gave none.
+    cmd += ["--disable-protocol", "ipx"]
+
+    def read(path):
+        cmd[3] = path
+        out = subprocess.run(cmd, check=True, capture_output=True).stdout
+        return out.count(b"\n"), out
+
+    def sums(result):
+        import ipaddress
+        src, dst, proto, sport, dport, flags, cids = [], [], [], [], [], [], []
+        for line in result[1].decode().splitlines():
+            v = line.split("\t")
+            if not v[0]:
+                continue
+            src.append(int(ipaddress.IPv4Address(v[0])))
+            dst.append(int(ipaddress.IPv4Address(v[1])))
+            proto.append(int(v[2]))
+            sport.append(int(v[3] or v[5]) if (v[3] or v[5]) else None)
+            dport.append(int(v[4] or v[6]) if (v[4] or v[6]) else None)
+            flags.append(int(v[7], 16) if v[7] else None)
+            cids.append(v[8] if community_id else None)
+        return _python_field_sums(community_id)((result[0], src, dst, proto, sport, dport, flags, cids))
+    return _FieldsReader(read, sums)
+
+
+def tshark_fields_cid():
+    return tshark_fields(community_id=True)
+
+
+def dpkt_fields(community_id=False):
+    """dpkt.pcap.Reader, each packet parsed with dpkt.ethernet.Ethernet (IP, then UDP or
+    TCP), the fields appended to lists; with the Community ID computed by hashlib as the
+    specification's reference does (the smaller endpoint first, SHA-1, base64)."""
+    import base64
+    import hashlib
+    import struct
+
+    import dpkt
+    ip_class, udp_class, tcp_class = dpkt.ip.IP, dpkt.udp.UDP, dpkt.tcp.TCP
+    pack_tail = struct.Struct("!BBHH").pack
+    seed = struct.pack("!H", 0)
+
+    def read(path):
+        n = 0
+        src, dst, proto, sport, dport, flags, cids = [], [], [], [], [], [], []
+        with open(path, "rb") as f:
+            for ts, buf in dpkt.pcap.Reader(f):
+                n += 1
+                ip = dpkt.ethernet.Ethernet(buf).data
+                if not isinstance(ip, ip_class):
+                    continue
+                l4 = ip.data
+                src.append(ip.src)
+                dst.append(ip.dst)
+                proto.append(ip.p)
+                if isinstance(l4, (udp_class, tcp_class)):
+                    sp, dp = l4.sport, l4.dport
+                    flags.append(l4.flags if isinstance(l4, tcp_class) else None)
+                else:
+                    sp = dp = None
+                    flags.append(None)
+                sport.append(sp)
+                dport.append(dp)
+                if community_id:
+                    a, b, pa, pb = ip.src, ip.dst, sp or 0, dp or 0
+                    if (a, pa) > (b, pb):
+                        a, b, pa, pb = b, a, pb, pa
+                    digest = hashlib.sha1(seed + a + b + pack_tail(ip.p, 0, pa, pb)).digest()
+                    cids.append("1:" + base64.b64encode(digest).decode())
+        return n, src, dst, proto, sport, dport, flags, cids
+
+    def sums(result):
+        n, src, dst, *rest = result
+        return _python_field_sums(community_id)((n, [int.from_bytes(a, "big") for a in src],
+                                                 [int.from_bytes(a, "big") for a in dst], *rest))
+    return _FieldsReader(read, sums)
+
+
+def dpkt_fields_cid():
+    return dpkt_fields(community_id=True)
+
+
+# --------------------------------------------------------------------------
 # Writers: each writes the packets of FILE to OUT (the second argument,
 # a path in the work folder that bench/run.py names after the row).  A
 # writer is run(path, out) with two more methods: load(path), which reads
@@ -1232,10 +1409,12 @@ def main(argv):
     t1 = time.perf_counter()
     hwm = peak_rss_kib()
     if hasattr(run, "check"):
-        result = run.check(expr)    # what the writer's file holds, read back
+        result = run.check(expr)    # what the writer's file holds, read back; a fields reader's sums
     out = {"packets": result[0], "bytes": result[1], "elapsed": t1 - t0, "hwm_kib": hwm}
-    if len(result) > 2:
+    if len(result) > 2 and result[2] is not None:
         out["interfaces"] = result[2]
+    if len(result) > 3:
+        out["fields"] = result[3]
     print(json.dumps(out), flush=True)
 
 

@@ -11,8 +11,10 @@ class Reader:
     what it reads: 'small' or 'large' (the classic files of gen.py), or
     'small.FMT', the copy of the small file in gen.FORMATS[FMT]."""
 
-    def __init__(self, key, label, impl, file="small", filtered=False, rate=True, out=None, memory=False, task=None):
+    def __init__(self, key, label, impl, file="small", filtered=False, rate=True, out=None, memory=False, task=None,
+                 fields=None):
         self.key, self.label, self.impl = key, label, impl
+        self.fields = fields        # a fields reader: the sums of gen.field_sums() it must report
         self.file = file
         self.filtered = filtered    # reads with gen.FILTER
         self.task = task            # a triage task of triage_tasks.py: must keep what it keeps
@@ -212,7 +214,27 @@ TRIAGE_READERS = [
            f"{triage_tasks.FLOW_HEAD})`, the same flow heads", "pcapy-ng", task="flowhead"),
 ]
 
-ALL_READERS = SMALL_READERS + FORMAT_READERS + PCAPNG_READERS + LARGE_READERS + WRITE_READERS + TRIAGE_READERS
+# Header fields as columns (issue 22): the 5-tuple (ip.src, ip.dst,
+# ip.proto, the UDP/TCP ports) and the TCP flags of each packet of the small
+# file, with and without its Community ID (v1, seed 0).  Each reader reports
+# the sums of every field (gen.field_sums), checked against the generator's.
+FIVE_TUPLE_FLAGS = ("ip", "src", "dst", "protocol", "src_port", "dst_port", "tcp_flags")
+WITH_COMMUNITY_ID = FIVE_TUPLE_FLAGS + ("community_id",)
+FIELDS_READERS = [
+    Reader("ours_fields_cid", "ours: `arrow_batches(fields=[src, dst, protocol, src_port, dst_port, tcp_flags, "
+           "community_id], data=False)`", "ours", fields=WITH_COMMUNITY_ID),
+    Reader("ours_fields", "ours: the same without `community_id`", "ours", fields=FIVE_TUPLE_FLAGS),
+    Reader("tshark_fields_cid", "`tshark -T fields -e ip.src ... -e tcp.flags -e communityid` "
+           "(`--enable-protocol communityid`), its output into memory", "ours", fields=WITH_COMMUNITY_ID),
+    Reader("tshark_fields", "`tshark -T fields` of the same fields without `communityid`", "ours",
+           fields=FIVE_TUPLE_FLAGS),
+    Reader("dpkt_fields_cid", "dpkt: `pcap.Reader` + `ethernet.Ethernet(buf)` per packet, the fields into lists, "
+           "the Community ID with hashlib", "dpkt", fields=WITH_COMMUNITY_ID),
+    Reader("dpkt_fields", "dpkt: the same without the Community ID", "dpkt", fields=FIVE_TUPLE_FLAGS),
+]
+
+ALL_READERS = (SMALL_READERS + FORMAT_READERS + PCAPNG_READERS + LARGE_READERS + WRITE_READERS + TRIAGE_READERS
+               + FIELDS_READERS)
 
 # Live capture on lo: (key, label, impl, immediate, options).  Options:
 # count (datagrams, instead of --live-packets), snaplen, workers (processes

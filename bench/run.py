@@ -20,6 +20,7 @@ import sys
 import time
 
 import environment
+import gen
 import measure
 import report
 import triage_tasks
@@ -105,7 +106,8 @@ def report_tables(args, run, sm, live, live_note, dask):
     out += report.live_section(live, run["missing"], args.live_packets, live_note)
     out.append("\n## Targets\n")
     out.append(report.targets_table(report.file_target_rows(sm, run["files"]["small"][1]["packets"])
-                                    + report.live_target_rows(live, run["missing"], live_note is None)))
+                                    + report.live_target_rows(live, run["missing"], live_note is None)
+                                    + report.dask_target_rows(dask, run["files"]["small"][1]["packets"])))
     out += report.not_measured_section(run["missing"], run["unavailable"], [p for p in PEERS if p not in args.only])
     return "\n".join(out)
 
@@ -130,6 +132,9 @@ def set_up(args):
         for name in ("small", "one"):       # what the triage rows must keep (triage_tasks.py)
             if name in files:
                 files[name][1]["triage"] = triage_tasks.expected(files[name][0])
+    if any(rd.fields for rd in runnable) and "small" in files:
+        # (The sums the fields readers must report, computed by the generator once and kept.)
+        files["small"][1]["fields"] = gen.field_sums("small", args.packets, work)
     return {"work": work, "baseline": baseline, "pythons": pythons, "ours_info": ours_info,
             "versions": versions, "missing": missing, "files": files, "unavailable": unavailable,
             "readers": [rd for rd in runnable if rd.file in files],

@@ -27,6 +27,7 @@ PACKAGES = {
     "pyarrow": "pyarrow",
     "dask": "'dask[dataframe]'",
     "distributed": "distributed",
+    "duckdb": "duckdb",
 }
 EXIT_MISSING = 2
 

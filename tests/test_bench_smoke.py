@@ -111,7 +111,11 @@ def test_bench_smoke_run(tmp_path):
     numpy_rows = ["ours: `next_batch(4096)` + numpy view, caplen summed, two interfaces",
                   "ours: `next_batch(4096, interfaces=True)` + numpy view, caplen summed, packets per interface, "
                   "two interfaces"]
-    arrow_rows = ["ours: `p.to_arrow()`, two interfaces"]
+    arrow_rows = ["ours: `p.to_arrow()`, two interfaces",
+                  "ours: `arrow_batches(fields=[src, dst, protocol, src_port, dst_port, tcp_flags, community_id]",
+                  "ours: the same without `community_id`"]
+    if shutil.which("tshark"):
+        rows += ["`tshark -T fields -e ip.src", "`tshark -T fields` of the same fields"]
     if HAVE_EDITCAP:
         rows += ["C: `pcap_next_ex` loop, pcapng", "ours: `for ts, buf in p`, pcapng",
                  "ours: `next_batch(1024)` until empty, `len(data)`, pcapng",

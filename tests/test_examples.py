@@ -254,6 +254,18 @@ CASES: dict[str, list[Case]] = {
               r"^  ICMP 192\.0\.2\.1:0 > 192\.0\.2\.53:0  packets 1  bytes 46$"], in_order=True, exact_lines=7,
              needs="distributed"),
     ],
+    "flows_sql.py": [
+        Case([], [r"^1 file: 7 packets, 363 bytes on the wire, 4 IP flows$", r"^top 10 flows by bytes:$",
+                  r"^  TCP 192\.0\.2\.1:40001 > 192\.0\.2\.53:80  packets 2  bytes 108$",
+                  r"^  UDP 192\.0\.2\.1:40000 > 192\.0\.2\.53:53  packets 1  bytes 71$",
+                  r"^  TCP 192\.0\.2\.53:80 > 192\.0\.2\.1:40001  packets 1  bytes 54$",
+                  r"^  ICMP 192\.0\.2\.1:0 > 192\.0\.2\.53:0  packets 1  bytes 46$",
+                  r"^top 10 talkers by bytes sent:$", r"^  192\.0\.2\.1  packets 4  bytes 225  3 flows$",
+                  r"^  192\.0\.2\.53  packets 1  bytes 54  1 flow$"], in_order=True, exact_lines=9, needs="duckdb"),
+        Case([SAMPLE, "--community-id", "--top", "1"],
+             [r"^  TCP 192\.0\.2\.1:40001 > 192\.0\.2\.53:80  packets 2  bytes 108  1:C8orYl\+sM0koehqPxJCzFy6p3vY=$",
+              r"^  192\.0\.2\.1  packets 4  bytes 225  3 flows$"], in_order=True, exact_lines=5, needs="duckdb"),
+    ],
     "make_sample.py": [
         Case([], [r"^wrote \S+sample\.pcap$"], in_tmp=True),     # a copy: the shipped file stays untouched
         Case(["{tmp}/sample.pcap"], [r"^wrote .*sample\.pcap$"]),
@@ -592,7 +604,8 @@ from optional_packages import EXIT_MISSING, PACKAGES  # noqa: E402
 NEEDS = {script: ["dpkt"] for script in ["async_sniff.py", "bpf_tools.py", "dispatch_vs_loop.py", "make_sample.py",
                                          "nonblocking.py", "readpkts.py", "sendpacket.py", "sniff.py",
                                          "write_savefile.py"]}
-NEEDS["dask_flows.py"] = ["numpy", "pandas", "pyarrow", "dask", "distributed"]
+NEEDS["dask_flows.py"] = ["numpy", "pyarrow", "dask", "distributed"]
+NEEDS["flows_sql.py"] = ["pyarrow", "duckdb"]
 
 
 def run_without(hidden: list[str], script: str, args: list[str]) -> subprocess.CompletedProcess[str]:
