@@ -1089,6 +1089,15 @@ def send_udp(port, payloads, *, sport=None):
             s.sendto(data, ("127.0.0.1", port))
 
 
+def drain(p, seconds=0.3):
+    """Every packet that arrives on p (opened with a timeout_ms) within ``seconds``."""
+    got = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got.extend(p.readpkts())
+    return got
+
+
 def wait_readable(p, timeout):
     """Whether the handle's descriptor became readable within ``timeout`` s."""
     r, _, _ = select.select([p.fileno()], [], [], timeout)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import pcap
-from support import can_capture, numbered_savefile, run_python, run_unprivileged, settle
+from support import can_capture, drain, numbered_savefile, run_python, run_unprivileged, settle
 from test_readme import run_snippet, snippets
 
 ETH_P_EXPERIMENTAL = 0x88B5      # IEEE 802 local experimental EtherTypes
@@ -49,15 +49,6 @@ def mac(text):
 def eth_frame(dst, src, payload, ethertype=ETH_P_EXPERIMENTAL):
     frame = mac(dst) + mac(src) + struct.pack("!H", ethertype) + payload
     return frame + b"\0" * max(0, 60 - len(frame))
-
-
-def drain(p, seconds=0.3):
-    """Every packet that arrives on p (with a timeout_ms) within ``seconds``."""
-    got = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        got.extend(p.readpkts())
-    return got
 
 
 def open_on(where, veth, **kw):

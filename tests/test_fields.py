@@ -6,6 +6,7 @@ arguments.  tests/test_fields_tshark.py compares real captures with
 Wireshark, tests/test_community_id.py with the reference implementation."""
 import base64
 import hashlib
+import importlib
 import ipaddress
 import random
 import socket
@@ -437,7 +438,7 @@ def test_a_filter_and_the_fields(tmp_path):
 
 
 def test_to_parquet_with_fields(tmp_path):
-    pq = pytest.importorskip("pyarrow.parquet") if not support.IN_CI else __import__("pyarrow.parquet")
+    pq = pytest.importorskip("pyarrow.parquet") if not support.IN_CI else importlib.import_module("pyarrow.parquet")
     path = savefile(tmp_path, mixed_frames(random.Random(2), 50))
     n = pcap.to_parquet(str(path), str(tmp_path / "f.parquet"), fields=["src", "community_id"], data=False,
                         addresses="text", community_id_seed=9)

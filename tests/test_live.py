@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 import pcap
-from support import Veth, breakloop_after, can_capture, free_port, need, open_lo, settle, udp_frame, write_pcap
+from support import (Veth, breakloop_after, can_capture, drain, free_port, need, open_lo, settle, udp_frame,
+                     write_pcap)
 
 IFF_PROMISC = 0x100
 ETH_P_EXPERIMENTAL = 0x88B5      # IEEE 802 local experimental EtherType
@@ -431,15 +432,6 @@ def collect(p, want, seconds):
     got = []
     deadline = time.monotonic() + seconds
     while len(got) < want and time.monotonic() < deadline:
-        got.extend(p.readpkts())
-    return got
-
-
-def drain(p, seconds=0.3):
-    """Every packet that arrives on p within `seconds`."""
-    got = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
         got.extend(p.readpkts())
     return got
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARBALL = ROOT.parent / "shared" / "libpcap" / "libpcap-1.10.6.tar.gz"
 # Tests that need neither the system libpcap nor a C compiler, and one live capture.
 PORTABLE_TESTS = ["test_savefile.py", "test_pipes.py", "test_dumper.py", "test_errors.py",
-                  "test_readbatch.py", "test_live.py::test_lo_udp_iteration", "test_remote.py"]
+                  "test_readbatch.py", "test_live.py::test_lo_udp_iteration", "remote_cases.py"]
 # Left out there: tcpdump needs the hidden libpcap, and user 65534 cannot
 # enter the temporary venv.
 # and the comparison with the system libpcap's pcap_dump() (through ctypes).
@@ -75,7 +75,7 @@ def test_wheel_runs_where_no_libpcap_is_installed(tmp_path):
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "system libpcap hidden\nlibpcap version 1.10.6" in proc.stdout, proc.stdout[:2000]
-    assert "\nremote capture: True\n" in proc.stdout, proc.stdout[:2000]     # (test_remote.py ran through rpcapd)
+    assert "\nremote capture: True\n" in proc.stdout, proc.stdout[:2000]     # (remote_cases.py ran through rpcapd)
     assert " passed" in proc.stdout.splitlines()[-1]
 
 
