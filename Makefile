@@ -36,7 +36,8 @@ system-packages:
 	    || ! command -v pkg-config >/dev/null || ! command -v flex >/dev/null || ! command -v bison >/dev/null \
 	    || ! command -v cmake >/dev/null || ! command -v readelf >/dev/null || ! command -v clang >/dev/null \
 	    || ! command -v editcap >/dev/null || ! command -v mergecap >/dev/null || ! command -v tshark >/dev/null \
-	    || ! command -v tcpreplay >/dev/null \
+	    || ! command -v tcpreplay >/dev/null || [ ! -f /usr/include/crypt.h ] \
+	    || ! command -v useradd >/dev/null || ! command -v chpasswd >/dev/null \
 	    || [ -z "$$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a 2>/dev/null)" ]; then \
 	    if [ "$$(id -u)" != 0 ]; then \
 	        echo "missing system packages: run 'apt-get install $(APT_PACKAGES)' as root" >&2; exit 1; \
