@@ -71,16 +71,18 @@ cdef object _arrow_batch(pa, schema, tuple options, bytearray records, bytearray
     cdef bytearray stamps = PyByteArray_FromStringAndSize(NULL, n * 8)
     cdef bytearray caplens = PyByteArray_FromStringAndSize(NULL, n * 4)
     cdef bytearray wirelens = PyByteArray_FromStringAndSize(NULL, n * 4)
-    cdef bytearray offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4)
+    cdef bint keep_data = options[1]
+    cdef bytearray offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4) if keep_data else None
     cdef bytearray ids = PyByteArray_FromStringAndSize(NULL, n * 4) if wide else None
     cdef bytearray flags = PyByteArray_FromStringAndSize(NULL, n * 4) if wide else None
     cdef bytearray comment_offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4) if wide else None
     cdef bytearray comment_valid = PyByteArray_FromStringAndSize(NULL, (n + 7) // 8) if wide else None
     cdef Py_ssize_t with_comments = 0
-    names, keep_data, addresses, seed = options
+    names = options[0]
     batch_columns(<const unsigned char *>PyByteArray_AS_STRING(records), n, rsize,
                   <int64_t *>PyByteArray_AS_STRING(stamps), <uint32_t *>PyByteArray_AS_STRING(caplens),
-                  <uint32_t *>PyByteArray_AS_STRING(wirelens), <int32_t *>PyByteArray_AS_STRING(offsets),
+                  <uint32_t *>PyByteArray_AS_STRING(wirelens),
+                  <int32_t *>PyByteArray_AS_STRING(offsets) if keep_data else NULL,
                   <uint32_t *>PyByteArray_AS_STRING(ids) if wide else NULL,
                   <uint32_t *>PyByteArray_AS_STRING(flags) if wide else NULL)
     if wide:

@@ -112,6 +112,9 @@ cdef class _FieldsOut:
     cdef bytearray present      # each packet's present bits, for the columns' bitmaps
 
     def __dealloc__(self):
+        # (A worker thread may be writing the Community IDs of a fill that
+        # failed before finish(): wait for it before the buffers go.)
+        community_id_hasher_finish(&self.plan.hasher)
         free(self.cols)
 
     cdef int _alloc(self, Py_ssize_t ncolumns, int seed) except -1:
@@ -194,10 +197,23 @@ cdef class _FieldsOut:
                                                     null_count=nulls))
             else:
                 if cid_offsets is None:
-                    cid_offsets = _fixed_offsets(n, 30)
+                    cid_offsets = _community_id_offsets(n)
                 arrays.append(pa.Array.from_buffers(pa.string(), n, [buf(valid), buf(cid_offsets), buf(values)],
                                                     null_count=nulls))
         return arrays
+
+
+cdef bytearray _cid_offsets = bytearray(4)
+
+
+cdef bytearray _community_id_offsets(Py_ssize_t n):
+    """The n + 1 offsets of a Community ID column: one buffer shared by the
+    batches (Arrow's buffers are not written once made), so that a table of
+    a million packets does not hold 4 MB of the same numbers."""
+    global _cid_offsets
+    if PyByteArray_GET_SIZE(_cid_offsets) < (n + 1) * 4:
+        _cid_offsets = _fixed_offsets(max(n, 65536), 30)
+    return _cid_offsets
 
 
 cdef bytearray _fixed_offsets(Py_ssize_t n, int32_t width):
@@ -275,3 +291,13 @@ def _fields_sha1(data, hardware=-1):
     fields_sha1(<const unsigned char *>PyBytes_AS_STRING(b), len(b), digest)
     fields_sha1_hardware(-1)
     return digest[:20], bool(used)
+
+
+def _community_id_worker(mode):
+    """How the Community IDs of a batch are hashed (community_id.h): -1 on
+    a worker thread where the machine has a second CPU (the default), 0
+    always by the filler, 1 on a worker from a batch's first packet, 2 on
+    a worker that waits for the fill's end (the ring fills up); for the
+    tests and the bench.  Returns the mode before."""
+    cdef int m = _int_arg(mode, "mode", -1, 2)
+    return community_id_worker_mode(m)

@@ -157,6 +157,10 @@ cdef extern from "packet_fields.h" nogil:
     void packet_fields_parse(const unsigned char *packet, uint32_t caplen, int dlt,
                              const fields_options *options, packet_fields *out)
     int packet_fields_linktype(int dlt)
+    int community_id_worker_mode(int mode)
+    struct community_id_hasher:
+        pass
+    void community_id_hasher_finish(community_id_hasher *h)
     void community_id_v1(unsigned short seed, const unsigned char *saddr, const unsigned char *daddr, size_t addr_len,
                          unsigned char protocol, int has_ports, unsigned short sport, unsigned short dport,
                          char *out)
@@ -182,7 +186,7 @@ cdef extern from "packet_fields.h" nogil:
         uint32_t *present
         size_t count
         fields_options options
-        char *pending_out
+        community_id_hasher hasher
     void fields_plan_put(fields_plan *plan, const packet_fields *f, size_t index)
     void fields_plan_finish(fields_plan *plan)
 

@@ -47,7 +47,8 @@ void batch_columns(const unsigned char *records, size_t n, size_t record_size, i
 {
     struct batch_record_ng rec;
     size_t i;
-    offsets[0] = 0;
+    if (offsets != NULL)
+        offsets[0] = 0;
     memset(&rec, 0, sizeof rec);
     if (record_size > sizeof rec)
         record_size = sizeof rec;
@@ -56,8 +57,10 @@ void batch_columns(const unsigned char *records, size_t n, size_t record_size, i
         stamps[i] = rec.base.timestamp_ns;
         caplens[i] = rec.base.caplen;
         wirelens[i] = rec.base.wirelen;
-        offsets[i] = (int32_t)rec.base.offset;
-        offsets[i + 1] = (int32_t)(rec.base.offset + rec.base.caplen);
+        if (offsets != NULL) {
+            offsets[i] = (int32_t)rec.base.offset;
+            offsets[i + 1] = (int32_t)(rec.base.offset + rec.base.caplen);
+        }
         if (interface_ids != NULL)
             interface_ids[i] = rec.interface_id;
         if (flags != NULL)

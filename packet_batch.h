@@ -182,8 +182,9 @@ int batch_dispatch(pcap_t *p, int cnt, struct batch_fill *f);
 
 /* The records of a batch (record_size bytes each) as columns (Arrow's
  * layout): time stamps, caplens, wire lengths, the n + 1 int32 offsets of
- * the packets in data (the caller keeps data under 2 GiB), and of wide
- * records the interface ids and flags (either may be NULL). */
+ * the packets in data (the caller keeps data under 2 GiB; NULL: no data
+ * column), and of wide records the interface ids and flags (either may be
+ * NULL). */
 void batch_columns(const unsigned char *records, size_t n, size_t record_size, int64_t *stamps,
                    uint32_t *caplens, uint32_t *wirelens, int32_t *offsets, uint32_t *interface_ids,
                    uint32_t *flags);

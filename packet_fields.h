@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "community_id.h"
+
 /* Which groups of fields a packet has: bits of packet_fields.present. */
 enum {
     FIELD_ETH = 1 << 0,          /* eth_src, eth_dst (Ethernet link type) */
@@ -82,24 +84,15 @@ void packet_fields_parse(const unsigned char *packet, uint32_t caplen, int dlt,
 /* Whether dlt is a link type packet_fields_parse() reads. */
 int packet_fields_linktype(int dlt);
 
-/* The Community ID v1 of a flow, as the reference (corelight's
- * community-id-spec) makes it: addresses of `addr_len` bytes (4 or 16),
- * ports ignored when has_ports is 0; for ICMP and ICMPv6 (protocol 1, 58)
- * sport and dport are the type and code, mapped as the spec maps them.
- * Writes the 30 characters and two NULs to out. */
-void community_id_v1(uint16_t seed, const uint8_t *saddr, const uint8_t *daddr, size_t addr_len,
-                     uint8_t protocol, int has_ports, uint16_t sport, uint16_t dport, char out[32]);
-
-/* The same for a parsed packet whose FIELD_COMMUNITY_ID bit is set, into
- * its own community_id. */
+/* The Community ID of a parsed packet whose FIELD_COMMUNITY_ID bit is
+ * set, into its own community_id. */
 void packet_fields_community_id(struct packet_fields *f, uint16_t seed);
 
 /* ---- columns ---------------------------------------------------------------
  * A plan says where each packet's fields go as the fill parses it: columns
  * of one field each (Arrow's layout), or whole records (numpy's).  The
- * Community IDs are hashed two at a time (the SHA instructions of one hash
- * wait on each other; two hashes fill the gaps), so one may wait in the
- * plan until the next packet's or fields_plan_finish(). */
+ * Community IDs go to the plan's hasher (community_id.h): their text is
+ * there once fields_plan_finish() returns. */
 enum {
     COLUMN_FIXED,           /* width bytes at offset, a packet after another; valid bits by mask */
     COLUMN_RECORD,          /* the whole struct packet_fields (community_id filled in later) */
@@ -109,7 +102,7 @@ enum {
 
 struct field_column {
     int kind;
-    uint32_t offset, width, mask;
+    uint32_t offset, width, mask;   /* mask: the one FIELD_* bit that says a packet has it */
     unsigned char *values;  /* capacity of them; text: up to 46 bytes a packet */
     int32_t *offsets;       /* address text: capacity + 1, offsets[0] = 0 set by the caller */
     size_t text_used;
@@ -121,24 +114,18 @@ struct fields_plan {
     struct field_column *columns;
     size_t ncolumns;
     uint32_t *present;              /* each packet's present bits (capacity), for the bitmaps; or NULL */
+    uint32_t absent;                /* the bits some packet lacks (zero before the first) */
     size_t count;                   /* packets put */
     struct fields_options options;  /* community_id: some column holds it */
-    unsigned char pending_block[64];/* a Community ID's SHA-1 block waiting for a second */
-    char *pending_out;              /* where its text goes; NULL: none waiting */
+    struct community_id_hasher hasher;  /* the Community IDs waiting for their hash */
 };
 
 /* Put one parsed packet, the index-th of the batch, where the plan says. */
 void fields_plan_put(struct fields_plan *plan, const struct packet_fields *f, size_t index);
 
-/* Hash a Community ID left waiting and make the validity bitmaps of the
- * packets put: before the columns are read. */
+/* Hash the Community IDs still waiting and make the validity bitmaps of
+ * the packets put: before the columns are read.  (Also when the fill
+ * failed: a worker thread may still be writing the columns until then.) */
 void fields_plan_finish(struct fields_plan *plan);
-
-/* SHA-1 of a message of at most 55 bytes, with the CPU's SHA instructions
- * when fields_sha1_hardware() chose them (it chooses by itself at the first
- * use: use < 0 takes them where the CPU has them, 0 never, 1 always);
- * fields_sha1_hardware() returns what it chose, -1 when the CPU lacks them. */
-void fields_sha1(const unsigned char *message, size_t len, unsigned char digest[20]);
-int fields_sha1_hardware(int use);
 
 #endif

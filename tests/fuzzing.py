@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FUZZ_DIR = ROOT / "tests" / "fuzz"
 WORK = ROOT / ".fuzz"
 # The module's C that the harnesses drive, and what it calls.
-C_SOURCES = ["pcap_stream.c", "packet_batch.c", "packet_fields.c", "pcapng_reader.c", "savefile_split.c", "triage.c",
-             "savefile_writer.c", "wait.c"]
+C_SOURCES = ["pcap_stream.c", "packet_batch.c", "packet_fields.c", "community_id.c", "pcapng_reader.c",
+             "savefile_split.c", "triage.c", "savefile_writer.c", "wait.c"]
 # A stream buffer of 4 KiB, not 64: inputs of a few KiB already move and grow it.
 CFLAGS = ["-g", "-O1", "-fno-sanitize-recover=all", "-DSTREAM_BUFFER=4096", f"-I{ROOT}", f"-I{FUZZ_DIR}"]
 RSS_LIMIT_MB = 1024

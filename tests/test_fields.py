@@ -5,12 +5,14 @@ specification (hashlib); the SHA-1 both ways against hashlib; the
 arguments.  tests/test_fields_tshark.py compares real captures with
 Wireshark, tests/test_community_id.py with the reference implementation."""
 import base64
+import io
 import hashlib
 import importlib
 import ipaddress
 import random
 import socket
 import struct
+import threading
 
 import pytest
 
@@ -534,6 +536,117 @@ def test_community_ids_of_a_batch_hashed_in_pairs(tmp_path):
     seen += p.to_arrow(cnt=13, fields=["community_id"], data=False).column("community_id").to_pylist()
     want = [reference_community_id("10.0.0.1", "10.9.8.7", 17, *struct.unpack_from("!HH", f, 34)) for f in frames]
     assert seen == want
+
+
+@pytest.fixture
+def worker_mode():
+    """Set how the Community IDs are hashed (pcap._community_id_worker),
+    and put it back."""
+    before = pcap._community_id_worker(-1)
+    pcap._community_id_worker(before)
+    yield pcap._community_id_worker
+    pcap._community_id_worker(before)
+
+
+def one_at_a_time(path, seed):
+    """The Community IDs of each packet in a batch of its own, hashed by the
+    filler (no worker, no ring to fill)."""
+    p = pcap.pcap(str(path))
+    return [b.column("community_id")[0].as_py() for b in p.arrow_batches(1, fields=["community_id"], data=False,
+                                                                            community_id_seed=seed)]
+
+
+@pytest.mark.parametrize("mode", [-1, 0, 1, 2])
+def test_community_ids_of_large_batches_whoever_hashes_them(tmp_path, worker_mode, mode):
+    """Batches larger than the hasher's ring (4096) and than where its worker
+    starts: the same IDs whether the filler hashes them all (0), a worker
+    from the first packet (1), a worker that starts only at the batch's end
+    so that the ring fills and the filler hashes the rest as it goes (2),
+    or as the machine allows (-1); in Arrow columns, next_batch() records
+    and readinto(), in batches that end anywhere."""
+    frames = mixed_frames(random.Random(11), 10000)
+    path = savefile(tmp_path, frames)
+    worker_mode(0)
+    want = one_at_a_time(path, 9)
+    assert sum(x is not None for x in want) > 7000
+    have = [r for r in as_dicts(records(path, seed=9)) if r["community_id"] is not None]
+    assert [r["community_id"] for r in have] == [x for x in want if x is not None]
+    assert [r["community_id"] for r in have[:500]] == [
+        reference_community_id(r["src"], r["dst"], r["protocol"],
+                               *((r["src_port"], r["dst_port"]) if r["src_port"] is not None else
+                                 (r["icmp_type"], r["icmp_code"]) if r["icmp_type"] is not None else ()), seed=9)
+        for r in have[:500]]
+    worker_mode(mode)
+    for cnt in (10000, 6000, 257):
+        t = pcap.pcap(str(path)).to_arrow(cnt=cnt, fields=["src", "community_id"], data=False, community_id_seed=9)
+        assert t.column("community_id").to_pylist() == want, cnt
+    p = pcap.pcap(str(path))
+    got = []
+    while True:
+        batch = p.next_batch(7000, fields=True, data=False, community_id_seed=9)
+        if not batch[0]:
+            break
+        got += [r["community_id"].decode() or None for r in np.frombuffer(batch[-1], pcap.FIELDS_DTYPE)]
+    assert got == want
+    recs, flds = bytearray(24 * 10000), bytearray(pcap.FIELDS_SIZE * 10000)
+    n = pcap.pcap(str(path)).readinto(recs, None, fields=flds, community_id_seed=9)
+    assert n == 10000
+    assert [r["community_id"].decode() or None for r in np.frombuffer(flds, pcap.FIELDS_DTYPE)] == want
+
+
+def test_community_ids_in_threads_each_with_its_worker(tmp_path, worker_mode):
+    """Four threads reading at once, each fill with its own worker thread."""
+    paths = [savefile(tmp_path, mixed_frames(random.Random(k), 5000), name=f"t{k}.pcap") for k in range(4)]
+    worker_mode(0)
+    want = [one_at_a_time(path, 0) for path in paths]
+    worker_mode(1)
+    got = [None] * 4
+
+    def read(k):
+        got[k] = pcap.pcap(str(paths[k])).to_arrow(fields=["community_id"], data=False).column(
+            "community_id").to_pylist()
+    threads = [threading.Thread(target=read, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert got == want
+
+
+def test_a_fill_that_fails_waits_for_its_worker(tmp_path, worker_mode):
+    """The file object raises in the middle of a batch whose worker is
+    hashing: the packets before are given, then the error; nothing writes
+    to the batch's memory after it is gone (run under the sanitizers by the
+    fuzz harness; here: no crash, and the right IDs)."""
+    frames = mixed_frames(random.Random(3), 6000)
+    path = savefile(tmp_path, frames)
+    worker_mode(0)
+    want = one_at_a_time(path, 0)
+    data = path.read_bytes()
+
+    class Failing:
+        def __init__(self):
+            self.f = io.BytesIO(data)
+
+        def read(self, n=-1):
+            if self.f.tell() > len(data) // 2:
+                raise ConnectionResetError("gone")
+            return self.f.read(min(n, 4096) if n > 0 else 4096)
+    worker_mode(1)
+    p = pcap.pcap(Failing())
+    got = []
+    with pytest.raises(pcap.PcapError, match="ConnectionResetError"):
+        for batch in p.arrow_batches(6000, fields=["community_id"], data=False):
+            got += batch.column("community_id").to_pylist()
+    assert 1000 < len(got) < 6000
+    assert got == want[:len(got)]
+
+
+def test_community_id_worker_argument():
+    with pytest.raises(ValueError):
+        pcap._community_id_worker(3)
+    with pytest.raises(TypeError):
+        pcap._community_id_worker("1")
 
 
 @pytest.mark.parametrize("hardware", [0, 1])

@@ -3,13 +3,14 @@
  * with a plan) and as packet_fields_parse alone.
  *
  * The first byte picks the link type among those parsed (and one that is
- * not), the second the options (Community ID and its seed); the rest is
+ * not), the second the options (Community ID, its seed, and whether a
+ * worker thread hashes the plan's Community IDs); the rest is
  * the packet, given whole and cut at every length a fill may see.  Every
  * column kind takes it: fixed columns of every field, whole records, the
  * Community ID, both addresses as text.  Promises checked: a field marked
  * present lies within the bytes given; the text of an address is what
  * inet_ntop() writes; a Community ID is "1:" and 28 base64 characters and
- * the same from the plan (two hashes at once) as from one alone; the
+ * the same from the plan (its hasher, or its worker thread) as alone; the
  * parse reads nothing past caplen (ASan: the packet is copied to a heap
  * block of exactly caplen bytes).  Build and run: tests/fuzzing.py. */
 #include "fuzz_common.h"
@@ -98,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     dlt = LINKTYPES[data[0] % (sizeof LINKTYPES / sizeof LINKTYPES[0])];
     options.community_id = data[1] & 1;
-    options.seed = (uint16_t)(data[1] >> 1);
+    options.seed = (uint16_t)((data[1] >> 1) & 0x3F);
+    community_id_worker_mode(data[1] & 0x80 ? 1 : 0);
     data += 2;
     size -= 2;
     if (size > 65535)
