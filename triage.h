@@ -76,6 +76,11 @@ struct index_slot {
 int prefix_table_build(struct prefix_table *t, unsigned width, struct prefix_entry *entries, size_t n,
                        size_t *conflict);
 void prefix_table_free(struct prefix_table *t);
+
+/* The same for IPv4 prefixes given as prefix_key4() numbers (sorted in
+ * place; *conflict: a place in the sorted keys). */
+uint64_t prefix_key4(uint32_t start, unsigned len, unsigned action);
+int prefix_table_build4(struct prefix_table *t, uint64_t *keys, size_t n, size_t *conflict);
 int prefix_lookup4(const struct prefix_table *t, uint32_t addr);        /* TRIAGE_* */
 int prefix_lookup6(const struct prefix_table *t, triage_key addr);
 
@@ -128,8 +133,9 @@ struct triage {
     int bidirectional;          /* both directions of a conversation are one flow */
     int non_ip;                 /* TRIAGE_KEEP, _DROP: every packet that is not IP; TRIAGE_NONE: the stages decide */
     struct flow_table flows;
-    struct prefix_entry *pending[2];    /* IPv4, IPv6: added, not yet built */
-    size_t pending_n[2], pending_size[2];
+    uint64_t *pending4;                 /* IPv4 prefixes added, not yet built (prefix_key4()) */
+    struct prefix_entry *pending6;      /* IPv6 */
+    size_t pending_n[2], pending_size[2];   /* IPv4, IPv6 */
     uint64_t kept, dropped;
     uint64_t dropped_non_ip, dropped_prefix, dropped_port, dropped_flow;
 };
