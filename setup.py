@@ -88,10 +88,11 @@ def discover(plat, environ, probe):
                        probe=not plat.startswith("win"))
     if plat.startswith("win"):
         return _npcap_sdk(plat, environ, probe)
-    found = _pkg_config(environ, probe)
+    macos = plat.startswith("macosx")
+    found = _pkg_config(environ, probe, pcap_config=not macos)
     if found:
         return found
-    if plat.startswith("macosx"):
+    if macos:
         return _homebrew(plat, environ, probe) or _macos_sdk(environ, probe)
     if "bsd" in plat or plat.startswith("dragonfly"):
         return _bsd_base(plat, probe)
@@ -102,14 +103,18 @@ def discover(plat, environ, probe):
     raise BuildFailure("neither pkg-config nor pcap-config finds libpcap", INSTALL)
 
 
-def _pkg_config(environ, probe):
+def _pkg_config(environ, probe, pcap_config=True):
     """libpcap's .pc file through pkg-config (PKG_CONFIG), else pcap-config
-    (PCAP_CONFIG), as libpcap 1.8 has no .pc file; None when neither answers."""
+    (PCAP_CONFIG), as libpcap 1.8 has no .pc file; None when neither answers.
+    Not pcap-config on macOS, where /usr/bin/pcap-config describes the SDK's
+    libpcap, which comes last there, after Homebrew's."""
     pkg_config = environ.get("PKG_CONFIG", "pkg-config")
     if probe.which(shlex.split(pkg_config)[0]):
         cflags, libs = probe.output(pkg_config, "--cflags", "libpcap"), probe.output(pkg_config, "--libs", "libpcap")
         if cflags is not None and libs is not None:
             return Libpcap(cflags, libs, "pkg-config")
+    if not pcap_config:
+        return None
     pcap_config = environ.get("PCAP_CONFIG", "pcap-config")
     cflags, libs = probe.output(pcap_config, "--cflags"), probe.output(pcap_config, "--libs")
     if cflags is not None and libs is not None:
