@@ -82,11 +82,13 @@ def discover(plat, environ, probe):
     Returns a Libpcap; raises BuildFailure.  PCAP_CFLAGS and PCAP_LIBS, when
     set, win everywhere."""
     cflags, libs = environ.get("PCAP_CFLAGS"), environ.get("PCAP_LIBS")
+    windows = plat.startswith("win")
     if cflags is not None or libs is not None:
-        default = "wpcap.lib Packet.lib" if plat.startswith("win") else "-lpcap"
+        # (On Windows no probe program: it is built with cc, which MSVC is not.)
+        default = "wpcap.lib Packet.lib" if windows else "-lpcap"
         return Libpcap(shlex.split(cflags or ""), shlex.split(libs or default), "PCAP_CFLAGS/PCAP_LIBS",
-                       probe=not plat.startswith("win"))
-    if plat.startswith("win"):
+                       probe=not windows, remote=False if windows else None)
+    if windows:
         return _npcap_sdk(plat, environ, probe)
     macos = plat.startswith("macosx")
     found = _pkg_config(environ, probe, pcap_config=not macos)
