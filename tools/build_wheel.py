@@ -9,8 +9,11 @@ built against it and repaired by auditwheel to the manylinux tag this
 machine can claim.  libpcap's license goes into the wheel beside ours.
 
     python tools/build_wheel.py [OUTDIR]      (default: dist/)
+    python tools/build_wheel.py --libpcap-only
 
-Prints the path of the wheel last.
+Prints the path of the wheel last.  With --libpcap-only it builds just that
+libpcap and prints its include directory and its libpcap.a: cibuildwheel's
+before-all (tools/cibw_libpcap.sh) takes the wheels' libpcap from here too.
 """
 import glob
 import os
@@ -25,7 +28,8 @@ VERSION = "1.10.6"
 
 
 def main(argv):
-    outdir = os.path.abspath(argv[0] if argv else os.path.join(matrix.ROOT, "dist"))
+    libpcap_only = argv[:1] == ["--libpcap-only"]
+    outdir = os.path.abspath(argv[0] if argv and not libpcap_only else os.path.join(matrix.ROOT, "dist"))
     tarball = os.path.join(matrix.TARBALLS, f"libpcap-{VERSION}.tar.gz")
     if not os.path.exists(tarball):
         sys.exit(f"build_wheel: no {tarball} (a release tarball from the libpcap project's download page)")
@@ -33,6 +37,10 @@ def main(argv):
     archive = glob.glob(os.path.join(prefix, "lib*", "libpcap.a"))
     if not archive:
         sys.exit(f"build_wheel: no libpcap.a under {prefix}")
+    if libpcap_only:
+        print(os.path.join(prefix, "include"))
+        print(archive[0])
+        return
     raw = os.path.join(matrix.BUILD, "wheel-raw")
     shutil.rmtree(raw, ignore_errors=True)
     # libpcap's license travels with the wheel that contains libpcap.
