@@ -14,8 +14,14 @@ NPCAP_DLL = os.path.join(os.environ.get("SystemRoot", "C:\\Windows"), "System32"
 WITHOUT_NPCAP = sys.platform == "win32" and not os.path.isfile(NPCAP_DLL)
 
 
-@pytest.mark.skipif(WITHOUT_NPCAP, reason="no Npcap here: test_import_without_npcap_names_it")
-def test_import_pcap_gives_the_extension_named_pcap():
+def test_import_pcap_gives_the_extension_named_pcap_or_names_npcap():
+    """With libpcap (or Npcap): the extension itself, named pcap.  On
+    Windows without Npcap: the one line that says to install it."""
+    if WITHOUT_NPCAP:
+        with pytest.raises(ImportError, match=r"^pcap: Npcap is not installed \(no .*wpcap\.dll\); install it "
+                                              r"from https://npcap\.com/#download$"):
+            import pcap  # noqa: F401
+        return
     import pcap
     assert pcap.__name__ == "pcap" and pcap.pcap.__module__ == "pcap"
     assert sys.modules["pcap"] is pcap
@@ -24,10 +30,3 @@ def test_import_pcap_gives_the_extension_named_pcap():
     assert pcap.lib_version().startswith(("libpcap version", "Npcap version")), pcap.lib_version()
     if sys.platform == "win32":          # (windows/pcap.py loaded it from pcap.libs/)
         assert os.path.basename(os.path.dirname(pcap.__file__)) == "pcap.libs", pcap.__file__
-
-
-@pytest.mark.skipif(not WITHOUT_NPCAP, reason="only on Windows without Npcap")
-def test_import_without_npcap_names_it():
-    with pytest.raises(ImportError, match=r"^pcap: Npcap is not installed \(no .*wpcap\.dll\); install it from "
-                                          r"https://npcap\.com/#download$"):
-        import pcap  # noqa: F401
