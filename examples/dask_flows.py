@@ -305,15 +305,51 @@ def parts_of(paths: list[str], split: int) -> tuple[list[Part], int]:
     return parts, len(files)
 
 
-def run(parts: list[Part], scheduler: str, workers: int) -> tuple[Flows, str, float]:
-    """The merged flows of every part, where they were computed, and the
-    seconds the computation took (the cluster started)."""
+def read_group(parts: list[Part]) -> Flows:
+    """The flows of several parts, read one after the other and merged
+    here: no part's sums go to another process."""
+    flows = read_part(parts[0])
+    for part in parts[1:]:
+        flows = merge([flows, read_part(part)])
+    return flows
+
+
+def groups_of(parts: list[Part], workers: int) -> list[list[Part]]:
+    """The parts in about two groups a worker (one task each, so that a
+    worker that finishes early takes another), the largest parts first to
+    the group with the fewest bytes."""
+    def size(part: Part) -> int:
+        return part[2] - part[1] if part[1] >= 0 else os.path.getsize(part[0])
+    count = min(len(parts), 2 * workers)
+    groups: list[list[Part]] = [[] for _ in range(count)]
+    load = [0] * count
+    for part in sorted(parts, key=size, reverse=True):
+        i = load.index(min(load))
+        groups[i].append(part)
+        load[i] += size(part)
+    return groups
+
+
+def summary(flows: Flows, top: int) -> Flows:
+    """What the report needs of the merged flows, made where they are: the
+    totals, how many flows, and the flows that can be among the top ones
+    by bytes (not the million others)."""
+    nbytes = flows["bytes"]
+    cut = int(np.partition(nbytes, len(nbytes) - top)[len(nbytes) - top]) if 0 < top <= len(nbytes) else 0
+    candidates = np.flatnonzero(nbytes >= cut) if top else np.zeros(0, np.int64)
+    return {"total_packets": flows["total_packets"], "total_bytes": flows["total_bytes"], "flows": len(nbytes),
+            "keys": flows["keys"][candidates], "packets": flows["packets"][candidates], "bytes": nbytes[candidates]}
+
+
+def run(parts: list[Part], scheduler: str, workers: int, top: int) -> tuple[Flows, str, float]:
+    """The summary() of the merged flows of every part, where they were
+    computed, and the seconds the computation took (the cluster started)."""
     from dask import delayed  # type: ignore[attr-defined]
-    tasks = [delayed(read_part)(part) for part in parts]
-    while len(tasks) > 1:               # a tree of merges, MERGE_FAN_IN parts' sums a task
+    tasks = [delayed(read_group)(group) for group in groups_of(parts, workers)]
+    while len(tasks) > 1:               # a tree of merges, MERGE_FAN_IN groups' sums a task
         tasks = [delayed(merge)(tasks[i:i + MERGE_FAN_IN]) if len(tasks[i:i + MERGE_FAN_IN]) > 1
                  else tasks[i] for i in range(0, len(tasks), MERGE_FAN_IN)]
-    graph = tasks[0]
+    graph = delayed(summary)(tasks[0], top)
     if scheduler == "synchronous":
         t0 = time.perf_counter()
         return graph.compute(scheduler="synchronous"), "the synchronous scheduler", time.perf_counter() - t0
@@ -327,9 +363,15 @@ def run(parts: list[Part], scheduler: str, workers: int) -> tuple[Flows, str, fl
     # while the cluster starts, the workers never get it.  Blocked also while the cluster shuts down,
     # so that a Ctrl-C cannot cut that short; a Ctrl-C meanwhile is raised when the block ends.
     multiprocessing.resource_tracker.ensure_running()    # (it unblocks SIGINT when it starts)
+    # Dask starts its workers with MALLOC_TRIM_THRESHOLD_ set, and setting it turns glibc's dynamic mmap
+    # threshold off: every batch's buffers (over 128 KiB) are then mapped afresh and their pages faulted in
+    # one by one, which made a worker 40% slower than the same tasks here.  Our workers keep glibc's default.
+    import dask
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     # No dashboard; the scheduler's HTTP server (health, metrics) on a free port rather than on 8787,
     # which may be taken (a warning on stderr).  Worker logs silenced: a task's error is raised here.
-    with ctrl_c(signal.SIG_BLOCK), \
+    with ctrl_c(signal.SIG_BLOCK), dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
                          dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                          silence_logs=logging.CRITICAL) as cluster, \
@@ -386,29 +428,23 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     try:
-        flows, where, seconds = run(parts, args.scheduler, args.workers)
+        flows, where, seconds = run(parts, args.scheduler, args.workers, args.top)
     except pcap.PcapError as e:
         print(f"dask_flows: {e}", file=sys.stderr)
         return 1
-    packets, wire = flows["total_packets"], flows["total_bytes"]
+    packets, wire, count = flows["total_packets"], flows["total_bytes"], flows["flows"]
     # The top flows by bytes, ties in the order of the 5-tuple with its
     # addresses as text: only the flows that can be among them become text.
-    nbytes = flows["bytes"]
-    cut = int(np.partition(nbytes, len(nbytes) - args.top)[len(nbytes) - args.top]) \
-        if 0 < args.top <= len(nbytes) else 0
-    candidates = np.flatnonzero(nbytes >= cut) if args.top else np.zeros(0, np.int64)
-    rows: list[list[Any]] = []
-    for i in candidates:
-        rows.append([*five_tuple(flows["keys"][i]), int(flows["packets"][i]), int(nbytes[i])])
+    rows = [[*five_tuple(key), int(n), int(b)] for key, n, b in zip(flows["keys"], flows["packets"], flows["bytes"])]
     top = sorted(rows, key=lambda r: (-r[6], r[0], r[1], r[2], r[3], r[4]))[:args.top]
     if args.json:
-        out = {"packets": packets, "bytes": wire, "flows": len(nbytes), "top": top}
+        out = {"packets": packets, "bytes": wire, "flows": count, "top": top}
         if args.time:
             out["seconds"] = round(seconds, 4)
         print(json.dumps(out))
         return 0
     print(f"{plural(len(parts), 'part')} from {plural(nfiles, 'file')} on {where}")
-    print(f"{plural(packets, 'packet')}, {plural(wire, 'byte')} on the wire, {plural(len(nbytes), 'IP flow')}")
+    print(f"{plural(packets, 'packet')}, {plural(wire, 'byte')} on the wire, {plural(count, 'IP flow')}")
     print(f"top {plural(args.top, 'flow')} by bytes:")
     for proto, src, sport, dst, dport, n, b in top:
         print(f"  {proto_name(proto)} {endpoint(src, sport)} > {endpoint(dst, dport)}  packets {n}  bytes {b}")
