@@ -566,6 +566,8 @@ int prefix_parse(const char *text, size_t len, triage_key *start, unsigned *plen
     if (parse_ipv4(text, alen, addr)) {
         version = 4, width = 32;
     } else {
+        if (memchr(text, 0, alen) != NULL)
+            return 0;   /* (inet_pton() would stop at it and take what comes before) */
         memcpy(buf, text, alen);
         buf[alen] = 0;
         if (inet_pton(AF_INET6, buf, addr) != 1)
@@ -573,13 +575,14 @@ int prefix_parse(const char *text, size_t len, triage_key *start, unsigned *plen
         version = 6, width = 128;
     }
     if (slash) {
-        size_t digits = len - alen - 1;
-        if (digits == 0 || digits > 3)
-            return digits == 0 ? 0 : -1;
+        /* Decimal digits, leading zeros allowed (as ipaddress reads them). */
+        if (len - alen - 1 == 0)
+            return 0;
         for (i = alen + 1; i < len; i++) {
             if (text[i] < '0' || text[i] > '9')
                 return 0;
-            l = l * 10 + (unsigned)(text[i] - '0');
+            if (l <= width)
+                l = l * 10 + (unsigned)(text[i] - '0');
         }
         if (l > width)
             return -1;

@@ -309,7 +309,39 @@ def fields_seeds():
 
 
 # seed set -> what writes it: {file name: bytes}
-SEEDS = {"classic": classic_seeds, "pcapng": lambda: {**pcapng_seeds(), **split_seeds()}, "fields": fields_seeds}
+def triage_seeds():
+    """Prefix lists for fuzz_triage.c, a prefix a line, its first character
+    the action ('-' drop): nested and disjoint, both families, the edges of
+    the address space, a conflict, and what prefix_parse() refuses."""
+    out = {
+        "nested-v4.txt": b"+10.0.0.0/8\n-10.1.0.0/16\n+10.1.2.0/24\n+10.1.2.3\n-0.0.0.0/0\n+255.255.255.255/32\n",
+        "nested-v6.txt": b"+2001:db8::/32\n-2001:db8:1::/48\n+2001:db8:1::1\n-::/0\n+::ffff:10.0.0.0/104\n"
+                         b"+ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\n",
+        "mixed.txt": b"+192.0.2.0/24\n+2001:db8::/64\n-192.0.2.128/25\n-fe80::/10\n+198.51.100.7\n",
+        "conflict.txt": b"+10.0.0.0/8\n-10.0.0.0/8\n",
+        "refused.txt": b"+10.0.0.1/8\n+10.0.0.0/33\n+01.2.3.4\n+1.2.3\n+10.0.0.0/\n+10.0.0.0/0x\n+fe80::1%eth0\n"
+                       b"+::/129\n+1.2.3.4/0008\n",
+        # prefix_parse() gave inet_pton() text with a NUL, which took what came before it (fe80::1).
+        "finding-nul-in-ipv6.txt": b"+fe80::1\x00junk\n+10.0.0.0\x00/8\n",
+    }
+    import ipaddress
+    rng = random.Random("triage-seeds")
+    for k in range(16):            # random nested and disjoint prefixes of one family or both
+        lines = []
+        for _ in range(rng.randrange(4, 40)):
+            v6 = rng.random() < (0.5 if k % 2 else 0.1)
+            width = 128 if v6 else 32
+            length = rng.choice([0, 1, 8, 16, 24, width - 1, width, rng.randrange(width + 1)])
+            start = rng.getrandbits(width) >> (width - length) << (width - length) if length else 0
+            net = (ipaddress.IPv6Network if v6 else ipaddress.IPv4Network)((start, length))
+            text = str(net.network_address) if length == width and rng.random() < 0.5 else str(net)
+            lines.append(("-" if rng.random() < 0.3 else "+") + text)
+        out[f"random-{k}.txt"] = "\n".join(lines).encode() + b"\n"
+    return out
+
+
+SEEDS = {"classic": classic_seeds, "pcapng": lambda: {**pcapng_seeds(), **split_seeds()}, "fields": fields_seeds,
+         "triage": triage_seeds}
 
 # harness (tests/fuzz/fuzz_<name>.c) -> the seed sets its corpus starts from
 HARNESSES = {
@@ -317,11 +349,12 @@ HARNESSES = {
     "fields": ("fields",),
     "pcapng": ("pcapng",),
     "split": ("classic", "pcapng"),
+    "triage": ("triage",),
 }
 
 # The harnesses that once found something: their seeds hold the finding-*
 # inputs, kept as regression tests (the fields harness has found nothing yet).
-FOUND = ("classic", "pcapng", "split")
+FOUND = ("classic", "pcapng", "split", "triage")
 
 
 def write_corpus(name, corpus):

@@ -449,8 +449,14 @@ def test_a_million_prefixes_build_in_well_under_a_second_and_are_used(tmp_path):
     (dict(prefixes=["10.0.0.1/8"]), r"prefixes\[0\]: '10.0.0.1/8' has host bits set \(the network is 10.0.0.0/8\)"),
     (dict(prefixes=["10.0.0/8"]), r"prefixes\[0\]: '10.0.0/8' is not an IPv4 or IPv6 address or prefix"),
     (dict(prefixes=["10.0.0.0/x"]), r"is not an IPv4 or IPv6 address or prefix"),
+    (dict(prefixes=["10.0.0.0/8x"]), r"is not an IPv4 or IPv6 address or prefix"),
+    (dict(prefixes=["10.0.0.0/00033"]), r"has a prefix length out of range"),
+    (dict(prefixes=["10.0.0.0/99999999999999999999999"]), r"has a prefix length out of range"),
+    (dict(prefixes=["10.0.0.1/0008"]), r"has host bits set \(the network is 10.0.0.0/8\)"),
     (dict(prefixes=["10.0.0.0/"]), r"is not an IPv4 or IPv6 address or prefix"),
     (dict(prefixes=["fe80::1%eth0"]), r"is not an IPv4 or IPv6 address or prefix"),
+    (dict(prefixes=["fe80::1\x00junk"]), r"prefixes\[0\]: 'fe80::1\\x00junk' is not an IPv4 or IPv6 address"),
+    (dict(prefixes=["10.0.0.0\x00/8"]), r"is not an IPv4 or IPv6 address or prefix"),
     (dict(prefixes=[("10.0.0.0/8", "keep"), ("10.0.0.0/8", "drop")]), r"prefix 10.0.0.0/8 is given both to keep and to drop"),
     (dict(prefixes=[("192.0.2.7", "drop"), "10.0.0.0/8", "192.0.2.7/32"]),
      r"prefix 192.0.2.7/32 is given both to keep and to drop"),
@@ -606,3 +612,8 @@ def test_live_two_interfaces_in_one_handle(veth, read):
         raw.close()
     assert [buf[42:] for buf in got] == [b"veth %d" % i for i in range(5)]
     assert (t.kept, t.dropped, t.stats()["dropped_prefix"]) == (5, 5, 5)
+
+
+def test_a_length_with_leading_zeros_is_read_as_ipaddress_reads_it():
+    assert ipaddress.ip_network("10.0.0.0/008") == ipaddress.ip_network("10.0.0.0/8")
+    assert pcap.Triage(["10.0.0.0/008", "2001:db8::/0032"]).prefixes == (1, 1)
