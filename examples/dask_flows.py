@@ -435,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     packets, wire, count = flows["total_packets"], flows["total_bytes"], flows["flows"]
     # The top flows by bytes, ties in the order of the 5-tuple with its
     # addresses as text: only the flows that can be among them become text.
-    rows = [[*five_tuple(key), int(n), int(b)] for key, n, b in zip(flows["keys"], flows["packets"], flows["bytes"])]
+    rows: list[tuple[int, str, int, str, int, int, int]] = [
+        (*five_tuple(key), int(n), int(b)) for key, n, b in zip(flows["keys"], flows["packets"], flows["bytes"])]
     top = sorted(rows, key=lambda r: (-r[6], r[0], r[1], r[2], r[3], r[4]))[:args.top]
     if args.json:
         out = {"packets": packets, "bytes": wire, "flows": count, "top": top}
