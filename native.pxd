@@ -100,6 +100,7 @@ cdef extern from "pcap_stream.h" nogil:
     int record_reader_init(record_reader *r, savefile_stream *s, lp.pcap_t *p)
     int record_next(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
     void record_refusal(const record_reader *r, char *errbuf)
+    int record_cut(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
 
 cdef extern from "savefile_split.h" nogil:
     int savefile_boundaries(int fd, const uint64_t *targets, size_t n, uint64_t *out, uint64_t *walked)

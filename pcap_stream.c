@@ -238,10 +238,15 @@ int stream_open_ready(struct savefile_stream *s)
 
 void stream_opened(struct savefile_stream *s, pcap_t *p)
 {
-    int major = pcap_major_version(p), minor = pcap_minor_version(p);
+    /* (A dead handle from stream_open_dead() has no version: the stream
+     * noted the file's.) */
+    int major = s->major ? s->major : pcap_major_version(p);
+    int minor = s->major ? s->minor : pcap_minor_version(p);
 
     if (s->format != FORMAT_PCAP)
         return;
+    s->major = major;
+    s->minor = minor;
     if (major == 2)
         s->lengths_swapped = minor < 3 ? 1 : minor == 3 ? 2 : 0;
     else
@@ -388,6 +393,8 @@ pcap_t *stream_open_dead(struct savefile_stream *s, int precision, char *errbuf)
     }
     s->pos += PCAP_FILE_HEADER;
     s->limit = s->pos;
+    s->major = 2;
+    s->minor = 4;
     return p;
 }
 
@@ -415,8 +422,23 @@ void record_refusal(const struct record_reader *r, char *errbuf)
                  rec.caplen, (unsigned)(avail - RECORD_HEADER));
     else
         snprintf(errbuf, PCAP_ERRBUF_SIZE, "a packet of %u captured bytes, more than the file's snapshot length "
-                 "%u: on %s libpcap cannot read it from the module's buffer to cut it", rec.caplen, r->snapshot,
-                 PLATFORM_NAME);
+                 "%u", rec.caplen, r->snapshot);
+}
+
+int record_cut(struct record_reader *r, struct pcap_pkthdr **hdr, const unsigned char **data)
+{
+    struct savefile_stream *s = r->s;
+    struct classic_record rec;
+
+    if (s->end - s->pos < RECORD_HEADER)
+        return 0;
+    classic_record_read(s->buf + s->pos, r->swapped, &rec);
+    if (rec.caplen <= r->snapshot || rec.caplen > r->max_caplen || s->end - s->pos - RECORD_HEADER < rec.caplen)
+        return 0;
+    /* As sf-pcap.c does: the first snapshot-length bytes, the rest passed over. */
+    record_take(r, &rec, hdr, data);
+    r->hdr.caplen = r->snapshot;
+    return 1;
 }
 
 #endif
@@ -450,7 +472,7 @@ int link_type_rewritten(int dlt, int swapped)
 int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_t *p)
 {
     memset(r, 0, sizeof(*r));
-    if (s->format != FORMAT_PCAP || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4)
+    if (s->format != FORMAT_PCAP || s->major != 2 || s->minor != 4)
         return 0;
     if (s->record_header != RECORD_HEADER)
         return 0;   /* the modified format: longer record headers */

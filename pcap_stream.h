@@ -61,6 +61,7 @@ struct savefile_stream {
     size_t record_header;   /* classic: RECORD_HEADER, or MODIFIED_RECORD_HEADER */
     int lengths_swapped;    /* classic before 2.4: 0 no, 1 yes, 2 when caplen > len */
     uint32_t max_caplen;    /* classic: libpcap's largest caplen for the link type */
+    int major, minor;       /* classic: the file's version (stream_opened, or stream_open_dead) */
     char *file_buffer;      /* the stdio buffer of a pcapng stream_file() */
 };
 
@@ -117,6 +118,11 @@ struct record_reader;
  * leaves to libpcap, cannot be read (cut short, longer than the snapshot
  * length, of an impossible length), into errbuf. */
 void record_refusal(const struct record_reader *r, char *errbuf);
+
+/* Where there is no such FILE: a whole record at pos longer than the
+ * snapshot length cut to it and consumed, as libpcap does (1, *hdr and
+ * *data set); 0 for any other record. */
+int record_cut(struct record_reader *r, struct pcap_pkthdr **hdr, const unsigned char **data);
 
 /* Whether libpcap changes the records of link type dlt after reading them
  * (or limits their length itself), in a file of the other byte order when

@@ -520,7 +520,12 @@ cdef class _RecordSource(_SavefileSource):
         if self.ended:
             return RECORD_END
         if not STREAM_HAS_FILE:
-            # No FILE for libpcap to read it from (Windows, the simulated build).
+            # No FILE for libpcap to read it from (Windows, the simulated
+            # build): a record longer than the snapshot length is cut here
+            # as libpcap cuts it; any other is refused, saying why.
+            if record_cut(&self.reader, hdr, data):
+                _unsigned_stamps(hdr[0])
+                return RECORD_PACKET
             self.ended = True
             self.at_end()
             record_refusal(&self.reader, why)
