@@ -15,8 +15,8 @@
 # mergecap and tshark (the pcapng files the module reads as Wireshark does,
 # checked against tshark), used by tests, the fuzzer, the version matrix,
 # the wheel and the bench; libcrypt-dev for the rpcapd that tests/test_remote.py
-# builds, passwd for its throwaway user; gcc-mingw-w64 for the Windows
-# syntax check) from apt-get when missing (noninteractive:
+# builds, passwd for its throwaway user; gcc-mingw-w64 and libbsd-dev for
+# the Windows and funopen() syntax checks) from apt-get when missing (noninteractive:
 # tshark's question about capturing as non-root takes its default), a virtual
 # environment in .venv, the module built and installed into it (editable)
 # with its test dependencies, and its type stubs where type checkers look.
@@ -26,7 +26,7 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml setup.py pcap.pyx pcap.pyi $(filter-out pcap.c,$(wildcard *.c)) $(wildcard *.h *.pxd *.pxi)
-APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils clang libfuzzer-14-dev libclang-rt-14-dev wireshark-common tshark tcpreplay libcrypt-dev passwd gcc-mingw-w64
+APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils clang libfuzzer-14-dev libclang-rt-14-dev wireshark-common tshark tcpreplay libcrypt-dev passwd gcc-mingw-w64 libbsd-dev
 
 FUZZ_SECONDS ?= 300
 
@@ -42,7 +42,7 @@ system-packages:
 	    || ! command -v editcap >/dev/null || ! command -v mergecap >/dev/null || ! command -v tshark >/dev/null \
 	    || ! command -v tcpreplay >/dev/null || [ ! -f /usr/include/crypt.h ] \
 	    || ! command -v useradd >/dev/null || ! command -v chpasswd >/dev/null \
-	    || ! command -v x86_64-w64-mingw32-gcc >/dev/null \
+	    || ! command -v x86_64-w64-mingw32-gcc >/dev/null || [ ! -f /usr/include/bsd/stdio.h ] \
 	    || [ -z "$$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a 2>/dev/null)" ]; then \
 	    if [ "$$(id -u)" != 0 ]; then \
 	        echo "missing system packages: run 'apt-get install $(APT_PACKAGES)' as root" >&2; exit 1; \

@@ -825,6 +825,8 @@ cdef class pcap:
         The descriptor to watch with select, selectors or asyncio's
         add_reader: it is readable when packets are waiting.  For a savefile,
         the file's own descriptor (a regular file is always readable).
+        Raises PcapError where libpcap gives a live handle none (Windows,
+        devices such as DAG, remote capture): read it in a thread instead.
         """
         self._handle()
         return self._src.fileno()

@@ -65,7 +65,9 @@
 #if defined(PCAP_SIMULATE_PORTABLE) || defined(_WIN32)
 #define STREAM_NO_COOKIE 1
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) \
-    || defined(__DragonFly__)
+    || defined(__DragonFly__) || defined(PCAP_CHECK_FUNOPEN)
+/* (PCAP_CHECK_FUNOPEN: only for tools/simulate_platform.py, which compiles
+ * this branch on Linux against libbsd's funopen(); never a build.) */
 #define STREAM_FUNOPEN 1
 #else
 #define STREAM_FOPENCOOKIE 1

@@ -12,7 +12,8 @@
 2. The Windows branches of the hand-written C files (not pcap.c, which
    Cython writes and which needs a Windows Python.h): x86_64-w64-mingw32-gcc
    -fsyntax-only against libpcap 1.10.6's headers (from the release tarball
-   in ../shared/libpcap/).
+   in ../shared/libpcap/).  And pcap_stream.c's funopen() branch (macOS,
+   the BSDs) against libbsd's funopen() (-DPCAP_CHECK_FUNOPEN, a check only).
 
     python tools/simulate_platform.py [--mingw-only | --simulate-only]
 
@@ -104,6 +105,22 @@ def check_mingw():
     return True
 
 
+def check_funopen():
+    """pcap_stream.c's funopen() branch (macOS, the BSDs) compiled here
+    against libbsd's declaration of funopen(), which is the BSDs' own."""
+    if not os.path.exists("/usr/include/bsd/stdio.h"):
+        return unavailable("no <bsd/stdio.h> for the funopen() check (apt-get install libbsd-dev)")
+    proc = subprocess.run(["cc", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-DPCAP_CHECK_FUNOPEN",
+                           "-include", "bsd/stdio.h", f"-I{ROOT}", os.path.join(ROOT, "pcap_stream.c")],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stderr, end="")
+        say("funopen: pcap_stream.c's funopen() branch does not compile")
+        return False
+    say("funopen: pcap_stream.c's funopen() branch compiles against libbsd's funopen()")
+    return True
+
+
 def simulate():
     # (CFLAGS in the environment replaces Python's own, -O3 among them:
     # the switch goes on top of those, so that the build is the real one's.)
@@ -144,6 +161,7 @@ def main(argv):
     ok = True
     if "--simulate-only" not in argv:
         ok = check_mingw() and ok
+        ok = check_funopen() and ok
     if "--mingw-only" not in argv:
         ok = simulate() and ok
     say("passed" if ok else "FAILED")
