@@ -1,6 +1,9 @@
 # make demo    set everything up, then run examples/sniff.py on a savefile and on lo
-# make test    set everything up, then run the whole test suite and the libpcap version matrix
+# make test    set everything up, then run the whole test suite, the libpcap version matrix
+#              and the other platforms' branches (make platforms)
 # make matrix  the module against libpcap 1.8.1, 1.9.1, 1.10.1 and 1.10.6 (tools/libpcap_matrix.py)
+# make platforms  the portable build simulated on Linux, with its tests, and the Windows
+#              branches of the C files compiled with mingw-w64 (tools/simulate_platform.py)
 # make wheel   a self-contained wheel in dist/, libpcap 1.10.6 linked in (tools/build_wheel.py)
 # make bench   the side-by-side benchmark (bench/README.md)
 # make docs    the Sphinx site, warnings as errors
@@ -12,7 +15,8 @@
 # mergecap and tshark (the pcapng files the module reads as Wireshark does,
 # checked against tshark), used by tests, the fuzzer, the version matrix,
 # the wheel and the bench; libcrypt-dev for the rpcapd that tests/test_remote.py
-# builds, passwd for its throwaway user) from apt-get when missing (noninteractive:
+# builds, passwd for its throwaway user; gcc-mingw-w64 and libbsd-dev for
+# the Windows and funopen() syntax checks) from apt-get when missing (noninteractive:
 # tshark's question about capturing as non-root takes its default), a virtual
 # environment in .venv, the module built and installed into it (editable)
 # with its test dependencies, and its type stubs where type checkers look.
@@ -22,11 +26,11 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml setup.py pcap.pyx pcap.pyi $(filter-out pcap.c,$(wildcard *.c)) $(wildcard *.h *.pxd *.pxi)
-APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils clang libfuzzer-14-dev libclang-rt-14-dev wireshark-common tshark tcpreplay libcrypt-dev passwd
+APT_PACKAGES := libpcap-dev tcpdump iproute2 util-linux gcc pkg-config flex bison cmake binutils clang libfuzzer-14-dev libclang-rt-14-dev wireshark-common tshark tcpreplay libcrypt-dev passwd gcc-mingw-w64 libbsd-dev
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: demo test matrix wheel bench docs fuzz setup system-packages clean
+.PHONY: demo test matrix platforms wheel bench docs fuzz setup system-packages clean
 
 setup: $(STAMP)
 
@@ -38,6 +42,7 @@ system-packages:
 	    || ! command -v editcap >/dev/null || ! command -v mergecap >/dev/null || ! command -v tshark >/dev/null \
 	    || ! command -v tcpreplay >/dev/null || [ ! -f /usr/include/crypt.h ] \
 	    || ! command -v useradd >/dev/null || ! command -v chpasswd >/dev/null \
+	    || ! command -v x86_64-w64-mingw32-gcc >/dev/null || [ ! -f /usr/include/bsd/stdio.h ] \
 	    || [ -z "$$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a 2>/dev/null)" ]; then \
 	    if [ "$$(id -u)" != 0 ]; then \
 	        echo "missing system packages: run 'apt-get install $(APT_PACKAGES)' as root" >&2; exit 1; \
@@ -70,9 +75,14 @@ test: $(STAMP)
 	$(VPY) -m pytest
 	@echo "make: the version matrix (builds 4 libpcaps the first time: a few minutes)"
 	$(VPY) tools/libpcap_matrix.py
+	@echo "make: the portable build simulated on Linux, and the Windows C branches with mingw-w64 (about 2 minutes)"
+	$(VPY) tools/simulate_platform.py
 
 matrix: $(STAMP)
 	$(VPY) tools/libpcap_matrix.py
+
+platforms: $(STAMP)
+	$(VPY) tools/simulate_platform.py
 
 wheel: $(STAMP)
 	$(VPY) tools/build_wheel.py

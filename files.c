@@ -6,7 +6,12 @@
 
 int open_readonly(const char *path)
 {
+#ifdef _WIN32
+    /* (Bytes as they are, and not inherited by child processes.) */
+    return open(path, O_RDONLY | O_BINARY | O_NOINHERIT);
+#else
     return open(path, O_RDONLY | O_CLOEXEC);
+#endif
 }
 
 int is_directory(int fd)

@@ -825,6 +825,8 @@ cdef class pcap:
         The descriptor to watch with select, selectors or asyncio's
         add_reader: it is readable when packets are waiting.  For a savefile,
         the file's own descriptor (a regular file is always readable).
+        Raises PcapError where libpcap gives a live handle none (Windows,
+        devices such as DAG, remote capture): read it in a thread instead.
         """
         self._handle()
         return self._src.fileno()
@@ -1065,8 +1067,9 @@ cdef class pcap:
         together), FANOUT_FLAG_ROLLOVER (move on to another member when one
         is full).  Every member of a group uses the same mode and flags.
         Raises ValueError for a group, mode or flags out of range, PcapError
-        on a savefile, and PcapError with the kernel's errno when the kernel
-        refuses (for instance a group of another mode: EINVAL).
+        on a savefile or on a platform other than Linux (naming it), and
+        PcapError with the kernel's errno when the kernel refuses (for
+        instance a group of another mode: EINVAL).
         """
         cdef lp.pcap_t *p = self._handle()
         group = _int_arg(group, "group", 0, 0xffff)
@@ -1077,6 +1080,9 @@ cdef class pcap:
             raise ValueError(f"mode must be one of the FANOUT_ modes, not {mode}")
         if flags & ~(PACKET_FANOUT_FLAG_ROLLOVER | PACKET_FANOUT_FLAG_DEFRAG):
             raise ValueError(f"flags must be FANOUT_FLAG_DEFRAG and/or FANOUT_FLAG_ROLLOVER, not {flags:#x}")
+        if not PLATFORM_LINUX_FEATURES:
+            raise _pcap_error(lp.PCAP_ERROR, f"set fanout on {self._name!r}",
+                              f"packet fanout is Linux's (PACKET_FANOUT): not on {_PLATFORM}")
         if not self._src.live:
             raise _pcap_error(lp.PCAP_ERROR, f"set fanout on {self._name!r}",
                               "fanout is for live Linux capture handles, not savefiles")

@@ -353,8 +353,13 @@ cdef _MultiSource _open_multi(list bnames, list names, int snaplen, bint promisc
     if m.p == NULL:
         raise MemoryError()
     for child in m.children:
+        if child.slice_ms and (m.slice_ms == 0 or child.slice_ms < m.slice_ms):
+            m.slice_ms = child.slice_ms     # (a child that needs shorter waits: all wait so)
         if child.fd < 0:
-            continue        # (a regular file: never waited for)
+            # A regular file: never waited for.  A live interface without
+            # a descriptor (Windows, the simulated build): the merge waits
+            # in slices and reads every child after each.
+            continue
         if m.fd < 0:
             m.fd = ready_set_new()
             if m.fd < 0:

@@ -3,9 +3,9 @@
  * on, so that the loop keeps its one wait on one descriptor.
  *
  * On Linux an epoll instance, which is itself pollable: poll() on it says
- * readable while any descriptor it holds is (level-triggered).  kqueue is
- * the BSD and macOS counterpart (a kqueue descriptor is pollable too);
- * other platforms are issue 23's, and fail here with ENOSYS. */
+ * readable while any descriptor it holds is (level-triggered).  On macOS
+ * and the BSDs a kqueue, pollable too.  Elsewhere (Windows) live handles
+ * have no descriptor and nothing calls these; they fail with ENOSYS. */
 #ifndef MULTI_WAIT_H
 #define MULTI_WAIT_H
 

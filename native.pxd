@@ -13,9 +13,21 @@ cdef extern from "Python.h":
 cdef extern from "wait.h" nogil:
     enum:
         WAIT_SLICE_MS
+    struct live_wait:
+        int fd
+        void *event
+        int slice_ms
+    void live_wait_init(lp.pcap_t *p, live_wait *w)
+    int wait_ready(int fd, void *event, int timeout_ms)
     int wait_readable(int fd, int timeout_ms)
     double monotonic_ms()
     const void *current_thread()
+
+cdef extern from "platform.h" nogil:
+    const char *PLATFORM_NAME
+    enum:
+        PLATFORM_SIMULATED
+        PLATFORM_LINUX_FEATURES
 
 cdef extern from "multi_wait.h" nogil:
     int ready_set_new()
@@ -74,6 +86,9 @@ cdef extern from "pcap_stream.h" nogil:
     size_t stream_frame(savefile_stream *s)
     int stream_may_grow(const savefile_stream *s)
     FILE *stream_file(savefile_stream *s, int buffered)
+    enum:
+        STREAM_HAS_FILE
+    lp.pcap_t *stream_open_dead(savefile_stream *s, int precision, char *errbuf)
     int link_type_post_processed(int dlt, int swapped)
     struct record_reader:
         pass
@@ -84,6 +99,8 @@ cdef extern from "pcap_stream.h" nogil:
         RECORD_LIBPCAP
     int record_reader_init(record_reader *r, savefile_stream *s, lp.pcap_t *p)
     int record_next(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
+    void record_refusal(const record_reader *r, char *errbuf)
+    int record_cut(record_reader *r, lp.pcap_pkthdr **hdr, const unsigned char **data)
 
 cdef extern from "savefile_split.h" nogil:
     int savefile_boundaries(int fd, const uint64_t *targets, size_t n, uint64_t *out, uint64_t *walked)

@@ -1,13 +1,17 @@
 #include "netdev.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#else
+#include <arpa/inet.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <sys/socket.h>
+#endif
 #ifdef __linux__
 #include <linux/if_packet.h>
 #include <linux/if_arp.h>
@@ -15,15 +19,25 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #endif
+#if defined(AF_LINK) && !defined(_WIN32)
+#include <net/if_dl.h>      /* macOS and the BSDs: libpcap gives link-layer addresses as sockaddr_dl */
+#endif
 
 int is_interface_name(const char *name)
 {
+#ifdef _WIN32
+    /* Npcap names devices \Device\NPF_{GUID}, which no Windows call maps
+     * to an interface index: pcap_findalldevs() decides (_is_device). */
+    (void)name;
+    return 0;
+#else
     return if_nametoindex(name) != 0;
+#endif
 }
 
 int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)
 {
-#if defined(__linux__) && defined(PACKET_FANOUT)
+#if PLATFORM_LINUX_FEATURES && defined(PACKET_FANOUT)
     int arg = (int)((group & 0xffff) | (mode_and_flags << 16));
     return setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg));
 #else
@@ -33,7 +47,7 @@ int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags)
 #endif
 }
 
-#ifdef __linux__
+#if PLATFORM_LINUX_FEATURES
 /* One ETHTOOL_ flag of the device: 1 on, 0 off or not known. */
 static int ethtool_flag(int fd, const char *device, unsigned int cmd)
 {
@@ -53,7 +67,7 @@ static int ethtool_flag(int fd, const char *device, unsigned int cmd)
 
 size_t immediate_frame_size(const char *device, int snaplen)
 {
-#ifdef __linux__
+#if PLATFORM_LINUX_FEATURES
     struct ifreq ifr;
     size_t frame = snaplen > 0 ? (size_t)snaplen : 262144;
     size_t max_frame, macoff;
@@ -115,6 +129,17 @@ int sockaddr_to_text(const struct sockaddr *sa, char *buf, size_t buflen)
         for (i = 0; i < ll->sll_halen && used + 4 <= buflen; i++)
             used += snprintf(buf + used, buflen - used, i ? ":%02x" : "%02x", ll->sll_addr[i]);
         return AF_PACKET;
+    }
+#endif
+#if defined(AF_LINK) && !defined(_WIN32)
+    case AF_LINK: {
+        const struct sockaddr_dl *dl = (const struct sockaddr_dl *)sa;
+        const unsigned char *a = (const unsigned char *)LLADDR(dl);
+        size_t used = 0;
+        int i;
+        for (i = 0; i < dl->sdl_alen && used + 4 <= buflen; i++)
+            used += snprintf(buf + used, buflen - used, i ? ":%02x" : "%02x", a[i]);
+        return AF_LINK;
     }
 #endif
     default:

@@ -7,13 +7,20 @@
 
 #include <pcap.h>
 #include <stddef.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#else
 #include <sys/socket.h>   /* struct sockaddr: libpcap 1.8's pcap.h leaves it out */
+#endif
+
+#include "platform.h"
 
 /* pcap_set_protocol_linux() is libpcap 1.9's, on Linux only; 1.9 added the
  * wireless flag to the same header, which tells the releases apart.  Where
  * it is missing, capture_protocol() fails as an unknown setting would, and
- * CAPTURE_PROTOCOL is 0 (sources.pxi says why). */
-#if defined(__linux__) && defined(PCAP_IF_WIRELESS)
+ * CAPTURE_PROTOCOL is 0 (sources.pxi says why: the platform, or the
+ * libpcap). */
+#if PLATFORM_LINUX_FEATURES && defined(PCAP_IF_WIRELESS)
 #define CAPTURE_PROTOCOL 1
 #define capture_protocol(p, protocol) pcap_set_protocol_linux((p), (protocol))
 #else
@@ -50,7 +57,7 @@ int is_interface_name(const char *name);
 
 /* Linux PACKET_FANOUT (linux/if_packet.h): the modes and flags, with the
  * kernel's values where the headers are too old to name them. */
-#ifdef __linux__
+#if PLATFORM_LINUX_FEATURES
 #include <linux/if_packet.h>
 #endif
 #ifndef PACKET_FANOUT_HASH
@@ -75,7 +82,8 @@ int is_interface_name(const char *name);
 #endif
 
 /* Join the packet socket fd to fanout group `group` with mode | flags.
- * Returns 0, or -1 with errno set (ENOTSUP where there is no fanout). */
+ * Returns 0, or -1 with errno set (ENOTSUP where there is no fanout: every
+ * platform but Linux, where the caller refuses first, naming the platform). */
 int join_fanout(int fd, unsigned int group, unsigned int mode_and_flags);
 
 /* The size of one ring frame that libpcap's Linux immediate mode

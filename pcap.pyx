@@ -36,7 +36,8 @@ signal handlers in charge, so Ctrl-C always works.
 #   packet_batch.c     packets gathered without the GIL: batches, the live queue
 #   packet_fields.c    header fields of a packet (link to transport) and its Community ID, parsed in the fill
 #   triage.c           prefix tables (longest prefix match), port sets, the flow table, the keep-or-drop
-#   wait.c             the bounded wait on a descriptor, the monotonic clock
+#   platform.h         what differs by platform, decided once (and the simulated portable build)
+#   wait.c             the bounded wait on a descriptor or (Windows) an event, the monotonic clock
 #   multi_wait.c       one descriptor readable when any of several is (epoll), for multi_source.pxi
 #   remote.c           libpcap's remote capture calls, or their refusal where it has none
 #   netdev.c           interfaces: addresses as text, immediate mode's ring, fanout
@@ -85,6 +86,12 @@ cdef void _export_dlt_names(dict namespace):
 _export_dlt_names(globals())
 
 __version__ = "2.0.0"
+
+# The platform the module was built for (platform.h), in the words its
+# messages use; and whether it is the portable build simulated on Linux
+# (PCAP_SIMULATE_PORTABLE), so that a test run can prove which branches it took.
+_PLATFORM = PLATFORM_NAME.decode()
+_SIMULATED_PLATFORM = bool(PLATFORM_SIMULATED)
 
 PCAP_D_INOUT = lp.PCAP_D_INOUT
 PCAP_D_IN = lp.PCAP_D_IN

@@ -5,8 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef _WIN32
+#include <io.h>
+#define read _read
+#else
 #include <unistd.h>
+#endif
 
+#include "pcapng_reader.h"   /* dlt_of_linktype */
 #include "wait.h"
 
 #ifndef STREAM_BUFFER   /* (the fuzzer's is small, so that blocks and records cross its end) */
@@ -232,10 +238,15 @@ int stream_open_ready(struct savefile_stream *s)
 
 void stream_opened(struct savefile_stream *s, pcap_t *p)
 {
-    int major = pcap_major_version(p), minor = pcap_minor_version(p);
+    /* (A dead handle from stream_open_dead() has no version: the stream
+     * noted the file's.) */
+    int major = s->major ? s->major : pcap_major_version(p);
+    int minor = s->major ? s->minor : pcap_minor_version(p);
 
     if (s->format != FORMAT_PCAP)
         return;
+    s->major = major;
+    s->minor = minor;
     if (major == 2)
         s->lengths_swapped = minor < 3 ? 1 : minor == 3 ? 2 : 0;
     else
@@ -244,6 +255,8 @@ void stream_opened(struct savefile_stream *s, pcap_t *p)
 }
 
 /* ---- the FILE libpcap reads ------------------------------------------- */
+
+#if STREAM_HAS_FILE
 
 /* The FILE's read: what the stream holds, so that libpcap's fread() never
  * waits; on a pipe only up to limit (whole units) until the pipe ends, a
@@ -271,6 +284,14 @@ static ssize_t serve(void *cookie, char *out, size_t n)
     return (ssize_t)n;
 }
 
+#if defined(STREAM_FUNOPEN)
+/* funopen()'s read takes and returns int (macOS and the BSDs, funopen(3)). */
+static int serve_funopen(void *cookie, char *out, int n)
+{
+    return (int)serve(cookie, out, n > 0 ? (size_t)n : 0);
+}
+#endif
+
 /* The FILE's close, from pcap_close(): the stream and its descriptor are
  * the module's, freed and closed by the source that owns them. */
 static int leave_open(void *cookie)
@@ -282,11 +303,11 @@ static int leave_open(void *cookie)
 FILE *stream_file(struct savefile_stream *s, int buffered)
 {
     FILE *fp;
-#if defined(__GLIBC__) || defined(__linux__)
+#if defined(STREAM_FOPENCOOKIE)
     cookie_io_functions_t io = {serve, NULL, NULL, leave_open};
     fp = fopencookie(s, "rb", io);
 #else
-    fp = funopen(s, (int (*)(void *, char *, int))serve, NULL, NULL, leave_open);
+    fp = funopen(s, serve_funopen, NULL, NULL, leave_open);
 #endif
     if (fp == NULL)
         return NULL;
@@ -310,6 +331,117 @@ FILE *stream_file(struct savefile_stream *s, int buffered)
     }
     return fp;
 }
+
+#else   /* no FILE over the stream: Windows, the simulated build */
+
+FILE *stream_file(struct savefile_stream *s, int buffered)
+{
+    (void)s;
+    (void)buffered;
+    errno = ENOTSUP;
+    return NULL;
+}
+
+/* A 16-bit field of a classic file header, in our byte order. */
+static uint16_t get16(const struct savefile_stream *s, const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return s->swapped ? (uint16_t)((v >> 8) | (v << 8)) : v;
+}
+
+pcap_t *stream_open_dead(struct savefile_stream *s, int precision, char *errbuf)
+{
+    const unsigned char *h = s->buf + s->pos;
+    size_t avail = s->end - s->pos;
+    unsigned int major, minor;
+    uint32_t snaplen, linktype, most;
+    int dlt;
+    pcap_t *p;
+
+    errbuf[0] = '\0';
+    if (s->format == FORMAT_PCAPNG)
+        return NULL;
+    if (s->format != FORMAT_PCAP) {
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, avail < 4 ? "truncated dump file; tried to read 4 file header "
+                 "bytes, only got %u" : "unknown file format", (unsigned)avail);
+        return NULL;
+    }
+    if (avail < PCAP_FILE_HEADER) {
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "truncated dump file; tried to read %u file header bytes, only got %u",
+                 (unsigned)PCAP_FILE_HEADER, (unsigned)avail);
+        return NULL;
+    }
+    major = get16(s, h + 4);
+    minor = get16(s, h + 6);
+    if (major != 2 || minor != 4 || s->record_header != RECORD_HEADER) {
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "a classic savefile of version %u.%u%s: on %s the module reads "
+                 "only version 2.4 itself, and libpcap cannot read from its buffer", major, minor,
+                 s->record_header != RECORD_HEADER ? " in the modified format" : "", PLATFORM_NAME);
+        return NULL;
+    }
+    snaplen = get32(s, h + 16);
+    linktype = get32(s, h + 20) & 0x03FFFFFFu;   /* LT_LINKTYPE(): the FCS bits above are not the type */
+    dlt = dlt_of_linktype((int)linktype);
+    most = max_caplen_for_dlt(dlt);
+    if (snaplen == 0 || snaplen > most)
+        snaplen = most;   /* as libpcap's sf-pcap.c does */
+    p = pcap_open_dead_with_tstamp_precision(dlt, (int)snaplen, (unsigned)precision);
+    if (p == NULL) {
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "out of memory");
+        return NULL;
+    }
+    s->pos += PCAP_FILE_HEADER;
+    s->limit = s->pos;
+    s->major = 2;
+    s->minor = 4;
+    return p;
+}
+
+void record_refusal(const struct record_reader *r, char *errbuf)
+{
+    const struct savefile_stream *s = r->s;
+    size_t avail = s->end - s->pos;
+    struct classic_record rec;
+
+    if (s->err) {
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "error reading dump file: %s", strerror(s->err));
+        return;
+    }
+    if (avail < RECORD_HEADER) {
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "truncated dump file; tried to read %u header bytes, only got %u",
+                 (unsigned)RECORD_HEADER, (unsigned)avail);
+        return;
+    }
+    classic_record_read(s->buf + s->pos, r->swapped, &rec);
+    if (rec.caplen > r->max_caplen)
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "invalid packet capture length %u, bigger than maximum of %u",
+                 rec.caplen, r->max_caplen);
+    else if (avail - RECORD_HEADER < rec.caplen)
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "truncated dump file; tried to read %u captured bytes, only got %u",
+                 rec.caplen, (unsigned)(avail - RECORD_HEADER));
+    else
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "a packet of %u captured bytes, more than the file's snapshot length "
+                 "%u", rec.caplen, r->snapshot);
+}
+
+int record_cut(struct record_reader *r, struct pcap_pkthdr **hdr, const unsigned char **data)
+{
+    struct savefile_stream *s = r->s;
+    struct classic_record rec;
+
+    if (s->end - s->pos < RECORD_HEADER)
+        return 0;
+    classic_record_read(s->buf + s->pos, r->swapped, &rec);
+    if (rec.caplen <= r->snapshot || rec.caplen > r->max_caplen || s->end - s->pos - RECORD_HEADER < rec.caplen)
+        return 0;
+    /* As sf-pcap.c does: the first snapshot-length bytes, the rest passed over. */
+    record_take(r, &rec, hdr, data);
+    r->hdr.caplen = r->snapshot;
+    return 1;
+}
+
+#endif
 
 /* ---- classic records -------------------------------------------------- */
 
@@ -340,7 +472,7 @@ int link_type_rewritten(int dlt, int swapped)
 int record_reader_init(struct record_reader *r, struct savefile_stream *s, pcap_t *p)
 {
     memset(r, 0, sizeof(*r));
-    if (s->format != FORMAT_PCAP || pcap_major_version(p) != 2 || pcap_minor_version(p) != 4)
+    if (s->format != FORMAT_PCAP || s->major != 2 || s->minor != 4)
         return 0;
     if (s->record_header != RECORD_HEADER)
         return 0;   /* the modified format: longer record headers */

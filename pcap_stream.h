@@ -28,7 +28,18 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "platform.h"
 #include "savefile_format.h"
+
+/* Whether libpcap can read from the stream through a FILE (stream_file):
+ * fopencookie() or funopen(); not on Windows and in the simulated build,
+ * where stream_open_dead() stands in for libpcap's open and our readers
+ * read every record (platform.h). */
+#if defined(STREAM_NO_COOKIE)
+#define STREAM_HAS_FILE 0
+#else
+#define STREAM_HAS_FILE 1
+#endif
 
 enum { FORMAT_UNKNOWN = 0, FORMAT_PCAP = 1, FORMAT_PCAPNG = 2 };
 
@@ -50,6 +61,7 @@ struct savefile_stream {
     size_t record_header;   /* classic: RECORD_HEADER, or MODIFIED_RECORD_HEADER */
     int lengths_swapped;    /* classic before 2.4: 0 no, 1 yes, 2 when caplen > len */
     uint32_t max_caplen;    /* classic: libpcap's largest caplen for the link type */
+    int major, minor;       /* classic: the file's version (stream_opened, or stream_open_dead) */
     char *file_buffer;      /* the stdio buffer of a pcapng stream_file() */
 };
 
@@ -90,6 +102,27 @@ static inline int stream_may_grow(const struct savefile_stream *s)
  * NULL out of memory.  Closing it leaves the stream alone; close it before
  * stream_free(), which frees its buffer. */
 FILE *stream_file(struct savefile_stream *s, int buffered);
+
+/* Where there is no such FILE (STREAM_HAS_FILE 0): libpcap's open of a
+ * classic file done here.  Reads and consumes the file header and returns a
+ * dead handle of the file's link type, snapshot length (libpcap's, where the
+ * file's is 0 or too large) and `precision`; NULL with errbuf saying why for
+ * what our readers cannot read alone (another format version, the modified
+ * format, a header cut short, no savefile at all).  A pcapng file: NULL and
+ * errbuf "", the pcapng reader reads it all (_pcapng_dead). */
+pcap_t *stream_open_dead(struct savefile_stream *s, int precision, char *errbuf);
+
+struct record_reader;
+
+/* Where there is no such FILE: why the record at pos, which record_next()
+ * leaves to libpcap, cannot be read (cut short, longer than the snapshot
+ * length, of an impossible length), into errbuf. */
+void record_refusal(const struct record_reader *r, char *errbuf);
+
+/* Where there is no such FILE: a whole record at pos longer than the
+ * snapshot length cut to it and consumed, as libpcap does (1, *hdr and
+ * *data set); 0 for any other record. */
+int record_cut(struct record_reader *r, struct pcap_pkthdr **hdr, const unsigned char **data);
 
 /* Whether libpcap changes the records of link type dlt after reading them
  * (or limits their length itself), in a file of the other byte order when

@@ -1,19 +1,35 @@
 #include "replay.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <poll.h>
+#endif
 
 #include "packet_batch.h"
 
+#ifdef _WIN32
+int64_t replay_now_ns(void)
+{
+    static LARGE_INTEGER frequency;
+    LARGE_INTEGER now;
+    if (frequency.QuadPart == 0)
+        QueryPerformanceFrequency(&frequency);
+    QueryPerformanceCounter(&now);
+    return (int64_t)((double)now.QuadPart * 1e9 / (double)frequency.QuadPart);
+}
+#else
 int64_t replay_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
+#endif
 
 void replay_init(struct replay_state *st, int mode, double speed, int64_t interval_ns)
 {
@@ -40,12 +56,18 @@ static void wait_until(int64_t until, int64_t spin_ns)
 {
     int64_t now = replay_now_ns();
     if (until - now > spin_ns) {
+#ifdef _WIN32
+        /* (Sleep() counts whole milliseconds, at the timer's resolution:
+         * the spin makes up the rest.) */
+        Sleep((DWORD)((until - spin_ns - now) / 1000000));
+#else
         struct timespec ts;
         int64_t wake = until - spin_ns;
         ts.tv_sec = (time_t)(wake / 1000000000LL);
         ts.tv_nsec = (long)(wake % 1000000000LL);
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
             ;
+#endif
     }
     while (replay_now_ns() < until)
         ;
@@ -143,11 +165,15 @@ int replay_slice(pcap_t *p, struct replay_state *st, const struct replay_batch *
                 return REPLAY_SLICE_END;
             }
             {
+#ifdef _WIN32
+                Sleep(1);   /* (no descriptor to wait on for room) */
+#else
                 struct pollfd pfd;
                 pfd.fd = pcap_get_selectable_fd(p);
                 pfd.events = POLLOUT;
                 pfd.revents = 0;
                 poll(&pfd, 1, 1);
+#endif
             }
         }
         now = replay_now_ns();

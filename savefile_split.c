@@ -2,8 +2,34 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#ifdef _WIN32
+#include <io.h>
+#include <winsock2.h>     /* (before windows.h, as pcap.h wants it) */
+#include <windows.h>
+/* pread() as Windows says it: a read at an offset through an OVERLAPPED
+ * (which, on a handle opened for synchronous I/O, also moves the file
+ * pointer: every read here gives its own offset). */
+static long long pread(int fd, void *buf, size_t n, long long offset)
+{
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    OVERLAPPED o;
+    DWORD got = 0;
+    memset(&o, 0, sizeof o);
+    o.Offset = (DWORD)((unsigned long long)offset & 0xffffffffu);
+    o.OffsetHigh = (DWORD)((unsigned long long)offset >> 32);
+    if (h == INVALID_HANDLE_VALUE || n > 0x7fffffff) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (!ReadFile(h, buf, (DWORD)n, &got, &o))
+        return GetLastError() == ERROR_HANDLE_EOF ? 0 : (errno = EIO, -1);
+    return (long long)got;
+}
+#else
 #include <unistd.h>
+#endif
 
 #include "pcap_stream.h"
 #include "pcapng_reader.h"

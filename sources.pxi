@@ -97,6 +97,8 @@ cdef class _Source:
     cdef int direction      # what setdirection() chose (PCAP_D_*; PCAP_D_INOUT: both)
     cdef bint waits         # next() and fill() wait inside libpcap (rpcap, remote.pxi): the loop does not
     cdef object tstamp_type # a live handle's time stamp type (PCAP_TSTAMP_*) when one was chosen, else None
+    cdef void *event        # Windows: a live handle's event (wait.h), waited on instead of fd; else NULL
+    cdef int slice_ms       # the longest single wait, when libpcap requires one shorter than WAIT_SLICE_MS; else 0
 
     cdef int next(self, int mode, lp.pcap_pkthdr **hdr, const unsigned char **data) except -3:
         raise NotImplementedError
@@ -197,6 +199,13 @@ cdef class _LiveSource(_Source):
             if self._refill() == 0:
                 return _NOTHING_YET
 
+    cdef int fileno(self):
+        if self.fd < 0:
+            raise _pcap_error(lp.PCAP_ERROR, f"fileno of {self.what}",
+                              f"libpcap gives this handle no selectable descriptor on {PLATFORM_NAME.decode()}: "
+                              f"read it in a thread of its own (each read waits with the GIL released)")
+        return self.fd
+
     cdef int _refill(self) except -1:
         cdef int rc
         self._forget_queue_filter()
@@ -253,6 +262,11 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     cdef _LiveSource src = _LiveSource.__new__(_LiveSource)
     cdef lp.pcap_t *p
     cdef int rc
+    cdef live_wait w
+    if protocol >= 0 and not PLATFORM_LINUX_FEATURES:
+        raise _pcap_error(lp.PCAP_ERROR, f"capture only protocol {protocol:#06x} on {name!r}",
+                          f"protocol= is pcap_set_protocol_linux(), Linux's: not on {_PLATFORM}; "
+                          f"setfilter('ether proto {protocol:#06x}') keeps that protocol instead")
     if protocol >= 0 and not CAPTURE_PROTOCOL:
         raise _pcap_error(lp.PCAP_ERROR, f"capture only protocol {protocol:#06x} on {name!r}",
                           f"this module was built against a libpcap without pcap_set_protocol_linux() (libpcap "
@@ -307,7 +321,9 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
     # libpcap itself is always nonblocking: every wait is ours, so that it
     # can be bounded, interrupted and timed out.
     _check(p, lp.pcap_setnonblock(p, 1, errbuf), f"cannot make {name!r} nonblocking", None, errbuf)
-    src.fd = lp.pcap_get_selectable_fd(p)
+    live_wait_init(p, &w)
+    src.fd, src.event = w.fd, w.event
+    src.slice_ms = w.slice_ms if w.slice_ms < WAIT_SLICE_MS else 0
     src.write_precision = lp.pcap_get_tstamp_precision(p)
     _clock_set(&src.clock, src.write_precision)
     return src
@@ -500,8 +516,20 @@ cdef class _RecordSource(_SavefileSource):
         cut short, longer than the snapshot length or impossible (the
         reader makes sure all of it has come)."""
         cdef int rc
+        cdef char why[lp.PCAP_ERRBUF_SIZE]
         if self.ended:
             return RECORD_END
+        if not STREAM_HAS_FILE:
+            # No FILE for libpcap to read it from (Windows, the simulated
+            # build): a record longer than the snapshot length is cut here
+            # as libpcap cuts it; any other is refused, saying why.
+            if record_cut(&self.reader, hdr, data):
+                _unsigned_stamps(hdr[0])
+                return RECORD_PACKET
+            self.ended = True
+            self.at_end()
+            record_refusal(&self.reader, why)
+            raise _pcap_error(lp.PCAP_ERROR, f"reading {self.what}", _text(why), self.filename)
         self.s.limit = self.s.end            # a pipe: all that has come
         clearerr(lp.pcap_file(self.p))
         rc = lp.pcap_next_ex(self.p, hdr, data)
@@ -784,23 +812,34 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, object
     # libpcap opens every file, so that what it refuses at once it refuses
     # in its own words.  It reads pcapng's first blocks, which our reader
     # then reads again: the stream keeps them.
+    # Where libpcap cannot read our buffer (STREAM_HAS_FILE 0: Windows, the
+    # simulated build), the header is read here and libpcap gets a dead
+    # handle of the file's link type; our readers read every record.
     start = s.pos
-    s.hold = s.format == FORMAT_PCAPNG
-    fp = stream_file(s, False)
-    if fp == NULL:
-        raise MemoryError()
+    fp = NULL
     errbuf[0] = 0
-    p = lp.pcap_fopen_offline_with_tstamp_precision(fp, open_precision, errbuf)
-    s.hold = False
+    if STREAM_HAS_FILE:
+        s.hold = s.format == FORMAT_PCAPNG
+        fp = stream_file(s, False)
+        if fp == NULL:
+            raise MemoryError()
+        p = lp.pcap_fopen_offline_with_tstamp_precision(fp, open_precision, errbuf)
+        s.hold = False
+    else:
+        p = stream_open_dead(s, open_precision, errbuf)
     if p == NULL:
-        fclose(fp)
+        if fp != NULL:
+            fclose(fp)
         # A pcapng file that libpcap refuses although it is sound, as
         # Wireshark reads it (interfaces of other link types or snapshot
         # lengths, odd options, no interface at all), is read here all the same.
         s.pos = start
-        if ngsrc is not None and _text(errbuf).startswith(_PCAPNG_SOUND_REFUSALS):
+        if ngsrc is not None and (not STREAM_HAS_FILE or _text(errbuf).startswith(_PCAPNG_SOUND_REFUSALS)):
             p = _pcapng_dead(&ngsrc.ng)
             dead = True
+            if p == NULL and not STREAM_HAS_FILE:
+                raise _pcap_error(lp.PCAP_ERROR, f"cannot read {name!r} as a savefile", _text(ngsrc.ng.err),
+                                  filename)
         if p == NULL:
             raise _pcap_error(lp.PCAP_ERROR, f"cannot read {name!r} as a savefile", _text(errbuf), filename)
     holder.p = p
@@ -813,6 +852,11 @@ cdef _SavefileSource _savefile_from_fd(int fd, str name, object filename, object
         rsrc = _RecordSource.__new__(_RecordSource)
         if s.format == FORMAT_PCAP and record_reader_init(&rsrc.reader, s, p):
             src = rsrc
+        elif not STREAM_HAS_FILE:
+            raise _pcap_error(lp.PCAP_ERROR, f"cannot read {name!r} as a savefile",
+                              f"its link type ({_text(lp.pcap_datalink_val_to_name(lp.pcap_datalink(p))) or lp.pcap_datalink(p)}) "
+                              f"is one whose records libpcap rewrites or limits as it reads them, and on "
+                              f"{_PLATFORM} libpcap cannot read from the module's buffer", filename)
         else:
             src = _LibpcapSource.__new__(_LibpcapSource)
             (<_LibpcapSource>src).classic = s.format == FORMAT_PCAP

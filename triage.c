@@ -1,10 +1,14 @@
 #include "triage.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <ws2tcpip.h>     /* inet_pton, inet_ntop */
+#else
+#include <arpa/inet.h>
 #include <sys/mman.h>
+#endif
 
 /* ---- prefixes ------------------------------------------------------------ */
 
@@ -218,6 +222,11 @@ static long make_node(struct prefix_table *t, size_t lo, size_t hi, unsigned fro
  * on the way to the cache line it reads.  Freed with free(). */
 static void *huge_alloc(size_t size)
 {
+#ifdef _WIN32
+    /* (The CRT's aligned memory must be freed with _aligned_free(), and the
+     * tables are freed with free(): malloc's 16-byte alignment there.) */
+    return malloc(size);
+#else
 #ifdef MADV_HUGEPAGE
     const size_t huge = (size_t)2 << 20;
     if (size >= huge) {
@@ -229,6 +238,7 @@ static void *huge_alloc(size_t size)
     }
 #endif
     return aligned_alloc(64, (size + 63) / 64 * 64);
+#endif
 }
 
 /* A table's array moved where the kernel may back it with huge pages

@@ -43,9 +43,10 @@ cdef enum:
 cdef double _gil_let_go = 0     # monotonic ms when a read last let go of the GIL
 
 
-cdef bint _sleep_on(int fd, int ms, str what) except -1:
+cdef bint _sleep_on(int fd, int ms, str what, void *event=NULL) except -1:
     """Wait up to ``ms`` milliseconds (0: not at all) for ``fd`` (-1: none)
-    to be readable, with the GIL released; then run Python's signal
+    to be readable, or on Windows for a live handle's ``event`` (NULL:
+    none) to be signalled, with the GIL released; then run Python's signal
     handlers, so that Ctrl-C raises KeyboardInterrupt here.  Returns
     whether ``fd`` is readable.  With ``ms`` 0 the GIL is let go of every
     _GIL_TURN_MS, so that a long read lets other threads run."""
@@ -54,7 +55,7 @@ cdef bint _sleep_on(int fd, int ms, str what) except -1:
     cdef double now
     if ms > 0:
         with nogil:
-            r = wait_readable(fd, ms)
+            r = wait_ready(fd, event, ms)
         if r < 0:
             raise _os_error(errno, f"waiting for {what}", None)
     else:
@@ -158,7 +159,7 @@ cdef class _Turn:
         """One bounded wait for ``fd`` to become readable: _GO to read
         again, or why the read ends (_STOP_IDLE once ``deadline``,
         monotonic ms, 0 for none, has passed)."""
-        cdef int slice_ms = WAIT_SLICE_MS
+        cdef int slice_ms = self.src.slice_ms or WAIT_SLICE_MS
         cdef double now
         if deadline > 0:
             now = monotonic_ms()
@@ -170,5 +171,5 @@ cdef class _Turn:
             # The source's own read has just waited (rpcap, remote.pxi): only the checks.
             _sleep_on(-1, 0, None)
         else:
-            _sleep_on(fd, slice_ms, self.src.what)
+            _sleep_on(fd, slice_ms, self.src.what, self.src.event)
         return self.why()
