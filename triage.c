@@ -32,10 +32,22 @@ static inline int entry_before(const struct prefix_entry *a, const struct prefix
     return a->start < b->start || (a->start == b->start && a->len <= b->len);
 }
 
+/* Turn a radix pass's 65,536 digit counts into where each digit's first
+ * entry goes. */
+static void counts_to_starts(size_t *count)
+{
+    size_t i, sum, c;
+    for (i = 0, sum = 0; i < 65536; i++) {
+        c = count[i];
+        count[i] = sum;
+        sum += c;
+    }
+}
+
 static int sort_entries(struct prefix_entry *entries, size_t n, unsigned width)
 {
     struct prefix_entry *tmp = malloc(n * sizeof *tmp), *from = entries, *to = tmp, *swap;
-    size_t *count = malloc(65536 * sizeof *count), i, sum, c;
+    size_t *count = malloc(65536 * sizeof *count), i;
     int shift;
     for (i = 1; i < n && entry_before(&entries[i - 1], &entries[i]); i++)
         ;
@@ -57,11 +69,7 @@ static int sort_entries(struct prefix_entry *entries, size_t n, unsigned width)
             ;
         if (i < 65536)
             continue;   /* one digit for all: nothing to do */
-        for (i = 0, sum = 0; i < 65536; i++) {
-            c = count[i];
-            count[i] = sum;
-            sum += c;
-        }
+        counts_to_starts(count);
         for (i = 0; i < n; i++)
             to[count[shift < 0 ? from[i].len : (size_t)(from[i].start >> shift) & 0xffff]++] = from[i];
         swap = from;
@@ -358,7 +366,7 @@ uint64_t prefix_key4(uint32_t start, unsigned len, unsigned action)
 static int sort_keys4(uint64_t *keys, size_t n)
 {
     uint64_t *tmp, *from = keys, *to, *swap;
-    size_t *count, i, sum, c;
+    size_t *count, i;
     int shift;
     for (i = 1; i < n && keys[i - 1] <= keys[i]; i++)
         ;
@@ -378,11 +386,7 @@ static int sort_keys4(uint64_t *keys, size_t n)
             count[(from[i] >> shift) & 0xffff]++;
         if (count[(from[0] >> shift) & 0xffff] == n)
             continue;   /* one digit for all */
-        for (i = 0, sum = 0; i < 65536; i++) {
-            c = count[i];
-            count[i] = sum;
-            sum += c;
-        }
+        counts_to_starts(count);
         for (i = 0; i < n; i++)
             to[count[(from[i] >> shift) & 0xffff]++] = from[i];
         swap = from;
