@@ -367,6 +367,7 @@ typedef SRWLOCK worker_lock;
 typedef CONDITION_VARIABLE worker_cond;
 #else
 #include <pthread.h>
+#include <sys/mman.h>
 #include <unistd.h>
 typedef pthread_t worker_thread;
 typedef pthread_mutex_t worker_lock;
@@ -399,6 +400,8 @@ struct community_id_ring {
     char gap2[64];
     size_t tail;                /* blocks the worker hashed */
     int sleeping;               /* the worker waits for wake */
+    const struct community_id_hasher *hasher;   /* its regions, for the worker */
+    size_t head_at_start;       /* where the fill was when the worker started */
 };
 
 static void flow_block(const struct community_id_flow *f, unsigned char block[64])
@@ -508,19 +511,62 @@ static void worker_publish(struct community_id_ring *r, size_t head)
 #endif
 }
 
-/* The worker: hashes the flows as they are published, until done (mode 2:
+/* Map in the pages of the regions' packets [from, to): 0, or -1 when the
+ * kernel cannot (older than Linux 5.14, or not Linux). */
+static int prefault(const struct community_id_hasher *h, size_t from, size_t to)
+{
+#if defined(__linux__)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+    static long page;
+    size_t i;
+    if (page == 0)
+        page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+    for (i = 0; i < h->nregions; i++) {
+        uintptr_t a = (uintptr_t)(h->regions[i].base + from * h->regions[i].per_packet);
+        uintptr_t b = (uintptr_t)(h->regions[i].base + to * h->regions[i].per_packet);
+        /* (Rounded out to whole pages: the first and the last are the
+         * region's own, in the same mapping.) */
+        a &= ~(uintptr_t)(page - 1);
+        b = (b + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+        if (b > a && madvise((void *)a, b - a, MADV_POPULATE_WRITE) != 0)
+            return -1;
+    }
+    return 0;
+#else
+    (void)h, (void)from, (void)to;
+    return -1;
+#endif
+}
+
+#define PREFAULT_CHUNK 2048         /* packets' pages mapped in at a time */
+#define PREFAULT_AHEAD 16384        /* at most this far ahead of the fill */
+
+/* The worker: maps in the pages the fill will write next, a chunk at a
+ * time, and hashes the flows as they are published, until done (mode 2:
  * from done on). */
 static void worker_run(struct community_id_ring *r)
 {
     size_t tail = r->tail, head;     /* (set before the thread started) */
+    const struct community_id_hasher *h = r->hasher;
+    size_t mapped = r->head_at_start, capacity = h->nregions ? h->capacity : 0;
     if (worker_mode == 2)
         while (!LOAD_ACQUIRE(&r->done))
             worker_wait(r, LOAD_ACQUIRE(&r->published));
     for (;;) {
         head = LOAD_ACQUIRE(&r->published);
+        if (mapped < capacity && mapped < head + PREFAULT_AHEAD && !LOAD_ACQUIRE(&r->done)) {
+            size_t to = mapped + PREFAULT_CHUNK < capacity ? mapped + PREFAULT_CHUNK : capacity;
+            if (prefault(h, mapped, to) != 0)
+                capacity = 0;
+            mapped = to;
+        }
         if (head == tail) {
             if (LOAD_ACQUIRE(&r->done) && LOAD_ACQUIRE(&r->published) == tail)
                 return;
+            if (mapped < capacity && mapped < head + PREFAULT_AHEAD)
+                continue;   /* (more to map in before waiting) */
             worker_wait(r, tail);
             continue;
         }
@@ -626,6 +672,8 @@ void community_id_hasher_commit(struct community_id_hasher *h)
             /* The worker starts where the filler's own hashing left off. */
             r->tail = r->hashed;
             r->published = r->head;
+            r->hasher = h;
+            r->head_at_start = r->head;
             r->worker = worker_start(r);
         }
     }

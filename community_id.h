@@ -43,8 +43,22 @@ int fields_sha1_hardware(int use);
 
 struct community_id_ring;
 
+#define COMMUNITY_ID_PREFAULT_REGIONS 24
+
+/* Memory the batch's fill will write, packet by packet: `per_packet` bytes
+ * a packet from `base`, for `capacity` packets.  A worker, which waits for
+ * the fill about half its time, maps the pages of these in ahead of the
+ * fill (Linux's MADV_POPULATE_WRITE), so that the fill does not stop for
+ * the kernel at each new page. */
+struct community_id_region {
+    unsigned char *base;
+    size_t per_packet;
+};
+
 struct community_id_hasher {
     struct community_id_ring *ring;     /* allocated at the first add; NULL: none */
+    struct community_id_region regions[COMMUNITY_ID_PREFAULT_REGIONS];
+    size_t nregions, capacity;          /* set by the plan's maker; 0: none */
 };
 
 /* A flow whose Community ID the hasher makes (the arguments of

@@ -172,6 +172,13 @@ cdef class _FieldsOut:
             c.values = <unsigned char *>PyByteArray_AS_STRING(values)
             c.valid = <unsigned char *>PyByteArray_AS_STRING(valid)
             out.buffers.append((values, valid, offsets))
+            if c.kind != COLUMN_ADDRESS_TEXT and out.plan.hasher.nregions < 24:
+                # (A Community ID worker maps these pages in ahead of the fill.)
+                out.plan.hasher.regions[out.plan.hasher.nregions].base = c.values
+                out.plan.hasher.regions[out.plan.hasher.nregions].per_packet = 30 if c.kind == COLUMN_COMMUNITY_ID \
+                    else c.width
+                out.plan.hasher.nregions += 1
+        out.plan.hasher.capacity = capacity
         return out
 
     cdef void finish(self) noexcept:

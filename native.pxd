@@ -175,8 +175,13 @@ cdef extern from "packet_fields.h" nogil:
                              const fields_options *options, packet_fields *out)
     int packet_fields_linktype(int dlt)
     int community_id_worker_mode(int mode)
+    struct community_id_region:
+        unsigned char *base
+        size_t per_packet
     struct community_id_hasher:
-        pass
+        community_id_region regions[24]
+        size_t nregions
+        size_t capacity
     void community_id_hasher_finish(community_id_hasher *h)
     void community_id_v1(unsigned short seed, const unsigned char *saddr, const unsigned char *daddr, size_t addr_len,
                          unsigned char protocol, int has_ports, unsigned short sport, unsigned short dport,
