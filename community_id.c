@@ -541,7 +541,11 @@ static int prefault(const struct community_id_hasher *h, size_t from, size_t to)
 }
 
 #define PREFAULT_CHUNK 2048         /* packets' pages mapped in at a time */
-#define PREFAULT_AHEAD 16384        /* at most this far ahead of the fill */
+/* At most this many packets ahead of the flows published.  (The flows are
+ * counted, not the packets: where some packets have no Community ID the
+ * mapping falls behind the fill, and mapping pages the fill has touched
+ * already costs little.) */
+#define PREFAULT_AHEAD 16384
 
 /* The worker: maps in the pages the fill will write next, a chunk at a
  * time, and hashes the flows as they are published, until done (mode 2:
