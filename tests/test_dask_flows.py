@@ -128,6 +128,32 @@ def test_synchronous_and_split_equal_the_reference(captures):
     assert flows_json(captures, "--scheduler", "synchronous", "--split", "5") == want
 
 
+@pytest.mark.parametrize("split", [1, 5])
+def test_fingerprints_shared_by_many_flows_still_sum_each_flow(captures, split, monkeypatch, capsys):
+    """With a fingerprint of 2 bits (every few flows share one) the sums
+    and merges fall back to grouping by the whole 5-tuple
+    (sum_flows_exactly, add_into's check): the result is still the
+    reference's.  Run in this process, on the synchronous scheduler."""
+    sys.path.insert(0, str(EXAMPLE.parent))
+    try:
+        import dask_flows
+    finally:
+        sys.path.remove(str(EXAMPLE.parent))
+    import numpy as np
+    calls = {"exactly": 0}
+    exactly = dask_flows.sum_flows_exactly
+
+    def counted(*args):
+        calls["exactly"] += 1
+        return exactly(*args)
+    monkeypatch.setattr(dask_flows, "_words_hash", lambda keys: keys[:, -1] & np.uint64(3))
+    monkeypatch.setattr(dask_flows, "sum_flows_exactly", counted)
+    want = reference(sorted(p for p in captures.iterdir()))
+    assert dask_flows.main([str(captures), "--scheduler", "synchronous", "--split", str(split), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+    assert calls["exactly"] > 0
+
+
 @pytest.mark.parametrize("workers, split", [(1, 1), (2, 3)])
 def test_local_cluster_equals_the_reference(captures, workers, split):
     want = reference(sorted(p for p in captures.iterdir()))
