@@ -1,9 +1,11 @@
 # --------------------------------------------------------------------------
 # Arrow record batches and Parquet, with pyarrow (an optional extra).
 #
-# A batch is next_batch()'s two buffers: the packets' bytes become the data
-# buffer of the binary column as they are, and the fixed records are split
-# into columns in C (batch_columns), so no Python object is made per packet.
+# A batch is what one fill wrote: the packets' bytes become the data buffer
+# of the binary column as they are, and the time stamps, lengths and data
+# offsets are written as columns by the fill itself (_next_columns), or, for
+# the wide records of pcapng and of several interfaces, split out of the
+# records in C (batch_columns); no Python object is made per packet.
 
 cdef object _pyarrow(str what):
     import importlib
@@ -65,44 +67,51 @@ cdef object _arrow_schema(pa, pcap h, tuple options=_NO_FIELDS):
 
 cdef object _arrow_batch(pa, schema, tuple options, bytearray records, bytearray data, bytearray comments,
                          _FieldsOut fields):
-    cdef bint wide = comments is not None
-    cdef size_t rsize = sizeof(batch_record_ng) if wide else sizeof(batch_record)
-    cdef Py_ssize_t n = PyByteArray_GET_SIZE(records) // rsize
+    """The batch of next_batch()'s wide records (a pcapng source's, or of
+    several interfaces): with interface_id, flags and comment after the
+    data column."""
+    cdef Py_ssize_t n = PyByteArray_GET_SIZE(records) // sizeof(batch_record_ng)
     cdef bytearray stamps = PyByteArray_FromStringAndSize(NULL, n * 8)
     cdef bytearray caplens = PyByteArray_FromStringAndSize(NULL, n * 4)
     cdef bytearray wirelens = PyByteArray_FromStringAndSize(NULL, n * 4)
     cdef bint keep_data = options[1]
     cdef bytearray offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4) if keep_data else None
-    cdef bytearray ids = PyByteArray_FromStringAndSize(NULL, n * 4) if wide else None
-    cdef bytearray flags = PyByteArray_FromStringAndSize(NULL, n * 4) if wide else None
-    cdef bytearray comment_offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4) if wide else None
-    cdef bytearray comment_valid = PyByteArray_FromStringAndSize(NULL, (n + 7) // 8) if wide else None
-    cdef Py_ssize_t with_comments = 0
-    names = options[0]
-    batch_columns(<const unsigned char *>PyByteArray_AS_STRING(records), n, rsize,
+    cdef bytearray ids = PyByteArray_FromStringAndSize(NULL, n * 4)
+    cdef bytearray flags = PyByteArray_FromStringAndSize(NULL, n * 4)
+    cdef bytearray comment_offsets = PyByteArray_FromStringAndSize(NULL, (n + 1) * 4)
+    cdef bytearray comment_valid = PyByteArray_FromStringAndSize(NULL, (n + 7) // 8)
+    cdef Py_ssize_t with_comments
+    batch_columns(<const unsigned char *>PyByteArray_AS_STRING(records), n, sizeof(batch_record_ng),
                   <int64_t *>PyByteArray_AS_STRING(stamps), <uint32_t *>PyByteArray_AS_STRING(caplens),
                   <uint32_t *>PyByteArray_AS_STRING(wirelens),
                   <int32_t *>PyByteArray_AS_STRING(offsets) if keep_data else NULL,
-                  <uint32_t *>PyByteArray_AS_STRING(ids) if wide else NULL,
-                  <uint32_t *>PyByteArray_AS_STRING(flags) if wide else NULL)
-    if wide:
-        with_comments = batch_comment_column(<const unsigned char *>PyByteArray_AS_STRING(records), n,
-                                             <int32_t *>PyByteArray_AS_STRING(comment_offsets),
-                                             <unsigned char *>PyByteArray_AS_STRING(comment_valid))
+                  <uint32_t *>PyByteArray_AS_STRING(ids), <uint32_t *>PyByteArray_AS_STRING(flags))
+    with_comments = batch_comment_column(<const unsigned char *>PyByteArray_AS_STRING(records), n,
+                                         <int32_t *>PyByteArray_AS_STRING(comment_offsets),
+                                         <unsigned char *>PyByteArray_AS_STRING(comment_valid))
+    columns = _arrow_columns(pa, schema, options, n, stamps, caplens, wirelens, offsets, data, fields)
+    buf = pa.py_buffer
+    at = 4 if keep_data else 3
+    columns[at:at] = [pa.Array.from_buffers(pa.uint32(), n, [None, buf(ids)]),
+                      pa.Array.from_buffers(pa.uint32(), n, [None, buf(flags)]),
+                      pa.Array.from_buffers(pa.string(), n, [buf(comment_valid), buf(comment_offsets), buf(comments)],
+                                            null_count=n - with_comments)]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+cdef list _arrow_columns(pa, schema, tuple options, Py_ssize_t n, bytearray stamps, bytearray caplens,
+                         bytearray wirelens, bytearray offsets, bytearray data, _FieldsOut fields):
+    """A batch's columns but those of wide records: timestamp, caplen,
+    wirelen, data (offsets not None), then the fields."""
     buf = pa.py_buffer
     columns = [pa.Array.from_buffers(schema.field(0).type, n, [None, buf(stamps)]),
                pa.Array.from_buffers(pa.uint32(), n, [None, buf(caplens)]),
                pa.Array.from_buffers(pa.uint32(), n, [None, buf(wirelens)])]
-    if keep_data:
+    if offsets is not None:
         columns.append(pa.Array.from_buffers(pa.binary(), n, [None, buf(offsets), buf(data)]))
-    if wide:
-        columns += [pa.Array.from_buffers(pa.uint32(), n, [None, buf(ids)]),
-                    pa.Array.from_buffers(pa.uint32(), n, [None, buf(flags)]),
-                    pa.Array.from_buffers(pa.string(), n, [buf(comment_valid), buf(comment_offsets), buf(comments)],
-                                          null_count=n - with_comments)]
-    if names is not None:
+    if options[0] is not None:
         columns += fields.arrow_columns(pa, n)
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+    return columns
 
 
 _ARROW_DELTA_KEYS = ("pcap.received_delta", "pcap.dropped_delta", "pcap.ifdropped_delta")
@@ -116,10 +125,13 @@ def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes, tuple options=_NO_FIEL
     while True:
         if names is not None:
             fields = _FieldsOut.columns(names, addresses, cnt, seed)
-        out = h._next_batch(cnt, max_bytes, wide, keep_data, fields)
-        records, data = out[0], out[1]
-        comments = out[2] if wide else None
-        if not records:
+        if wide:
+            out = h._next_batch(cnt, max_bytes, wide, keep_data, fields)
+            n = PyByteArray_GET_SIZE(out[0])
+        else:
+            out = h._next_columns(cnt, max_bytes, keep_data, fields)
+            n = out[0]
+        if not n:
             # The end, a break or close(), or on a live handle no packet
             # within timeout_ms or (nonblocking) none pending: as readpkts()
             # returns [], the iterator ends, rather than asking again at once.
@@ -132,7 +144,11 @@ def _arrow_batches(pcap h, int cnt, Py_ssize_t max_bytes, tuple options=_NO_FIEL
             for key, value in zip(_ARROW_DELTA_KEYS, h._batch_stats):
                 metadata[key] = str(value)
             schema = schema.with_metadata(metadata)
-        yield _arrow_batch(pa, schema, options, records, data, comments, fields)
+        if wide:
+            yield _arrow_batch(pa, schema, options, out[0], out[1], out[2], fields)
+        else:
+            yield pa.RecordBatch.from_arrays(_arrow_columns(pa, schema, options, n, out[1], out[2], out[3], out[4],
+                                                            out[5], fields), schema=schema)
 
 
 def to_parquet(source, where, cnt=65536, *, fields=None, data=True, addresses="binary", community_id_seed=0,

@@ -634,12 +634,33 @@ static void worker_join(struct community_id_ring *r)
 #endif
 #endif
 
+/* The ring a batch finished with, kept for the next one (one is enough:
+ * batches are filled one after the other, but for readers on several
+ * threads): a fresh ring's 200 KB would be faulted in again each batch. */
+#ifdef HAVE_WORKER
+static struct community_id_ring *spare_ring;
+
+static struct community_id_ring *ring_alloc(void)
+{
+    struct community_id_ring *r = __atomic_exchange_n(&spare_ring, NULL, __ATOMIC_ACQ_REL);
+    return r != NULL ? r : malloc(sizeof *r);
+}
+
+static void ring_free(struct community_id_ring *r)
+{
+    free(__atomic_exchange_n(&spare_ring, r, __ATOMIC_ACQ_REL));
+}
+#else
+#define ring_alloc() malloc(sizeof(struct community_id_ring))
+#define ring_free free
+#endif
+
 struct community_id_flow *community_id_hasher_slot(struct community_id_hasher *h, char *out)
 {
     struct community_id_ring *r = h->ring;
     struct community_id_job *job;
     if (r == NULL) {
-        r = h->ring = malloc(sizeof *r);
+        r = h->ring = ring_alloc();
         if (r == NULL)
             return NULL;
         r->head = r->tail_seen = r->hashed = r->published = r->tail = 0;
@@ -700,6 +721,6 @@ void community_id_hasher_finish(struct community_id_hasher *h)
     }
 #endif
     ring_hash(r, r->hashed, r->head);
-    free(r);
+    ring_free(r);
     h->ring = NULL;
 }

@@ -169,9 +169,28 @@ cdef class _FillSink(_Sink):
             PyBuffer_Release(&self.fields)
             self.have_fields = False
 
+    cdef int columns(self, bytearray stamps, bytearray caplens, bytearray wirelens, bytearray offsets,
+                     Py_ssize_t capacity) except -1:
+        """Instead of records (open() given None), the time stamps, caplens
+        and wire lengths of up to capacity packets straight into these
+        (Arrow's columns), and where each one's bytes end in data into
+        offsets (None: no data column); the caller holds them, unresized,
+        until the fill ends."""
+        if self.f.records != NULL or self.f.record_size != sizeof(batch_record):
+            raise ValueError("columns come instead of narrow records")
+        self.f.columns.stamps = <int64_t *>PyByteArray_AS_STRING(stamps)
+        self.f.columns.caplens = <uint32_t *>PyByteArray_AS_STRING(caplens)
+        self.f.columns.wirelens = <uint32_t *>PyByteArray_AS_STRING(wirelens)
+        self.f.columns.offsets = <int32_t *>PyByteArray_AS_STRING(offsets) if offsets is not None else NULL
+        if offsets is not None:
+            self.f.columns.offsets[0] = 0
+        self.f.capacity = capacity
+        return 0
+
     cdef int open(self, records, data, Py_ssize_t largest, const _Clock *clock, bint wide=False,
                   comments=None, fields=None, int dlt=0, int community_id=-1, _FieldsOut fields_out=None) except -1:
-        """data None: the records only.  fields a buffer: each packet's
+        """records None: columns() says where the packets go.  data None:
+        the records only.  fields a buffer: each packet's
         header fields there, FIELDS_DTYPE records (packet_fields.h), of
         link type dlt, with its Community ID of the seed community_id
         (-1: none); or fields_out: where they go, for as many packets as
@@ -185,10 +204,11 @@ cdef class _FillSink(_Sink):
             self.have_comments = True
             self.f.comments = <unsigned char *>self.comments.buf
             self.f.comments_size = self.comments.len
-        _get_buffer(records, &self.records, PyBUF_WRITABLE, "records")
-        self.have_records = True
-        self.f.records = <unsigned char *>self.records.buf
-        self.f.capacity = self.records.len // self.f.record_size
+        if records is not None:
+            _get_buffer(records, &self.records, PyBUF_WRITABLE, "records")
+            self.have_records = True
+            self.f.records = <unsigned char *>self.records.buf
+            self.f.capacity = self.records.len // self.f.record_size
         if data is not None:
             _get_buffer(data, &self.data, PyBUF_WRITABLE, "data")
             self.have_data = True

@@ -167,19 +167,24 @@ cdef class _FieldsOut:
                 c.offsets[0] = 0
             else:
                 c.kind = COLUMN_FIXED
-                values = PyByteArray_FromStringAndSize(NULL, capacity * width)
+                values = PyByteArray_FromStringAndSize(NULL, capacity * width + FIELD_COLUMN_SLACK)
             valid = PyByteArray_FromStringAndSize(NULL, (capacity + 7) // 8)
             c.values = <unsigned char *>PyByteArray_AS_STRING(values)
             c.valid = <unsigned char *>PyByteArray_AS_STRING(valid)
             out.buffers.append((values, valid, offsets))
-            if c.kind != COLUMN_ADDRESS_TEXT and out.plan.hasher.nregions < 24:
-                # (A Community ID worker maps these pages in ahead of the fill.)
-                out.plan.hasher.regions[out.plan.hasher.nregions].base = c.values
-                out.plan.hasher.regions[out.plan.hasher.nregions].per_packet = 30 if c.kind == COLUMN_COMMUNITY_ID \
-                    else c.width
-                out.plan.hasher.nregions += 1
+            if c.kind != COLUMN_ADDRESS_TEXT:
+                out.prefault(values, 30 if c.kind == COLUMN_COMMUNITY_ID else c.width)
         out.plan.hasher.capacity = capacity
         return out
+
+    cdef int prefault(self, bytearray column, size_t per_packet) except -1:
+        """Let a Community ID worker map in the pages of this column (per_packet
+        bytes a packet, for the plan's capacity) ahead of the fill."""
+        if self.plan.hasher.nregions < COMMUNITY_ID_PREFAULT_REGIONS:
+            self.plan.hasher.regions[self.plan.hasher.nregions].base = <unsigned char *>PyByteArray_AS_STRING(column)
+            self.plan.hasher.regions[self.plan.hasher.nregions].per_packet = per_packet
+            self.plan.hasher.nregions += 1
+        return 0
 
     cdef void finish(self) noexcept:
         """Hash what waits: before anything reads the fields."""

@@ -542,6 +542,45 @@ cdef class pcap:
         self._note_batch_stats()
         return (records, data_buf, comments) if wide else (records, data_buf)
 
+    cdef tuple _next_columns(self, int c_cnt, Py_ssize_t c_max, bint keep_data, _FieldsOut fields_out):
+        """_next_batch() of narrow records for Arrow: the fill writes the
+        time stamps, caplens, wire lengths and data offsets as columns
+        itself (no records to split afterwards).  (n, stamps, caplens,
+        wirelens, offsets or None, data)."""
+        cdef _FillSink sink = _FillSink.__new__(_FillSink)
+        cdef lp.pcap_t *p = self._handle()
+        cdef bytearray unused, data_buf
+        cdef bytearray stamps = PyByteArray_FromStringAndSize(NULL, c_cnt * 8)
+        cdef bytearray caplens = PyByteArray_FromStringAndSize(NULL, c_cnt * 4)
+        cdef bytearray wirelens = PyByteArray_FromStringAndSize(NULL, c_cnt * 4)
+        cdef bytearray offsets = PyByteArray_FromStringAndSize(NULL, (c_cnt + 1) * 4) if keep_data else None
+        cdef Py_ssize_t n
+        unused, data_buf = self._free_batch(0, max(c_max, lp.pcap_snapshot(p)) if keep_data else 0)
+        if fields_out is not None:
+            fields_out.prefault(stamps, 8)
+            fields_out.prefault(caplens, 4)
+            fields_out.prefault(wirelens, 4)
+        sink.open(None, data_buf if keep_data else None, lp.pcap_snapshot(p), &self._src.clock, False, None,
+                  None, lp.pcap_datalink(p), -1, fields_out)
+        sink.columns(stamps, caplens, wirelens, offsets, c_cnt)
+        try:
+            _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
+        finally:
+            sink.release()
+            n = sink.f.count
+            PyByteArray_Resize(data_buf, sink.f.used)
+            self._batch_pool += (unused, data_buf)
+            if len(self._batch_pool) > 2 * _BATCH_POOL:
+                del self._batch_pool[:2]
+        if n < c_cnt:
+            PyByteArray_Resize(stamps, n * 8)
+            PyByteArray_Resize(caplens, n * 4)
+            PyByteArray_Resize(wirelens, n * 4)
+            if keep_data:
+                PyByteArray_Resize(offsets, (n + 1) * 4)
+        self._note_batch_stats()
+        return (n, stamps, caplens, wirelens, offsets, data_buf)
+
     cdef int _note_batch_stats(self) except -1:
         """batch_stats after a batch read of a live handle opened with
         batch_stats=True: one pcap_stats() per interface.  A failure of it

@@ -175,6 +175,9 @@ cdef extern from "packet_fields.h" nogil:
                              const fields_options *options, packet_fields *out)
     int packet_fields_linktype(int dlt)
     int community_id_worker_mode(int mode)
+    enum:
+        COMMUNITY_ID_PREFAULT_REGIONS
+        FIELD_COLUMN_SLACK
     struct community_id_region:
         unsigned char *base
         size_t per_packet
@@ -218,8 +221,14 @@ cdef extern from "packet_batch.h" nogil:
         unsigned int caplen
         unsigned int wirelen
         unsigned long long offset
+    struct batch_column_out:
+        int64_t *stamps
+        uint32_t *caplens
+        uint32_t *wirelens
+        int32_t *offsets
     struct batch_fill:
         unsigned char *records
+        batch_column_out columns
         size_t capacity
         size_t count
         unsigned char *data

@@ -49,12 +49,23 @@ typedef char batch_record_ng_is_40_bytes[sizeof(struct batch_record_ng) == 40 ? 
 /* Seconds whose nanoseconds (plus any fraction field) fit an int64. */
 #define NS_SAFE_SECONDS 9223360000LL
 
-/* A batch with no buffers (records NULL) only counts: counting packets is
- * filling such a batch.  A batch with records and no data keeps the
- * records (offsets 0) and not the bytes; one with fields gets each
- * packet's header fields parsed there, one struct packet_fields a record. */
+/* A batch with no buffers (records and stamps NULL) only counts: counting
+ * packets is filling such a batch.  A batch with records and no data keeps
+ * the records (offsets 0) and not the bytes; one with fields gets each
+ * packet's header fields parsed there, one struct packet_fields a record.
+ * A batch with columns (stamps set, records NULL, narrow records only)
+ * writes each packet's time stamp, caplen and wire length straight into
+ * Arrow's columns, and the end of its bytes into offsets[i + 1] (the caller
+ * sets offsets[0]; NULL: no data column). */
+struct batch_column_out {
+    int64_t *stamps;
+    uint32_t *caplens, *wirelens;
+    int32_t *offsets;
+};
+
 struct batch_fill {
     unsigned char *records; /* capacity records */
+    struct batch_column_out columns;   /* or capacity packets' columns (stamps NULL: none) */
     size_t capacity;
     size_t count;           /* records written */
     unsigned char *data;
@@ -116,7 +127,7 @@ static inline int batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr 
                             &parsed);
     if (f->triage != NULL && !triage_decide(f->triage, &parsed, h->len))
         return 0;
-    if (f->records == NULL) {
+    if (f->records == NULL && f->columns.stamps == NULL) {
         f->count++;
         return 1;
     }
@@ -129,9 +140,17 @@ static inline int batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr 
      * copied whole is read back with loads that span two of its stores,
      * which the CPU cannot forward (a profile put two thirds of the fill's
      * time there). */
-    out = f->records + f->count * f->record_size;
     stamp = batch_stamp(h, f->ns_scale);
     offset = f->used;
+    if (f->records == NULL) {
+        f->columns.stamps[f->count] = stamp;
+        f->columns.caplens[f->count] = h->caplen;
+        f->columns.wirelens[f->count] = h->len;
+        if (f->columns.offsets != NULL)
+            f->columns.offsets[f->count + 1] = (int32_t)(offset + h->caplen);
+        goto written;
+    }
+    out = f->records + f->count * f->record_size;
     memcpy(out + offsetof(struct batch_record, timestamp_ns), &stamp, sizeof stamp);
     memcpy(out + offsetof(struct batch_record, caplen), &h->caplen, sizeof h->caplen);
     memcpy(out + offsetof(struct batch_record, wirelen), &h->len, sizeof h->len);
@@ -142,6 +161,7 @@ static inline int batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr 
         memcpy(out + offsetof(struct batch_record_ng, flags), &flags, sizeof flags);
         memcpy(out + offsetof(struct batch_record_ng, comment_len), none, sizeof none);
     }
+written:
     if (f->fields != NULL)
         fields_plan_put(f->fields, &parsed, f->count);
     if (f->data != NULL) {

@@ -93,8 +93,14 @@ void packet_fields_community_id(struct packet_fields *f, uint16_t seed);
  * of one field each (Arrow's layout), or whole records (numpy's).  The
  * Community IDs go to the plan's hasher (community_id.h): their text is
  * there once fields_plan_finish() returns. */
+/* A fixed column's values buffer has room for FIELD_COLUMN_SLACK bytes
+ * past its capacity's: each packet's value is written as 16 bytes (one
+ * move, whatever its width), the bytes past its own overwritten by the
+ * packets after it.  (A switch on the width cost a sixth of the fill.) */
+#define FIELD_COLUMN_SLACK 16
+
 enum {
-    COLUMN_FIXED,           /* width bytes at offset, a packet after another; valid bits by mask */
+    COLUMN_FIXED,           /* width bytes at offset, a packet after another (and the slack); valid bits by mask */
     COLUMN_RECORD,          /* the whole struct packet_fields (community_id filled in later) */
     COLUMN_COMMUNITY_ID,    /* 30 characters a packet (offsets are 30 * i; a null one's are garbage) */
     COLUMN_ADDRESS_TEXT,    /* src (offset 24) or dst (40) as inet_ntop's text, offsets[i + 1] set */
@@ -120,7 +126,9 @@ struct fields_plan {
     struct community_id_hasher hasher;  /* the Community IDs waiting for their hash */
 };
 
-/* Put one parsed packet, the index-th of the batch, where the plan says. */
+/* Put one parsed packet, the index-th of the batch, where the plan says:
+ * the packets of a batch in their order, 0 first (a fixed column's value
+ * spills into the slots after its own). */
 void fields_plan_put(struct fields_plan *plan, const struct packet_fields *f, size_t index);
 
 /* Hash the Community IDs still waiting and make the validity bitmaps of
