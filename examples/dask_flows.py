@@ -371,10 +371,11 @@ def run(parts: list[Part], scheduler: str, workers: int, top: int) -> tuple[Flow
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     # No dashboard; the scheduler's HTTP server (health, metrics) on a free port rather than on 8787,
     # which may be taken (a warning on stderr).  Worker logs silenced: a task's error is raised here.
+    # The workers import what the tasks need as they start (preload), not in their first task.
     with ctrl_c(signal.SIG_BLOCK), dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
                          dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                         silence_logs=logging.CRITICAL) as cluster, \
+                         silence_logs=logging.CRITICAL, preload=["numpy", "pyarrow", "pcap"]) as cluster, \
             Client(cluster) as client:  # type: ignore[no-untyped-call]
         with ctrl_c(signal.SIG_UNBLOCK):
             t0 = time.perf_counter()
