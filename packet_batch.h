@@ -148,20 +148,19 @@ static inline int batch_put_meta(struct batch_fill *f, const struct pcap_pkthdr 
         f->columns.wirelens[f->count] = h->len;
         if (f->columns.offsets != NULL)
             f->columns.offsets[f->count + 1] = (int32_t)(offset + h->caplen);
-        goto written;
+    } else {
+        out = f->records + f->count * f->record_size;
+        memcpy(out + offsetof(struct batch_record, timestamp_ns), &stamp, sizeof stamp);
+        memcpy(out + offsetof(struct batch_record, caplen), &h->caplen, sizeof h->caplen);
+        memcpy(out + offsetof(struct batch_record, wirelen), &h->len, sizeof h->len);
+        memcpy(out + offsetof(struct batch_record, offset), &offset, sizeof offset);
+        if (f->record_size == sizeof(struct batch_record_ng)) {
+            uint32_t none[2] = {0, 0};
+            memcpy(out + offsetof(struct batch_record_ng, interface_id), &interface_id, sizeof interface_id);
+            memcpy(out + offsetof(struct batch_record_ng, flags), &flags, sizeof flags);
+            memcpy(out + offsetof(struct batch_record_ng, comment_len), none, sizeof none);
+        }
     }
-    out = f->records + f->count * f->record_size;
-    memcpy(out + offsetof(struct batch_record, timestamp_ns), &stamp, sizeof stamp);
-    memcpy(out + offsetof(struct batch_record, caplen), &h->caplen, sizeof h->caplen);
-    memcpy(out + offsetof(struct batch_record, wirelen), &h->len, sizeof h->len);
-    memcpy(out + offsetof(struct batch_record, offset), &offset, sizeof offset);
-    if (f->record_size == sizeof(struct batch_record_ng)) {
-        uint32_t none[2] = {0, 0};
-        memcpy(out + offsetof(struct batch_record_ng, interface_id), &interface_id, sizeof interface_id);
-        memcpy(out + offsetof(struct batch_record_ng, flags), &flags, sizeof flags);
-        memcpy(out + offsetof(struct batch_record_ng, comment_len), none, sizeof none);
-    }
-written:
     if (f->fields != NULL)
         fields_plan_put(f->fields, &parsed, f->count);
     if (f->data != NULL) {

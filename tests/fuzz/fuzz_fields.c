@@ -84,8 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct packet_fields alone, *records;
     struct field_column columns[8];
     struct fields_plan plan;
-    struct batch_fill fill;
+    struct batch_fill fill, cfill;
     struct batch_record rec[MAX_BATCH];
+    int64_t stamps[MAX_BATCH];
+    uint32_t caplens[MAX_BATCH], wirelens[MAX_BATCH];
+    int32_t ends[MAX_BATCH + 1];
+    unsigned char *cdata;
     /* (Fixed columns with the slack their values spill into.) */
     unsigned char addresses[MAX_BATCH * 16 + FIELD_COLUMN_SLACK], ports[MAX_BATCH * 2 + FIELD_COLUMN_SLACK];
     unsigned char tail[MAX_BATCH * 4 + FIELD_COLUMN_SLACK], valid[8][1], cid[MAX_BATCH * 30];
@@ -146,6 +150,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fill.ns_scale = 1000;
     fill.fields = &plan;
     fill.dlt = dlt;
+    /* The same packets into Arrow's columns (no records), with their bytes. */
+    memset(&cfill, 0, sizeof cfill);
+    cfill.columns.stamps = stamps;
+    cfill.columns.caplens = caplens;
+    cfill.columns.wirelens = wirelens;
+    cfill.columns.offsets = ends;
+    ends[0] = 0;
+    cfill.capacity = MAX_BATCH;
+    cfill.record_size = sizeof(struct batch_record);
+    cfill.ns_scale = 1000;
+    cdata = malloc(MAX_BATCH * 65536);
+    cfill.data = cdata;
+    cfill.size = MAX_BATCH * 65536;
+    cfill.largest = 0;
+    cfill.dlt = dlt;
 
     for (i = 0; i < MAX_BATCH; i++) {
         len = cuts[i];
@@ -153,7 +172,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(packet, data, len);
         memset(&h, 0, sizeof h);
         h.caplen = h.len = (uint32_t)len;
+        h.ts.tv_sec = (time_t)i;
+        h.ts.tv_usec = (suseconds_t)(i * 7);
         batch_put(&fill, &h, packet);
+        batch_put(&cfill, &h, packet);
+        PROMISE(cfill.count == i + 1 && stamps[i] == rec[i].timestamp_ns && caplens[i] == rec[i].caplen &&
+                wirelens[i] == rec[i].wirelen && (size_t)ends[i + 1] - (size_t)ends[i] == len &&
+                memcmp(cdata + ends[i], packet, len) == 0);
         packet_fields_parse(packet, (uint32_t)len, dlt, &options, &alone);
         check_fields(&alone, (uint32_t)len);
         packet_fields_community_id(&alone, options.seed);
@@ -197,5 +222,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     free(records);
+    free(cdata);
     return 0;
 }
