@@ -172,8 +172,18 @@ def kept_sections(path):
     return "" if at < 0 else "\n" + old[at + 1:]
 
 
+# numpy's OpenBLAS starts a thread a core when numpy is imported (pyarrow
+# imports it), which spins for some 100 ms before it sleeps: in a reader's
+# process that is the first 100 ms of the clock, one of the machine's two
+# cores taken from the read.  No reader multiplies matrices: one BLAS thread
+# (none spinning) in every process the bench starts, ours and the peers'.
+BLAS_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def main(argv=None):
     args = parse_args(argv)
+    for name, value in BLAS_ENV.items():
+        os.environ.setdefault(name, value)
     started, load_start = time.time(), environment.loadavg()
     run = set_up(args)
     pythons, ours_file = run["pythons"], run["ours_info"]["file"]
