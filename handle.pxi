@@ -519,27 +519,12 @@ cdef class pcap:
     cdef tuple _next_batch(self, int c_cnt, Py_ssize_t c_max, bint wide, bint keep_data, _FieldsOut fields_out):
         """next_batch(), its header fields going where fields_out says (or nowhere)."""
         cdef size_t rsize = sizeof(batch_record_ng) if wide else sizeof(batch_record)
-        cdef _FillSink sink = _FillSink.__new__(_FillSink)
-        cdef lp.pcap_t *p = self._handle()
         cdef bytearray records, data_buf
         cdef bytearray comments = None
-        records, data_buf = self._free_batch(c_cnt * rsize, max(c_max, lp.pcap_snapshot(p)) if keep_data else 0)
+        records, data_buf = self._free_batch(c_cnt * rsize, self._data_room(c_max, keep_data))
         if wide:
             comments = PyByteArray_FromStringAndSize(NULL, max(c_max // 8, _COMMENTS_ROOM))
-        sink.open(records, data_buf if keep_data else None, lp.pcap_snapshot(p), &self._src.clock, wide, comments,
-                  None, lp.pcap_datalink(p), -1, fields_out)
-        try:
-            _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
-        finally:
-            sink.release()
-            PyByteArray_Resize(records, sink.f.count * rsize)
-            PyByteArray_Resize(data_buf, sink.f.used)
-            if wide:
-                PyByteArray_Resize(comments, sink.f.comments_used)
-            self._batch_pool += (records, data_buf)
-            if len(self._batch_pool) > 2 * _BATCH_POOL:
-                del self._batch_pool[:2]
-        self._note_batch_stats()
+        self._fill(c_cnt, records, rsize, data_buf, keep_data, wide, comments, None, fields_out)
         return (records, data_buf, comments) if wide else (records, data_buf)
 
     cdef tuple _next_columns(self, int c_cnt, Py_ssize_t c_max, bint keep_data, _FieldsOut fields_out):
@@ -547,39 +532,60 @@ cdef class pcap:
         time stamps, caplens, wire lengths and data offsets as columns
         itself (no records to split afterwards).  (n, stamps, caplens,
         wirelens, offsets or None, data)."""
-        cdef _FillSink sink = _FillSink.__new__(_FillSink)
-        cdef lp.pcap_t *p = self._handle()
         cdef bytearray unused, data_buf
         cdef bytearray stamps = PyByteArray_FromStringAndSize(NULL, c_cnt * 8)
         cdef bytearray caplens = PyByteArray_FromStringAndSize(NULL, c_cnt * 4)
         cdef bytearray wirelens = PyByteArray_FromStringAndSize(NULL, c_cnt * 4)
         cdef bytearray offsets = PyByteArray_FromStringAndSize(NULL, (c_cnt + 1) * 4) if keep_data else None
         cdef Py_ssize_t n
-        unused, data_buf = self._free_batch(0, max(c_max, lp.pcap_snapshot(p)) if keep_data else 0)
+        unused, data_buf = self._free_batch(0, self._data_room(c_max, keep_data))
         if fields_out is not None:
             fields_out.prefault(stamps, 8)
             fields_out.prefault(caplens, 4)
             fields_out.prefault(wirelens, 4)
-        sink.open(None, data_buf if keep_data else None, lp.pcap_snapshot(p), &self._src.clock, False, None,
-                  None, lp.pcap_datalink(p), -1, fields_out)
-        sink.columns(stamps, caplens, wirelens, offsets, c_cnt)
-        try:
-            _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
-        finally:
-            sink.release()
-            n = sink.f.count
-            PyByteArray_Resize(data_buf, sink.f.used)
-            self._batch_pool += (unused, data_buf)
-            if len(self._batch_pool) > 2 * _BATCH_POOL:
-                del self._batch_pool[:2]
+        n = self._fill(c_cnt, unused, 0, data_buf, keep_data, False, None, (stamps, caplens, wirelens, offsets),
+                       fields_out)
         if n < c_cnt:
             PyByteArray_Resize(stamps, n * 8)
             PyByteArray_Resize(caplens, n * 4)
             PyByteArray_Resize(wirelens, n * 4)
             if keep_data:
                 PyByteArray_Resize(offsets, (n + 1) * 4)
-        self._note_batch_stats()
         return (n, stamps, caplens, wirelens, offsets, data_buf)
+
+    cdef Py_ssize_t _data_room(self, Py_ssize_t c_max, bint keep_data):
+        """The size of a batch's data buffer: max_bytes, at least one
+        packet of the snaplen; none without the packets' bytes."""
+        return max(c_max, lp.pcap_snapshot(self._handle())) if keep_data else 0
+
+    cdef Py_ssize_t _fill(self, int c_cnt, bytearray records, size_t rsize, bytearray data_buf, bint keep_data,
+                          bint wide, bytearray comments, tuple columns, _FieldsOut fields_out) except -1:
+        """One fill of up to c_cnt packets from the pool's pair (records,
+        data_buf): into the records (rsize bytes each; wide ones with
+        their comments), or, with ``columns`` (stamps, caplens, wirelens,
+        offsets or None), into those columns, records left as they are.
+        The pair is cut to what was written and goes back to the pool;
+        the number of packets."""
+        cdef _FillSink sink = _FillSink.__new__(_FillSink)
+        cdef lp.pcap_t *p = self._handle()
+        sink.open(records if columns is None else None, data_buf if keep_data else None, lp.pcap_snapshot(p),
+                  &self._src.clock, wide, comments, None, lp.pcap_datalink(p), -1, fields_out)
+        if columns is not None:
+            sink.columns(columns[0], columns[1], columns[2], columns[3], c_cnt)
+        try:
+            _deliver_keeping(self._turn, sink, c_cnt, self._read_mode(), self._deadline())
+        finally:
+            sink.release()
+            if columns is None:
+                PyByteArray_Resize(records, sink.f.count * rsize)
+            PyByteArray_Resize(data_buf, sink.f.used)
+            if comments is not None:
+                PyByteArray_Resize(comments, sink.f.comments_used)
+            self._batch_pool += (records, data_buf)
+            if len(self._batch_pool) > 2 * _BATCH_POOL:
+                del self._batch_pool[:2]
+        self._note_batch_stats()
+        return sink.f.count
 
     cdef int _note_batch_stats(self) except -1:
         """batch_stats after a batch read of a live handle opened with
