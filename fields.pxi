@@ -146,6 +146,7 @@ cdef class _FieldsOut:
         out._alloc(len(names), seed)
         out.present = PyByteArray_FromStringAndSize(NULL, capacity * 4)
         out.plan.present = <uint32_t *>PyByteArray_AS_STRING(out.present)
+        out.prefault(out.present, 4)
         out.names = names
         out.addresses = addresses
         out.buffers = []
