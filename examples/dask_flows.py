@@ -23,10 +23,29 @@ starts, shuts the LocalCluster and its workers down and exits with status
 """
 from __future__ import annotations
 
-import signal
 import sys
 
+# Every Ctrl-C is noted here as it raises KeyboardInterrupt: some code swallows that exception
+# (numpy's start-up turns it into an ImportError with a long message about a broken installation,
+# and an import may catch it), and then interrupted_meanwhile() raises it again.
+_ctrl_c: list[int] = []
+
+
+def _note_ctrl_c(signum: int, frame: object) -> None:
+    _ctrl_c.append(signum)
+    raise KeyboardInterrupt
+
+
+def interrupted_meanwhile() -> None:
+    """Raise KeyboardInterrupt if a Ctrl-C came and something swallowed it."""
+    if _ctrl_c:
+        raise KeyboardInterrupt
+
+
 try:
+    import signal
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not where it is ignored: `&`)
+        signal.signal(signal.SIGINT, _note_ctrl_c)
     import argparse
     import contextlib
     import ipaddress
@@ -42,7 +61,10 @@ try:
 
     with optional():
         import numpy as np
-except KeyboardInterrupt:               # Ctrl-C while importing: as at the end of this file
+    interrupted_meanwhile()
+except (KeyboardInterrupt, ImportError) as e:    # Ctrl-C while importing: as at the end of this file
+    if isinstance(e, ImportError) and not _ctrl_c:
+        raise
     print("interrupted", file=sys.stderr)
     sys.exit(130)
 
@@ -287,11 +309,14 @@ def five_tuple(key: Any) -> tuple[int, str, int, str, int]:
 
 
 def parts_of(paths: list[str], split: int) -> tuple[list[Part], int]:
+    """The parts of the files and folders given; OSError for a path that
+    is not there."""
     files: list[str] = []
     for path in paths:
         if os.path.isdir(path):
             files += sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(SUFFIXES))
         else:
+            os.stat(path)               # (not there: said before a part is read, also with --split)
             files.append(path)
     parts: list[Part] = []
     for f in files:
@@ -345,6 +370,7 @@ def run(parts: list[Part], scheduler: str, workers: int, top: int) -> tuple[Flow
     """The summary() of the merged flows of every part, where they were
     computed, and the seconds the computation took (the cluster started)."""
     from dask import delayed  # type: ignore[attr-defined]
+    interrupted_meanwhile()
     tasks = [delayed(read_group)(group) for group in groups_of(parts, workers)]
     while len(tasks) > 1:               # a tree of merges, MERGE_FAN_IN groups' sums a task
         tasks = [delayed(merge)(tasks[i:i + MERGE_FAN_IN]) if len(tasks[i:i + MERGE_FAN_IN]) > 1
@@ -354,6 +380,7 @@ def run(parts: list[Part], scheduler: str, workers: int, top: int) -> tuple[Flow
         t0 = time.perf_counter()
         return graph.compute(scheduler="synchronous"), "the synchronous scheduler", time.perf_counter() - t0
     from dask.distributed import Client, LocalCluster
+    interrupted_meanwhile()
     if scheduler:
         with Client(scheduler) as client:  # type: ignore[no-untyped-call]
             t0 = time.perf_counter()
@@ -423,15 +450,18 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--split and --workers must be at least 1, --top at least 0")
     require("numpy", "pyarrow", "dask", *([] if args.scheduler == "synchronous" else ["distributed"]))
 
-    parts, nfiles = parts_of(args.paths, args.split)
-    if not parts:
-        print(f"dask_flows: no savefiles ({', '.join('*' + s for s in SUFFIXES)}) in {' '.join(args.paths)}",
-              file=sys.stderr)
-        return 1
     try:
+        parts, nfiles = parts_of(args.paths, args.split)
+        if not parts:
+            print(f"dask_flows: no savefiles ({', '.join('*' + s for s in SUFFIXES)}) in {' '.join(args.paths)}",
+                  file=sys.stderr)
+            return 1
         flows, where, seconds = run(parts, args.scheduler, args.workers, args.top)
     except pcap.PcapError as e:
         print(f"dask_flows: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:                # a path that is not there or cannot be read (here or on a worker)
+        print(f"dask_flows: cannot open '{e.filename}': {e.strerror}", file=sys.stderr)
         return 1
     packets, wire, count = flows["total_packets"], flows["total_bytes"], flows["flows"]
     # The top flows by bytes, ties in the order of the 5-tuple with its

@@ -4,6 +4,7 @@ import gzip
 import importlib.util
 import ipaddress
 import json
+import os
 import random
 import struct
 import sys
@@ -174,6 +175,51 @@ def test_a_folder_without_savefiles_is_a_one_line_error(tmp_path):
     proc = example(tmp_path, "--scheduler", "synchronous")
     assert (proc.returncode, proc.stdout) == (1, ""), proc
     assert proc.stderr.startswith("dask_flows: no savefiles") and proc.stderr.count("\n") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("how", [["--scheduler", "synchronous"], ["--split", "3"], []],
+                         ids=["synchronous", "split", "cluster"])
+def test_a_path_that_is_not_there_is_a_one_line_error(tmp_path, how):
+    """Before a part is read or a cluster starts, also with --split (which once took the path for a
+    compressed file); the same words as for a file the module cannot open."""
+    missing = tmp_path / "gone.pcap"
+    proc = example(write_pcap(tmp_path / "a.pcap", frames(3, 50)), missing, *how)
+    assert (proc.returncode, proc.stdout) == (1, ""), proc
+    assert proc.stderr == f"dask_flows: cannot open '{missing}': No such file or directory\n"
+
+
+# A numpy that a Ctrl-C interrupts as it is imported: it sends itself SIGINT, then swallows the
+# KeyboardInterrupt ("swallow"), turns it into an ImportError as numpy's C start-up does ("error"), or
+# raises an ImportError of its own without any Ctrl-C ("broken").
+FAKE_NUMPY = """
+import os, signal
+if os.environ["FAKE_NUMPY"] == "broken":
+    raise ImportError("numpy is broken here")
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(1000):
+        pass
+    raise AssertionError("no KeyboardInterrupt")
+except KeyboardInterrupt:
+    if os.environ["FAKE_NUMPY"] == "error":
+        raise ImportError("interrupted while numpy started") from None
+"""
+
+
+@pytest.mark.parametrize("how", ["swallow", "error", "broken"])
+def test_a_ctrl_c_while_numpy_is_imported_is_one_line(tmp_path, how):
+    """A Ctrl-C that an import swallows or turns into an ImportError still ends the example with
+    "interrupted" and status 130 (it hung, or printed numpy's long message); an ImportError with no
+    Ctrl-C stays the error it is."""
+    (tmp_path / "numpy").mkdir()
+    (tmp_path / "numpy" / "__init__.py").write_text(FAKE_NUMPY)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "FAKE_NUMPY": how}
+    proc = run([sys.executable, EXAMPLE, "examples/sample.pcap", "--scheduler", "synchronous"], cwd=ROOT,
+               env=env, timeout=60)
+    if how == "broken":
+        assert proc.returncode == 1 and "ImportError: numpy is broken here" in proc.stderr, proc
+    else:
+        assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "interrupted\n"), proc
 
 
 @pytest.mark.parametrize("bad", [["--workers", "0"], ["--split", "0"], ["--top", "-1"]])
