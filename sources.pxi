@@ -314,6 +314,12 @@ cdef _LiveSource _open_live(bytes bname, str name, int snaplen, bint promisc, in
             _warn_tstamp_type(p, name, tstamp_type, rc)
             rc = 0
     _check(p, rc, f"cannot open {name!r}")
+    if rc == lp.PCAP_WARNING and PLATFORM_LINUX_FEATURES and lp.pcap_fileno(p) < 0:
+        # libpcap before 1.9 on Linux: a capture ring it could not map (a small buffer_size) fails
+        # the activation, closes the socket, and returns PCAP_WARNING all the same.
+        raise _pcap_error(lp.PCAP_ERROR, f"cannot open {name!r}",
+                          f"{_text(lp.pcap_geterr(p))} ({_text(lp.pcap_lib_version())} closed the capture but "
+                          f"called it a warning; a larger buffer_size opens it)")
     if rc > 0:
         import warnings
         warnings.warn(f"{name}: {_text(lp.pcap_statustostr(rc))} {_text(lp.pcap_geterr(p))}".strip(),

@@ -277,6 +277,29 @@ def test_protocol_only_that_ethertype_arrives(where, veth_or_none):
     assert all(buf[12:14] == struct.pack("!H", ETH_P_EXPERIMENTAL) for buf in got)
 
 
+# libpcap's 1.8.1 tag (it calls itself 1.9.0-PRE-GIT): a capture ring it cannot map (a small
+# buffer) fails the activation, closes the socket, yet pcap_activate() returns PCAP_WARNING.
+RING_FAILURE_AS_WARNING = pcap.lib_version().startswith("libpcap version 1.9.0-PRE")
+
+
+def test_a_small_buffer_size_captures_or_says_why(live):
+    """buffer_size=65536 on lo: a capture that works, or where libpcap closed it (1.8.1) an error
+    that says so, not one about making a closed socket nonblocking."""
+    if RING_FAILURE_AS_WARNING:
+        with pytest.raises(pcap.PcapError, match=r"^cannot open 'lo': can't mmap rx ring: .*closed the capture but "
+                                                 r"called it a warning; a larger buffer_size opens it\)$"):
+            pcap.pcap("lo", buffer_size=65536, timeout_ms=200)
+        return
+    with pcap.pcap("lo", buffer_size=65536, snaplen=128, immediate=True, timeout_ms=200) as p:
+        m = marker("small buffer")
+        p.setfilter("udp and dst host 127.0.0.1 and dst port 9")
+        settle(p)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(m, ("127.0.0.1", 9))
+        got = [buf for _, buf in drain(p, 0.4) if m in buf]
+    assert len(got) == 1 and got[0].endswith(m)
+
+
 def test_protocol_sees_no_outgoing_frame(veth):
     """The kernel gives what the host sends only to handles of every
     protocol."""

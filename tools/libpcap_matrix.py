@@ -51,7 +51,8 @@ LIVE_TEST = "test_live.py::test_lo_udp_iteration"
 # lists them (1.8 lists none for host alone), protocol= (1.9 and later).
 CAPTURE_OPTIONS_TESTS = ["test_capture_options.py::test_tstamp_types_of_lo_needs_no_privilege",
                          "test_capture_options.py::test_protocol_opens_or_says_which_libpcap_it_needs",
-                         "test_capture_options.py::test_protocol_only_that_ethertype_arrives[lo]"]
+                         "test_capture_options.py::test_protocol_only_that_ethertype_arrives[lo]",
+                         "test_capture_options.py::test_a_small_buffer_size_captures_or_says_why"]
 # Remote capture (rpcap://, pcap_open, pcap_findalldevs_ex, and rpcapd):
 # for the self-contained wheel and tests/test_remote.py, built with CMake.
 # Without OpenSSL, so that the wheel carries no copy of it: no rpcaps://.
