@@ -7,9 +7,11 @@ import gzip
 import io
 import lzma
 import os
+import random
 import struct
 import textwrap
 import time
+import zlib
 
 import pytest
 
@@ -134,6 +136,80 @@ def test_a_damaged_gzip_stream_is_raised_after_the_packets_before(savefile, tmp_
         with pytest.raises(pcap.PcapError, match="file object raised"):
             while p.readpkts():
                 pass
+
+
+@pytest.mark.parametrize("fmt", ["pcap-le-us", "pcap-be-ns", "pcapng-le-us"])
+@pytest.mark.parametrize("level", [0, 6], ids=["stored", "deflated"])
+def test_gzip_members_one_after_another_read_as_one_file(tmp_path, fmt, level):
+    """A .gz of several members (as `cat a.gz b.gz > c.gz` makes), cut at random bytes, an empty
+    member among them: the packets of the whole file.  Stored (level 0), the members span several
+    of the reader's 256 KiB reads, and their ends fall inside those reads."""
+    savefile = write_savefile(tmp_path / f"whole.{fmt[:6]}", fmt, packets(12000))
+    raw = savefile.read_bytes()
+    rnd = random.Random(f"{fmt} {level}")
+    cuts = sorted(rnd.sample(range(1, len(raw)), 5))
+    pieces = [raw[a:b] for a, b in zip([0] + cuts, cuts + [len(raw)])]
+    pieces.insert(2, b"")
+    path = tmp_path / "members.pcap.gz"
+    path.write_bytes(b"".join(gzip.compress(piece, compresslevel=level) for piece in pieces))
+    assert gzip.decompress(path.read_bytes()) == raw
+    if level == 0:
+        assert path.stat().st_size > 3 * (1 << 18)
+    assert read_source(str(path)) == read_source(str(savefile))
+
+
+@pytest.mark.parametrize("damage", ["garbage after", "crc", "length", "deflate"])
+def test_gzip_damage_is_raised_after_every_packet_before_it(savefile, tmp_path, damage):
+    """Bytes after the last member that are not gzip, a CRC or a length in the trailer that does
+    not match: gzip.decompress() refuses the file too; every packet comes first, then PcapError
+    from BadGzipFile.  Damage inside the deflate data: the packets before it, then the error."""
+    data = bytearray(gzip.compress(savefile.read_bytes(), compresslevel=0 if damage == "deflate" else 6))
+    if damage == "garbage after":
+        data += b"not gzip"
+    elif damage == "crc":
+        data[-8] ^= 0xFF
+    elif damage == "length":
+        data[-4] ^= 0xFF
+    else:                   # a stored block's length, near the middle: zlib sees the lengths disagree
+        at = data.index(b"\x00\xff\xff\x00\x00", len(data) // 2)
+        data[at + 1] ^= 0xFF
+    with pytest.raises((gzip.BadGzipFile, zlib.error)):
+        gzip.decompress(bytes(data))
+    path = tmp_path / "damaged.pcap.gz"
+    path.write_bytes(data)
+    want = read_source(str(savefile))
+    got = []
+    with pytest.raises(pcap.PcapError, match="file object raised BadGzipFile") as info:
+        with pcap.pcap(str(path), timestamp_in_ns=True) as p:
+            for ts, buf in p:
+                got.append((ts, buf, p.wirelen))
+    assert isinstance(info.value.__cause__, gzip.BadGzipFile)
+    if damage == "deflate":
+        assert 0 < len(got) < len(want) and got == want[:len(got)]
+    else:
+        assert got == want
+
+
+def test_a_gzip_bomb_is_inflated_a_megabyte_at_a_time(tmp_path):
+    """40 MB of zero-filled packets gzip to some 40 KB, one 256 KiB read: inflated at most 1 MiB a
+    call, the reader's peak stays a few MiB (tracemalloc sees the feeder thread's bytes too)."""
+    import tracemalloc
+    frame = bytes(20000)
+    path = tmp_path / "zeros.pcap.gz"
+    raw = write_savefile(tmp_path / "zeros.pcap", "pcap-le-us", [(i, 0, frame, len(frame)) for i in range(2000)])
+    path.write_bytes(gzip.compress(raw.read_bytes()))
+    assert path.stat().st_size < 1 << 18
+    tracemalloc.start()
+    try:
+        count = 0
+        with pcap.pcap(str(path)) as p:
+            for _, buf in p:
+                count += buf == frame
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 2000
+    assert peak < 8 << 20, peak
 
 
 class Failing(io.RawIOBase):
