@@ -177,6 +177,9 @@ def kept_sections(path):
 # process that is the first 100 ms of the clock, one of the machine's two
 # cores taken from the read.  No reader multiplies matrices: one BLAS thread
 # (none spinning) in every process the bench starts, ours and the peers'.
+# Rounds of the Dask runs (at most --rounds): each a few seconds, and one
+# alone was as noisy as this machine (a whole command's 4.5 s once 5.6 s).
+DASK_ROUNDS = 3
 BLAS_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -205,7 +208,8 @@ def main(argv=None):
     dask = None
     if not args.no_dask and "ours" in pythons:
         log("examples/dask_flows.py runs")
-        dask = measure.dask_runs(pythons["ours"], run["files"]["small"][0], run["work"], 1, args.timeout * 10)
+        dask = measure.dask_runs(pythons["ours"], run["files"]["small"][0], run["work"], min(args.rounds, DASK_ROUNDS),
+                                 args.timeout * 10)
     sm = {rd.id: report.Summary(rd, runs[rd.id], run["files"][rd.file][1]) for rd in run["readers"]}
     live = {k: report.LiveSummary(v) for k, v in live_runs.items()}
     table = report_tables(args, run, sm, live, live_note, dask)
