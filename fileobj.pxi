@@ -138,7 +138,8 @@ class _GzipMembers:
     feeder: one inflate call per 256 KiB read (at most 1 MiB out of it),
     zlib checking each member's CRC and length.  gzip.open() inflates
     8 KiB at a time, taking the GIL back from the reading thread after
-    each: 16% slower over a whole file.  Raises as gzip.open() does, after
+    each: the bench's file took 603 ms that way, 483 this way (with the
+    1 MiB pipe).  Raises as gzip.open() does, after
     every byte inflated before the damage: EOFError for a stream cut
     short, gzip.BadGzipFile for damage."""
 
