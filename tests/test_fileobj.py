@@ -114,6 +114,17 @@ def test_zstd_without_the_package_says_which_package(tmp_path):
     assert "zstd-compressed, which needs the 'zstandard' package (pip install zstandard)" in out.stdout, out
 
 
+def packets_then_error(path, match):
+    """Iterate the savefile at ``path`` until it raises PcapError matching
+    ``match``: the packets (ts in ns, bytes, wirelen) before, and the error."""
+    got = []
+    with pytest.raises(pcap.PcapError, match=match) as info:
+        with pcap.pcap(str(path), timestamp_in_ns=True) as p:
+            for ts, buf in p:
+                got.append((ts, buf, p.wirelen))
+    return got, info.value
+
+
 @pytest.mark.parametrize("cut", [1, 500, "half"])
 def test_a_damaged_gzip_stream_is_raised_after_the_packets_before(savefile, tmp_path, cut):
     data = gzip.compress(savefile.read_bytes())
@@ -121,12 +132,8 @@ def test_a_damaged_gzip_stream_is_raised_after_the_packets_before(savefile, tmp_
     path = tmp_path / "cut.pcap.gz"
     path.write_bytes(data[:-cut])
     want = read_source(str(savefile))
-    got = []
-    with pytest.raises(pcap.PcapError, match="file object raised (EOFError|BadGzipFile)") as info:
-        with pcap.pcap(str(path), timestamp_in_ns=True) as p:
-            for ts, buf in p:
-                got.append((ts, buf, p.wirelen))
-    assert isinstance(info.value.__cause__, (EOFError, gzip.BadGzipFile, OSError))
+    got, error = packets_then_error(path, "file object raised (EOFError|BadGzipFile)")
+    assert isinstance(error.__cause__, (EOFError, gzip.BadGzipFile, OSError))
     assert got == want[:len(got)]
     # readpkts() returns the packets before, then raises
     with pcap.pcap(str(path), timestamp_in_ns=True) as p:
@@ -178,12 +185,8 @@ def test_gzip_damage_is_raised_after_every_packet_before_it(savefile, tmp_path, 
     path = tmp_path / "damaged.pcap.gz"
     path.write_bytes(data)
     want = read_source(str(savefile))
-    got = []
-    with pytest.raises(pcap.PcapError, match="file object raised BadGzipFile") as info:
-        with pcap.pcap(str(path), timestamp_in_ns=True) as p:
-            for ts, buf in p:
-                got.append((ts, buf, p.wirelen))
-    assert isinstance(info.value.__cause__, gzip.BadGzipFile)
+    got, error = packets_then_error(path, "file object raised BadGzipFile")
+    assert isinstance(error.__cause__, gzip.BadGzipFile)
     if damage == "deflate":
         assert 0 < len(got) < len(want) and got == want[:len(got)]
     else:
