@@ -44,7 +44,8 @@ def interrupted_meanwhile() -> None:
 
 try:
     import signal
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not where it is ignored: `&`)
+    # (Run as a script only, not imported; and not where Ctrl-C is ignored, as in a shell's `&`.)
+    if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _note_ctrl_c)
     import argparse
     import contextlib

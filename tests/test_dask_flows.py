@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import pcap
-from support import need, run, udp_frame, write_pcap, write_pcapng
+from support import need, run, run_python, udp_frame, write_pcap, write_pcapng
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "dask_flows.py"
@@ -220,6 +220,18 @@ def test_a_ctrl_c_while_numpy_is_imported_is_one_line(tmp_path, how):
         assert proc.returncode == 1 and "ImportError: numpy is broken here" in proc.stderr, proc
     else:
         assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "interrupted\n"), proc
+
+
+def test_importing_the_example_leaves_sigint_alone():
+    """Only the script notes Ctrl-C; a program that imports it (as the tests here do) keeps Python's
+    handler (it once kept the example's, and a signal test after it failed)."""
+    proc = run_python(f"""
+        import signal, sys
+        sys.path.insert(0, {str(EXAMPLE.parent)!r})
+        import dask_flows
+        print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    """)
+    assert (proc.returncode, proc.stdout) == (0, "True\n"), proc
 
 
 @pytest.mark.parametrize("bad", [["--workers", "0"], ["--split", "0"], ["--top", "-1"]])
