@@ -172,14 +172,14 @@ def kept_sections(path):
     return "" if at < 0 else "\n" + old[at + 1:]
 
 
+# Rounds of the Dask runs (at most --rounds): each a few seconds, and one
+# alone was as noisy as this machine (a whole command's 4.5 s once 5.6 s).
+DASK_ROUNDS = 3
 # numpy's OpenBLAS starts a thread a core when numpy is imported (pyarrow
 # imports it), which spins for some 100 ms before it sleeps: in a reader's
 # process that is the first 100 ms of the clock, one of the machine's two
 # cores taken from the read.  No reader multiplies matrices: one BLAS thread
 # (none spinning) in every process the bench starts, ours and the peers'.
-# Rounds of the Dask runs (at most --rounds): each a few seconds, and one
-# alone was as noisy as this machine (a whole command's 4.5 s once 5.6 s).
-DASK_ROUNDS = 3
 BLAS_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 

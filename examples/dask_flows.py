@@ -462,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dask_flows: {e}", file=sys.stderr)
         return 1
     except OSError as e:                # a path that is not there or cannot be read (here or on a worker)
+        if e.filename is None:          # (not a file's: a connection of the cluster, say)
+            raise
         print(f"dask_flows: cannot open '{e.filename}': {e.strerror}", file=sys.stderr)
         return 1
     packets, wire, count = flows["total_packets"], flows["total_bytes"], flows["flows"]
