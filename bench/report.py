@@ -183,7 +183,8 @@ def dask_table(dask, packets):
                  "its report; the computation: from the graph's submission to its result (the cluster started), "
                  "as the example reports it (`--time`); \"same result\": every run of a variant printed the same "
                  f"totals and top flows, and the {DASK_FILES}-file runs {DASK_FILES} times the packets and bytes of "
-                 "the one file.")
+                 "the one file. The workers are threads of the example's process, as it runs by default, but in "
+                 "the `--processes` row; the targets' rows are the default's.")
     return "\n".join(lines)
 
 
@@ -192,7 +193,7 @@ def dask_target_rows(dask, packets):
     command and by that of the computation."""
     rows = []
     for label, rec in (dask or {}).items():
-        if rec["files"] != DASK_FILES or not rec["walls"]:
+        if rec["files"] != DASK_FILES or not rec["walls"] or not rec.get("target", True):
             continue
         n, workers = rec["files"] * packets, rec.get("workers", 1)
         for what, t in (("whole command", median(rec["walls"])), ("computation", median(rec.get("seconds") or []))):

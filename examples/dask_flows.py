@@ -9,10 +9,12 @@ protocol and ports, no packet bytes and no Python object per packet.  The
 part's packets are summed per flow with numpy (a 64-bit fingerprint of the
 5-tuple, sorted; every group's 5-tuples checked equal), and Dask adds the
 parts up in a tree of merges of those sorted sums.  By default a
-LocalCluster of --workers processes runs it; --scheduler tcp://HOST:8786
-uses a running cluster (the files must then be readable by every worker:
-shared storage, or fsspec paths opened as file objects), --scheduler
-synchronous runs it in this process.  Ctrl-C, also while the cluster
+LocalCluster of --workers threads of this process runs it: the reads and
+numpy's sorts and sums release the GIL, and the sums pass between workers
+without a copy (--processes starts worker processes instead).  --scheduler
+tcp://HOST:8786 uses a running cluster (the files must then be readable by
+every worker: shared storage, or fsspec paths opened as file objects),
+--scheduler synchronous runs it in this process.  Ctrl-C, also while the cluster
 starts, shuts the LocalCluster and its workers down and exits with status
 130.
 
@@ -54,6 +56,7 @@ try:
     import logging
     import multiprocessing.resource_tracker
     import os
+    import socket
     import time
     from typing import Any, Iterator
 
@@ -286,27 +289,47 @@ def add_into(a: Flows, b: Flows) -> Flows:
     found[found] = a["hash"][at[found]] == b["hash"][found]
     a_keys, b_keys = (widen(a["keys"]), widen(b["keys"])) if a["keys"].shape[1] != b["keys"].shape[1] \
         else (a["keys"], b["keys"])
-    ia, ib = at[found], np.flatnonzero(found)
-    if not (np.take(a_keys, ia, axis=0) == np.take(b_keys, ib, axis=0)).all():      # a fingerprint of two 5-tuples: sum them all again
+    everywhere = bool(found.all())       # (b's flows all in a: no gather of b's rows, nothing to insert)
+    ia: Any = at if everywhere else at[found]
+    ib: Any = slice(None) if everywhere else np.flatnonzero(found)
+    b_found = b_keys if everywhere else np.take(b_keys, ib, axis=0)
+    if not (np.take(a_keys, ia, axis=0) == b_found).all():      # a fingerprint of two 5-tuples: sum them all again
         return sum_flows(concat_keys([a_keys, b_keys]), np.concatenate([a["hash"], b["hash"]]),
                          np.concatenate([a["packets"], b["packets"]]), np.concatenate([a["bytes"], b["bytes"]]))
     packets, nbytes = a["packets"].copy(), a["bytes"].copy()
     packets[ia] += b["packets"][ib]
     nbytes[ia] += b["bytes"][ib]
+    if everywhere:
+        return {"keys": a_keys, "hash": a["hash"], "packets": packets, "bytes": nbytes}
     new, where = ~found, at[~found]
     return {"keys": np.insert(a_keys, where, np.compress(new, b_keys, axis=0), axis=0), "hash": np.insert(a["hash"], where, b["hash"][new]),
             "packets": np.insert(packets, where, b["packets"][new]), "bytes": np.insert(nbytes, where, b["bytes"][new])}
 
 
-def five_tuple(key: Any) -> tuple[int, str, int, str, int]:
-    """(protocol, source, source port, destination, destination port) of a
-    row of keys, the addresses as text."""
-    raw = key.tobytes()
-    dport, sport, proto, _ = (int(x) for x in key[-1:].view(np.uint16))
-    if len(key) == NARROW:
-        return proto, str(ipaddress.IPv4Address(raw[0:4])), sport, str(ipaddress.IPv4Address(raw[4:8])), dport
-    src, dst = ipaddress.IPv6Address(raw[0:16]), ipaddress.IPv6Address(raw[16:32])
-    return proto, str(src.ipv4_mapped or src), sport, str(dst.ipv4_mapped or dst), dport
+def five_tuples(keys: Any) -> list[tuple[int, str, int, str, int]]:
+    """(protocol, source, source port, destination, destination port) of
+    each row of keys, the addresses as text (IPv4 and IPv4-mapped IPv6 as
+    dotted quads, by socket.inet_ntoa: ten times quicker than ipaddress for
+    the thousands of flows that can tie for the last places of the top)."""
+    ports = keys[:, -1:].view(np.uint16).tolist()          # dst_port, src_port, protocol, ip_version
+    raw = keys.tobytes()
+    size = keys.shape[1] * 8
+    out = []
+    for i, (dport, sport, proto, _) in enumerate(ports):
+        row = raw[i * size:(i + 1) * size]
+        if size == 8 * NARROW:
+            out.append((proto, socket.inet_ntoa(row[0:4]), sport, socket.inet_ntoa(row[4:8]), dport))
+        else:
+            out.append((proto, address_text(row[0:16]), sport, address_text(row[16:32]), dport))
+    return out
+
+
+def address_text(raw: bytes) -> str:
+    """A 16-byte address as text: dotted where it is IPv4 (::ffff:a.b.c.d)."""
+    return socket.inet_ntoa(raw[12:16]) if raw[:12] == IPV4_MAPPED else str(ipaddress.IPv6Address(raw))
+
+
+IPV4_MAPPED = bytes(10) + b"\xff\xff"
 
 
 def parts_of(paths: list[str], split: int) -> tuple[list[Part], int]:
@@ -367,7 +390,8 @@ def summary(flows: Flows, top: int) -> Flows:
             "keys": flows["keys"][candidates], "packets": flows["packets"][candidates], "bytes": nbytes[candidates]}
 
 
-def run(parts: list[Part], scheduler: str, workers: int, top: int) -> tuple[Flows, str, float]:
+def run(parts: list[Part], scheduler: str, workers: int, top: int,
+        processes: bool = False) -> tuple[Flows, str, float]:
     """The summary() of the merged flows of every part, where they were
     computed, and the seconds the computation took (the cluster started)."""
     from dask import delayed  # type: ignore[attr-defined]
@@ -390,25 +414,44 @@ def run(parts: list[Part], scheduler: str, workers: int, top: int) -> tuple[Flow
     # threads and processes start with the signal mask of the thread that starts them: SIGINT blocked
     # while the cluster starts, the workers never get it.  Blocked also while the cluster shuts down,
     # so that a Ctrl-C cannot cut that short; a Ctrl-C meanwhile is raised when the block ends.
-    multiprocessing.resource_tracker.ensure_running()    # (it unblocks SIGINT when it starts)
-    # Dask starts its workers with MALLOC_TRIM_THRESHOLD_ set, and setting it turns glibc's dynamic mmap
-    # threshold off: every batch's buffers (over 128 KiB) are then mapped afresh and their pages faulted in
-    # one by one, which made a worker 40% slower than the same tasks here.  Our workers keep glibc's default.
     import dask
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
-    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    options: dict[str, Any] = {}
+    if processes:
+        multiprocessing.resource_tracker.ensure_running()    # (it unblocks SIGINT when it starts)
+        # Dask starts its workers with MALLOC_TRIM_THRESHOLD_ set, and setting it turns glibc's dynamic
+        # mmap threshold off: every batch's buffers (over 128 KiB) are then mapped afresh and their pages
+        # faulted in one by one, which made a worker 40% slower than the same tasks here.  Our workers
+        # keep glibc's default.  They import what the tasks need as they start (preload), not in their
+        # first task.
+        environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+        environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        options = {"distributed.nanny.pre-spawn-environ": environ}
     # No dashboard; the scheduler's HTTP server (health, metrics) on a free port rather than on 8787,
     # which may be taken (a warning on stderr).  Worker logs silenced: a task's error is raised here.
-    # The workers import what the tasks need as they start (preload), not in their first task.
-    with ctrl_c(signal.SIG_BLOCK), dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
-                         dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                         silence_logs=logging.CRITICAL, preload=["numpy", "pyarrow", "pcap"]) as cluster, \
-            Client(cluster) as client:  # type: ignore[no-untyped-call]
-        with ctrl_c(signal.SIG_UNBLOCK):
-            t0 = time.perf_counter()
-            return (client.compute(graph).result(), f"a LocalCluster of {plural(workers, 'worker')}",
-                    time.perf_counter() - t0)
+    with ctrl_c(signal.SIG_BLOCK), dask.config.set(options), contextlib.ExitStack() as stack:
+        cluster = stack.enter_context(LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL,
+            preload=["numpy", "pyarrow", "pcap"] if processes else []))
+        client = stack.enter_context(Client(cluster))  # type: ignore[no-untyped-call]
+        try:
+            with ctrl_c(signal.SIG_UNBLOCK):
+                t0 = time.perf_counter()
+                where = f"a LocalCluster of {plural(workers, 'worker process' if processes else 'worker thread')}"
+                return client.compute(graph).result(), where, time.perf_counter() - t0
+        except KeyboardInterrupt:
+            if processes:
+                raise
+            # A task in a worker thread can be neither stopped nor waited for (it may be reading a
+            # FIFO that nobody writes to): the cluster is left as it is, and the process ends at once.
+            stack.pop_all()
+            raise CtrlCWhileComputing from None
+
+
+class CtrlCWhileComputing(KeyboardInterrupt):
+    """Ctrl-C while worker threads of this process compute: the process must
+    end without waiting for them (os._exit), where a LocalCluster of worker
+    processes is shut down."""
 
 
 @contextlib.contextmanager
@@ -440,7 +483,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="savefiles, or folders of them (*.pcap, *.pcapng, *.cap, *.gz; "
                          "default: examples/sample.pcap)")
     ap.add_argument("--split", type=int, default=1, help="split each pcap or pcapng file into N byte ranges")
-    ap.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
+    ap.add_argument("--workers", type=int, default=2, help="LocalCluster workers (default 2)")
+    ap.add_argument("--processes", action="store_true",
+                    help="the LocalCluster's workers in processes of their own, not threads of this one")
     ap.add_argument("--scheduler", default="", help="tcp://HOST:8786 for a running cluster, or synchronous")
     ap.add_argument("--top", type=int, default=10, help="how many flows to list (default 10)")
     ap.add_argument("--json", action="store_true", help="print one line of JSON")
@@ -457,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"dask_flows: no savefiles ({', '.join('*' + s for s in SUFFIXES)}) in {' '.join(args.paths)}",
                   file=sys.stderr)
             return 1
-        flows, where, seconds = run(parts, args.scheduler, args.workers, args.top)
+        flows, where, seconds = run(parts, args.scheduler, args.workers, args.top, args.processes)
     except pcap.PcapError as e:
         print(f"dask_flows: {e}", file=sys.stderr)
         return 1
@@ -470,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     # The top flows by bytes, ties in the order of the 5-tuple with its
     # addresses as text: only the flows that can be among them become text.
     rows: list[tuple[int, str, int, str, int, int, int]] = [
-        (*five_tuple(key), int(n), int(b)) for key, n, b in zip(flows["keys"], flows["packets"], flows["bytes"])]
+        (*t, n, b) for t, n, b in zip(five_tuples(flows["keys"]), flows["packets"].tolist(), flows["bytes"].tolist())]
     top = sorted(rows, key=lambda r: (-r[6], r[0], r[1], r[2], r[3], r[4]))[:args.top]
     if args.json:
         out = {"packets": packets, "bytes": wire, "flows": count, "top": top}
@@ -492,7 +537,11 @@ if __name__ == "__main__":
             status = main()
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)   # done, or shutting down: no more Ctrl-C
-    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
+    except KeyboardInterrupt as e:      # Ctrl-C: one line and status 130, not a traceback
         print("interrupted", file=sys.stderr)
+        if isinstance(e, CtrlCWhileComputing):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)               # (not sys.exit: the interpreter's exit would wait for the workers)
         status = 130
     sys.exit(status)

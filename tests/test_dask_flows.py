@@ -135,11 +135,7 @@ def test_fingerprints_shared_by_many_flows_still_sum_each_flow(captures, split, 
     and merges fall back to grouping by the whole 5-tuple
     (sum_flows_exactly, add_into's check): the result is still the
     reference's.  Run in this process, on the synchronous scheduler."""
-    sys.path.insert(0, str(EXAMPLE.parent))
-    try:
-        import dask_flows
-    finally:
-        sys.path.remove(str(EXAMPLE.parent))
+    dask_flows = import_example()
     import numpy as np
     calls = {"exactly": 0}
     exactly = dask_flows.sum_flows_exactly
@@ -155,10 +151,49 @@ def test_fingerprints_shared_by_many_flows_still_sum_each_flow(captures, split, 
     assert calls["exactly"] > 0
 
 
-@pytest.mark.parametrize("workers, split", [(1, 1), (2, 3)])
-def test_local_cluster_equals_the_reference(captures, workers, split):
+def import_example():
+    sys.path.insert(0, str(EXAMPLE.parent))
+    try:
+        import dask_flows
+    finally:
+        sys.path.remove(str(EXAMPLE.parent))
+    return dask_flows
+
+
+@pytest.mark.parametrize("split", [1, 3])
+def test_files_of_the_same_flows_are_added_into_one_another(tmp_path, split, monkeypatch, capsys):
+    """Files of mostly the same flows are merged by add_into(): files whose
+    flows are all in the sums so far (a copy, a subset) and files with new
+    flows too (a superset): the totals and every flow (--top 100000, the
+    addresses as text, IPv4 in IPv6 rows among them) are the reference's."""
+    dask_flows = import_example()
+    first = frames(1, 3000)
+    write_pcap(tmp_path / "a.pcap", first)
+    write_pcap(tmp_path / "b.pcap", first)
+    write_pcap(tmp_path / "c.pcap", first[:1000], byteorder=">")
+    new = [(1700009000 + i, 0, udp_frame(b"x" * i, sport=2000 + i, dport=53, src=f"10.9.{i // 200}.{i % 200}",
+                                         dst="10.0.0.2"), 42 + i) for i in range(600)]
+    write_pcap(tmp_path / "d.pcap", first + new[:400])
+    write_pcapng(tmp_path / "e.pcapng", [(s, f, fr) for s, f, fr, _ in first + new[200:]])
+    kinds = []
+    add_into = dask_flows.add_into
+
+    def spy(a, b):
+        kinds.append("subset" if set(b["hash"].tolist()) <= set(a["hash"].tolist()) else "new flows")
+        return add_into(a, b)
+    monkeypatch.setattr(dask_flows, "add_into", spy)
+    want = reference(sorted(tmp_path.iterdir()), top=100000)
+    assert dask_flows.main([str(tmp_path), "--scheduler", "synchronous", "--split", str(split), "--json",
+                            "--top", "100000"]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+    assert {"subset", "new flows"} <= set(kinds), kinds
+
+
+@pytest.mark.parametrize("workers, split, how", [(1, 1, "threads"), (2, 3, "threads"), (2, 3, "processes")])
+def test_local_cluster_equals_the_reference(captures, workers, split, how):
     want = reference(sorted(p for p in captures.iterdir()))
-    assert flows_json(captures, "--workers", workers, "--split", split) == want
+    processes = ["--processes"] if how == "processes" else []
+    assert flows_json(captures, "--workers", workers, "--split", split, *processes) == want
 
 
 def test_a_damaged_file_is_an_error_not_a_short_count(tmp_path):

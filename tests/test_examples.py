@@ -235,7 +235,7 @@ CASES: dict[str, list[Case]] = {
              [r"^reading interface lo with struct", r"^0 packets, 0 bytes captured"], live=True),
     ],
     "dask_flows.py": [
-        Case([], [r"^1 part from 1 file on a LocalCluster of 2 workers$",
+        Case([], [r"^1 part from 1 file on a LocalCluster of 2 worker threads$",
                   r"^7 packets, 363 bytes on the wire, 4 IP flows$"], in_order=True, needs="distributed"),
         Case([SAMPLE, "--scheduler", "synchronous"],
              [r"^1 part from 1 file on the synchronous scheduler$",
@@ -246,13 +246,16 @@ CASES: dict[str, list[Case]] = {
               r"^  ICMP 192\.0\.2\.1:0 > 192\.0\.2\.53:0  packets 1  bytes 46$"], in_order=True, exact_lines=7,
              needs="dask"),
         Case([SAMPLE, "--split", "3", "--workers", "2"],             # the README's console session
-             [r"^3 parts from 1 file on a LocalCluster of 2 workers$",
+             [r"^3 parts from 1 file on a LocalCluster of 2 worker threads$",
               r"^7 packets, 363 bytes on the wire, 4 IP flows$", r"^top 10 flows by bytes:$",
               r"^  TCP 192\.0\.2\.1:40001 > 192\.0\.2\.53:80  packets 2  bytes 108$",
               r"^  UDP 192\.0\.2\.1:40000 > 192\.0\.2\.53:53  packets 1  bytes 71$",
               r"^  TCP 192\.0\.2\.53:80 > 192\.0\.2\.1:40001  packets 1  bytes 54$",
               r"^  ICMP 192\.0\.2\.1:0 > 192\.0\.2\.53:0  packets 1  bytes 46$"], in_order=True, exact_lines=7,
              needs="distributed"),
+        Case([SAMPLE, "--split", "2", "--workers", "1", "--processes"],
+             [r"^2 parts from 1 file on a LocalCluster of 1 worker process$",
+              r"^7 packets, 363 bytes on the wire, 4 IP flows$"], in_order=True, needs="distributed"),
     ],
     "flows_sql.py": [
         Case([], [r"^1 file: 7 packets, 363 bytes on the wire, 4 IP flows$", r"^top 10 flows by bytes:$",
@@ -540,18 +543,25 @@ def dask_fifo(tmp_path: Path) -> Path:
     return fifo
 
 
-@pytest.mark.parametrize("group", [False, True], ids=["process", "group"])
-@pytest.mark.parametrize("when", [0.3, 1.0, 2.5, "reading"])
-def test_dask_flows_ctrl_c(when: float | str, group: bool, dask_fifo: Path) -> None:
+DASK_CTRL_C = [(when, group, False) for when in (0.3, 1.0, 2.5, "reading") for group in (False, True)] + \
+    [(when, True, True) for when in (1.0, 2.5, "reading")]
+
+
+@pytest.mark.parametrize("when, group, processes", DASK_CTRL_C,
+                         ids=[f"{w}-{'group' if g else 'process'}{'-processes' if p else ''}" for w, g, p in DASK_CTRL_C])
+def test_dask_flows_ctrl_c(when: float | str, group: bool, processes: bool, dask_fifo: Path) -> None:
     """Ctrl-C while dask_flows.py imports, starts its LocalCluster or computes (a worker blocked
     reading the FIFO): one line, status 130, and the cluster's processes all gone (interrupt()
-    checks that).  With `group` the workers get the SIGINT too, as from a terminal."""
+    checks that).  With `group` the workers get the SIGINT too, as from a terminal.  The workers
+    are threads of the example (a task blocked reading cannot be waited for: the example ends
+    without), or with `processes` processes of their own (the LocalCluster shuts them down)."""
     t0 = time.monotonic()
+    args = [str(dask_fifo)] + (["--processes"] if processes else [])
     if when == "reading":
-        status, out, err = interrupt("dask_flows.py", [str(dask_fifo)], fifo=dask_fifo, after=0.3, group=group)
+        status, out, err = interrupt("dask_flows.py", args, fifo=dask_fifo, after=0.3, group=group)
     else:
         assert isinstance(when, float)
-        status, out, err = interrupt("dask_flows.py", [str(dask_fifo)], after=when, group=group)
+        status, out, err = interrupt("dask_flows.py", args, after=when, group=group)
     assert (status, out, err) == (130, "", "interrupted\n"), f"exit {status}\n{out}\n{err}"
     assert time.monotonic() - t0 < 25
 
