@@ -50,6 +50,7 @@ try:
     if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _note_ctrl_c)
     import argparse
+    import asyncio
     import contextlib
     import ipaddress
     import json
@@ -428,30 +429,42 @@ def run(parts: list[Part], scheduler: str, workers: int, top: int,
         options = {"distributed.nanny.pre-spawn-environ": environ}
     # No dashboard; the scheduler's HTTP server (health, metrics) on a free port rather than on 8787,
     # which may be taken (a warning on stderr).  Worker logs silenced: a task's error is raised here.
-    with ctrl_c(signal.SIG_BLOCK), dask.config.set(options), contextlib.ExitStack() as stack:
+    with ctrl_c(signal.SIG_BLOCK), dask.config.set(options), quiet("distributed"), contextlib.ExitStack() as stack:
         cluster = stack.enter_context(LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=logging.CRITICAL,
             preload=["numpy", "pyarrow", "pcap"] if processes else []))
         client = stack.enter_context(Client(cluster))  # type: ignore[no-untyped-call]
-        try:
-            with ctrl_c(signal.SIG_UNBLOCK):
-                t0 = time.perf_counter()
-                where = f"a LocalCluster of {plural(workers, 'worker process' if processes else 'worker thread')}"
-                return client.compute(graph).result(), where, time.perf_counter() - t0
-        except KeyboardInterrupt:
-            if processes:
-                raise
-            # A task in a worker thread can be neither stopped nor waited for (it may be reading a
-            # FIFO that nobody writes to): the cluster is left as it is, and the process ends at once.
-            stack.pop_all()
-            raise CtrlCWhileComputing from None
+        if not processes:
+            stack.callback(close_without_waiting, cluster)
+        with ctrl_c(signal.SIG_UNBLOCK):
+            t0 = time.perf_counter()
+            where = f"a LocalCluster of {plural(workers, 'worker process' if processes else 'worker thread')}"
+            return client.compute(graph).result(), where, time.perf_counter() - t0
 
 
-class CtrlCWhileComputing(KeyboardInterrupt):
-    """Ctrl-C while worker threads of this process compute: the process must
-    end without waiting for them (os._exit), where a LocalCluster of worker
-    processes is shut down."""
+@contextlib.contextmanager
+def quiet(logger: str) -> Iterator[None]:
+    """A logger's records dropped until the block ends, the cluster's shutdown included (a worker
+    thread closed under a running task logs its closed connection after LocalCluster's
+    silence_logs has ended)."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def close_without_waiting(cluster: Any) -> None:
+    """Close a LocalCluster's worker threads without waiting for the tasks
+    they run: after a Ctrl-C or a task's error the others may run on for
+    long, or for ever (one reading a FIFO that nobody writes to), and a
+    thread cannot be stopped.  (Worker processes are ended by their nanny.)"""
+    async def close() -> None:
+        await asyncio.gather(*(w.close(executor_wait=False) for w in list(cluster.workers.values())))
+    cluster.sync(close)
 
 
 @contextlib.contextmanager
@@ -537,11 +550,7 @@ if __name__ == "__main__":
             status = main()
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)   # done, or shutting down: no more Ctrl-C
-    except KeyboardInterrupt as e:      # Ctrl-C: one line and status 130, not a traceback
+    except KeyboardInterrupt:           # Ctrl-C: one line and status 130, not a traceback
         print("interrupted", file=sys.stderr)
-        if isinstance(e, CtrlCWhileComputing):
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)               # (not sys.exit: the interpreter's exit would wait for the workers)
         status = 130
     sys.exit(status)

@@ -8,6 +8,7 @@ import os
 import random
 import struct
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -203,6 +204,23 @@ def test_a_damaged_file_is_an_error_not_a_short_count(tmp_path):
     assert proc.returncode == 1, proc
     assert proc.stdout == ""
     assert proc.stderr.startswith("dask_flows: ") and "truncated dump file" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("how", [[], ["--processes"]], ids=["threads", "processes"])
+def test_an_error_does_not_wait_for_a_task_that_never_ends(tmp_path, how):
+    """A damaged file beside a FIFO that nobody writes to (a worker blocked reading it for ever): the
+    damaged file's error ends the run at once, worker threads or processes (the threads' cluster once
+    waited 30 s for the blocked task)."""
+    path = write_pcap(tmp_path / "cut.pcap", frames(5, 50))
+    path.write_bytes(path.read_bytes()[:-7])
+    os.mkfifo(tmp_path / "never.pcap")
+    t0 = time.monotonic()
+    proc = example(tmp_path, *how, timeout=60)
+    took = time.monotonic() - t0
+    assert (proc.returncode, proc.stdout) == (1, ""), proc
+    assert proc.stderr.startswith("dask_flows: ") and "truncated dump file" in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert took < 15, f"{took:.1f} s"
 
 
 def test_a_folder_without_savefiles_is_a_one_line_error(tmp_path):
