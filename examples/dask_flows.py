@@ -111,6 +111,17 @@ def values(column: Any, dtype: Any, width: int = 1) -> Any:
         v[column.offset:column.offset + len(column)]
 
 
+def valid(column: Any) -> Any:
+    """Where an Arrow column has values, as numpy bools, from its validity
+    bitmap (column.is_valid() would import pyarrow.compute, and its
+    to_numpy() pandas: 0.25 s in a worker's first batch with a null)."""
+    bitmap = column.buffers()[0]
+    if bitmap is None:
+        return np.ones(len(column), bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, np.uint8), bitorder="little")
+    return bits[column.offset:column.offset + len(column)].view(bool)
+
+
 def key_words(batch: Any) -> tuple[Any, Any]:
     """The 5-tuples of a batch's IP packets, narrow where they are all
     IPv4, and their wire lengths."""
@@ -131,11 +142,11 @@ def key_words(batch: Any) -> tuple[Any, Any]:
         column = batch.column(name)
         v = values(column, dtype)
         as_u16[:, 4 * width - 4 + slot] = v if not column.null_count else \
-            np.where(column.is_valid().to_numpy(zero_copy_only=False), v, 0)
+            np.where(valid(column), v, 0)
     wire = values(batch.column("wirelen"), np.uint32).astype(np.int64)
     protocol = batch.column("protocol")
     if protocol.null_count:             # not IP (or IPv6 cut short in its extension headers): no flow
-        ip = protocol.is_valid().to_numpy(zero_copy_only=False)
+        ip = valid(protocol)
         return np.compress(ip, keys, axis=0), wire[ip]
     return keys, wire
 
@@ -178,39 +189,54 @@ def _words_hash(keys: Any) -> Any:
     return h ^ (h >> np.uint64(29))
 
 
-def radix_order(hashes: Any) -> Any:
-    """The order that sorts fingerprints in no order: two passes of
-    numpy's radix sort (its stable sort of 16-bit numbers) on the top 32
-    bits, then the rows whose top 32 bits tie sorted by all 64 (about a
-    hundred in a million rows).  Half the time of argsort() of the 64 bits."""
-    order = np.argsort((hashes >> np.uint64(32)).astype(np.uint16), kind="stable")
-    order = order[np.argsort((hashes >> np.uint64(48)).astype(np.uint16)[order], kind="stable")]
-    top = hashes[order] >> np.uint64(32)
+# The 16-bit digits of a fingerprint's top 32 bits, in a uint16 view of it: bits 32-47, then 48-63.
+DIGITS = (2, 3) if sys.byteorder == "little" else (1, 0)
+
+
+def radix_order(hashes: Any) -> tuple[Any, Any]:
+    """The order that sorts fingerprints in no order, and the fingerprints
+    in it: two passes of numpy's radix sort (its stable sort of 16-bit
+    numbers) on the top 32 bits, then the rows whose top 32 bits tie sorted
+    by all 64 (about a hundred in a million rows).  Half the time of
+    argsort() of the 64 bits."""
+    digits = hashes.view(np.uint16).reshape(-1, 4)
+    order = np.argsort(digits[:, DIGITS[0]], kind="stable")
+    order = order[np.argsort(digits[:, DIGITS[1]][order], kind="stable")]
+    in_order = hashes[order]
+    top = in_order >> np.uint64(32)
     tie = top[1:] == top[:-1]
     if tie.any():
         rows = np.flatnonzero(np.concatenate(([False], tie)) | np.concatenate((tie, [False])))
-        order[rows] = order[rows][np.argsort(hashes[order[rows]], kind="stable")]
-    return order
+        within = np.argsort(in_order[rows], kind="stable")
+        order[rows], in_order[rows] = order[rows][within], in_order[rows][within]
+    return order, in_order
 
 
-def sum_flows(keys: Any, hashes: Any, packets: Any, nbytes: Any, runs: bool = False) -> Flows:
-    """Rows of 5-tuples summed per 5-tuple, sorted by fingerprint.  Rows
-    that are sorted runs (``runs``: the parts' sums a merge concatenates)
-    are sorted by numpy's stable sort, a timsort, which merges runs in a
-    fraction of the time of a sort; others by radix_order().  The rows of
-    each fingerprint are checked to be one 5-tuple."""
-    order = np.argsort(hashes, kind="stable") if runs else radix_order(hashes)
-    hashes = hashes[order]
+def sum_flows(keys: Any, hashes: Any, packets: Any | None, nbytes: Any, runs: bool = False) -> Flows:
+    """Rows of 5-tuples summed per 5-tuple, sorted by fingerprint (packets
+    None: a packet a row).  Rows that are sorted runs (``runs``: the parts'
+    sums a merge concatenates) are sorted by numpy's stable sort, a timsort,
+    which merges runs in a fraction of the time of a sort; others by
+    radix_order().  The rows of each fingerprint are checked to be one
+    5-tuple."""
+    if runs:
+        order = np.argsort(hashes, kind="stable")
+        hashes = hashes[order]
+    else:
+        order, hashes = radix_order(hashes)
     sorted_keys = np.take(keys, order, axis=0)     # (rows gathered by np.take: 5 times faster than keys[order])
     same = hashes[1:] == hashes[:-1]              # row i + 1 in the group of row i
     if not same.any():                            # a flow a row: nothing to add up
-        return {"keys": sorted_keys, "hash": hashes, "packets": packets[order], "bytes": nbytes[order]}
+        return {"keys": sorted_keys, "hash": hashes, "bytes": nbytes[order],
+                "packets": np.ones(len(hashes), np.int64) if packets is None else packets[order]}
     for j in range(keys.shape[1]):                # ... and holding the same 5-tuple?
         if not (sorted_keys[1:, j] == sorted_keys[:-1, j])[same].all():
-            return sum_flows_exactly(keys, hashes[np.argsort(order)], packets, nbytes)
+            return sum_flows_exactly(keys, hashes[np.argsort(order)],
+                                     np.ones(len(hashes), np.int64) if packets is None else packets, nbytes)
     starts = np.flatnonzero(np.concatenate(([True], ~same)))
     return {"keys": np.take(sorted_keys, starts, axis=0), "hash": hashes[starts],
-            "packets": np.add.reduceat(packets[order], starts), "bytes": np.add.reduceat(nbytes[order], starts)}
+            "packets": np.diff(starts, append=len(hashes)) if packets is None else np.add.reduceat(packets[order], starts),
+            "bytes": np.add.reduceat(nbytes[order], starts)}
 
 
 def sum_flows_exactly(keys: Any, hashes: Any, packets: Any, nbytes: Any) -> Flows:
@@ -252,7 +278,7 @@ def read_part(part: Part) -> Flows:
             nbytes.append(w)
     all_keys = concat_keys(keys)
     all_bytes = np.concatenate(nbytes) if nbytes else np.zeros(0, np.int64)
-    flows = sum_flows(all_keys, fingerprint(all_keys), np.ones(len(all_bytes), np.int64), all_bytes)
+    flows = sum_flows(all_keys, fingerprint(all_keys), None, all_bytes)
     return flows | {"total_packets": packets, "total_bytes": wire_bytes}
 
 
@@ -305,6 +331,25 @@ def add_into(a: Flows, b: Flows) -> Flows:
     new, where = ~found, at[~found]
     return {"keys": np.insert(a_keys, where, np.compress(new, b_keys, axis=0), axis=0), "hash": np.insert(a["hash"], where, b["hash"][new]),
             "packets": np.insert(packets, where, b["packets"][new]), "bytes": np.insert(nbytes, where, b["bytes"][new])}
+
+
+def top_flows(flows: Flows, top: int) -> list[tuple[int, str, int, str, int, int, int]]:
+    """The top flows by bytes (of summary()'s candidates), ties in the
+    order of the 5-tuple with its addresses as text; only those flows
+    become text where the rows are IPv4 (thousands may tie for the last
+    places: every flow of the bench's files is as big as the next)."""
+    keys, packets, nbytes = flows["keys"], flows["packets"], flows["bytes"]
+    if keys.shape[1] == NARROW and len(keys) > top:
+        # Each octet's rank in the order of octets as text ("1" < "10" < "100" < "2"): IPv4
+        # addresses ordered by their octets' ranks, octet after octet, are in the order of their text.
+        rank = np.argsort(np.argsort(np.array([str(i) for i in range(256)])))
+        octets = rank[keys.view(np.uint8).reshape(-1, 16)[:, 0:8]]
+        dport, sport, proto = (keys.view(np.uint16).reshape(-1, 8)[:, i] for i in (4, 5, 6))
+        # (np.lexsort sorts by its last key first)
+        order = np.lexsort((dport, *octets[:, 7:3:-1].T, sport, *octets[:, 3::-1].T, proto, -nbytes))[:top]
+        keys, packets, nbytes = keys[order], packets[order], nbytes[order]
+    rows = [(*t, n, b) for t, n, b in zip(five_tuples(keys), packets.tolist(), nbytes.tolist())]
+    return sorted(rows, key=lambda r: (-r[6], r[0], r[1], r[2], r[3], r[4]))[:top]
 
 
 def five_tuples(keys: Any) -> list[tuple[int, str, int, str, int]]:
@@ -525,11 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dask_flows: cannot open '{e.filename}': {e.strerror}", file=sys.stderr)
         return 1
     packets, wire, count = flows["total_packets"], flows["total_bytes"], flows["flows"]
-    # The top flows by bytes, ties in the order of the 5-tuple with its
-    # addresses as text: only the flows that can be among them become text.
-    rows: list[tuple[int, str, int, str, int, int, int]] = [
-        (*t, n, b) for t, n, b in zip(five_tuples(flows["keys"]), flows["packets"].tolist(), flows["bytes"].tolist())]
-    top = sorted(rows, key=lambda r: (-r[6], r[0], r[1], r[2], r[3], r[4]))[:args.top]
+    top = top_flows(flows, args.top)
     if args.json:
         out = {"packets": packets, "bytes": wire, "flows": count, "top": top}
         if args.time:

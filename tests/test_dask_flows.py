@@ -190,6 +190,30 @@ def test_files_of_the_same_flows_are_added_into_one_another(tmp_path, split, mon
     assert {"subset", "new flows"} <= set(kinds), kinds
 
 
+@pytest.mark.parametrize("wide", [False, True], ids=["ipv4", "with-ipv6"])
+@pytest.mark.parametrize("top", [1, 7, 40])
+def test_the_top_of_many_equal_flows_is_in_the_order_of_their_text(tmp_path, top, wide, capsys):
+    """Hundreds of flows of the same bytes tie for the top places: they are ranked by the 5-tuple
+    with the addresses as text ("10.0.0.100" before "10.0.0.2"), as the reference ranks them,
+    whether the rows are IPv4 only or wide (an IPv6 flow among them)."""
+    dask_flows = import_example()
+    rnd = random.Random(top)
+    octet = [2, 3, 9, 10, 20, 30, 100, 255]          # as numbers 2 < 10, as text "10" < "2"
+    packets = []
+    for i in range(600):
+        src = ".".join(str(rnd.choice(octet)) for _ in range(4))
+        dst = ".".join(str(rnd.choice(octet)) for _ in range(4))
+        frame = udp_frame(bytes(12), sport=rnd.choice([1, 9, 10, 100]), dport=rnd.choice([2, 20, 53]), src=src, dst=dst)
+        packets.append((1700000000 + i, 0, frame, len(frame)))
+    if wide:
+        packets.append((1700001000, 0, ip6("2001:db8::1", "2001:db8::2", 59, b""), 54))
+    write_pcap(tmp_path / "ties.pcap", packets)
+    want = reference([tmp_path / "ties.pcap"], top=top)
+    assert len({tuple(row[-2:]) for row in want["top"]}) == 1 or top == 1
+    assert dask_flows.main([str(tmp_path), "--scheduler", "synchronous", "--json", "--top", str(top)]) == 0
+    assert json.loads(capsys.readouterr().out) == want
+
+
 @pytest.mark.parametrize("workers, split, how", [(1, 1, "threads"), (2, 3, "threads"), (2, 3, "processes")])
 def test_local_cluster_equals_the_reference(captures, workers, split, how):
     want = reference(sorted(p for p in captures.iterdir()))

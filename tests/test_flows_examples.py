@@ -293,14 +293,33 @@ def dask_flows_module():
         sys.path.remove(str(EXAMPLES))
 
 
-def test_dask_flows_radix_order_sorts_ties_of_the_top_bits(dask_flows_module):
+def test_dask_flows_radix_order_sorts_ties_of_the_top_bits(dask_flows_module, monkeypatch):
     import numpy as np
     rng = np.random.default_rng(5)
     top = rng.integers(0, 50, 5000, dtype=np.uint64) << np.uint64(32)          # many ties in the top 32 bits
     hashes = top | rng.integers(0, 1 << 32, 5000, dtype=np.uint64)
-    order = dask_flows_module.radix_order(hashes)
-    assert sorted(order.tolist()) == list(range(5000))
-    assert (np.diff(hashes[order].astype(np.float64)) >= 0).all() and (hashes[order][1:] >= hashes[order][:-1]).all()
+    little = hashes.astype("<u8")
+    for digits, data in (((2, 3), little), ((1, 0), little.astype(">u8"))):   # either byte order's digits
+        monkeypatch.setattr(dask_flows_module, "DIGITS", digits)
+        order, in_order = dask_flows_module.radix_order(data)
+        assert sorted(order.tolist()) == list(range(5000))
+        assert (hashes[order][1:] >= hashes[order][:-1]).all()
+        assert (in_order == hashes[order]).all()
+
+
+def test_dask_flows_valid_reads_the_validity_bitmap(dask_flows_module):
+    """valid() against pyarrow's own is_valid(), on columns with and without nulls, sliced at bit
+    offsets that are not a byte's."""
+    import numpy as np
+    need(importlib.util.find_spec("pyarrow") is not None, "pyarrow is not installed (the test extra has it)")
+    import pyarrow as pa
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 65536, 1000).tolist()
+    column = pa.array([v if v % 3 else None for v in values], pa.uint16())
+    for array in (column, pa.array(values, pa.uint16())):
+        for start, length in ((0, 1000), (3, 500), (13, 1), (995, 5), (8, 0)):
+            part = array.slice(start, length)
+            assert dask_flows_module.valid(part).tolist() == part.is_valid().to_pylist()
 
 
 def test_dask_flows_two_flows_of_one_fingerprint_stay_two(dask_flows_module):
