@@ -14,9 +14,10 @@ numpy's sorts and sums release the GIL, and the sums pass between workers
 without a copy (--processes starts worker processes instead).  --scheduler
 tcp://HOST:8786 uses a running cluster (the files must then be readable by
 every worker: shared storage, or fsspec paths opened as file objects),
---scheduler synchronous runs it in this process.  Ctrl-C, also while the cluster
-starts, shuts the LocalCluster and its workers down and exits with status
-130.
+--scheduler synchronous runs it in this process.  Ctrl-C, also while the
+cluster starts, ends the run with status 130: worker processes are shut
+down, and the tasks that worker threads are running are not waited for
+(nor after a task's error).
 
     dask_flows.py                                 examples/sample.pcap
     dask_flows.py captures/                       every savefile of a folder
@@ -143,7 +144,7 @@ def key_words(batch: Any) -> tuple[Any, Any]:
         v = values(column, dtype)
         as_u16[:, 4 * width - 4 + slot] = v if not column.null_count else \
             np.where(valid(column), v, 0)
-    wire = values(batch.column("wirelen"), np.uint32).astype(np.int64)
+    wire = values(batch.column("wirelen"), np.uint32).copy()     # (the batch's buffers are let go)
     protocol = batch.column("protocol")
     if protocol.null_count:             # not IP (or IPv6 cut short in its extension headers): no flow
         ip = valid(protocol)
@@ -189,8 +190,9 @@ def _words_hash(keys: Any) -> Any:
     return h ^ (h >> np.uint64(29))
 
 
-# The 16-bit digits of a fingerprint's top 32 bits, in a uint16 view of it: bits 32-47, then 48-63.
-DIGITS = (2, 3) if sys.byteorder == "little" else (1, 0)
+# The 16-bit digits of a fingerprint's top 32 bits, in a uint16 view of it: bits 32-47, then 48-63;
+# and its top 32 bits in a uint32 view.
+DIGITS, TOP_HALF = ((2, 3), 1) if sys.byteorder == "little" else ((1, 0), 0)
 
 
 def radix_order(hashes: Any) -> tuple[Any, Any]:
@@ -203,7 +205,7 @@ def radix_order(hashes: Any) -> tuple[Any, Any]:
     order = np.argsort(digits[:, DIGITS[0]], kind="stable")
     order = order[np.argsort(digits[:, DIGITS[1]][order], kind="stable")]
     in_order = hashes[order]
-    top = in_order >> np.uint64(32)
+    top = in_order.view(np.uint32)[TOP_HALF::2]       # (the top 32 bits, compared without a shifted copy)
     tie = top[1:] == top[:-1]
     if tie.any():
         rows = np.flatnonzero(np.concatenate(([False], tie)) | np.concatenate((tie, [False])))
@@ -227,7 +229,7 @@ def sum_flows(keys: Any, hashes: Any, packets: Any | None, nbytes: Any, runs: bo
     sorted_keys = np.take(keys, order, axis=0)     # (rows gathered by np.take: 5 times faster than keys[order])
     same = hashes[1:] == hashes[:-1]              # row i + 1 in the group of row i
     if not same.any():                            # a flow a row: nothing to add up
-        return {"keys": sorted_keys, "hash": hashes, "bytes": nbytes[order],
+        return {"keys": sorted_keys, "hash": hashes, "bytes": nbytes[order].astype(np.int64, copy=False),
                 "packets": np.ones(len(hashes), np.int64) if packets is None else packets[order]}
     for j in range(keys.shape[1]):                # ... and holding the same 5-tuple?
         if not (sorted_keys[1:, j] == sorted_keys[:-1, j])[same].all():
@@ -236,7 +238,7 @@ def sum_flows(keys: Any, hashes: Any, packets: Any | None, nbytes: Any, runs: bo
     starts = np.flatnonzero(np.concatenate(([True], ~same)))
     return {"keys": np.take(sorted_keys, starts, axis=0), "hash": hashes[starts],
             "packets": np.diff(starts, append=len(hashes)) if packets is None else np.add.reduceat(packets[order], starts),
-            "bytes": np.add.reduceat(nbytes[order], starts)}
+            "bytes": np.add.reduceat(nbytes[order], starts, dtype=np.int64)}
 
 
 def sum_flows_exactly(keys: Any, hashes: Any, packets: Any, nbytes: Any) -> Flows:
@@ -277,7 +279,7 @@ def read_part(part: Part) -> Flows:
             keys.append(k)
             nbytes.append(w)
     all_keys = concat_keys(keys)
-    all_bytes = np.concatenate(nbytes) if nbytes else np.zeros(0, np.int64)
+    all_bytes = np.concatenate(nbytes) if nbytes else np.zeros(0, np.uint32)
     flows = sum_flows(all_keys, fingerprint(all_keys), None, all_bytes)
     return flows | {"total_packets": packets, "total_bytes": wire_bytes}
 
@@ -443,9 +445,12 @@ def run(parts: list[Part], scheduler: str, workers: int, top: int,
     from dask import delayed  # type: ignore[attr-defined]
     interrupted_meanwhile()
     tasks = [delayed(read_group)(group) for group in groups_of(parts, workers)]
-    while len(tasks) > 1:               # a tree of merges, MERGE_FAN_IN groups' sums a task
-        tasks = [delayed(merge)(tasks[i:i + MERGE_FAN_IN]) if len(tasks[i:i + MERGE_FAN_IN]) > 1
-                 else tasks[i] for i in range(0, len(tasks), MERGE_FAN_IN)]
+    # A tree of merges, MERGE_FAN_IN groups' sums a task; two a task where the workers are threads
+    # here: sums pass to them by reference, and both threads merge at once.
+    fan_in = 2 if not scheduler and not processes else MERGE_FAN_IN
+    while len(tasks) > 1:
+        tasks = [delayed(merge)(tasks[i:i + fan_in]) if len(tasks[i:i + fan_in]) > 1 else tasks[i]
+                 for i in range(0, len(tasks), fan_in)]
     graph = delayed(summary)(tasks[0], top)
     if scheduler == "synchronous":
         t0 = time.perf_counter()
