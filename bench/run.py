@@ -173,8 +173,10 @@ def kept_sections(path):
 
 
 # Rounds of the Dask runs (at most --rounds): each a few seconds, and one
-# alone was as noisy as this machine (a whole command's 4.5 s once 5.6 s).
-DASK_ROUNDS = 3
+# alone was as noisy as this machine (a whole command's 4.5 s once 5.6 s);
+# three were too (the 2 workers' command 2.0 to 2.7 s in alternate runs of
+# one version within minutes, 2.9 in a bench's median): five, as the readers.
+DASK_ROUNDS = 5
 # numpy's OpenBLAS starts a thread a core when numpy is imported (pyarrow
 # imports it), which spins for some 100 ms before it sleeps: in a reader's
 # process that is the first 100 ms of the clock, one of the machine's two
