@@ -86,7 +86,10 @@ def test_ctrl_c_lands_within_a_quarter_second(big_savefile, how):
     _, caught, kept = out.split()
     assert float(caught) - sent < 0.25
     if how in ("readpkts", "readbatch"):
-        assert PACKETS // 4 < int(kept) < PACKETS
+        # The packets read before the signal, not one batch's: the second read runs slower than the
+        # calibrating one (whose 3,000,000 packets are still alive for the collector to walk), 2.5
+        # times slower once in CI, so the bound is a twentieth of the file, far above any one fill.
+        assert PACKETS // 20 < int(kept) < PACKETS
 
 
 def test_other_threads_run_during_a_long_read(big_savefile):
