@@ -77,38 +77,47 @@ def last_json(text):
 DASK_FILES = 16
 
 
-def dask_runs(python, small, work, rounds, timeout):
+class DaskRuns:
     """Wall times of examples/dask_flows.py --json: DASK_FILES files (hard
     links to the small file) with 1 and 2 workers (threads, as the example
     runs by default) and 2 worker processes; the small file read whole
     and split into 2 ranges, with 2 workers.  Each variant's result is kept
-    to check that they agree."""
-    folder = os.path.join(work, f"dask{DASK_FILES}")
-    os.makedirs(folder, exist_ok=True)
-    for i in range(DASK_FILES):
-        link = os.path.join(folder, f"part{i:02}.pcap")
-        if os.path.exists(link) and not os.path.samefile(link, small):
-            os.remove(link)
-        if not os.path.exists(link):
-            os.link(small, link)
-    example = os.path.join(REPO, "examples", "dask_flows.py")
-    variants = [(f"{DASK_FILES} files, 1 worker", [folder, "--workers", "1"], DASK_FILES),
-                (f"{DASK_FILES} files, 2 workers", [folder, "--workers", "2"], DASK_FILES),
-                (f"{DASK_FILES} files, 2 worker processes (`--processes`)", [folder, "--workers", "2", "--processes"],
-                 DASK_FILES),
-                ("1 file read whole, 2 workers", [small, "--workers", "2"], 1),
-                ("1 file split into 2 ranges, 2 workers", [small, "--workers", "2", "--split", "2"], 1)]
-    # (The workers are threads of the example unless --processes; the rows of issue 22's target are
-    # those of the example as it runs by default.)
-    out = {label: {"walls": [], "results": [], "seconds": [], "files": nfiles, "errors": [],
-                   "workers": int(args[args.index("--workers") + 1]), "target": "--processes" not in args}
-           for label, args, nfiles in variants}
-    for rnd in range(rounds):
-        for label, args, _ in variants:
+    to check that they agree.  round() runs every variant once: the bench
+    calls it after each round of the readers, so that the Dask rounds are
+    spread over the run as the readers' are, not taken in one stretch of
+    it (this machine has slow stretches of minutes).  ``out``: by variant,
+    its walls, results, computation seconds and errors."""
+
+    def __init__(self, python, small, work, timeout):
+        folder = os.path.join(work, f"dask{DASK_FILES}")
+        os.makedirs(folder, exist_ok=True)
+        for i in range(DASK_FILES):
+            link = os.path.join(folder, f"part{i:02}.pcap")
+            if os.path.exists(link) and not os.path.samefile(link, small):
+                os.remove(link)
+            if not os.path.exists(link):
+                os.link(small, link)
+        self.python, self.timeout = python, timeout
+        self.example = os.path.join(REPO, "examples", "dask_flows.py")
+        self.variants = [(f"{DASK_FILES} files, 1 worker", [folder, "--workers", "1"], DASK_FILES),
+                         (f"{DASK_FILES} files, 2 workers", [folder, "--workers", "2"], DASK_FILES),
+                         (f"{DASK_FILES} files, 2 worker processes (`--processes`)",
+                          [folder, "--workers", "2", "--processes"], DASK_FILES),
+                         ("1 file read whole, 2 workers", [small, "--workers", "2"], 1),
+                         ("1 file split into 2 ranges, 2 workers", [small, "--workers", "2", "--split", "2"], 1)]
+        # (The workers are threads of the example unless --processes; the rows of issue 22's target are
+        # those of the example as it runs by default.)
+        self.out = {label: {"walls": [], "results": [], "seconds": [], "files": nfiles, "errors": [],
+                            "workers": int(args[args.index("--workers") + 1]), "target": "--processes" not in args}
+                    for label, args, nfiles in self.variants}
+
+    def round(self):
+        for label, args, _ in self.variants:
             t0 = time.perf_counter()
-            res = child_result(run_child([python, example, *args, "--json", "--time"], timeout), timeout)
+            res = child_result(run_child([self.python, self.example, *args, "--json", "--time"], self.timeout),
+                               self.timeout)
             wall = time.perf_counter() - t0
-            rec = out[label]
+            rec = self.out[label]
             if "error" in res:
                 rec["errors"].append(res["error"])
                 log(f"  dask {label}: {rec['errors'][-1]}")
@@ -117,7 +126,6 @@ def dask_runs(python, small, work, rounds, timeout):
             rec["seconds"].append(res.pop("seconds", None))     # (the computation's time, --time)
             rec["results"].append(res)
             log(f"  dask {label}: {wall:.2f} s")
-    return out
 
 
 def child_result(child, timeout):
@@ -156,10 +164,11 @@ def measure_file(reader, pythons, baseline, files, timeout):
     return {"maxrss_kib": ru.ru_maxrss, "cpu": ru.ru_utime + ru.ru_stime, **child_result(child, timeout)}
 
 
-def rounds(readers, live_configs, pythons, baseline, files, args, veths=None):
+def rounds(readers, live_configs, pythons, baseline, files, args, veths=None, after_round=None):
     """Every reader once per round, then every live capture, each round in
-    an order of its own (seeded: the same every run): the runs of each
-    reader by Reader.id, and of each live capture by its key."""
+    an order of its own (seeded: the same every run), then after_round(rnd)
+    if given: the runs of each reader by Reader.id, and of each live
+    capture by its key."""
     runs = {rd.id: [] for rd in readers}
     live_runs = {c[0]: [] for c in live_configs}
     for rnd in range(args.rounds):
@@ -184,6 +193,8 @@ def rounds(readers, live_configs, pythons, baseline, files, args, veths=None):
             live_runs[key].append(res)
             log(f"  live {key}: " + (res["error"] if "error" in res else "skipped: " + res["skip"] if "skip" in res
                                      else f"sent {res['sent']}, received {res['received']}, drops {res['ps_drop']}"))
+        if after_round is not None:
+            after_round(rnd)
     return runs, live_runs
 
 

@@ -175,7 +175,9 @@ def kept_sections(path):
 # Rounds of the Dask runs (at most --rounds): each a few seconds, and one
 # alone was as noisy as this machine (a whole command's 4.5 s once 5.6 s);
 # three were too (the 2 workers' command 2.0 to 2.7 s in alternate runs of
-# one version within minutes, 2.9 in a bench's median): five, as the readers.
+# one version within minutes, 2.9 in a bench's median): five, as the readers,
+# one after each round of theirs: the machine has slow stretches of minutes,
+# which took all five where they ran one after the other at the end.
 DASK_ROUNDS = 5
 # numpy's OpenBLAS starts a thread a core when numpy is imported (pyarrow
 # imports it), which spins for some 100 ms before it sleeps: in a reader's
@@ -205,13 +207,17 @@ def main(argv=None):
         veths, why = environment.make_veths(VETHS)
         if why:
             log(f"no capture of two interfaces: {why}")
-    runs, live_runs = measure.rounds(run["readers"], live_configs, pythons, run["baseline"], run["files"], args,
-                                     veths)
-    dask = None
+    dask_runs, dask_round = None, None
     if not args.no_dask and "ours" in pythons:
-        log("examples/dask_flows.py runs")
-        dask = measure.dask_runs(pythons["ours"], run["files"]["small"][0], run["work"], min(args.rounds, DASK_ROUNDS),
-                                 args.timeout * 10)
+        dask_runs = measure.DaskRuns(pythons["ours"], run["files"]["small"][0], run["work"], args.timeout * 10)
+
+        def dask_round(rnd):
+            if rnd < DASK_ROUNDS:
+                log(f"examples/dask_flows.py, round {rnd + 1}/{min(args.rounds, DASK_ROUNDS)}")
+                dask_runs.round()
+    runs, live_runs = measure.rounds(run["readers"], live_configs, pythons, run["baseline"], run["files"], args,
+                                     veths, after_round=dask_round)
+    dask = dask_runs.out if dask_runs is not None else None
     sm = {rd.id: report.Summary(rd, runs[rd.id], run["files"][rd.file][1]) for rd in run["readers"]}
     live = {k: report.LiveSummary(v) for k, v in live_runs.items()}
     table = report_tables(args, run, sm, live, live_note, dask)

@@ -3,6 +3,8 @@ module and the C baseline only, so that the bench keeps working.  It installs
 no peer and leaves bench/RESULTS.md alone; the numbers it prints mean nothing.
 """
 import hashlib
+import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support import can_capture
+from support import can_capture, need
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -177,3 +179,24 @@ def test_bench_smoke_run(tmp_path):
     assert not (tmp_path / "venvs").exists()
     assert (results.read_bytes() if results.exists() else None) == before
     assert "pypcap" not in {p.name for p in tmp_path.iterdir()}
+
+
+def test_bench_dask_rounds_follow_the_readers_rounds(tmp_path):
+    """The Dask variants run one round after each round of the readers (so
+    that a slow stretch of the machine does not take all their rounds), as
+    many rounds as --rounds, and the table has every variant's walls."""
+    for package in ("numpy", "pyarrow", "dask", "distributed"):
+        need(importlib.util.find_spec(package) is not None, f"{package} is not installed (the test extra has it)")
+    cmd = [sys.executable, str(BENCH / "run.py"), "--packets", "2000", "--rounds", "2", "--only", "ours",
+           "--work-dir", str(tmp_path), "--ours-python", sys.executable, "--timeout", "60", "--no-live",
+           "--large-packets", "0", "--readers", "small.pcap:ours_iter"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    steps = [line for line in r.stderr.splitlines() if re.match(r"(round \d/2|examples/dask_flows.py, round \d/2)", line)]
+    assert [s.split(":")[0] for s in steps] == ["round 1/2", "examples/dask_flows.py, round 1/2",
+                                               "round 2/2", "examples/dask_flows.py, round 2/2"], r.stderr
+    rows = [line for line in r.stdout.splitlines() if re.match(r"\| (16 files|1 file)", line)]
+    assert len(rows) == 5, r.stdout
+    for row in rows:
+        walls = re.search(r"\| [\d.]+ \(([\d.]+), ([\d.]+)\) \|", row)
+        assert walls and row.endswith("| yes |"), row
