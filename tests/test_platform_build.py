@@ -403,3 +403,64 @@ def test_linux_before_all_builds_a_libpcap_that_links(tmp_path):
     assert out.startswith("libpcap version 1.10.6"), out
     needed = subprocess.run(["readelf", "-d", str(tmp_path / "v")], capture_output=True, text=True).stdout
     assert "libpcap" not in needed, needed
+
+
+def _npcap_sdk_tool():
+    spec = importlib.util.spec_from_file_location("cibw_npcap_sdk", ROOT / "tools" / "cibw_npcap_sdk.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def _sdk_zip(files):
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name in files:
+            z.writestr(name, b"x")
+    return out.getvalue()
+
+
+class _Download:
+    def __init__(self, data):
+        self.data = data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self):
+        return self.data
+
+
+def test_npcap_sdk_download_is_unpacked_only_with_its_pinned_digest(tmp_path, monkeypatch):
+    """tools/cibw_npcap_sdk.py (Windows' before-all; the download faked
+    here): a zip whose SHA-256 is not the pinned one is refused with both
+    digests named and nothing unpacked; one that has it is unpacked; one
+    without an import library is refused."""
+    import hashlib
+    tool = _npcap_sdk_tool()
+    assert len(tool.SHA256) == 64 and int(tool.SHA256, 16) >= 0
+    good = _sdk_zip(tool.NEEDED)
+    served, serving = [], [good]
+
+    def urlopen(url, timeout):
+        served.append(url)
+        return _Download(serving[0])
+    monkeypatch.setattr(tool.urllib.request, "urlopen", urlopen)
+    with pytest.raises(SystemExit) as e:        # (the real SDK's digest is pinned, not this zip's)
+        tool.main(str(tmp_path / "a"))
+    assert hashlib.sha256(good).hexdigest() in str(e.value) and tool.SHA256 in str(e.value) and "not unpacked" in str(e.value)
+    assert not (tmp_path / "a").exists() and served == [tool.URL]
+    monkeypatch.setattr(tool, "SHA256", hashlib.sha256(good).hexdigest())
+    tool.main(str(tmp_path / "b"))
+    assert all((tmp_path / "b" / name).is_file() for name in tool.NEEDED)
+    tool.main(str(tmp_path / "b"))              # (there already: not fetched again)
+    assert len(served) == 2
+    serving[0] = _sdk_zip(tool.NEEDED[:2])
+    monkeypatch.setattr(tool, "SHA256", hashlib.sha256(serving[0]).hexdigest())
+    with pytest.raises(SystemExit, match="has no Lib/x64/Packet.lib"):
+        tool.main(str(tmp_path / "c"))

@@ -5,7 +5,10 @@ unpacked into DEST (NPCAP_SDK there points at it), unless it is there.
 
 The SDK holds Include/pcap.h and the import libraries Lib/x64/wpcap.lib and
 Packet.lib that setup.py links against; the DLLs themselves come with Npcap
-on the user's machine.  Its SHA-256 is printed for the log.
+on the user's machine.  The download must have SHA256, the digest of
+npcap-sdk-1.13.zip that other projects' build scripts pin too (two found
+agreeing: shellrow/cross-socket, and a CI script that checks it with
+sha256sum); anything else is refused before a byte of it is unpacked.
 """
 import hashlib
 import io
@@ -15,6 +18,8 @@ import urllib.request
 import zipfile
 
 URL = "https://npcap.com/dist/npcap-sdk-1.13.zip"
+SHA256 = "dad1f2bf1b02b787be08ca4862f99e39a876c1f274bac4ac0cedc9bbc58f94fd"
+NEEDED = ("Include/pcap.h", "Lib/x64/wpcap.lib", "Lib/x64/Packet.lib")
 
 
 def main(dest):
@@ -23,9 +28,13 @@ def main(dest):
         return
     with urllib.request.urlopen(URL, timeout=120) as response:
         data = response.read()
-    print(f"cibw_npcap_sdk: {URL}: sha256 {hashlib.sha256(data).hexdigest()}")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != SHA256:
+        sys.exit(f"cibw_npcap_sdk: {URL} has sha256 {digest}, not the {SHA256} pinned here: "
+                 f"not unpacked (a new SDK wants its digest checked and pinned in {__file__})")
+    print(f"cibw_npcap_sdk: {URL}: sha256 {digest}, as pinned")
     zipfile.ZipFile(io.BytesIO(data)).extractall(dest)
-    for need in ("Include/pcap.h", "Lib/x64/wpcap.lib", "Lib/x64/Packet.lib"):
+    for need in NEEDED:
         if not os.path.isfile(os.path.join(dest, need)):
             sys.exit(f"cibw_npcap_sdk: {URL} has no {need}")
     print(f"cibw_npcap_sdk: the Npcap SDK unpacked into {dest}")
